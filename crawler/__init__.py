@@ -1,0 +1,1 @@
+"""newsarchive's crawl layer: Scrapy settings, items, source config, CLI and extensions."""
