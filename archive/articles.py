@@ -1,0 +1,167 @@
+"""Row-level operations on `articles`, `article_versions`, `url_aliases` and `article_minhashes`.
+
+Plain functions over a sqlite-utils Database; they assume the caller (`Archive`) has opened
+the write transaction, so a save is all-or-nothing. The save semantics (new / unchanged /
+updated / duplicate) are documented in docs/schema.md. No settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from datasketch import LeanMinHash
+from sqlite_utils import Database
+
+from . import dedup
+from .records import CONTENT_COLUMNS, METADATA_COLUMNS, is_blank
+
+
+def row_dict(db: Database, sql: str, params: list[Any]) -> dict[str, Any] | None:
+    """First row of a query as a dict, or None."""
+    cursor = db.execute(sql, params)
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return dict(zip((column[0] for column in cursor.description), row))
+
+
+def rows_dicts(db: Database, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    """All rows of a query as dicts."""
+    cursor = db.execute(sql, params)
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def find_article_id(db: Database, urls: list[str]) -> int | None:
+    """Id of the article known under any of `urls` (as its url or as an alias), trying them in order."""
+    for url in urls:
+        for sql in ("SELECT id FROM articles WHERE url = ?", "SELECT article_id FROM url_aliases WHERE url = ?"):
+            row = db.execute(sql, [url]).fetchone()
+            if row is not None:
+                return int(row[0])
+    return None
+
+
+def find_article_by_hash(db: Database, hash_hex: str) -> int | None:
+    """Oldest article with exactly this content hash."""
+    row = db.execute("SELECT min(id) FROM articles WHERE content_hash = ?", [hash_hex]).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def insert_article(
+    db: Database,
+    columns: Mapping[str, Any],
+    run_id: int,
+    now: str,
+    fetched_at: str,
+    near_duplicate_of: int | None,
+) -> int:
+    """Insert a new article (version 1) and return its id."""
+    values = dict(columns)
+    values.update(
+        near_duplicate_of=near_duplicate_of,
+        version=1,
+        first_seen_at=now,
+        last_seen_at=now,
+        fetched_at=fetched_at,
+        changed_at=None,
+        first_run_id=run_id,
+        last_run_id=run_id,
+    )
+    names = list(values)
+    cursor = db.execute(
+        f"INSERT INTO articles ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
+        [values[name] for name in names],
+    )
+    return int(cursor.lastrowid)
+
+
+def mark_unchanged(db: Database, article_id: int, columns: Mapping[str, Any], run_id: int, now: str, fetched_at: str) -> None:
+    """Record a re-fetch with identical text: bump last_seen, fill metadata the stored row lacks."""
+    stored = row_dict(db, f"SELECT {', '.join(METADATA_COLUMNS)} FROM articles WHERE id = ?", [article_id]) or {}
+    updates: dict[str, Any] = {
+        name: columns.get(name)
+        for name in METADATA_COLUMNS
+        if is_blank(stored.get(name)) and not is_blank(columns.get(name))
+    }
+    updates.update(last_seen_at=now, last_run_id=run_id, fetched_at=fetched_at)
+    _update_article(db, article_id, updates)
+
+
+def apply_update(db: Database, article_id: int, columns: Mapping[str, Any], run_id: int, now: str, fetched_at: str) -> None:
+    """Snapshot the current content into article_versions, then store the new content as the next version.
+
+    Metadata the new extraction did not find keeps its old value (the snapshot has it either way);
+    the url is kept, because an article's identity is the URL it was first archived under.
+    """
+    current = row_dict(db, "SELECT * FROM articles WHERE id = ?", [article_id])
+    if current is None:
+        raise LookupError(f"article {article_id} vanished during an update")
+    snapshot = {name: current[name] for name in CONTENT_COLUMNS}
+    snapshot.update(
+        article_id=article_id,
+        version=current["version"],
+        valid_from=current["changed_at"] or current["first_seen_at"],
+        valid_to=now,
+        run_id=current["last_run_id"],
+        replaced_by_run_id=run_id,
+    )
+    names = list(snapshot)
+    db.execute(
+        f"INSERT INTO article_versions ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
+        [snapshot[name] for name in names],
+    )
+    updates: dict[str, Any] = {
+        name: columns.get(name) if not is_blank(columns.get(name)) else current[name] for name in METADATA_COLUMNS
+    }
+    updates.update(
+        text=columns.get("text"),
+        word_count=columns.get("word_count"),
+        content_hash=columns.get("content_hash"),
+        fetch_mode=columns.get("fetch_mode") or current["fetch_mode"],
+        version=current["version"] + 1,
+        changed_at=now,
+        last_seen_at=now,
+        last_run_id=run_id,
+        fetched_at=fetched_at,
+    )
+    _update_article(db, article_id, updates)
+
+
+def mark_seen(db: Database, article_id: int, run_id: int, now: str) -> None:
+    """The article's content was seen again (under another URL): bump last_seen_at and last_run_id."""
+    _update_article(db, article_id, {"last_seen_at": now, "last_run_id": run_id})
+
+
+def register_aliases(db: Database, article_id: int, reasons: Mapping[str, str], run_id: int, now: str) -> None:
+    """Record each url -> reason as an alias of the article, unless it is already an article url or alias."""
+    for url, reason in reasons.items():
+        if db.execute("SELECT 1 FROM articles WHERE url = ?", [url]).fetchone() is not None:
+            continue
+        db.execute(
+            "INSERT OR IGNORE INTO url_aliases (url, article_id, reason, first_seen_at, run_id) VALUES (?, ?, ?, ?, ?)",
+            [url, article_id, reason, now, run_id],
+        )
+
+
+def store_minhash(db: Database, article_id: int, minhash: LeanMinHash | None) -> None:
+    """Write (or, for a text too short to compare, delete) the article's MinHash signature."""
+    if minhash is None:
+        db.execute("DELETE FROM article_minhashes WHERE article_id = ?", [article_id])
+        return
+    db.execute(
+        "INSERT OR REPLACE INTO article_minhashes (article_id, num_perm, seed, scheme, signature) VALUES (?, ?, ?, ?, ?)",
+        [article_id, dedup.NUM_PERM, dedup.SEED, dedup.SCHEME, dedup.signature_to_blob(minhash)],
+    )
+
+
+def near_duplicate_root(db: Database, article_id: int) -> int:
+    """The original a near-duplicate chain points at, so syndicated copies share one group id."""
+    row = db.execute("SELECT near_duplicate_of FROM articles WHERE id = ?", [article_id]).fetchone()
+    return int(row[0]) if row is not None and row[0] is not None else article_id
+
+
+def _update_article(db: Database, article_id: int, updates: Mapping[str, Any]) -> None:
+    assignments = ", ".join(f"{name} = ?" for name in updates)
+    db.execute(f"UPDATE articles SET {assignments} WHERE id = ?", [*updates.values(), article_id])

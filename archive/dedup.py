@@ -1,0 +1,152 @@
+"""Exact and near-duplicate detection for archived article text.
+
+Exact duplicates: `content_hash` is the sha256 of the text with whitespace runs collapsed, so
+re-wrapped copies of the same text hash alike. Near duplicates (syndicated copies with small
+edits): a MinHash over word 5-shingles (64 permutations) per article, stored in table
+`article_minhashes`, and an in-memory LSH index (Jaccard threshold 0.85) built lazily from that
+table the first time it is needed and topped up from it afterwards, so signatures written by
+other crawl processes are seen too. The constants below are the settings; changing
+`NUM_PERM`, `SEED` or `SCHEME` makes stored signatures incomparable, which is why every row
+records them and rows with other parameters are ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+
+import numpy as np
+from datasketch import LeanMinHash, MinHash, MinHashLSH
+from sqlite_utils import Database
+
+NUM_PERM = 64
+SEED = 1
+SCHEME = "affine32"
+SHINGLE_WORDS = 5
+NEAR_DUPLICATE_THRESHOLD = 0.85
+# Below this many words a few shared sentences (bylines, boilerplate) make unrelated short
+# pieces look alike, so short texts are not compared at all.
+MIN_WORDS_FOR_NEAR_DUPLICATE = 30
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_SIGNATURE_DTYPE = np.dtype("<u4")
+
+
+def normalise_whitespace(text: str | None) -> str:
+    """Collapse whitespace runs to one space and strip the ends."""
+    return " ".join((text or "").split())
+
+
+def content_hash(text: str | None) -> str:
+    """sha256 hex of the whitespace-normalised text (the archive's exact-duplicate key)."""
+    return hashlib.sha256(normalise_whitespace(text).encode("utf-8")).hexdigest()
+
+
+def word_count(text: str | None) -> int:
+    """Number of whitespace-separated words."""
+    return len((text or "").split())
+
+
+def shingles(text: str | None, size: int = SHINGLE_WORDS) -> Iterator[bytes]:
+    """Word `size`-shingles of the lower-cased text, as bytes for hashing; a shorter text is one shingle."""
+    words = _WORD.findall((text or "").lower())
+    if not words:
+        return
+    if len(words) <= size:
+        yield " ".join(words).encode("utf-8")
+        return
+    for start in range(len(words) - size + 1):
+        yield " ".join(words[start : start + size]).encode("utf-8")
+
+
+def text_minhash(text: str | None, template: MinHash | None = None) -> LeanMinHash | None:
+    """MinHash signature of the text, or None if the text is too short to compare fairly.
+
+    `template` is an existing MinHash whose permutations are reused, which saves
+    regenerating them for every article.
+    """
+    if word_count(text) < MIN_WORDS_FOR_NEAR_DUPLICATE:
+        return None
+    if template is None:
+        minhash = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
+    else:
+        minhash = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=template.permutations)
+    minhash.update_batch(list(shingles(text)))
+    return LeanMinHash(minhash)
+
+
+def new_template() -> MinHash:
+    """A MinHash carrying the archive's permutations, to pass as `template` to `text_minhash`."""
+    return MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
+
+
+def signature_to_blob(minhash: LeanMinHash) -> bytes:
+    """Serialise the signature's hash values for the `article_minhashes.signature` column."""
+    return np.asarray(minhash.hashvalues, dtype=_SIGNATURE_DTYPE).tobytes()
+
+
+def blob_to_minhash(blob: bytes) -> LeanMinHash:
+    """Inverse of `signature_to_blob`."""
+    values = np.frombuffer(blob, dtype=_SIGNATURE_DTYPE).astype(np.uint32)
+    return LeanMinHash(seed=SEED, hashvalues=values, scheme=SCHEME)
+
+
+class NearDuplicateIndex:
+    """LSH index over `article_minhashes`, loaded lazily and topped up incrementally by article id."""
+
+    def __init__(self) -> None:
+        self._lsh: MinHashLSH | None = None
+        self._loaded_up_to = 0
+
+    def reset(self) -> None:
+        """Forget everything (after a rollback the in-memory index may hold ids that no longer exist)."""
+        self._lsh = None
+        self._loaded_up_to = 0
+
+    def best_match(self, db: Database, minhash: LeanMinHash, exclude_id: int | None = None) -> int | None:
+        """Id of the stored article most similar to `minhash` at or above the threshold, else None."""
+        lsh = self._refresh(db)
+        candidates = [key for key in lsh.query(minhash) if key != exclude_id]
+        if not candidates:
+            return None
+        placeholders = ", ".join("?" for _ in candidates)
+        rows = db.execute(
+            f"SELECT article_id, signature FROM article_minhashes WHERE article_id IN ({placeholders})",
+            candidates,
+        ).fetchall()
+        scored = [(minhash.jaccard(blob_to_minhash(blob)), article_id) for article_id, blob in rows]
+        # LSH only promises candidates are probably similar; the estimate confirms it, and ties
+        # go to the oldest article, the likeliest original.
+        confirmed = [(score, -article_id) for score, article_id in scored if score >= NEAR_DUPLICATE_THRESHOLD]
+        if not confirmed:
+            return None
+        return -max(confirmed)[1]
+
+    def add(self, article_id: int, minhash: LeanMinHash) -> None:
+        """Index a signature just written by this process (no-op until the index is first loaded)."""
+        if self._lsh is None:
+            return
+        if article_id in self._lsh:
+            self._lsh.remove(article_id)
+        self._lsh.insert(article_id, minhash)
+        self._loaded_up_to = max(self._loaded_up_to, article_id)
+
+    def discard(self, article_id: int) -> None:
+        """Drop an article whose text became too short to compare (no-op if it is not indexed)."""
+        if self._lsh is not None and article_id in self._lsh:
+            self._lsh.remove(article_id)
+
+    def _refresh(self, db: Database) -> MinHashLSH:
+        if self._lsh is None:
+            self._lsh = MinHashLSH(threshold=NEAR_DUPLICATE_THRESHOLD, num_perm=NUM_PERM)
+        rows = db.execute(
+            "SELECT article_id, signature FROM article_minhashes"
+            " WHERE article_id > ? AND num_perm = ? AND seed = ? AND scheme = ? ORDER BY article_id",
+            [self._loaded_up_to, NUM_PERM, SEED, SCHEME],
+        )
+        for article_id, blob in rows:
+            if article_id not in self._lsh:
+                self._lsh.insert(article_id, blob_to_minhash(blob), check_duplication=False)
+            self._loaded_up_to = article_id
+        return self._lsh

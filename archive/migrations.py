@@ -1,0 +1,222 @@
+"""Numbered schema migrations for the archive database.
+
+Each migration has a number, a name and a function that changes the schema. Applied
+migrations are recorded in `schema_migrations`, so applying them is idempotent: opening an
+archive applies only the ones it has not seen, inside one `BEGIN IMMEDIATE` transaction so two
+crawl processes opening a brand-new file at once cannot both create the tables. To change
+the schema, append a migration with the next number; never edit one that has shipped.
+docs/schema.md documents the resulting tables. No settings drive this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from .dates import utc_now_iso
+from .models import ArchiveError
+
+
+@dataclass(frozen=True)
+class Migration:
+    number: int
+    name: str
+    apply: Callable[[Database], None]
+
+
+def _create_core_tables(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE crawl_runs (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            trigger TEXT NOT NULL DEFAULT 'manual',
+            status TEXT NOT NULL DEFAULT 'running',
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            duration_s REAL,
+            pages_fetched INTEGER,
+            requests INTEGER,
+            articles_new INTEGER,
+            articles_unchanged INTEGER,
+            articles_updated INTEGER,
+            articles_duplicate INTEGER,
+            articles_rejected INTEGER,
+            errors INTEGER,
+            exit_code INTEGER,
+            stats_json TEXT,
+            log_path TEXT,
+            pid INTEGER,
+            hostname TEXT
+        );
+        CREATE INDEX idx_crawl_runs_source_started ON crawl_runs (source, started_at);
+        CREATE INDEX idx_crawl_runs_status ON crawl_runs (status);
+
+        CREATE TABLE articles (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,
+            source TEXT,
+            title TEXT,
+            authors TEXT,
+            published_at TEXT,
+            published_at_utc TEXT,
+            modified_at TEXT,
+            modified_at_utc TEXT,
+            language TEXT,
+            description TEXT,
+            site_name TEXT,
+            categories TEXT,
+            tags TEXT,
+            image TEXT,
+            text TEXT,
+            word_count INTEGER,
+            content_hash TEXT NOT NULL,
+            fetch_mode TEXT,
+            near_duplicate_of INTEGER REFERENCES articles (id),
+            version INTEGER NOT NULL DEFAULT 1,
+            first_seen_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            fetched_at TEXT,
+            changed_at TEXT,
+            first_run_id INTEGER REFERENCES crawl_runs (id),
+            last_run_id INTEGER REFERENCES crawl_runs (id),
+            hints TEXT
+        );
+        CREATE INDEX idx_articles_content_hash ON articles (content_hash);
+        CREATE INDEX idx_articles_source_published ON articles (source, published_at_utc);
+        CREATE INDEX idx_articles_published_utc ON articles (published_at_utc);
+        CREATE INDEX idx_articles_first_run ON articles (first_run_id);
+        CREATE INDEX idx_articles_near_duplicate ON articles (near_duplicate_of);
+
+        CREATE TABLE article_versions (
+            id INTEGER PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles (id),
+            version INTEGER NOT NULL,
+            url TEXT,
+            title TEXT,
+            authors TEXT,
+            published_at TEXT,
+            published_at_utc TEXT,
+            modified_at TEXT,
+            modified_at_utc TEXT,
+            language TEXT,
+            description TEXT,
+            site_name TEXT,
+            categories TEXT,
+            tags TEXT,
+            image TEXT,
+            text TEXT,
+            word_count INTEGER,
+            content_hash TEXT,
+            fetch_mode TEXT,
+            hints TEXT,
+            valid_from TEXT,
+            valid_to TEXT NOT NULL,
+            run_id INTEGER REFERENCES crawl_runs (id),
+            replaced_by_run_id INTEGER REFERENCES crawl_runs (id),
+            UNIQUE (article_id, version)
+        );
+
+        CREATE TABLE url_aliases (
+            url TEXT PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles (id),
+            reason TEXT NOT NULL,
+            first_seen_at TEXT NOT NULL,
+            run_id INTEGER REFERENCES crawl_runs (id)
+        );
+        CREATE INDEX idx_url_aliases_article ON url_aliases (article_id);
+
+        CREATE TABLE article_minhashes (
+            article_id INTEGER PRIMARY KEY REFERENCES articles (id),
+            num_perm INTEGER NOT NULL,
+            seed INTEGER NOT NULL,
+            scheme TEXT NOT NULL,
+            signature BLOB NOT NULL
+        );
+
+        CREATE TABLE fetches (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES crawl_runs (id),
+            url TEXT NOT NULL,
+            final_url TEXT,
+            status INTEGER,
+            content_type TEXT,
+            bytes INTEGER,
+            fetched_at TEXT NOT NULL,
+            elapsed_ms INTEGER,
+            found_by TEXT,
+            depth INTEGER,
+            referer TEXT,
+            outcome TEXT NOT NULL,
+            reason TEXT,
+            article_id INTEGER REFERENCES articles (id)
+        );
+        CREATE INDEX idx_fetches_run ON fetches (run_id);
+        CREATE INDEX idx_fetches_url ON fetches (url);
+        CREATE INDEX idx_fetches_article ON fetches (article_id);
+        """
+    )
+
+
+def _enable_full_text_search(db: Database) -> None:
+    db["articles"].enable_fts(["title", "text"], create_triggers=True, tokenize="porter")
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "core tables: crawl_runs, articles, versions, aliases, minhashes, fetches", _create_core_tables),
+    Migration(2, "articles_fts: FTS5 over title and text, porter stemming, sync triggers", _enable_full_text_search),
+)
+
+
+def applied_numbers(db: Database) -> set[int]:
+    """Numbers of the migrations recorded in `schema_migrations` (empty for a new file)."""
+    if not db["schema_migrations"].exists():
+        return set()
+    return {row[0] for row in db.execute("SELECT id FROM schema_migrations").fetchall()}
+
+
+def apply_migrations(db: Database, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
+    """Apply the migrations this database lacks; return the numbers applied now.
+
+    Must be called outside a transaction: it opens its own write transaction.
+    """
+    known = {migration.number for migration in migrations}
+    applied = applied_numbers(db)
+    _refuse_newer_schema(db, applied, known)
+    if known <= applied:
+        return []
+    newly_applied: list[int] = []
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations"
+            " (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        # Re-read under the write lock: another process may have migrated since the check above.
+        applied = applied_numbers(db)
+        for migration in sorted(migrations, key=lambda m: m.number):
+            if migration.number in applied:
+                continue
+            migration.apply(db)
+            db.execute(
+                "INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)",
+                [migration.number, migration.name, utc_now_iso()],
+            )
+            newly_applied.append(migration.number)
+        db.execute("COMMIT")
+    except BaseException:
+        db.rollback()
+        raise
+    return newly_applied
+
+
+def _refuse_newer_schema(db: Database, applied: set[int], known: set[int]) -> None:
+    unknown = sorted(applied - known)
+    if unknown:
+        filename = db.execute("PRAGMA database_list").fetchone()[2]
+        raise ArchiveError(
+            f"Archive {filename} has schema migrations {unknown} that this version of newsarchive "
+            "does not know; it was written by a newer version. Upgrade newsarchive to open it."
+        )

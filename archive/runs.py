@@ -1,0 +1,107 @@
+"""Row-level operations on `crawl_runs` and `fetches`: opening a run, logging fetches, closing a run.
+
+A run's counters are derived from its fetch rows when it finishes, so they always agree with
+`fetches`. The Scrapy stats are stored whole as JSON (`stats_json`). No settings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Mapping
+from typing import Any
+
+from sqlite_utils import Database
+
+from .dates import parse_utc
+from .records import FETCH_COLUMNS, json_safe
+
+# Scrapy's counter of requests actually sent (includes retries and robots.txt).
+SCRAPY_REQUEST_COUNT = "downloader/request_count"
+
+
+def insert_run(db: Database, source: str, trigger: str, log_path: str | None, now: str) -> int:
+    """Create a crawl_runs row in status "running" and return its id."""
+    cursor = db.execute(
+        "INSERT INTO crawl_runs (source, trigger, status, started_at, log_path, pid, hostname)"
+        " VALUES (?, ?, 'running', ?, ?, ?, ?)",
+        [source, trigger, now, log_path, os.getpid(), socket.gethostname()],
+    )
+    return int(cursor.lastrowid)
+
+
+def insert_fetch(
+    db: Database,
+    run_id: int,
+    fetch_values: Mapping[str, Any],
+    outcome: str,
+    reason: str | None,
+    article_id: int | None,
+) -> None:
+    """Append one fetch row."""
+    names = ["run_id", *FETCH_COLUMNS, "outcome", "reason", "article_id"]
+    values = [run_id, *(fetch_values.get(name) for name in FETCH_COLUMNS), outcome, reason, article_id]
+    db.execute(
+        f"INSERT INTO fetches ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
+        values,
+    )
+
+
+def run_counts(db: Database, run_id: int) -> dict[str, int]:
+    """The run's counters, computed from its fetch rows."""
+    row = db.execute(
+        """
+        SELECT
+            count(*),
+            count(status),
+            sum(outcome = 'new'),
+            sum(outcome = 'unchanged'),
+            sum(outcome = 'updated'),
+            sum(outcome = 'duplicate'),
+            sum(outcome = 'rejected'),
+            sum(outcome = 'error')
+        FROM fetches WHERE run_id = ?
+        """,
+        [run_id],
+    ).fetchone()
+    names = (
+        "fetch_rows",
+        "pages_fetched",
+        "articles_new",
+        "articles_unchanged",
+        "articles_updated",
+        "articles_duplicate",
+        "articles_rejected",
+        "errors",
+    )
+    return {name: int(value or 0) for name, value in zip(names, row)}
+
+
+def finish_run_row(
+    db: Database,
+    run_id: int,
+    started_at: str,
+    status: str,
+    stats: Mapping[str, Any] | None,
+    exit_code: int | None,
+    now: str,
+) -> None:
+    """Close the run: counters from fetches, duration, status, stats JSON, exit code."""
+    counts = run_counts(db, run_id)
+    fetch_rows = counts.pop("fetch_rows")
+    requests = fetch_rows
+    if stats and isinstance(stats.get(SCRAPY_REQUEST_COUNT), int):
+        requests = stats[SCRAPY_REQUEST_COUNT]
+    duration_s = round((parse_utc(now) - parse_utc(started_at)).total_seconds(), 3)
+    updates: dict[str, Any] = dict(
+        counts,
+        requests=requests,
+        status=status,
+        finished_at=now,
+        duration_s=duration_s,
+        stats_json=json.dumps(json_safe(stats), ensure_ascii=False, sort_keys=True) if stats is not None else None,
+        exit_code=exit_code,
+    )
+    assignments = ", ".join(f"{name} = ?" for name in updates)
+    db.execute(f"UPDATE crawl_runs SET {assignments} WHERE id = ?", [*updates.values(), run_id])

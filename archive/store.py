@@ -1,0 +1,336 @@
+"""The `Archive` class: the one write path into a newsarchive SQLite file.
+
+The crawler opens one Archive per crawl process. Several processes may write the same file:
+each write happens inside a `BEGIN IMMEDIATE` transaction (so check-then-write logic such as
+deduplication is serialised across processes), and transactions are kept short - committed
+after `batch_size` writes, after `max_batch_seconds`, on `commit()`, at the start and end of a
+run, and on close. Reads through the same Archive see its pending (uncommitted) writes.
+Settings: `batch_size` (writes per transaction, default 200) and `max_batch_seconds` (default
+1.0; bounds how long another process may wait for this one's write lock while writes trickle in).
+The caller should also call `commit()` when it goes idle (e.g. Scrapy's spider_idle signal).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from datasketch import LeanMinHash, MinHash
+from sqlite_utils import Database
+
+from . import articles as article_rows
+from . import dedup
+from .connection import describe_database_error, open_database
+from .dates import utc_now_iso
+from .migrations import apply_migrations
+from .models import FINAL_RUN_STATUSES, NON_ARTICLE_OUTCOMES, ArchiveError, SaveResult
+from .records import article_columns, fetch_columns, unique_urls
+from .runs import finish_run_row, insert_fetch, insert_run
+
+_SAVEPOINT = "archive_write"
+
+
+class Archive:
+    """An open archive file. Use as a context manager, or call `close()` (which commits)."""
+
+    def __init__(self, path: str | Path, batch_size: int = 200, *, max_batch_seconds: float = 1.0) -> None:
+        if batch_size < 1:
+            raise ArchiveError(f"batch_size must be at least 1, got {batch_size}")
+        self.path = Path(path)
+        self.db: Database = open_database(self.path)
+        self._batch_size = batch_size
+        self._max_batch_seconds = max_batch_seconds
+        self._pending_writes = 0
+        self._batch_started = 0.0
+        self._near_duplicates = dedup.NearDuplicateIndex()
+        self._minhash_template: MinHash | None = None
+        self._known_runs: set[int] = set()
+        self._closed = False
+        try:
+            apply_migrations(self.db)
+        except sqlite3.DatabaseError as error:
+            self.db.close()
+            raise describe_database_error(self.path, error) from error
+        except ArchiveError:
+            self.db.close()
+            raise
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        # Completed writes are kept even if the caller failed: each save is whole on its own.
+        self.close()
+
+    def commit(self) -> None:
+        """Commit pending writes so other processes and readers see them."""
+        if self.db.conn.in_transaction:
+            try:
+                self.db.execute("COMMIT")
+            except sqlite3.DatabaseError as error:
+                self._rollback()
+                raise describe_database_error(self.path, error) from error
+        self._pending_writes = 0
+
+    def close(self) -> None:
+        """Commit and close the file (safe to call twice)."""
+        if self._closed:
+            return
+        try:
+            self.commit()
+        finally:
+            self._closed = True
+            self.db.close()
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def start_run(self, source: str, trigger: str = "manual", log_path: str | None = None) -> int:
+        """Open a crawl run (status "running") and commit it at once, so monitors see it."""
+        with self._write():
+            run_id = insert_run(self.db, source, trigger, log_path, utc_now_iso())
+        self.commit()
+        self._known_runs.add(run_id)
+        return run_id
+
+    def save_article(
+        self,
+        run_id: int,
+        article: Mapping[str, Any],
+        fetch: Mapping[str, Any],
+        aliases: Iterable[str] = (),
+    ) -> SaveResult:
+        """Archive one extracted article and its fetch; see docs/schema.md for the outcomes."""
+        if not article.get("url"):
+            raise ArchiveError("save_article needs article['url'] (the canonical URL); got none")
+        columns = article_columns(article)
+        fetch_values = fetch_columns(fetch)
+        now = utc_now_iso()
+        candidate_urls = unique_urls([columns["url"], *aliases, fetch_values["url"], fetch_values["final_url"]])
+        minhash: LeanMinHash | None = None
+        with self._write():
+            self._require_run(run_id)
+            existing_id = article_rows.find_article_id(self.db, candidate_urls)
+            if existing_id is not None:
+                result, minhash = self._save_known(existing_id, run_id, columns, now, fetch_values["fetched_at"])
+                reasons = _alias_reasons(candidate_urls, fetch_values, default_reason="redirect")
+            else:
+                duplicate_of = None
+                if columns["word_count"]:
+                    duplicate_of = article_rows.find_article_by_hash(self.db, columns["content_hash"])
+                if duplicate_of is not None:
+                    article_rows.mark_seen(self.db, duplicate_of, run_id, now)
+                    result = SaveResult("duplicate", duplicate_of, duplicate_of=duplicate_of)
+                    reasons = {url: "duplicate" for url in candidate_urls}
+                else:
+                    result, minhash = self._save_new(run_id, columns, now, fetch_values["fetched_at"])
+                    reasons = _alias_reasons(candidate_urls, fetch_values, default_reason="redirect")
+            article_rows.register_aliases(self.db, result.article_id, reasons, run_id, now)
+            insert_fetch(self.db, run_id, fetch_values, result.outcome, None, result.article_id)
+        # The in-memory index changes only once the rows are safely written.
+        if result.outcome in ("new", "updated"):
+            if minhash is not None:
+                self._near_duplicates.add(result.article_id, minhash)
+            else:
+                self._near_duplicates.discard(result.article_id)
+        return result
+
+    def record_fetch(
+        self,
+        run_id: int,
+        fetch: Mapping[str, Any],
+        outcome: str,
+        reason: str | None = None,
+        article_id: int | None = None,
+    ) -> None:
+        """Log a fetch that produced no article: rejected, skipped, error or discovery."""
+        if outcome not in NON_ARTICLE_OUTCOMES:
+            raise ArchiveError(
+                f"record_fetch outcome must be one of {', '.join(NON_ARTICLE_OUTCOMES)}, got {outcome!r}; "
+                "articles are recorded with save_article"
+            )
+        fetch_values = fetch_columns(fetch)
+        if not fetch_values["url"]:
+            raise ArchiveError("record_fetch needs fetch['url'] (the requested URL); got none")
+        with self._write():
+            self._require_run(run_id)
+            insert_fetch(self.db, run_id, fetch_values, outcome, reason, article_id)
+
+    def finish_run(
+        self,
+        run_id: int,
+        status: str,
+        stats: Mapping[str, Any] | None = None,
+        exit_code: int | None = None,
+    ) -> dict[str, Any]:
+        """Close the run: counts from its fetches, duration, status, stats; commit; return the row."""
+        if status not in FINAL_RUN_STATUSES:
+            raise ArchiveError(f"finish_run status must be one of {', '.join(FINAL_RUN_STATUSES)}, got {status!r}")
+        with self._write():
+            started_at = self.run(run_id)["started_at"]
+            finish_run_row(self.db, run_id, started_at, status, stats, exit_code, utc_now_iso())
+        self.commit()
+        return self.run(run_id)
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def run(self, run_id: int) -> dict[str, Any]:
+        """The crawl_runs row; ArchiveError if there is none."""
+        row = article_rows.row_dict(self.db, "SELECT * FROM crawl_runs WHERE id = ?", [run_id])
+        if row is None:
+            raise ArchiveError(f"No crawl run with id {run_id} in archive {self.path}; start one with start_run()")
+        return row
+
+    def runs(self, source: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        """Most recent runs first, optionally for one source."""
+        if source is None:
+            return article_rows.rows_dicts(self.db, "SELECT * FROM crawl_runs ORDER BY id DESC LIMIT ?", [limit])
+        return article_rows.rows_dicts(
+            self.db, "SELECT * FROM crawl_runs WHERE source = ? ORDER BY id DESC LIMIT ?", [source, limit]
+        )
+
+    def run_articles(self, run_id: int, limit: int | None = None) -> list[dict[str, Any]]:
+        """Articles first archived by the run: id, url, title, published_at, source."""
+        return article_rows.rows_dicts(
+            self.db,
+            "SELECT id, url, title, published_at, source FROM articles WHERE first_run_id = ? ORDER BY id LIMIT ?",
+            [run_id, -1 if limit is None else limit],
+        )
+
+    def find_article(self, url: str) -> dict[str, Any] | None:
+        """The article row (JSON columns as stored text) known under `url` as its url or an alias."""
+        article_id = article_rows.find_article_id(self.db, [url])
+        if article_id is None:
+            return None
+        return article_rows.row_dict(self.db, "SELECT * FROM articles WHERE id = ?", [article_id])
+
+    def search(self, query: str, limit: int = 20) -> list[dict[str, Any]]:
+        """Full-text search over title and text (FTS5 syntax, porter stemming), best match first.
+
+        A query that is not valid FTS5 syntax (stray quotes, a trailing "-") is retried
+        with each word quoted, so plain phrases typed by a user always work.
+        """
+        sql = """
+            SELECT articles.id, articles.url, articles.title, articles.source, articles.published_at,
+                   articles.published_at_utc,
+                   snippet(articles_fts, 1, '[', ']', '…', 16) AS snippet,
+                   articles_fts.rank AS rank
+            FROM articles_fts JOIN articles ON articles.rowid = articles_fts.rowid
+            WHERE articles_fts MATCH ?
+            ORDER BY articles_fts.rank
+            LIMIT ?
+        """
+        try:
+            return article_rows.rows_dicts(self.db, sql, [query, limit])
+        except sqlite3.OperationalError as error:
+            if "fts5" not in str(error) and "syntax" not in str(error):
+                raise
+            return article_rows.rows_dicts(self.db, sql, [_quote_fts_words(query), limit])
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _save_known(
+        self, article_id: int, run_id: int, columns: Mapping[str, Any], now: str, fetched_at: str
+    ) -> tuple[SaveResult, LeanMinHash | None]:
+        stored_hash = self.db.execute("SELECT content_hash FROM articles WHERE id = ?", [article_id]).fetchone()[0]
+        if stored_hash == columns["content_hash"]:
+            article_rows.mark_unchanged(self.db, article_id, columns, run_id, now, fetched_at)
+            return SaveResult("unchanged", article_id), None
+        article_rows.apply_update(self.db, article_id, columns, run_id, now, fetched_at)
+        minhash = dedup.text_minhash(columns["text"], self._template())
+        article_rows.store_minhash(self.db, article_id, minhash)
+        return SaveResult("updated", article_id), minhash
+
+    def _save_new(
+        self, run_id: int, columns: Mapping[str, Any], now: str, fetched_at: str
+    ) -> tuple[SaveResult, LeanMinHash | None]:
+        minhash = dedup.text_minhash(columns["text"], self._template())
+        near_duplicate_of = None
+        if minhash is not None:
+            match = self._near_duplicates.best_match(self.db, minhash)
+            if match is not None:
+                near_duplicate_of = article_rows.near_duplicate_root(self.db, match)
+        article_id = article_rows.insert_article(self.db, columns, run_id, now, fetched_at, near_duplicate_of)
+        article_rows.store_minhash(self.db, article_id, minhash)
+        return SaveResult("new", article_id), minhash
+
+    def _template(self) -> MinHash:
+        if self._minhash_template is None:
+            self._minhash_template = dedup.new_template()
+        return self._minhash_template
+
+    def _require_run(self, run_id: int) -> None:
+        if run_id in self._known_runs:
+            return
+        self.run(run_id)
+        self._known_runs.add(run_id)
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """One write operation: all-or-nothing via a savepoint inside the current batch transaction."""
+        if self._closed:
+            raise ArchiveError(f"Archive {self.path} is closed; open a new Archive to write")
+        try:
+            if not self.db.conn.in_transaction:
+                self.db.execute("BEGIN IMMEDIATE")
+                self._batch_started = time.monotonic()
+            self.db.execute(f"SAVEPOINT {_SAVEPOINT}")
+        except sqlite3.DatabaseError as error:
+            raise describe_database_error(self.path, error) from error
+        try:
+            yield
+        except BaseException:
+            if self.db.conn.in_transaction:
+                self.db.execute(f"ROLLBACK TO {_SAVEPOINT}")
+                self.db.execute(f"RELEASE {_SAVEPOINT}")
+            else:
+                # SQLite dropped the whole transaction (e.g. disk full): earlier pending writes are
+                # gone too, so the in-memory index may name articles that no longer exist.
+                self._near_duplicates.reset()
+                self._pending_writes = 0
+            raise
+        self.db.execute(f"RELEASE {_SAVEPOINT}")
+        self._pending_writes += 1
+        batch_age = time.monotonic() - self._batch_started
+        if self._pending_writes >= self._batch_size or batch_age >= self._max_batch_seconds:
+            self.commit()
+
+    def _rollback(self) -> None:
+        self.db.rollback()
+        self._pending_writes = 0
+        self._near_duplicates.reset()
+
+
+def _alias_reasons(urls: list[str], fetch_values: Mapping[str, Any], default_reason: str) -> dict[str, str]:
+    """Why each URL led to the article: the URL requested, the final URL after redirects, or a redirect hop.
+
+    The first URL is the article's canonical url; register_aliases skips it when it already is
+    the article's url, and otherwise records it as "canonical" (the site's canonical URL changed).
+    """
+    reasons: dict[str, str] = {}
+    for position, url in enumerate(urls):
+        if position == 0:
+            reasons[url] = "canonical"
+        elif url == fetch_values.get("url"):
+            reasons[url] = "requested"
+        elif url == fetch_values.get("final_url"):
+            reasons[url] = "final_url"
+        else:
+            reasons[url] = default_reason
+    return reasons
+
+
+def _quote_fts_words(query: str) -> str:
+    words = [word.replace('"', "") for word in query.split()]
+    return " ".join(f'"{word}"' for word in words if word)

@@ -1,0 +1,520 @@
+"""The sources file: which news sites to crawl, how, and where the archive lives.
+
+``load_config(path)`` reads a TOML file (reference: docs/sources.md) with one ``[archive]`` table
+and one ``[[sources]]`` table per site, checks everything, and returns a frozen :class:`Config`.
+Every problem found is collected into one :class:`ConfigError` that names the file, the source and
+the field, so a user fixes the whole file in one go and nothing is crawled from a broken file.
+
+Source keys are declared once, as :class:`FieldSpec` entries in :data:`SOURCE_FIELDS` (the keys
+that are attributes of :class:`SourceConfig`) and :data:`EXTRA_SOURCE_FIELDS` (keys added by later
+features, e.g. ``schedule``; their parsed values land in ``SourceConfig.extra``). Top-level tables
+that other modules own (``[scheduler]``) are listed in :data:`TOP_LEVEL_TABLES`; their raw content
+is in ``Config.raw``. Callers can pass further specs and tables to :func:`load_config`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import tomllib
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+from crawler.urls import host_key, url_host
+
+DEFAULT_ARCHIVE_DB = "data/archive.db"
+SOURCE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+DOCS_FILE = "docs/sources.md"
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong with a sources file, located as precisely as possible."""
+
+    file: Path | None
+    problem: str
+    source: str | None = None  # the source's name, when it has a usable one
+    source_number: int | None = None  # 1-based position among [[sources]]; shown for unnamed or duplicate sources
+    field: str | None = None  # e.g. "feeds[1]", or "archive.db" outside [[sources]]
+
+    def __str__(self) -> str:
+        where = []
+        if self.source is not None:
+            number = f" (#{self.source_number})" if self.source_number is not None else ""
+            where.append(f"source {self.source!r}{number}")
+        elif self.source_number is not None:
+            where.append(f"source #{self.source_number}")
+        if self.field is not None:
+            where.append(f"field {self.field!r}")
+        located = ", ".join(where)
+        text = f"{located}: {self.problem}" if located else self.problem
+        return f"{self.file}: {text}" if self.file is not None else text
+
+
+class ConfigError(Exception):
+    """The sources file (or an ad-hoc source) is unusable; ``problems`` lists every reason.
+
+    ``file``, ``source``, ``field`` and ``problem`` describe the first problem, which is the only
+    one in the common case; ``str(error)`` puts each problem on its own line.
+    """
+
+    def __init__(self, problems: ConfigProblem | Sequence[ConfigProblem]):
+        self.problems: list[ConfigProblem] = (
+            [problems] if isinstance(problems, ConfigProblem) else list(problems)
+        )
+        if not self.problems:
+            raise ValueError("ConfigError needs at least one problem")
+        first = self.problems[0]
+        self.file: Path | None = first.file
+        self.source: str | None = first.source
+        self.field: str | None = first.field
+        self.problem: str = first.problem
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+class InvalidValue(Exception):
+    """Raised by a field parser. Each entry is (suffix of the field name such as "[1]", problem)."""
+
+    def __init__(self, entries: Sequence[tuple[str, str]]):
+        self.entries = list(entries)
+        super().__init__("; ".join(problem for _, problem in self.entries))
+
+
+def invalid(problem: str, suffix: str = "") -> InvalidValue:
+    return InvalidValue([(suffix, problem)])
+
+
+# --- describing values in messages ---------------------------------------------------------------
+
+
+def _kind_of(value: Any) -> str:
+    kinds = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list", tuple: "a list", dict: "a table"}
+    return kinds.get(type(value), f"a {type(value).__name__}")
+
+
+def _shown(value: Any) -> str:
+    """A value as the user wrote it in TOML (true, not True)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _did_you_mean(word: str, known: Collection[str], noun: str) -> str:
+    close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return f"known {noun}: {', '.join(sorted(known))}"
+
+
+# --- field specs ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One key of a table: its TOML type (for docs and errors), default, and parser.
+
+    ``parse`` turns the TOML value into the Python value and raises :class:`InvalidValue` with a
+    message that says what is wrong and how to fix it. ``default`` must be immutable; it is used
+    as is when the key is omitted and ``required`` is false.
+    """
+
+    name: str
+    kind: str
+    default: Any
+    parse: Callable[[Any], Any]
+    required: bool = False
+    doc: str = ""
+    example: str = ""  # a TOML value, used in the docs and in "missing" messages
+
+
+def parse_bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise invalid(f"expected true or false, got {_shown(value)} ({_kind_of(value)})")
+    return value
+
+
+def int_parser(minimum: int) -> Callable[[Any], int]:
+    def parse_int(value: Any) -> int:
+        # bool is a subclass of int in Python, but `max_pages = true` is a mistake in TOML
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise invalid(f"expected a whole number, got {_shown(value)} ({_kind_of(value)})")
+        if value < minimum:
+            raise invalid(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse_int
+
+
+def float_parser(minimum: float) -> Callable[[Any], float]:
+    def parse_float(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise invalid(f"expected a number, got {_shown(value)} ({_kind_of(value)})")
+        if not math.isfinite(value):
+            raise invalid(f"must be a finite number, got {value}")
+        if value < minimum:
+            raise invalid(f"must be at least {minimum:g}, got {value:g}")
+        return float(value)
+
+    return parse_float
+
+
+def _list_parser(item_parser: Callable[[Any], Any], what: str, example: str) -> Callable[[Any], tuple]:
+    """A parser for a list whose items are checked one by one; every bad item is reported."""
+
+    def parse_list(value: Any) -> tuple:
+        if isinstance(value, str):
+            raise invalid(f"expected a list of {what}, got a single string (write [{example}])")
+        if not isinstance(value, (list, tuple)):
+            raise invalid(f"expected a list of {what}, got {_shown(value)} ({_kind_of(value)})")
+        parsed, entries = [], []
+        for index, item in enumerate(value):
+            try:
+                parsed.append(item_parser(item))
+            except InvalidValue as error:
+                entries.extend((f"[{index}]{suffix}", problem) for suffix, problem in error.entries)
+        if entries:
+            raise InvalidValue(entries)
+        return tuple(parsed)
+
+    return parse_list
+
+
+def check_http_url(url: Any, example: str) -> str:
+    """Return the URL unchanged if it is an absolute http(s) URL with a host."""
+    fix = f"use a full URL such as {example}"
+    if not isinstance(url, str):
+        raise invalid(f"expected a URL string, got {_shown(url)} ({_kind_of(url)}) ({fix})")
+    try:
+        parts = urlsplit(url)
+        host, _port = parts.hostname, parts.port  # .port raises on a non-numeric port
+    except ValueError as error:
+        raise invalid(f"{url!r} is not a valid URL: {error} ({fix})") from None
+    if parts.scheme.lower() not in ("http", "https") or url != url.strip():
+        raise invalid(f"{url!r} is not an http(s) URL ({fix})")
+    if not host:
+        raise invalid(f"{url!r} has no host name ({fix})")
+    return url
+
+
+def url_list_parser(example: str) -> Callable[[Any], tuple[str, ...]]:
+    return _list_parser(lambda url: check_http_url(url, example), "URLs", f'"{example}"')
+
+
+def compile_regex(pattern: Any) -> re.Pattern:
+    if isinstance(pattern, re.Pattern):
+        return pattern
+    if not isinstance(pattern, str):
+        raise invalid(f"expected a regular expression string, got {_shown(pattern)} ({_kind_of(pattern)})")
+    try:
+        return re.compile(pattern)
+    except re.error as error:
+        raise invalid(
+            f"{pattern!r} is not a valid regular expression: {error} "
+            "(fix the pattern; escape literal characters such as . ? + ( with a backslash, "
+            "and in TOML use single quotes so backslashes stay as written)"
+        ) from None
+
+
+def parse_source_name(value: Any) -> str:
+    if not isinstance(value, str):
+        raise invalid(f"expected a string, got {_shown(value)} ({_kind_of(value)})")
+    if not SOURCE_NAME.match(value):
+        suggestion = re.sub(r"[^A-Za-z0-9_-]+", "-", value).strip("-") or "my-source"
+        raise invalid(f"{value!r} is not a valid name (use only letters, digits, '-' and '_', e.g. {suggestion!r})")
+    return value
+
+
+def parse_path(value: Any) -> Path:
+    if not isinstance(value, str) or not value.strip():
+        raise invalid(f"expected a file path string, got {_shown(value)} ({_kind_of(value)}) (e.g. \"{DEFAULT_ARCHIVE_DB}\")")
+    return Path(value).expanduser()
+
+
+SOURCE_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("name", "string", None, parse_source_name, required=True, example='"news-example"',
+              doc="Unique name of the source; letters, digits, - and _. Stored with every page."),
+    FieldSpec("start_urls", "list of URLs", (), url_list_parser("https://news.example/"),
+              doc="Pages the crawl starts from. Required unless feeds or sitemaps are given."),
+    FieldSpec("feeds", "list of URLs", (), url_list_parser("https://news.example/feed.xml"),
+              doc="RSS, Atom or JSON Feed URLs; every item link is fetched."),
+    FieldSpec("sitemaps", "list of URLs", (), url_list_parser("https://news.example/sitemap.xml"),
+              doc="Sitemap or sitemap index URLs; every listed page is fetched."),
+    FieldSpec("follow_links", "boolean", True, parse_bool,
+              doc="Follow links found on fetched pages (staying on the source's hosts)."),
+    FieldSpec("article_urls", "list of regexes", (), _list_parser(compile_regex, "regular expressions", "'/\\\\d{4}/\\\\d{2}/'"),
+              doc="Regular expressions (re.search) that mark article URLs; empty means every page is a candidate."),
+    FieldSpec("exclude_urls", "list of regexes", (), _list_parser(compile_regex, "regular expressions", "'/tag/'"),
+              doc="Regular expressions (re.search); matching URLs are never fetched."),
+    FieldSpec("max_pages", "integer >= 1", 5000, int_parser(1),
+              doc="Most pages fetched from this source in one crawl."),
+    FieldSpec("download_delay", "number >= 0", 1.0, float_parser(0.0),
+              doc="Seconds between two requests to the same host."),
+    FieldSpec("concurrency", "integer >= 1", 2, int_parser(1),
+              doc="Parallel requests per host."),
+    FieldSpec("obey_robots", "boolean", True, parse_bool,
+              doc="Respect robots.txt."),
+)
+# Keys added by later features go here (or are passed as extra_fields); their parsed values are
+# found in SourceConfig.extra[name].
+EXTRA_SOURCE_FIELDS: tuple[FieldSpec, ...] = ()
+
+ARCHIVE_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("db", "path", Path(DEFAULT_ARCHIVE_DB), parse_path,
+              doc="SQLite archive file; a relative path is relative to the sources file's folder, ~ is expanded."),
+)
+# Top-level tables of a sources file. Tables owned by other modules are accepted here and handed
+# over untouched in Config.raw.
+TOP_LEVEL_TABLES: tuple[str, ...] = ("archive", "sources", "scheduler")
+
+
+# --- the parsed configuration --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One news site to crawl; see docs/sources.md for what each field means."""
+
+    name: str
+    start_urls: tuple[str, ...]
+    feeds: tuple[str, ...]
+    sitemaps: tuple[str, ...]
+    follow_links: bool
+    article_urls: tuple[re.Pattern, ...]
+    exclude_urls: tuple[re.Pattern, ...]
+    max_pages: int
+    download_delay: float
+    concurrency: int
+    obey_robots: bool
+    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+
+    def hosts(self) -> frozenset[str]:
+        """Lower-cased hosts of start_urls, feeds and sitemaps, without "www."."""
+        urls = (*self.start_urls, *self.feeds, *self.sitemaps)
+        return frozenset(host for host in map(url_host, urls) if host)
+
+
+@dataclass(frozen=True)
+class ArchiveConfig:
+    db: Path
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    archive: ArchiveConfig
+    sources: tuple[SourceConfig, ...]
+    raw: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+
+    def source(self, name: str) -> SourceConfig:
+        """The source called ``name``; ConfigError naming it and the known sources otherwise."""
+        return self.select([name])[0]
+
+    def select(self, names: Sequence[str]) -> tuple[SourceConfig, ...]:
+        """The named sources in the order given (all sources when ``names`` is empty)."""
+        if not names:
+            return self.sources
+        by_name = {source.name: source for source in self.sources}
+        unknown = [name for name in names if name not in by_name]
+        if unknown:
+            known = ", ".join(by_name) or "none"
+            raise ConfigError([
+                ConfigProblem(self.path, f"unknown source {name!r} ("
+                              + (f"did you mean {close[0]!r}? " if (close := difflib.get_close_matches(name, list(by_name), n=1)) else "")
+                              + f"known sources: {known})")
+                for name in unknown
+            ])
+        return tuple(by_name[name] for name in names)
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+
+def _parse_table(
+    table: Mapping[str, Any],
+    specs: Sequence[FieldSpec],
+    problem: Callable[[str, str | None], None],
+    field_prefix: str = "",
+    noun: str = "keys",
+) -> dict[str, Any]:
+    """Parse the keys of one TOML table by ``specs``; report problems through ``problem``."""
+    known = {spec.name: spec for spec in specs}
+    values: dict[str, Any] = {}
+    for key in table:
+        if key not in known:
+            problem(f"unknown key {key!r} ({_did_you_mean(key, known, noun)})", f"{field_prefix}{key}")
+    for spec in specs:
+        if spec.name not in table:
+            if spec.required:
+                problem(f"required key is missing (add e.g. {spec.name} = {spec.example})", f"{field_prefix}{spec.name}")
+            else:
+                values[spec.name] = spec.default
+            continue
+        try:
+            values[spec.name] = spec.parse(table[spec.name])
+        except InvalidValue as error:
+            for suffix, message in error.entries:
+                problem(message, f"{field_prefix}{spec.name}{suffix}")
+    return values
+
+
+def _parse_source(
+    table: Mapping[str, Any],
+    number: int | None,
+    file: Path | None,
+    extra_fields: Sequence[FieldSpec],
+    problems: list[ConfigProblem],
+    name_is_duplicate: bool = False,
+) -> SourceConfig | None:
+    """Parse one [[sources]] table; None (with problems appended) when it is unusable."""
+    raw_name = table.get("name")
+    label = raw_name if isinstance(raw_name, str) and SOURCE_NAME.match(raw_name) else None
+    shown_number = number if label is None or name_is_duplicate else None
+    found_before = len(problems)
+
+    def problem(message: str, field_name: str | None) -> None:
+        problems.append(ConfigProblem(file, message, label, shown_number, field_name))
+
+    specs = (*SOURCE_FIELDS, *extra_fields)
+    values = _parse_table(table, specs, problem, noun="source keys")
+    entry_points = ("start_urls", "feeds", "sitemaps")
+    # a present but invalid list already has its own problem; only report when all are truly empty
+    entry_point_given = any(values.get(key) or (key in table and key not in values) for key in entry_points)
+    if not entry_point_given:
+        problem('no start_urls, feeds or sitemaps (add at least one, e.g. start_urls = ["https://news.example/"])', "start_urls")
+    if len(problems) > found_before:
+        return None
+    extra_names = [spec.name for spec in extra_fields]
+    core = {key: value for key, value in values.items() if key not in extra_names}
+    extra = MappingProxyType({name: values[name] for name in extra_names})
+    return SourceConfig(**core, extra=extra)
+
+
+def _toml_syntax_problem(file: Path, error: tomllib.TOMLDecodeError) -> ConfigProblem:
+    message = str(error)
+    located = re.search(r"\s*\((at line (\d+), column (\d+)|at end of document)\)$", message)
+    where = ""
+    if located:
+        message = message[: located.start()]
+        where = f" at line {located[2]}, column {located[3]}" if located[2] else " at the end of the file"
+    return ConfigProblem(file, f"TOML syntax error{where}: {message} "
+                               "(check quotes, brackets and commas there; see https://toml.io)")
+
+
+def _read_toml(file: Path) -> tuple[dict[str, Any] | None, list[ConfigProblem]]:
+    try:
+        with file.open("rb") as handle:
+            return tomllib.load(handle), []
+    except FileNotFoundError:
+        return None, [ConfigProblem(file, f"file not found (check the path; {DOCS_FILE} has an example file)")]
+    except IsADirectoryError:
+        return None, [ConfigProblem(file, "is a folder, not a file (pass the path of the .toml sources file)")]
+    except OSError as error:
+        return None, [ConfigProblem(file, f"cannot read the file: {error.strerror} (check its permissions)")]
+    except UnicodeDecodeError as error:
+        return None, [ConfigProblem(file, f"is not UTF-8 text ({error.reason} at byte {error.start}; save it as UTF-8)")]
+    except tomllib.TOMLDecodeError as error:
+        return None, [_toml_syntax_problem(file, error)]
+
+
+def load_config(
+    path: str | Path,
+    extra_fields: Sequence[FieldSpec] = (),
+    extra_tables: Collection[str] = (),
+) -> Config:
+    """Read and check a sources file; ConfigError lists every problem found.
+
+    ``extra_fields`` are source keys beyond :data:`SOURCE_FIELDS` and :data:`EXTRA_SOURCE_FIELDS`
+    (values in ``SourceConfig.extra``); ``extra_tables`` are further accepted top-level tables.
+    """
+    file = Path(path)
+    data, problems = _read_toml(file)
+    if data is None:
+        raise ConfigError(problems)
+    source_extra_fields = (*EXTRA_SOURCE_FIELDS, *extra_fields)
+    known_tables = (*TOP_LEVEL_TABLES, *extra_tables)
+    source_keys = {spec.name for spec in (*SOURCE_FIELDS, *source_extra_fields)}
+
+    for key, value in data.items():
+        if key in known_tables:
+            if key != "sources" and not isinstance(value, dict):
+                problems.append(ConfigProblem(file, f"{key!r} must be a table (write a [{key}] header and put its keys below it)"))
+        elif isinstance(value, dict):
+            problems.append(ConfigProblem(file, f"unknown table [{key}] ({_did_you_mean(key, known_tables, 'tables')})"))
+        elif key in source_keys:
+            problems.append(ConfigProblem(file, "is outside any source (put it below a [[sources]] header)", field=key))
+        else:
+            problems.append(ConfigProblem(file, f"unknown top-level key {key!r} ({_did_you_mean(key, known_tables, 'tables')})", field=key))
+
+    archive_table = data.get("archive", {})
+    archive_values = _parse_table(
+        archive_table if isinstance(archive_table, dict) else {},
+        ARCHIVE_FIELDS,
+        lambda message, field_name: problems.append(ConfigProblem(file, message, field=field_name)),
+        field_prefix="archive.",
+        noun="archive keys",
+    )
+    db = archive_values.get("db", Path(DEFAULT_ARCHIVE_DB))
+    archive = ArchiveConfig(db=db if db.is_absolute() else file.absolute().parent / db)
+
+    tables = data.get("sources")
+    sources: list[SourceConfig] = []
+    if tables is None or tables == []:
+        problems.append(ConfigProblem(file, 'no sources defined (add a [[sources]] table with a name and start_urls; '
+                                            f'{DOCS_FILE} has an example)'))
+    elif not isinstance(tables, list):
+        problems.append(ConfigProblem(file, "must be an array of tables (write [[sources]], with double brackets, "
+                                            "above each source)", field="sources"))
+    else:
+        first_number: dict[str, int] = {}
+        for number, table in enumerate(tables, start=1):
+            if not isinstance(table, dict):
+                problems.append(ConfigProblem(file, f"expected a table, got {_shown(table)} (write each source as a [[sources]] table)",
+                                              source_number=number))
+                continue
+            name = table.get("name")
+            duplicate = isinstance(name, str) and name in first_number
+            if duplicate:
+                problems.append(ConfigProblem(
+                    file, f"duplicate name {name!r}, already used by source #{first_number[name]} "
+                          "(give every source a unique name)", name, number, "name"))
+            elif isinstance(name, str):
+                first_number[name] = number
+            source = _parse_source(table, number, file, source_extra_fields, problems, duplicate)
+            if source is not None:
+                sources.append(source)
+
+    if problems:
+        raise ConfigError(problems)
+    return Config(path=file, archive=archive, sources=tuple(sources), raw=MappingProxyType(data))
+
+
+def adhoc_name(url: str) -> str:
+    """A source name from a URL's host: "https://www.news.example/" -> "news-example"."""
+    try:
+        host = urlsplit(url.strip()).hostname or ""
+    except ValueError:
+        host = ""
+    return re.sub(r"[^A-Za-z0-9]+", "-", host_key(host)).strip("-") or "adhoc"
+
+
+def adhoc_source(url: str, *, extra_fields: Sequence[FieldSpec] = (), **overrides: Any) -> SourceConfig:
+    """A source for a one-off crawl of ``url`` (``newsarchive crawl https://news.example/``).
+
+    The name comes from the host; ``overrides`` are source keys as in the sources file (lists may
+    be tuples, regexes may be compiled) and are checked the same way; ConfigError otherwise.
+    """
+    table = {"name": adhoc_name(url), "start_urls": [url], **overrides}
+    problems: list[ConfigProblem] = []
+    source = _parse_source(table, None, None, (*EXTRA_SOURCE_FIELDS, *extra_fields), problems)
+    if source is None:
+        raise ConfigError(problems)
+    return source

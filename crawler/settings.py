@@ -1,0 +1,73 @@
+"""Scrapy settings for newsarchive: every setting's default lives here, and only here.
+
+Our own settings are prefixed by feature (``ARCHIVE_``, ``EXTRACT_``, ``DISCOVERY_``, ``BACKOFF_``,
+``NEWSARCHIVE_``); docs/settings.md documents each one in a single table. The CLI overrides a few
+per source (delay, concurrency, robots, page budget) from the sources file.
+"""
+
+BOT_NAME = "newsarchive"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+# An honest user agent: who we are and where to read about us or complain.
+NEWSARCHIVE_CONTACT_URL = "https://github.com/newsarchive/newsarchive"
+USER_AGENT = f"newsarchive/0.1 (+{NEWSARCHIVE_CONTACT_URL}; research news archive crawler)"
+NEWSARCHIVE_SOURCES = "sources.toml"  # sources file for `scrapy crawl news -a source=NAME`
+
+# Politeness.
+ROBOTSTXT_OBEY = True
+DOWNLOAD_DELAY = 1.0
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+REDIRECT_MAX_TIMES = 10
+COOKIES_ENABLED = False
+
+# Retries: 5xx, 408, 429; BackoffRetryMiddleware waits Retry-After (or an exponential backoff) first.
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+BACKOFF_BASE_DELAY = 1.0  # seconds; doubled on each retry of one request
+BACKOFF_MAX_DELAY = 120.0  # never wait longer than this for one retry, whatever Retry-After says
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.backoff.BackoffRetryMiddleware": 550,
+}
+
+# Discovery: how far link following may wander.
+DISCOVERY_MAX_DEPTH = 6  # link hops from a start URL; pagination links do not count
+DISCOVERY_PATTERN_BUDGET = 200  # pages per URL pattern (digits folded): bounds calendars and query variants
+DISCOVERY_SITEMAP_MAX_DEPTH = 4  # nested sitemap indexes followed
+DISCOVERY_MAX_PAGES = 5000  # per crawl; the source's max_pages overrides it
+
+# Extraction: a process pool keeps trafilatura off the reactor thread.
+EXTRACT_WORKERS = 0  # 0: one worker per core
+EXTRACT_MIN_TEXT_CHARS = 200  # shorter article text is "no article text"
+
+# Archive.
+ARCHIVE_DB = "data/archive.db"
+ARCHIVE_BATCH_SIZE = 200  # writes per transaction
+ARCHIVE_COMMIT_INTERVAL = 1.0  # seconds; pending writes are committed at least this often
+NEWSARCHIVE_SOURCE_CONFIG = None  # a crawler.config.SourceConfig, set by the CLI per crawl
+NEWSARCHIVE_RUN_TRIGGER = "manual"
+
+ITEM_PIPELINES = {
+    "pipelines.extract.ExtractPipeline": 300,
+    "pipelines.archive.ArchivePipeline": 800,
+}
+EXTENSIONS = {
+    "crawler.nonhtml.SkipNonHtml": 100,
+}
+
+# Scrapy 2.19 starts a localhost remote-control server and a telnet console by default: neither
+# belongs in an unattended crawler.
+REMOTE_CONTROL_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"

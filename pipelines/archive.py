@@ -1,0 +1,156 @@
+"""Store every fetch and every article of a crawl in the SQLite archive.
+
+A thin shell over the ``archive`` library: one crawl run per spider, one ``Archive`` connection,
+writes committed in batches (by count, and at least every ``ARCHIVE_COMMIT_INTERVAL`` seconds so
+a kill loses at most that much). Which URL an article is stored under is decided here, by
+``article_identity`` (canonical link on the source's hosts, else the fetched URL). Settings:
+``ARCHIVE_DB``, ``ARCHIVE_BATCH_SIZE``, ``ARCHIVE_COMMIT_INTERVAL``, ``NEWSARCHIVE_RUN_TRIGGER``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from twisted.internet.task import LoopingCall
+
+from archive import Archive
+from crawler.items import FetchItem, PageItem
+from crawler.urls import canonicalize_url, is_on_hosts
+
+logger = logging.getLogger(__name__)
+
+SUCCESSFUL_FINISH_REASONS = ("finished", "closespider_pagecount", "closespider_itemcount", "closespider_timeout")
+ARTICLE_FIELDS = (
+    "title", "authors", "published_at", "modified_at", "language", "description",
+    "site_name", "categories", "tags", "image", "text",
+)
+
+
+def _is_root(url: str) -> bool:
+    return urlsplit(url).path in ("", "/")
+
+
+def article_identity(item: PageItem, hosts: Collection[str]) -> tuple[str, list[str]]:
+    """The canonical URL an article is stored under, and the other URLs that led to it."""
+    fetch = item.fetch
+    page_url = canonicalize_url(fetch.final_url or fetch.url)
+    canonical = page_url
+    declared = (item.fields or {}).get("canonical_url")
+    if declared:
+        try:
+            candidate = canonicalize_url(declared)
+        except ValueError:
+            candidate = None
+        # A canonical link to the home page from an article is a CMS misconfiguration, not a fact.
+        if candidate and is_on_hosts(candidate, hosts) and not (_is_root(candidate) and not _is_root(page_url)):
+            canonical = candidate
+    seen = [fetch.url, *item.redirect_urls, fetch.final_url or fetch.url, page_url]
+    aliases: list[str] = []
+    for url in seen:
+        if url and url != canonical and url not in aliases:
+            aliases.append(url)
+    return canonical, aliases
+
+
+def article_record(item: PageItem, url: str) -> dict[str, Any]:
+    """The article row: extracted fields first, feed/sitemap hints where extraction found nothing."""
+    fields = item.fields or {}
+    record: dict[str, Any] = {name: fields.get(name) for name in ARTICLE_FIELDS}
+    for name in ("title", "published_at", "language", "authors", "tags", "site_name"):
+        if not record.get(name) and item.hints.get(name):
+            record[name] = item.hints[name]
+    record.update(url=url, source=item.source, fetch_mode=item.fetch_mode, hints=item.hints or None)
+    return record
+
+
+def run_status(reason: str, stats: Mapping[str, Any]) -> str:
+    """succeeded, or failed when the crawl stopped abnormally or no page answered at all."""
+    if reason not in SUCCESSFUL_FINISH_REASONS:
+        return "failed"
+    ok_responses = sum(
+        value for key, value in stats.items()
+        if key.startswith("downloader/response_status_count/2") and isinstance(value, int)
+    )
+    return "succeeded" if ok_responses else "failed"
+
+
+class ArchivePipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+        settings = crawler.settings
+        self.db_path = settings.get("ARCHIVE_DB")
+        self.batch_size = settings.getint("ARCHIVE_BATCH_SIZE")
+        self.commit_interval = settings.getfloat("ARCHIVE_COMMIT_INTERVAL")
+        self.trigger = settings.get("NEWSARCHIVE_RUN_TRIGGER")
+        self.archive: Archive | None = None
+        self.run_id: int | None = None
+        self.committer: LoopingCall | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
+        pipeline = cls(crawler)
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
+
+    def open_spider(self) -> None:
+        source = self.crawler.spider.source
+        self.archive = Archive(self.db_path, batch_size=self.batch_size)
+        self.run_id = self.archive.start_run(source.name, trigger=self.trigger)
+        self.archive.commit()
+        self.stats.set_value("newsarchive/run_id", self.run_id)
+        self.stats.set_value("newsarchive/archive_db", str(self.db_path))
+        self.committer = LoopingCall(self.archive.commit)
+        self.committer.start(self.commit_interval, now=False)
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, FetchItem):
+            self.archive.record_fetch(self.run_id, item.fetch.as_dict(), item.outcome, item.reason)
+            self.stats.inc_value(f"newsarchive/fetches/{item.outcome}")
+        elif isinstance(item, PageItem):
+            self.store_page(item)
+        return item
+
+    def store_page(self, item: PageItem) -> None:
+        fetch = item.fetch.as_dict()
+        if not item.is_article:
+            self.archive.record_fetch(self.run_id, fetch, "rejected", item.reason)
+            self.stats.inc_value("newsarchive/articles/rejected")
+            return
+        canonical, aliases = article_identity(item, self.crawler.spider.hosts)
+        page_url = canonicalize_url(item.fetch.final_url or item.fetch.url)
+        if canonical != page_url:
+            # An AMP or other alternate copy: the canonical page is fetched and archived instead.
+            existing = self.archive.find_article(canonical)
+            reason = f"alternate copy of {canonical}"
+            self.archive.record_fetch(self.run_id, fetch, "rejected", reason, existing["id"] if existing else None)
+            self.stats.inc_value("newsarchive/articles/alternate")
+            return
+        result = self.archive.save_article(self.run_id, article_record(item, canonical), fetch, aliases)
+        self.stats.inc_value(f"newsarchive/articles/{result.outcome}")
+
+    def close_spider(self) -> None:
+        if self.committer is not None and self.committer.running:
+            self.committer.stop()
+        if self.archive is not None:
+            self.archive.commit()
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        if self.archive is None:
+            return
+        stats = dict(self.stats.get_stats())
+        status = run_status(reason, stats)
+        stats.setdefault("finish_reason", reason)
+        run = self.archive.finish_run(self.run_id, status, stats=stats)
+        self.archive.close()
+        self.archive = None
+        self.stats.set_value("newsarchive/run_status", status)
+        logger.info("run %s of %s %s: %s", self.run_id, spider.source.name, status, {
+            key: run.get(key) for key in ("pages_fetched", "articles_new", "articles_unchanged",
+                                          "articles_duplicate", "articles_rejected", "errors")
+        })

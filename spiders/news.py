@@ -1,0 +1,283 @@
+"""The ``news`` spider: finds a source's articles and hands every fetched page to the pipelines.
+
+Discovery, in the order requests are issued: robots.txt (its ``Sitemap:`` lines), the source's
+sitemaps (indexes recursed, Google News fields kept as hints), feeds (configured and
+auto-discovered from ``<link rel=alternate>``), start URLs and, when ``follow_links`` is on, links
+on the source's own hosts, bounded by hops and per-pattern budgets (crawler.discovery).
+
+Run by the CLI with a ``SourceConfig``, or from the project root as
+``scrapy crawl news -a source=NAME [-a config=sources.toml]`` or ``-a url=https://news.example/``.
+Settings: ``NEWSARCHIVE_SOURCE_CONFIG``, ``NEWSARCHIVE_SOURCES``, ``DISCOVERY_*``, ``ARCHIVE_DB``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response, TextResponse
+from scrapy.linkextractors import LinkExtractor
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from crawler.config import Config, ConfigError, ConfigProblem, SourceConfig, adhoc_source, load_config
+from crawler.discovery import (
+    PRIORITY_FEED_OR_SITEMAP,
+    PatternBudget,
+    link_priority,
+    next_hops,
+)
+from crawler.feeds import FEED_TYPES, FeedError, parse_feed
+from crawler.items import Fetch, FetchItem, PageItem
+from crawler.nonhtml import is_html_content_type
+from crawler.sitemaps import SitemapError, parse_sitemap, sitemaps_from_robots
+from crawler.urls import canonicalize_url, is_on_hosts, looks_like_non_html
+
+FEED_LINK_XPATH = (
+    "//link[contains(concat(' ', normalize-space(@rel), ' '), ' alternate ')]"
+    "[@type='application/rss+xml' or @type='application/atom+xml' or @type='application/feed+json'"
+    " or @type='application/json']/@href"
+)
+
+
+def resolve_source(settings: Any, source: Any = None, config: str | None = None, url: str | None = None) -> tuple[SourceConfig, Config | None]:
+    """The SourceConfig a crawl is for: given, named in a sources file, or ad hoc from a URL."""
+    if isinstance(source, SourceConfig):
+        return source, None
+    configured = settings.get("NEWSARCHIVE_SOURCE_CONFIG")
+    if isinstance(configured, SourceConfig) and source is None and url is None:
+        return configured, None
+    if url:
+        return adhoc_source(url), None
+    if not source:
+        raise ConfigError(ConfigProblem(None, "no source given: use -a source=NAME (with -a config=FILE) or -a url=URL"))
+    loaded = load_config(config or settings.get("NEWSARCHIVE_SOURCES"))
+    return loaded.source(source), loaded
+
+
+def apply_source_settings(settings: Any, source: SourceConfig, config: Config | None) -> None:
+    """Per-source politeness and budget, at spider priority (command-line -s still wins)."""
+    settings.set("DOWNLOAD_DELAY", source.download_delay, priority="spider")
+    settings.set("AUTOTHROTTLE_START_DELAY", max(source.download_delay, 0.1), priority="spider")
+    settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", source.concurrency, priority="spider")
+    settings.set("ROBOTSTXT_OBEY", source.obey_robots, priority="spider")
+    settings.set("CLOSESPIDER_PAGECOUNT", source.max_pages, priority="spider")
+    if config is not None:
+        settings.set("ARCHIVE_DB", str(config.archive.db), priority="spider")
+
+
+class NewsSpider(scrapy.Spider):
+    name = "news"
+
+    def __init__(self, source: SourceConfig, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, name=self.name, **kwargs)
+        self.source = source
+        self.hosts = source.hosts()
+        self.page_links = LinkExtractor(unique=True, canonicalize=False)
+        self.max_hops = 6
+        self.max_sitemap_depth = 4
+        self.budget = PatternBudget(0)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
+        source, config = resolve_source(
+            crawler.settings, kwargs.pop("source", None), kwargs.pop("config", None), kwargs.pop("url", None)
+        )
+        apply_source_settings(crawler.settings, source, config)
+        spider = super().from_crawler(crawler, source, *args, **kwargs)
+        spider.max_hops = crawler.settings.getint("DISCOVERY_MAX_DEPTH")
+        spider.max_sitemap_depth = crawler.settings.getint("DISCOVERY_SITEMAP_MAX_DEPTH")
+        spider.budget = PatternBudget(crawler.settings.getint("DISCOVERY_PATTERN_BUDGET"))
+        return spider
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def _allowed(self, url: str) -> bool:
+        return not any(pattern.search(url) for pattern in self.source.exclude_urls)
+
+    def page_request(
+        self, url: str, found_by: str, hops: int = 0, referer: str | None = None,
+        hints: dict[str, Any] | None = None, priority: int | None = None, budgeted: bool = False,
+    ) -> scrapy.Request | None:
+        """A request for a page that may be an article; None when a rule says not to fetch it."""
+        try:
+            target = canonicalize_url(url)
+        except ValueError:
+            self.crawler.stats.inc_value("newsarchive/links_invalid")
+            return None
+        if not is_on_hosts(target, self.hosts) or not self._allowed(target):
+            return None
+        if looks_like_non_html(target):
+            self.crawler.stats.inc_value("newsarchive/skipped_non_html_url")
+            return None
+        if budgeted and not self.budget.allow(target):
+            self.crawler.stats.inc_value("newsarchive/links_over_pattern_budget")
+            return None
+        return scrapy.Request(
+            target,
+            callback=self.parse_page,
+            errback=self.on_error,
+            priority=link_priority(target, self.source.article_urls) if priority is None else priority,
+            meta={"kind": "page", "found_by": found_by, "hops": hops, "hints": hints or {}, "referer_url": referer},
+        )
+
+    def _discovery_request(self, url: str, kind: str, callback: Any, **meta: Any) -> scrapy.Request:
+        return scrapy.Request(
+            url, callback=callback, errback=self.on_error, priority=PRIORITY_FEED_OR_SITEMAP + 10,
+            meta={"kind": kind, "found_by": meta.pop("found_by", "start"), **meta},
+        )
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        roots: dict[str, None] = {}
+        for url in (*self.source.start_urls, *self.source.feeds, *self.source.sitemaps):
+            parts = urlsplit(url)
+            roots.setdefault(f"{parts.scheme}://{parts.netloc}", None)
+        for root in roots:
+            yield self._discovery_request(root + "/robots.txt", "robots", self.parse_robots, found_by="robots")
+        for url in self.source.sitemaps:
+            yield self._discovery_request(url, "sitemap", self.parse_sitemap, sitemap_depth=0)
+        for url in self.source.feeds:
+            yield self._discovery_request(url, "feed", self.parse_feed)
+        for url in self.source.start_urls:
+            request = self.page_request(url, "start", hops=0, priority=PRIORITY_FEED_OR_SITEMAP)
+            if request is not None:
+                yield request
+
+    # -- callbacks --------------------------------------------------------------------------
+
+    def fetch_of(self, response: Response) -> Fetch:
+        meta = response.meta
+        redirects = meta.get("redirect_urls") or []
+        return Fetch(
+            url=redirects[0] if redirects else response.url,
+            final_url=response.url,
+            status=response.status,
+            content_type=response.headers.get("Content-Type", b"").decode("latin-1") or None,
+            bytes=len(response.body),
+            elapsed_ms=round(meta["download_latency"] * 1000, 1) if "download_latency" in meta else None,
+            found_by=meta.get("found_by", "link"),
+            depth=meta.get("hops", 0),
+            referer=meta.get("referer_url"),
+        )
+
+    def parse_robots(self, response: Response) -> Iterator[Any]:
+        yield FetchItem(self.source.name, self.fetch_of(response), "discovery")
+        text = response.text if isinstance(response, TextResponse) else response.body.decode("utf-8", "replace")
+        for url in sitemaps_from_robots(text):
+            yield self._discovery_request(url, "sitemap", self.parse_sitemap, found_by="robots", sitemap_depth=0)
+
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        fetch = self.fetch_of(response)
+        try:
+            sitemap = parse_sitemap(response.body)
+        except SitemapError as error:
+            yield FetchItem(self.source.name, fetch, "error", f"unreadable sitemap: {error}")
+            return
+        yield FetchItem(self.source.name, fetch, "discovery", f"{sitemap.kind} with {len(sitemap.entries)} entries")
+        depth = response.meta.get("sitemap_depth", 0)
+        if sitemap.kind == "index":
+            if depth >= self.max_sitemap_depth:
+                self.crawler.stats.inc_value("newsarchive/sitemap_depth_exceeded")
+                return
+            for entry in sitemap.entries:
+                # The dupefilter stops an index that lists itself or its parent: each URL is fetched once.
+                yield self._discovery_request(
+                    urljoin(response.url, entry.url), "sitemap", self.parse_sitemap,
+                    found_by="sitemap", sitemap_depth=depth + 1,
+                )
+            return
+        for entry in sitemap.entries:
+            priority = PRIORITY_FEED_OR_SITEMAP + (5 if entry.news else 0)
+            request = self.page_request(
+                urljoin(response.url, entry.url), "sitemap", hints=entry.hints(), priority=priority
+            )
+            if request is not None:
+                yield request
+
+    def parse_feed(self, response: Response) -> Iterator[Any]:
+        fetch = self.fetch_of(response)
+        try:
+            feed = parse_feed(response.body, response.url, fetch.content_type)
+        except FeedError as error:
+            yield FetchItem(self.source.name, fetch, "error", f"unreadable feed: {error}")
+            return
+        yield FetchItem(self.source.name, fetch, "discovery", f"{feed.kind} feed with {len(feed.entries)} entries")
+        for entry in feed.entries:
+            request = self.page_request(entry.url, "feed", hints=entry.hints(), priority=PRIORITY_FEED_OR_SITEMAP)
+            if request is not None:
+                yield request
+
+    def parse_page(self, response: Response) -> Iterator[Any]:
+        fetch = self.fetch_of(response)
+        if "download_stopped" in response.flags or not is_html_content_type(fetch.content_type):
+            yield FetchItem(self.source.name, fetch, "skipped", f"not HTML ({fetch.content_type or 'no content type'})")
+            return
+        if not isinstance(response, TextResponse):
+            yield FetchItem(self.source.name, fetch, "skipped", "not a text response")
+            return
+        meta = response.meta
+        hops = meta.get("hops", 0)
+        yield PageItem(
+            source=self.source.name,
+            fetch=fetch,
+            body=response.body,
+            redirect_urls=list(meta.get("redirect_urls") or []),
+            hints=meta.get("hints") or {},
+        )
+        yield from self.feed_requests(response)
+        yield from self.canonical_request(response, hops)
+        if self.source.follow_links and hops < self.max_hops:
+            yield from self.link_requests(response, hops)
+
+    def feed_requests(self, response: TextResponse) -> Iterator[scrapy.Request]:
+        for href in response.xpath(FEED_LINK_XPATH).getall():
+            url = urljoin(response.url, href.strip())
+            if is_on_hosts(url, self.hosts) and self._allowed(url):
+                yield self._discovery_request(url, "feed", self.parse_feed, found_by="link")
+
+    def canonical_request(self, response: TextResponse, hops: int) -> Iterator[scrapy.Request]:
+        """An AMP or tracking-parameter copy points at its canonical page: make sure that one is fetched."""
+        href = response.xpath("//link[@rel='canonical']/@href").get()
+        if not href:
+            return
+        request = self.page_request(urljoin(response.url, href.strip()), "canonical", hops=hops, referer=response.url)
+        if request is not None:
+            yield request
+
+    def link_requests(self, response: TextResponse, hops: int) -> Iterator[scrapy.Request]:
+        for link in self.page_links.extract_links(response):
+            if link.nofollow:
+                continue
+            request = self.page_request(
+                link.url, "link", hops=next_hops(hops, link.url), referer=response.url, budgeted=True
+            )
+            if request is not None:
+                yield request
+
+    def on_error(self, failure: Failure) -> Iterator[Any]:
+        request = failure.request
+        meta = request.meta
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            message = str(failure.value)
+            if "robots.txt" in message.lower():
+                return  # never fetched: the site asked us not to
+            reason = message or "request dropped"
+            if "redirect" in reason.lower():
+                reason = f"too many redirects (a redirect loop?): {reason}"
+            fetch = Fetch(url=request.url, found_by=meta.get("found_by", "link"), depth=meta.get("hops", 0),
+                          referer=meta.get("referer_url"))
+            yield FetchItem(self.source.name, fetch, "error", reason)
+            return
+        if failure.check(HttpError):
+            response = failure.value.response
+            fetch = self.fetch_of(response)
+            outcome = "discovery" if meta.get("kind") == "robots" and response.status == 404 else "error"
+            yield FetchItem(self.source.name, fetch, outcome, f"HTTP {response.status}")
+            return
+        fetch = Fetch(url=request.url, found_by=meta.get("found_by", "link"), depth=meta.get("hops", 0),
+                      referer=meta.get("referer_url"))
+        yield FetchItem(self.source.name, fetch, "error", f"{failure.type.__name__}: {failure.getErrorMessage()}")

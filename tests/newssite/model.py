@@ -1,0 +1,432 @@
+"""The fixture news site as data: articles, sections, tags, authors, and who links to what.
+
+``build_model(n_articles, seed)`` decides everything that is cheap (titles, dates, paths, templates,
+encodings, which articles are reachable how); body paragraphs are generated lazily by
+``article_paragraphs`` because they are the expensive part. The same (n_articles, seed) always gives
+the same model. Link decoration (tracking parameters, fragments) is decided here too, in one place,
+so the pages that print links and ``alias_urls`` can never disagree.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TypeVar
+
+from tests.newssite import prose
+
+SITE_NAME = "The Harbour Gazette"
+SITE_TAGLINE = "News from the harbour city since 1887"
+TEASERS_PER_PAGE = 10
+HOME_TEASERS = 20
+FEED_ITEMS = 30
+NEWS_SITEMAP_ITEMS = 50
+SITEMAP_URLS_PER_FILE = 500
+LISTING_TEASERS = 20  # on tag and author pages
+DISALLOWED_PREFIXES = ("/private/",)
+MIN_ARTICLES = 20
+LATEST_PUBLICATION = datetime(2024, 6, 28, 18, 0)
+
+TEMPLATE_CYCLE = ("wordpress",) * 4 + ("portal",) * 4 + ("minimal",) * 2
+
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("politics", "Politics"), ("business", "Business"), ("technology", "Technology"),
+    ("science", "Science"), ("culture", "Culture"), ("sport", "Sport"),
+)
+WIRE_SECTION = ("wire", "Wire")
+
+SECTION_TAGS: dict[str, tuple[str, ...]] = {
+    "politics": ("transport", "housing", "budget", "city council", "elections"),
+    "business": ("harbour", "jobs", "energy", "retail", "start-ups"),
+    "technology": ("broadband", "data protection", "apps", "cyber security", "artificial intelligence"),
+    "science": ("research", "health", "environment", "space", "wildlife"),
+    "culture": ("theatre", "music", "film", "books", "museums"),
+    "sport": ("football", "rowing", "handball", "running", "stadium"),
+}
+GENERAL_TAGS = ("local history", "weather", "Northgate", "Riverside", "analysis")
+
+STAFF: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Anna Becker", ("politics", "business")),
+    ("Thomas Hughes", ("politics",)),
+    ("Zoé Laurent", ("culture", "politics")),
+    ("Daniel Okafor", ("business", "technology")),
+    ("Julia Schmidt", ("technology", "science")),
+    ("René Fischer", ("science",)),
+    ("Hannah Morrison", ("culture",)),
+    ("Felix Novak", ("sport",)),
+    ("Chloé Dubois", ("sport", "culture")),
+    ("Oliver Brennan", ("business",)),
+    ("Priya Patel", ("science", "technology")),
+    ("Mark Jensen", ("sport", "politics")),
+)
+AUTHOR_BIO = (
+    "{name} has reported for {site} since {year}, covering {beats}. Before joining the paper, "
+    "{first} worked for a regional radio station and studied journalism in Hamburg. Tips and "
+    "story ideas are always welcome via the contact page."
+)
+LIVE_PAGES = (("election-night-results", "Election night: results as they come in"),
+              ("harbour-marathon-live", "Harbour Marathon 2024 – live ticker"))
+REPORT_NUMBERS = (2021, 2022, 2023)
+DOWNLOAD_NUMBERS = (1, 2)
+REMOVED_ARTICLE_PATH = "/2019/03/04/ferry-timetable-changes-for-the-summer/"
+
+Reach = str  # "everywhere" | "sitemap-only" | "links-only" | "private"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Author:
+    slug: str
+    name: str
+    bio: str
+
+
+@dataclass(frozen=True)
+class Tag:
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Comment:
+    comment_id: int
+    author_name: str
+    text: str
+    posted: datetime
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article's metadata; its paragraphs come from ``article_paragraphs``."""
+
+    article_id: int
+    slug: str
+    path: str  # canonical path, e.g. "/2024/05/12/city-council-approves-new-tram-line/"
+    title: str
+    summary: str
+    language: str
+    section: tuple[str, str]  # (slug, display name)
+    tags: tuple[Tag, ...]
+    authors: tuple[Author, ...]
+    published: datetime
+    modified: datetime | None
+    template: str  # "wordpress" | "portal" | "minimal"
+    encoding: str  # "utf-8" | "windows-1252" | "utf-8-undeclared"
+    reach: Reach
+    comments: tuple[Comment, ...]
+    image_id: int
+    seed_text: str  # seeds this article's paragraph generator
+
+    @property
+    def amp_path(self) -> str | None:
+        """Only the CMS templates publish AMP versions; the minimal one never had a plugin for it."""
+        return self.path + "amp/" if self.template in ("wordpress", "portal") else None
+
+    @property
+    def listed(self) -> bool:
+        return self.reach != "sitemap-only"
+
+    @property
+    def in_sitemaps(self) -> bool:
+        return self.reach != "links-only"
+
+
+@dataclass(frozen=True)
+class WireCopy:
+    path: str
+    original: Article
+
+
+@dataclass
+class SiteModel:
+    """Everything about one generated site except rendered pages."""
+
+    seed: int
+    articles: tuple[Article, ...]  # oldest first
+    private_articles: tuple[Article, ...]
+    wire_copies: tuple[WireCopy, ...]
+    authors: tuple[Author, ...]
+    tags: tuple[Tag, ...]
+    flaky_path: str
+    busy_path: str
+    by_path: dict[str, Article] = field(default_factory=dict)
+    amp_by_path: dict[str, Article] = field(default_factory=dict)
+    by_id: dict[int, Article] = field(default_factory=dict)
+    listed_newest: tuple[Article, ...] = ()
+    feed_articles: tuple[Article, ...] = ()
+    sitemap_articles: tuple[Article, ...] = ()
+    section_listed_newest: dict[str, tuple[Article, ...]] = field(default_factory=dict)
+    most_read: tuple[Article, ...] = ()
+
+    @property
+    def calendar_month(self) -> tuple[int, int]:
+        """The month the sidebar's archive link points at: the newest article's month."""
+        newest = self.articles[-1].published
+        return newest.year, newest.month
+
+
+def _offset_for(moment: datetime) -> timezone:
+    # Central European time, close enough: summer time from April to October.
+    return timezone(timedelta(hours=2 if 4 <= moment.month <= 10 else 1))
+
+
+def _publication_times(rng: random.Random, count: int) -> list[datetime]:
+    span_minutes = max(60, count // 3) * 24 * 60
+    minutes = sorted(rng.sample(range(0, span_minutes, 5), count))
+    start = LATEST_PUBLICATION - timedelta(minutes=span_minutes)
+    local_times = [start + timedelta(minutes=m) for m in minutes]
+    return [t.replace(tzinfo=_offset_for(t)) for t in local_times]
+
+
+def _spread(rng: random.Random, cycle: tuple[T, ...], count: int) -> list[T]:
+    """Values in the cycle's proportions, shuffled: every kind appears even on small sites."""
+    values = [cycle[i % len(cycle)] for i in range(count)]
+    rng.shuffle(values)
+    return values
+
+
+def _authors() -> tuple[Author, ...]:
+    authors = []
+    for index, (name, beats) in enumerate(STAFF):
+        names = [dict(SECTIONS)[beat].lower() for beat in beats]
+        bio = AUTHOR_BIO.format(name=name, site=SITE_NAME, year=2008 + index, first=name.split()[0],
+                                beats=" and ".join(names))
+        authors.append(Author(prose.slugify(name), name, bio))
+    return tuple(authors)
+
+
+def _tags() -> tuple[Tag, ...]:
+    names = [name for names in SECTION_TAGS.values() for name in names] + list(GENERAL_TAGS)
+    return tuple(Tag(prose.slugify(name), name) for name in names)
+
+
+def _make_article(
+    seed: int, article_id: int, published: datetime, section: tuple[str, str], language: str,
+    template: str, encoding: str, reach: Reach, authors: tuple[Author, ...], used_slugs: set[str],
+    path_kind: str,
+) -> Article:
+    seed_text = f"newssite:{seed}:article:{article_id}"
+    rng = random.Random(seed_text)
+    title = prose.headline(rng, language, section[0])
+    summary = prose.summary(rng, language, section[0])
+    slug = prose.slugify(title)
+    if slug in used_slugs:
+        slug = f"{slug}-{article_id}"
+    used_slugs.add(slug)
+    tag_names = rng.sample(SECTION_TAGS[section[0]], rng.randrange(1, 4))
+    if rng.random() < 0.4:
+        tag_names.append(rng.choice(GENERAL_TAGS))
+    beat_writers = [a for a, (_, beats) in zip(authors, STAFF) if section[0] in beats]
+    writer_count = rng.choice((1, 2, 2, 3)) if template == "portal" else 1
+    writers = tuple(rng.sample(beat_writers, min(writer_count, len(beat_writers))))
+    modified = None
+    if rng.random() < 0.35:
+        modified = published + timedelta(minutes=5 * rng.randrange(12, 12 * 72))
+    comments = ()
+    if template == "wordpress":
+        comments = tuple(
+            Comment(article_id * 10 + k, prose.person_name(rng), prose.comment_text(rng),
+                    published + timedelta(minutes=7 + 37 * k + rng.randrange(0, 30)))
+            for k in range(1, rng.randrange(3, 6))
+        )
+    if path_kind == "flaky":
+        path = "/flaky/"
+    elif path_kind == "busy":
+        path = f"/busy/{slug}/"
+    elif path_kind == "private":
+        path = f"/private/{slug}/"
+    else:
+        path = f"/{published:%Y/%m/%d}/{slug}/"
+    return Article(
+        article_id=article_id, slug=slug, path=path, title=title, summary=summary, language=language,
+        section=section, tags=tuple(Tag(prose.slugify(n), n) for n in tag_names), authors=writers,
+        published=published, modified=modified, template=template, encoding=encoding, reach=reach,
+        comments=comments, image_id=article_id, seed_text=seed_text,
+    )
+
+
+def build_model(n_articles: int, seed: int) -> SiteModel:
+    if n_articles < MIN_ARTICLES:
+        raise ValueError(
+            f"NewsSite(n_articles={n_articles}) is too small: every kind of page needs at least "
+            f"{MIN_ARTICLES} articles; pass n_articles >= {MIN_ARTICLES}."
+        )
+    rng = random.Random(f"newssite:{seed}:site")
+    authors = _authors()
+    times = _publication_times(rng, n_articles + 3)
+    ids = list(range(1, n_articles + 1))
+    # The newest articles stay ordinary so the home page and feeds are full.
+    ordinary_pool = ids[: -HOME_TEASERS]
+    flaky_id, busy_id, *special = rng.sample(ordinary_pool, 2 + 2 * max(2, n_articles // 50))
+    hidden = len(special) // 2
+    reach = {i: "everywhere" for i in ids}
+    reach.update({i: "sitemap-only" for i in special[:hidden]})
+    reach.update({i: "links-only" for i in special[hidden:]})
+
+    english_pool = [i for i in ids if i not in (flaky_id, busy_id)]
+    n_german, n_french = max(1, round(n_articles * 0.03)), max(1, round(n_articles * 0.02))
+    foreign = rng.sample(english_pool, n_german + n_french)
+    language = {i: "en" for i in ids}
+    language.update({i: "de" for i in foreign[:n_german]})
+    language.update({i: "fr" for i in foreign[n_german:]})
+
+    legacy_count = max(1, round(n_articles * 0.05))
+    english_ids = [i for i in english_pool if language[i] == "en"]
+    recoded = rng.sample(english_ids, 2 * legacy_count)
+    encoding = {i: "utf-8" for i in ids}
+    encoding.update({i: "windows-1252" for i in recoded[:legacy_count]})
+    encoding.update({i: "utf-8-undeclared" for i in recoded[legacy_count:]})
+
+    templates = dict(zip(ids, _spread(rng, TEMPLATE_CYCLE, n_articles)))
+    templates[flaky_id] = templates[busy_id] = "portal"
+    sections = dict(zip(ids, _spread(rng, SECTIONS, n_articles)))
+
+    used_slugs: set[str] = set()
+    articles = []
+    for article_id, published in zip(ids, times):
+        kind = {flaky_id: "flaky", busy_id: "busy"}.get(article_id, "dated")
+        articles.append(_make_article(
+            seed, article_id, published, sections[article_id], language[article_id],
+            templates[article_id], encoding[article_id], reach[article_id], authors, used_slugs, kind,
+        ))
+    private = tuple(
+        _make_article(seed, n_articles + k, times[n_articles + k - 1], SECTIONS[k % len(SECTIONS)],
+                      "en", "portal", "utf-8", "private", authors, used_slugs, "private")
+        for k in range(1, 4)
+    )
+    wire_pool = [a for a in articles if a.reach == "everywhere" and a.path.count("/") == 5]
+    wire = tuple(WireCopy(f"/wire/{a.slug}/", a)
+                 for a in rng.sample(wire_pool, max(2, n_articles // 100)))
+    model = SiteModel(seed=seed, articles=tuple(articles), private_articles=private, wire_copies=wire,
+                      authors=authors, tags=_tags(), flaky_path="/flaky/",
+                      busy_path=next(a.path for a in articles if a.article_id == busy_id))
+    _index(model, rng)
+    return model
+
+
+def _index(model: SiteModel, rng: random.Random) -> None:
+    model.by_id = {a.article_id: a for a in model.articles}
+    model.by_path = {a.path: a for a in model.articles}
+    model.amp_by_path = {a.amp_path: a for a in model.articles if a.amp_path}
+    newest_first = model.articles[::-1]
+    model.listed_newest = tuple(a for a in newest_first if a.listed)
+    model.feed_articles = tuple(a for a in newest_first if a.reach == "everywhere")[:FEED_ITEMS]
+    model.sitemap_articles = tuple(a for a in model.articles if a.in_sitemaps)
+    model.section_listed_newest = {
+        slug: tuple(a for a in model.listed_newest if a.section[0] == slug) for slug, _ in SECTIONS
+    }
+    model.most_read = tuple(rng.sample(model.listed_newest[:60], 5))
+
+
+def article_paragraphs(article: Article) -> list[str]:
+    rng = random.Random(article.seed_text + ":body")
+    typographic = article.encoding != "utf-8"
+    return prose.body_paragraphs(rng, article.language, article.section[0], typographic)
+
+
+def section_pages(model: SiteModel, section_slug: str) -> list[tuple[Article, ...]]:
+    listed = model.section_listed_newest[section_slug]
+    return [listed[i:i + TEASERS_PER_PAGE] for i in range(0, len(listed), TEASERS_PER_PAGE)] or [()]
+
+
+def section_page_path(section_slug: str, page: int) -> str:
+    return f"/section/{section_slug}/" if page == 1 else f"/section/{section_slug}/page/{page}/"
+
+
+def related_articles(model: SiteModel, article: Article, count: int = 3) -> list[Article]:
+    """The nearest listed articles of the same section, by publication order."""
+    same_section = model.section_listed_newest[article.section[0]][::-1]  # oldest first
+    ids = [a.article_id for a in same_section]
+    position = bisect.bisect_left(ids, article.article_id)
+    around = same_section[max(0, position - count): position + count + 1]
+    nearest = sorted((a for a in around if a.article_id != article.article_id),
+                     key=lambda a: (abs(a.article_id - article.article_id), a.article_id))
+    return nearest[:count]
+
+
+def neighbours(model: SiteModel, article: Article) -> tuple[Article | None, Article | None]:
+    """(previous, next) listed article in publication order, for WordPress post navigation."""
+    oldest_first = model.listed_newest[::-1]
+    ids = [a.article_id for a in oldest_first]
+    position = bisect.bisect_left(ids, article.article_id)
+    previous = oldest_first[position - 1] if position > 0 else None
+    after = position + 1 if position < len(ids) and ids[position] == article.article_id else position
+    following = oldest_first[after] if after < len(oldest_first) else None
+    return previous, following
+
+
+def tag_articles(model: SiteModel, tag_slug: str) -> tuple[Article, ...]:
+    return tuple(a for a in model.listed_newest if any(t.slug == tag_slug for t in a.tags))[:LISTING_TEASERS]
+
+
+def author_articles(model: SiteModel, author_slug: str) -> tuple[Article, ...]:
+    return tuple(a for a in model.listed_newest
+                 if any(w.slug == author_slug for w in a.authors))[:LISTING_TEASERS]
+
+
+# --- Link decoration: the single place that decides which links carry tracking junk. ---------
+
+def home_link(article: Article, position: int) -> str:
+    if position % 4 == 1:
+        return article.path + "?utm_source=homepage&utm_medium=teaser&utm_campaign=frontpage"
+    return article.path
+
+
+def home_comments_link(article: Article, position: int) -> str | None:
+    """Some home teasers of WordPress posts also link straight to the comments."""
+    return article.path + "#comments" if article.template == "wordpress" and position % 3 == 2 else None
+
+
+def most_read_link(article: Article, position: int) -> str:
+    suffixes = (f"?fbclid=IwAR0x{article.article_id:04d}Kq8vZ3mWn", f"?gclid=Cj0KCQjw{article.article_id:04d}BhB",
+                "?utm_source=facebook&utm_medium=social")
+    return article.path + (suffixes[position] if position < len(suffixes) else "")
+
+
+def feed_link(article: Article, position: int) -> str:
+    return article.path + ("?utm_source=rss&utm_medium=feed" if position % 3 == 0 else "")
+
+
+def related_link(article: Article) -> str:
+    return article.path + "?utm_source=related&utm_medium=internal"
+
+
+def wordpress_self_links(article: Article) -> list[str]:
+    """Links a WordPress post page makes to itself: share buttons, comment anchors, reply links."""
+    links = [article.path + "?share=twitter", article.path + "?share=facebook",
+             article.path + "#comments", article.path + "#respond", f"/?p={article.article_id}"]
+    for comment in article.comments:
+        links.append(f"{article.path}#comment-{comment.comment_id}")
+        links.append(f"{article.path}?replytocom={comment.comment_id}#respond")
+    return links
+
+
+def alias_paths(model: SiteModel) -> dict[str, str]:
+    """Every linked path (with query/fragment) that shows an article under a non-canonical URL."""
+    aliases: dict[str, str] = {}
+    for position, article in enumerate(model.listed_newest[:HOME_TEASERS]):
+        aliases[home_link(article, position)] = article.path
+        comments_link = home_comments_link(article, position)
+        if comments_link:
+            aliases[comments_link] = article.path
+    for position, article in enumerate(model.most_read):
+        aliases[most_read_link(article, position)] = article.path
+    for position, article in enumerate(model.feed_articles):
+        aliases[feed_link(article, position)] = article.path
+    for article in model.articles:
+        if article.amp_path:
+            aliases[article.amp_path] = article.path
+        if article.template == "wordpress":
+            for link in wordpress_self_links(article):
+                aliases[link] = article.path
+        if article.template != "minimal":
+            for related in related_articles(model, article):
+                aliases[related_link(related)] = related.path
+    for copy in model.wire_copies:
+        aliases[copy.path] = copy.original.path
+        for related in related_articles(model, copy.original):
+            aliases[related_link(related)] = related.path
+    aliases.pop("/", None)
+    return {alias: path for alias, path in aliases.items() if alias != path}

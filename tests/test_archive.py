@@ -1,0 +1,395 @@
+"""Tests for the archive library (archive/): real SQLite files in tmp_path, real processes."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import random
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from archive import Archive, ArchiveError, SaveResult
+from archive.dates import to_utc_iso
+from archive.migrations import MIGRATIONS, apply_migrations
+
+VOCABULARY = (
+    "government minister election parliament vote budget economy inflation market bank "
+    "city council school hospital police court judge law reform climate energy water "
+    "farmers harvest weather storm flood river bridge road train airport company workers "
+    "strike union wages prices housing rent tenants museum festival music film theatre "
+    "football match season coach players goal league report study researchers university "
+    "science health doctors patients vaccine virus data survey poll results week month year"
+).split()
+
+
+def make_text(seed: int, words: int = 220) -> str:
+    """A deterministic pseudo-article: sentences of vocabulary words."""
+    rng = random.Random(seed)
+    sentences = []
+    remaining = words
+    while remaining > 0:
+        length = min(remaining, rng.randint(8, 18))
+        sentence = " ".join(rng.choice(VOCABULARY) for _ in range(length))
+        sentences.append(sentence.capitalize() + ".")
+        remaining -= length
+    return " ".join(sentences)
+
+
+def make_article(url: str, text: str, **overrides: Any) -> dict[str, Any]:
+    article = {
+        "url": url,
+        "source": "example-news",
+        "title": "Council approves new budget",
+        "authors": ["Ada Lovelace"],
+        "published_at": "2024-05-12T09:30:00+02:00",
+        "modified_at": None,
+        "language": "en",
+        "description": "A short summary.",
+        "site_name": "Example News",
+        "categories": ["politics"],
+        "tags": ["budget", "council"],
+        "image": "https://example.org/img.jpg",
+        "text": text,
+        "fetch_mode": "plain",
+    }
+    article.update(overrides)
+    return article
+
+
+def make_fetch(url: str, **overrides: Any) -> dict[str, Any]:
+    fetch = {
+        "url": url,
+        "final_url": url,
+        "status": 200,
+        "content_type": "text/html; charset=utf-8",
+        "bytes": 12345,
+        "elapsed_ms": 42,
+        "found_by": "link",
+        "depth": 1,
+        "referer": "https://example.org/",
+    }
+    fetch.update(overrides)
+    return fetch
+
+
+def save(arc: Archive, run_id: int, url: str, text: str, aliases: tuple[str, ...] = (), **article: Any) -> SaveResult:
+    return arc.save_article(run_id, make_article(url, text, **article), make_fetch(url), aliases=aliases)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "archive.db"
+
+
+# -- opening, migrations, errors ------------------------------------------------------------
+
+
+def test_migrations_are_recorded_and_idempotent(db_path: Path) -> None:
+    with Archive(db_path):
+        pass
+    with Archive(db_path) as arc:
+        recorded = list(arc.db.query("SELECT id, name, applied_at FROM schema_migrations ORDER BY id"))
+        assert [row["id"] for row in recorded] == [migration.number for migration in MIGRATIONS]
+        assert all(row["applied_at"].endswith("Z") for row in recorded)
+        assert apply_migrations(arc.db) == []
+        tables = set(arc.db.table_names())
+        expected = {"articles", "articles_fts", "article_versions", "url_aliases", "article_minhashes"}
+        assert expected | {"fetches", "crawl_runs", "schema_migrations"} <= tables
+        assert arc.db.journal_mode == "wal"
+        assert arc.db.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
+
+
+def test_archive_written_by_newer_version_is_refused(db_path: Path) -> None:
+    with Archive(db_path) as arc:
+        arc.db.execute("INSERT INTO schema_migrations (id, name, applied_at) VALUES (999, 'future', 'x')")
+    with pytest.raises(ArchiveError, match="newer version"):
+        Archive(db_path)
+
+
+def test_missing_folder_is_created(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "archive.db"
+    with Archive(path) as arc:
+        arc.start_run("example-news")
+    assert path.is_file()
+
+
+def test_non_sqlite_file_gives_archive_error_with_path(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("these are my notes, not a database\n" * 200)
+    with pytest.raises(ArchiveError) as raised:
+        Archive(path)
+    assert str(path) in str(raised.value)
+    assert "not a SQLite database" in str(raised.value)
+    assert "Fix" in str(raised.value)
+
+
+def test_bad_arguments_are_named(db_path: Path) -> None:
+    with Archive(db_path) as arc:
+        run_id = arc.start_run("example-news")
+        with pytest.raises(ArchiveError, match="outcome"):
+            arc.record_fetch(run_id, make_fetch("https://example.org/x"), "new")
+        with pytest.raises(ArchiveError, match="status"):
+            arc.finish_run(run_id, "great")
+        with pytest.raises(ArchiveError, match="No crawl run with id 99"):
+            save(arc, 99, "https://example.org/a", make_text(1))
+
+
+# -- save_article outcomes across runs -------------------------------------------------------
+
+
+def test_new_unchanged_updated_duplicate_across_runs(db_path: Path) -> None:
+    first_text, second_text = make_text(1), make_text(2)
+    with Archive(db_path) as arc:
+        run1 = arc.start_run("example-news")
+        created = save(arc, run1, "https://example.org/a", first_text, description=None)
+        arc.finish_run(run1, "succeeded")
+    assert created.outcome == "new"
+
+    with Archive(db_path) as arc:
+        run2 = arc.start_run("example-news")
+        # Same text re-wrapped: whitespace does not count as a change; the missing description is filled.
+        again = save(arc, run2, "https://example.org/a", "\n  ".join(first_text.split(" ")))
+        assert again == SaveResult("unchanged", created.article_id)
+        row = arc.find_article("https://example.org/a")
+        assert row["description"] == "A short summary."
+        assert row["first_run_id"] == run1 and row["last_run_id"] == run2
+        assert row["version"] == 1 and row["changed_at"] is None
+        arc.finish_run(run2, "succeeded")
+
+    with Archive(db_path) as arc:
+        run3 = arc.start_run("example-news")
+        changed = save(arc, run3, "https://example.org/a", second_text, title="Council rejects budget")
+        assert changed == SaveResult("updated", created.article_id)
+        row = arc.find_article("https://example.org/a")
+        assert row["version"] == 2 and row["text"] == second_text and row["title"] == "Council rejects budget"
+        assert row["changed_at"] is not None
+        versions = list(arc.db.query("SELECT * FROM article_versions WHERE article_id = ?", [created.article_id]))
+        assert len(versions) == 1
+        assert versions[0]["version"] == 1 and versions[0]["text"] == first_text
+        assert versions[0]["title"] == "Council approves new budget"
+        assert versions[0]["valid_from"] == row["first_seen_at"] and versions[0]["valid_to"] == row["changed_at"]
+
+        copy = save(arc, run3, "https://mirror.example.net/story", second_text)
+        assert copy == SaveResult("duplicate", created.article_id, duplicate_of=created.article_id)
+        assert arc.db["articles"].count == 1
+        alias = arc.db.execute("SELECT article_id, reason FROM url_aliases WHERE url = ?", ["https://mirror.example.net/story"]).fetchone()
+        assert alias == (created.article_id, "duplicate")
+        assert arc.find_article("https://mirror.example.net/story")["id"] == created.article_id
+        assert arc.run_articles(run1)[0]["url"] == "https://example.org/a"
+        assert arc.run_articles(run3) == []
+        outcomes = [row["outcome"] for row in arc.db.query("SELECT outcome FROM fetches WHERE run_id = ? ORDER BY id", [run3])]
+        assert outcomes == ["updated", "duplicate"]
+
+
+def test_aliases_resolve_and_canonical_is_not_an_alias(db_path: Path) -> None:
+    canonical = "https://example.org/news/story"
+    requested = "https://example.org/news/story?utm_source=rss"
+    hop = "https://ex.org/s/123"
+    with Archive(db_path) as arc:
+        run_id = arc.start_run("example-news")
+        fetch = make_fetch(requested, final_url=canonical)
+        result = arc.save_article(run_id, make_article(canonical, make_text(3)), fetch, aliases=[requested, hop, canonical])
+        for url in (canonical, requested, hop):
+            assert arc.find_article(url)["id"] == result.article_id
+        assert arc.find_article("https://example.org/other") is None
+        reasons = dict(arc.db.execute("SELECT url, reason FROM url_aliases").fetchall())
+        assert reasons == {requested: "requested", hop: "redirect"}
+    with Archive(db_path) as arc:
+        run_id = arc.start_run("example-news")
+        # Reached later via the short link only: recognised as the same article.
+        later = arc.save_article(run_id, make_article(hop, make_text(3)), make_fetch(hop))
+        assert later == SaveResult("unchanged", result.article_id)
+
+
+# -- full-text search --------------------------------------------------------------------------
+
+
+def test_search_finds_words_and_follows_updates(db_path: Path) -> None:
+    with Archive(db_path) as arc:
+        run_id = arc.start_run("example-news")
+        first = save(arc, run_id, "https://example.org/a", make_text(4) + " The referendum was postponed.")
+        save(arc, run_id, "https://example.org/b", make_text(5), title="Tramway opens downtown")
+        assert [hit["id"] for hit in arc.search("referendum")] == [first.article_id]
+        # Porter stemming: "tramways" finds "Tramway" in the title.
+        assert [hit["url"] for hit in arc.search("tramways")] == ["https://example.org/b"]
+        assert arc.search('referendum"') != []  # broken FTS syntax falls back to quoted words
+        save(arc, run_id, "https://example.org/a", make_text(4) + " The plebiscite was postponed.")
+        assert arc.search("referendum") == []
+        assert [hit["id"] for hit in arc.search("plebiscite")] == [first.article_id]
+        assert "[plebiscite]" in arc.search("plebiscite")[0]["snippet"]
+
+
+# -- near-duplicates ---------------------------------------------------------------------------
+
+
+def lightly_edited(text: str) -> str:
+    """A syndicated copy: one word changed and a credit line appended."""
+    words = text.split()
+    words[len(words) // 2] = "reportedly"
+    return " ".join(words) + " Reporting by Agency staff."
+
+
+def test_near_duplicate_is_flagged_across_reopen(db_path: Path) -> None:
+    original_text = make_text(6, words=300)
+    with Archive(db_path) as arc:
+        run_id = arc.start_run("example-news")
+        original = save(arc, run_id, "https://example.org/original", original_text)
+        unrelated = save(arc, run_id, "https://example.org/unrelated", make_text(7, words=300))
+        copy = save(arc, run_id, "https://partner.example.net/copy", lightly_edited(original_text))
+        assert copy.outcome == "new"
+        assert arc.find_article("https://partner.example.net/copy")["near_duplicate_of"] == original.article_id
+        assert arc.find_article("https://example.org/unrelated")["near_duplicate_of"] is None
+        assert unrelated.outcome == "new"
+    # A later process builds its index from article_minhashes.
+    with Archive(db_path) as arc:
+        run_id = arc.start_run("example-news")
+        second_copy = save(arc, run_id, "https://other.example.com/copy", lightly_edited(lightly_edited(original_text)))
+        assert arc.find_article("https://other.example.com/copy")["near_duplicate_of"] == original.article_id
+        assert second_copy.duplicate_of is None
+        signatures = arc.db.execute("SELECT count(*) FROM article_minhashes").fetchone()[0]
+        assert signatures == arc.db["articles"].count == 4
+
+
+# -- dates ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2024-05-12T09:30:00+02:00", "2024-05-12T07:30:00Z"),
+        ("2024-05-12T07:30:00Z", "2024-05-12T07:30:00Z"),
+        ("2024-05-12T23:30:00-05:00", "2024-05-13T04:30:00Z"),
+        ("2024-05-12 09:30:00+0200", "2024-05-12T07:30:00Z"),
+        ("2024-05-12T07:30:00.250000+00:00", "2024-05-12T07:30:00.25Z"),
+        ("2024-05-12T07:30:00", "2024-05-12T07:30:00Z"),
+        ("2024-05-12", "2024-05-12"),
+        ("2024-05", "2024-05"),
+        ("Sun, 12 May 2024 09:30:00 +0200", "2024-05-12T07:30:00Z"),
+        ("not a date", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_dates_are_normalised_to_utc(raw: str | None, expected: str | None) -> None:
+    assert to_utc_iso(raw) == expected
+
+
+def test_stored_dates_keep_offset_and_add_utc(db_path: Path) -> None:
+    with Archive(db_path) as arc:
+        run_id = arc.start_run("example-news")
+        save(arc, run_id, "https://example.org/a", make_text(8), modified_at="2024-05-13")
+        row = arc.find_article("https://example.org/a")
+        assert row["published_at"] == "2024-05-12T09:30:00+02:00"
+        assert row["published_at_utc"] == "2024-05-12T07:30:00Z"
+        assert row["modified_at"] == row["modified_at_utc"] == "2024-05-13"
+        assert json.loads(row["authors"]) == ["Ada Lovelace"]
+        for column in ("first_seen_at", "last_seen_at", "fetched_at"):
+            assert row[column].endswith("Z")
+
+
+# -- runs ----------------------------------------------------------------------------------------
+
+
+def test_finish_run_derives_counts_from_fetches(db_path: Path) -> None:
+    with Archive(db_path) as arc:
+        run_id = arc.start_run("example-news", trigger="schedule", log_path="/tmp/run.log")
+        for number in range(3):
+            save(arc, run_id, f"https://example.org/{number}", make_text(100 + number))
+        save(arc, run_id, "https://example.org/0", make_text(100))
+        save(arc, run_id, "https://example.org/copy", make_text(101))
+        arc.record_fetch(run_id, make_fetch("https://example.org/tag/x"), "rejected", reason="not an article")
+        arc.record_fetch(run_id, make_fetch("https://example.org/file.pdf", content_type="application/pdf"), "skipped", "non-HTML")
+        arc.record_fetch(run_id, make_fetch("https://example.org/broken", status=500), "error", "HTTP 500")
+        arc.record_fetch(run_id, make_fetch("https://example.org/down", status=None), "error", "connection refused")
+        arc.record_fetch(run_id, make_fetch("https://example.org/robots.txt", found_by="robots"), "discovery")
+        started = datetime(2024, 5, 12, 7, 30, tzinfo=timezone.utc)
+        stats = {"start_time": started, "downloader/request_count": 11, "item_scraped_count": 5, "seen": {"a", "b"}}
+        row = arc.finish_run(run_id, "succeeded", stats=stats, exit_code=0)
+    assert row["status"] == "succeeded" and row["exit_code"] == 0 and row["trigger"] == "schedule"
+    assert (row["articles_new"], row["articles_unchanged"], row["articles_duplicate"]) == (3, 1, 1)
+    assert (row["articles_updated"], row["articles_rejected"], row["errors"]) == (0, 1, 2)
+    assert row["pages_fetched"] == 9  # every fetch with an HTTP status
+    assert row["requests"] == 11
+    assert row["finished_at"].endswith("Z") and row["duration_s"] >= 0
+    stored_stats = json.loads(row["stats_json"])
+    assert stored_stats["start_time"] == "2024-05-12T07:30:00Z"
+    assert sorted(stored_stats["seen"]) == ["a", "b"]
+    with Archive(db_path) as arc:
+        assert [run["id"] for run in arc.runs(source="example-news")] == [row["id"]]
+        assert arc.runs(source="elsewhere") == []
+        assert len(arc.run_articles(row["id"], limit=2)) == 2
+
+
+# -- transactions and concurrency ----------------------------------------------------------------
+
+
+def test_writes_are_batched_and_visible_to_own_reads(db_path: Path) -> None:
+    with Archive(db_path, batch_size=3, max_batch_seconds=3600) as arc:
+        run_id = arc.start_run("example-news")
+        outside = sqlite3.connect(db_path)
+
+        def committed_articles() -> int:
+            return outside.execute("SELECT count(*) FROM articles").fetchone()[0]
+
+        save(arc, run_id, "https://example.org/1", make_text(11))
+        assert arc.find_article("https://example.org/1") is not None  # pending write seen by its own reads
+        assert committed_articles() == 0
+        save(arc, run_id, "https://example.org/2", make_text(12))
+        save(arc, run_id, "https://example.org/3", make_text(13))  # third write: batch committed
+        assert committed_articles() == 3
+        save(arc, run_id, "https://example.org/4", make_text(14))
+        assert committed_articles() == 3
+        arc.commit()
+        assert committed_articles() == 4
+        save(arc, run_id, "https://example.org/5", make_text(15))
+    assert committed_articles() == 5  # closing commits
+    outside.close()
+
+
+SHARED_ARTICLES = 15
+OWN_ARTICLES = 15
+
+
+def crawl_process(db_path: str, worker: int, start: Any, errors: Any) -> None:
+    """One crawl process: opens the (possibly brand-new) archive and saves shared and own articles."""
+    try:
+        start.wait(timeout=30)
+        with Archive(db_path, batch_size=4) as arc:
+            run_id = arc.start_run(f"worker-{worker}")
+            for number in range(SHARED_ARTICLES):
+                save(arc, run_id, f"https://shared.example.org/{number}", make_text(1000 + number, words=60))
+                arc.record_fetch(run_id, make_fetch(f"https://shared.example.org/tag/{worker}/{number}"), "rejected", "listing")
+            for number in range(OWN_ARTICLES):
+                save(arc, run_id, f"https://w{worker}.example.org/{number}", make_text(2000 + worker * 100 + number, words=60))
+            arc.finish_run(run_id, "succeeded")
+    except Exception as error:  # reported to the parent, which fails the test with it
+        errors.put(f"worker {worker}: {type(error).__name__}: {error}")
+        raise
+
+
+def test_two_processes_write_one_file_concurrently(db_path: Path) -> None:
+    context = multiprocessing.get_context("fork")
+    start = context.Event()
+    errors = context.Queue()
+    workers = [context.Process(target=crawl_process, args=(str(db_path), worker, start, errors)) for worker in (1, 2)]
+    for process in workers:
+        process.start()
+    start.set()
+    for process in workers:
+        process.join(timeout=120)
+    reported = [errors.get(timeout=1) for _ in range(errors.qsize())] if not errors.empty() else []
+    assert reported == []
+    assert [process.exitcode for process in workers] == [0, 0]
+    with Archive(db_path) as arc:
+        assert arc.db["articles"].count == SHARED_ARTICLES + 2 * OWN_ARTICLES
+        runs = arc.runs()
+        assert len(runs) == 2 and {run["status"] for run in runs} == {"succeeded"}
+        # Each shared URL was new for exactly one of the two processes.
+        assert sum(run["articles_new"] for run in runs) == SHARED_ARTICLES + 2 * OWN_ARTICLES
+        assert sum(run["articles_unchanged"] for run in runs) == SHARED_ARTICLES
+        assert sum(run["articles_rejected"] for run in runs) == 2 * SHARED_ARTICLES
+        assert [row["id"] for row in arc.db.query("SELECT id FROM schema_migrations")] == [m.number for m in MIGRATIONS]
