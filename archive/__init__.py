@@ -7,7 +7,7 @@
         arc.finish_run(run_id, "succeeded", stats=crawler_stats)
 
 The tables are documented in docs/schema.md. Settings: `Archive(path, batch_size=200,
-max_batch_seconds=1.0)`; see archive/store.py.
+max_batch_seconds=0.25)`; see archive/store.py.
 """
 
 from .dates import to_utc_iso

@@ -20,10 +20,15 @@ from crawler.progress import articles_table, runs_table
 from crawler.runner import CrawlReport, run_crawl
 
 ARTICLES_SHOWN = 20
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def _console() -> Console:
-    return Console(stderr=False, highlight=False)
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        # Piped or logged output: wide enough that the summary's columns keep their names.
+        console = Console(highlight=False, width=max(console.width, 132))
+    return console
 
 
 def _parse_settings(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -76,8 +81,12 @@ def main() -> None:
 @click.option("-s", "--set", "setting_pairs", multiple=True, metavar="NAME=VALUE",
               help="Override a Scrapy/newsarchive setting; repeatable.")
 @click.option("--progress/--no-progress", default=None, help="Live progress (default: on a terminal).")
+@click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), default="WARNING",
+              show_default=True, help="Crawl log messages shown on stderr.")
+@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), help="Also write the full log here.")
 def crawl(targets: tuple[str, ...], config_path: Path | None, db: Path | None, max_pages: int | None,
-          delay: float | None, workers: int | None, setting_pairs: tuple[str, ...], progress: bool | None) -> None:
+          delay: float | None, workers: int | None, setting_pairs: tuple[str, ...], progress: bool | None,
+          log_level: str, log_file: Path | None) -> None:
     """Crawl sources once, now, and archive their articles.
 
     TARGETS are site URLs (crawled ad hoc, no config needed) or, with --config, source names.
@@ -115,7 +124,8 @@ def crawl(targets: tuple[str, ...], config_path: Path | None, db: Path | None, m
         settings["EXTRACT_WORKERS"] = workers
     spec = CrawlSpec(
         db=str(archive_db), config=str(config_path) if config_path else None, sources=names, urls=urls,
-        source_overrides=overrides, settings=settings,
+        source_overrides=overrides, settings=settings, log_level=log_level,
+        log_file=str(log_file) if log_file else None,
     )
     report = run_crawl(spec, archive_db, console, live=console.is_terminal if progress is None else progress)
     _show_report(console, report, ARTICLES_SHOWN)
@@ -141,7 +151,7 @@ def demo(db: Path, progress: bool | None) -> None:
         spec = CrawlSpec(
             db=str(db), urls=[site.base_url + "/"],
             source_overrides={"name": DEMO_SOURCE_NAME, "download_delay": 0.0, "concurrency": 4},
-            settings={"AUTOTHROTTLE_ENABLED": False},
+            settings={"AUTOTHROTTLE_ENABLED": False}, log_level="WARNING",
         )
         report = run_crawl(spec, db, console, live=console.is_terminal if progress is None else progress)
     _show_report(console, report, articles_shown=0)

@@ -167,12 +167,13 @@ def float_parser(minimum: float) -> Callable[[Any], float]:
     return parse_float
 
 
-def _list_parser(item_parser: Callable[[Any], Any], what: str, example: str) -> Callable[[Any], tuple]:
+def list_parser(item_parser: Callable[[Any], Any], what: str) -> Callable[[Any], tuple]:
     """A parser for a list whose items are checked one by one; every bad item is reported."""
 
     def parse_list(value: Any) -> tuple:
         if isinstance(value, str):
-            raise invalid(f"expected a list of {what}, got a single string (write [{example}])")
+            # a single-quoted TOML string keeps the value exactly as written, backslashes included
+            raise invalid(f"expected a list of {what}, got a single string (write ['{value}'])")
         if not isinstance(value, (list, tuple)):
             raise invalid(f"expected a list of {what}, got {_shown(value)} ({_kind_of(value)})")
         parsed, entries = [], []
@@ -205,8 +206,8 @@ def check_http_url(url: Any, example: str) -> str:
     return url
 
 
-def url_list_parser(example: str) -> Callable[[Any], tuple[str, ...]]:
-    return _list_parser(lambda url: check_http_url(url, example), "URLs", f'"{example}"')
+def urllist_parser(example: str) -> Callable[[Any], tuple[str, ...]]:
+    return list_parser(lambda url: check_http_url(url, example), "URLs")
 
 
 def compile_regex(pattern: Any) -> re.Pattern:
@@ -242,17 +243,17 @@ def parse_path(value: Any) -> Path:
 SOURCE_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("name", "string", None, parse_source_name, required=True, example='"news-example"',
               doc="Unique name of the source; letters, digits, - and _. Stored with every page."),
-    FieldSpec("start_urls", "list of URLs", (), url_list_parser("https://news.example/"),
+    FieldSpec("start_urls", "list of URLs", (), urllist_parser("https://news.example/"),
               doc="Pages the crawl starts from. Required unless feeds or sitemaps are given."),
-    FieldSpec("feeds", "list of URLs", (), url_list_parser("https://news.example/feed.xml"),
+    FieldSpec("feeds", "list of URLs", (), urllist_parser("https://news.example/feed.xml"),
               doc="RSS, Atom or JSON Feed URLs; every item link is fetched."),
-    FieldSpec("sitemaps", "list of URLs", (), url_list_parser("https://news.example/sitemap.xml"),
+    FieldSpec("sitemaps", "list of URLs", (), urllist_parser("https://news.example/sitemap.xml"),
               doc="Sitemap or sitemap index URLs; every listed page is fetched."),
     FieldSpec("follow_links", "boolean", True, parse_bool,
               doc="Follow links found on fetched pages (staying on the source's hosts)."),
-    FieldSpec("article_urls", "list of regexes", (), _list_parser(compile_regex, "regular expressions", "'/\\\\d{4}/\\\\d{2}/'"),
+    FieldSpec("article_urls", "list of regexes", (), list_parser(compile_regex, "regular expressions"),
               doc="Regular expressions (re.search) that mark article URLs; empty means every page is a candidate."),
-    FieldSpec("exclude_urls", "list of regexes", (), _list_parser(compile_regex, "regular expressions", "'/tag/'"),
+    FieldSpec("exclude_urls", "list of regexes", (), list_parser(compile_regex, "regular expressions"),
               doc="Regular expressions (re.search); matching URLs are never fetched."),
     FieldSpec("max_pages", "integer >= 1", 5000, int_parser(1),
               doc="Most pages fetched from this source in one crawl."),
@@ -325,14 +326,14 @@ class Config:
         by_name = {source.name: source for source in self.sources}
         unknown = [name for name in names if name not in by_name]
         if unknown:
-            known = ", ".join(by_name) or "none"
-            raise ConfigError([
-                ConfigProblem(self.path, f"unknown source {name!r} ("
-                              + (f"did you mean {close[0]!r}? " if (close := difflib.get_close_matches(name, list(by_name), n=1)) else "")
-                              + f"known sources: {known})")
-                for name in unknown
-            ])
+            raise ConfigError([_unknown_source_problem(self.path, name, list(by_name)) for name in unknown])
         return tuple(by_name[name] for name in names)
+
+
+def _unknown_source_problem(file: Path | None, name: str, known: Sequence[str]) -> ConfigProblem:
+    close = difflib.get_close_matches(name, known, n=1)
+    suggestion = f"did you mean {close[0]!r}? " if close else ""
+    return ConfigProblem(file, f"unknown source {name!r} ({suggestion}known sources: {', '.join(known) or 'none'})")
 
 
 # --- loading -------------------------------------------------------------------------------------
@@ -366,6 +367,14 @@ def _parse_table(
     return values
 
 
+def _source_specs(extra_fields: Sequence[FieldSpec]) -> tuple[FieldSpec, ...]:
+    core_names = {spec.name for spec in SOURCE_FIELDS}
+    clashes = [spec.name for spec in extra_fields if spec.name in core_names]
+    if clashes:  # a programming error in a feature, not a user mistake
+        raise ValueError(f"extra source fields {clashes} clash with SourceConfig attributes; rename them")
+    return (*SOURCE_FIELDS, *extra_fields)
+
+
 def _parse_source(
     table: Mapping[str, Any],
     number: int | None,
@@ -383,7 +392,7 @@ def _parse_source(
     def problem(message: str, field_name: str | None) -> None:
         problems.append(ConfigProblem(file, message, label, shown_number, field_name))
 
-    specs = (*SOURCE_FIELDS, *extra_fields)
+    specs = _source_specs(extra_fields)
     values = _parse_table(table, specs, problem, noun="source keys")
     entry_points = ("start_urls", "feeds", "sitemaps")
     # a present but invalid list already has its own problem; only report when all are truly empty

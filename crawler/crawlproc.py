@@ -11,9 +11,11 @@ stdout and exits 0 when every crawl succeeded, 1 when one failed, 2 on a configu
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_CRAWL_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -30,6 +32,8 @@ class CrawlSpec:
     source_overrides: dict[str, Any] = field(default_factory=dict)  # applied to ad hoc sources
     settings: dict[str, Any] = field(default_factory=dict)  # Scrapy setting overrides
     trigger: str = "manual"
+    log_level: str = "INFO"  # what reaches stderr
+    log_file: str | None = None  # a full INFO log besides
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -70,6 +74,25 @@ def crawl_settings(spec: CrawlSpec, db: str, crawlers: int):
     return settings
 
 
+LOG_FORMAT = "%(asctime)s [%(name)s] %(levelname)s: %(message)s"
+
+
+def configure_logging(level: str, log_file: str | None) -> None:
+    """stderr at ``level`` for the person watching; the log file, if any, at INFO for the record."""
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG)
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(level.upper())
+    console.setFormatter(logging.Formatter(LOG_FORMAT))
+    root.addHandler(console)
+    if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        record = logging.FileHandler(log_file, encoding="utf-8")
+        record.setLevel(logging.INFO)
+        record.setFormatter(logging.Formatter(LOG_FORMAT))
+        root.addHandler(record)
+
+
 def run(spec: CrawlSpec) -> int:
     from scrapy.crawler import CrawlerProcess
 
@@ -84,7 +107,10 @@ def run(spec: CrawlSpec) -> int:
     if not sources:
         print("error: nothing to crawl: give a URL, or a sources file with [[sources]]", file=sys.stderr)
         return EXIT_CONFIG
-    process = CrawlerProcess(crawl_settings(spec, db, len(sources)))
+    configure_logging(spec.log_level, spec.log_file)
+    settings = crawl_settings(spec, db, len(sources))
+    settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")  # configure_logging's handlers instead
+    process = CrawlerProcess(settings)
     crawlers = []
     for source in sources:
         crawler = process.create_crawler(NewsSpider)

@@ -234,7 +234,10 @@ def _extract(
         include_tables=True,
         deduplicate=False,
     )
-    title = _clean(getattr(document, "title", None)) or _clean(article_ld.get("headline")) or meta.get("og:title")
+    title = _without_site_name(
+        _clean(getattr(document, "title", None)) or _clean(article_ld.get("headline")) or meta.get("og:title"),
+        meta.get("og:site_name"),
+    )
     text = _article_text(document, title)
 
     visible_chars, link_chars = _text_lengths(tree)
@@ -535,6 +538,14 @@ def _clean(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     return " ".join(value.split()) or None
+
+
+def _without_site_name(title: str | None, site_name: str | None) -> str | None:
+    """Strip a trailing ' - Site Name' the page itself declares as og:site_name."""
+    if not title or not site_name:
+        return title
+    pattern = re.compile(rf"\s*[-–—|:·]\s*{re.escape(site_name)}\s*$", re.I)
+    return pattern.sub("", title) or title
 
 
 def _normalise(value: str) -> str:

@@ -6,6 +6,7 @@ import json
 import multiprocessing
 import random
 import sqlite3
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -350,21 +351,22 @@ def test_writes_are_batched_and_visible_to_own_reads(db_path: Path) -> None:
     outside.close()
 
 
-SHARED_ARTICLES = 15
-OWN_ARTICLES = 15
+SHARED_ARTICLES = 40
+OWN_ARTICLES = 40
 
 
 def crawl_process(db_path: str, worker: int, start: Any, errors: Any) -> None:
     """One crawl process: opens the (possibly brand-new) archive and saves shared and own articles."""
     try:
         start.wait(timeout=30)
-        with Archive(db_path, batch_size=4) as arc:
+        with Archive(db_path, batch_size=4, max_batch_seconds=0.02) as arc:
             run_id = arc.start_run(f"worker-{worker}")
             for number in range(SHARED_ARTICLES):
-                save(arc, run_id, f"https://shared.example.org/{number}", make_text(1000 + number, words=60))
+                time.sleep(0.002)  # a crawler writes between downloads, not in one burst
+                save(arc, run_id, f"https://shared.example.org/{number}", make_text(1000 + number, words=150))
                 arc.record_fetch(run_id, make_fetch(f"https://shared.example.org/tag/{worker}/{number}"), "rejected", "listing")
             for number in range(OWN_ARTICLES):
-                save(arc, run_id, f"https://w{worker}.example.org/{number}", make_text(2000 + worker * 100 + number, words=60))
+                save(arc, run_id, f"https://w{worker}.example.org/{number}", make_text(2000 + worker * 100 + number, words=150))
             arc.finish_run(run_id, "succeeded")
     except Exception as error:  # reported to the parent, which fails the test with it
         errors.put(f"worker {worker}: {type(error).__name__}: {error}")
@@ -388,6 +390,10 @@ def test_two_processes_write_one_file_concurrently(db_path: Path) -> None:
         assert arc.db["articles"].count == SHARED_ARTICLES + 2 * OWN_ARTICLES
         runs = arc.runs()
         assert len(runs) == 2 and {run["status"] for run in runs} == {"succeeded"}
+        first, second = runs
+        assert first["started_at"] < second["finished_at"] and second["started_at"] < first["finished_at"], (
+            "the two crawls did not overlap, so the test proved nothing about concurrent writes"
+        )
         # Each shared URL was new for exactly one of the two processes.
         assert sum(run["articles_new"] for run in runs) == SHARED_ARTICLES + 2 * OWN_ARTICLES
         assert sum(run["articles_unchanged"] for run in runs) == SHARED_ARTICLES
