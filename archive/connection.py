@@ -10,6 +10,7 @@ WAL, much cheaper than FULL), foreign keys enforced. The connection is in autoco
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -17,6 +18,7 @@ from sqlite_utils import Database
 from .models import ArchiveError
 
 BUSY_TIMEOUT_S = 30.0
+WAL_SWITCH_RETRY_S = 0.01
 
 
 def open_database(path: Path) -> Database:
@@ -39,14 +41,29 @@ def open_database(path: Path) -> Database:
         db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         # Reading the schema is the first real file access: a non-SQLite file fails here.
         db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        if db.journal_mode != "wal":
-            db.enable_wal()
+        _switch_to_wal(db)
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA foreign_keys = ON")
     except sqlite3.DatabaseError as error:
         conn.close()
         raise describe_database_error(path, error) from error
     return db
+
+
+def _switch_to_wal(db: Database) -> None:
+    # Switching a fresh file to WAL needs an exclusive lock, and SQLite answers "database is
+    # locked" at once (without the busy handler) when another process opening the same new
+    # file holds a lock at that moment, so retry here until the busy timeout.
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            if db.journal_mode != "wal":
+                db.enable_wal()
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(WAL_SWITCH_RETRY_S)
 
 
 def describe_database_error(path: Path, error: sqlite3.Error) -> ArchiveError:
@@ -60,9 +77,9 @@ def describe_database_error(path: Path, error: sqlite3.Error) -> ArchiveError:
         )
     if "locked" in message or "busy" in message:
         return ArchiveError(
-            f"Archive {path} stayed locked by another process for more than {BUSY_TIMEOUT_S:.0f} s ({message}). "
+            f"Archive {path} is locked by another process ({message}; waited up to {BUSY_TIMEOUT_S:.0f} s). "
             "Fix: look for a stuck process holding the file open (e.g. `fuser` on it) or a "
-            "long-running query in another tool, and stop it."
+            "long-running write in another tool, and stop it."
         )
     if "readonly" in message or "unable to open" in message:
         return ArchiveError(

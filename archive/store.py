@@ -3,9 +3,10 @@
 The crawler opens one Archive per crawl process. Several processes may write the same file:
 each write happens inside a `BEGIN IMMEDIATE` transaction (so check-then-write logic such as
 deduplication is serialised across processes), and transactions are kept short - committed
-after `batch_size` writes, after `max_batch_seconds`, on `commit()`, at the start and end of a
-run, and on close. Reads through the same Archive see its pending (uncommitted) writes.
-Settings: `batch_size` (writes per transaction, default 200) and `max_batch_seconds` (default
+after `batch_size` writes, once the batch is `max_batch_seconds` old, after any write that
+follows a pause of `max_batch_seconds` or more (slow trickles are not batched), on `commit()`,
+at the start and end of a run, and on close. Reads through the same Archive see its pending
+(uncommitted) writes. Settings: `batch_size` (writes per transaction, default 200) and `max_batch_seconds` (default
 0.25). An open batch holds the file's write lock, also in the gaps between writes, so the age
 limit is what lets another crawl process in; SQLite's lock is not fair, and a process that
 kept its batch open for long would make the others wait toward the 30 s busy timeout. With
@@ -51,6 +52,7 @@ class Archive:
         self._max_batch_seconds = max_batch_seconds
         self._pending_writes = 0
         self._batch_started = 0.0
+        self._last_write_ended = float("-inf")
         self._near_duplicates = dedup.NearDuplicateIndex()
         self._minhash_template: MinHash | None = None
         self._known_runs: set[int] = set()
@@ -309,8 +311,13 @@ class Archive:
             raise
         self.db.execute(f"RELEASE {_SAVEPOINT}")
         self._pending_writes += 1
-        batch_age = time.monotonic() - self._batch_started
-        if self._pending_writes >= self._batch_size or batch_age >= self._max_batch_seconds:
+        now = time.monotonic()
+        batch_age = now - self._batch_started
+        # Writes trickling in slower than the age limit are committed one by one, so the write
+        # lock is not held through the idle gaps between them; only bursts are batched.
+        trickling = now - self._last_write_ended >= self._max_batch_seconds
+        self._last_write_ended = now
+        if self._pending_writes >= self._batch_size or batch_age >= self._max_batch_seconds or trickling:
             self.commit()
 
     def _rollback(self) -> None:

@@ -40,6 +40,11 @@ MAX_LINK_DENSITY = 0.5
 LISTING_MIN_TEASERS = 3
 LISTING_LINK_DENSITY = 0.15
 LISTING_ALWAYS_TEASERS = 6
+# Pages with no article markup at all (no og:type article, no JSON-LD) must show more of an
+# article's shape: a short section front with two teasers otherwise passes as a news brief.
+UNMARKED_MIN_TEXT_CHARS = 400
+UNMARKED_LISTING_TEASERS = 2
+UNMARKED_LISTING_LINK_DENSITY = 0.2
 
 NON_ARTICLE_URL_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^/(index\.(html?|php))?$"), "home page"),
@@ -118,8 +123,11 @@ def classify_page(
         return Verdict(True, f"og:type article with {text_chars} chars of text")
 
     paragraphs = int(signals.get("paragraphs") or 0)
-    if not enough_text:
-        return Verdict(False, f"too little text ({text_chars} < {min_text_chars} chars)")
+    if teasers >= UNMARKED_LISTING_TEASERS and link_density >= UNMARKED_LISTING_LINK_DENSITY:
+        return Verdict(False, f"listing page: {teasers} <article> teasers, link density {link_density:.2f}")
+    needed = max(min_text_chars, UNMARKED_MIN_TEXT_CHARS)
+    if text_chars < needed:
+        return Verdict(False, f"too little text for a page without article markup ({text_chars} < {needed} chars)")
     if paragraphs < MIN_PARAGRAPHS:
         return Verdict(False, f"too few paragraphs ({paragraphs} < {MIN_PARAGRAPHS})")
     if link_density > MAX_LINK_DENSITY:

@@ -27,7 +27,7 @@ def _console() -> Console:
     console = Console(highlight=False)
     if not console.is_terminal:
         # Piped or logged output: wide enough that the summary's columns keep their names.
-        console = Console(highlight=False, width=max(console.width, 132))
+        console = Console(highlight=False, width=max(console.width, 200))
     return console
 
 

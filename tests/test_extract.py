@@ -292,3 +292,16 @@ def _wordpress_page(headline: str, paragraphs: list[str], widget_lines: list[str
 </main>
 <footer><a href="https://wordpress.com/">Blog at WordPress.com.</a></footer>
 </body></html>""".encode("utf-8")
+
+
+def test_amp_flags_and_links_resolved_against_page_url() -> None:
+    amp = b"<html amp lang='en'><head><link rel='canonical' href='../story.html'></head><body><p>x</p></body></html>"
+    amp_fields = extract_page(amp, "https://example.org/news/amp/story.html", "text/html")
+    assert amp_fields["is_amp"] is True
+    assert amp_fields["canonical_url"] == "https://example.org/news/story.html"
+    regular = _article_page(head="<link rel='amphtml' href='/amp/news/story.html'>"
+                            "<meta property='og:url' content='https://example.org/news/story.html'>")
+    fields = extract_page(regular, "https://example.org/news/story.html?utm_source=x", "text/html")
+    assert fields["is_amp"] is False
+    assert fields["amp_url"] == "https://example.org/amp/news/story.html"
+    assert fields["canonical_url"] == "https://example.org/news/story.html"

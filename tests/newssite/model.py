@@ -32,16 +32,15 @@ LATEST_PUBLICATION = datetime(2024, 6, 28, 18, 0)
 TEMPLATE_CYCLE = ("wordpress",) * 4 + ("portal",) * 4 + ("minimal",) * 2
 
 SECTIONS: tuple[tuple[str, str], ...] = (
-    ("politics", "Politics"), ("business", "Business"), ("technology", "Technology"),
-    ("science", "Science"), ("culture", "Culture"), ("sport", "Sport"),
+    ("politics", "Politics"), ("business", "Business"), ("science", "Science & Tech"),
+    ("culture", "Culture"), ("sport", "Sport"),
 )
 WIRE_SECTION = ("wire", "Wire")
 
 SECTION_TAGS: dict[str, tuple[str, ...]] = {
     "politics": ("transport", "housing", "budget", "city council", "elections"),
     "business": ("harbour", "jobs", "energy", "retail", "start-ups"),
-    "technology": ("broadband", "data protection", "apps", "cyber security", "artificial intelligence"),
-    "science": ("research", "health", "environment", "space", "wildlife"),
+    "science": ("research", "health", "environment", "broadband", "data protection", "apps"),
     "culture": ("theatre", "music", "film", "books", "museums"),
     "sport": ("football", "rowing", "handball", "running", "stadium"),
 }
@@ -51,14 +50,14 @@ STAFF: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Anna Becker", ("politics", "business")),
     ("Thomas Hughes", ("politics",)),
     ("Zoé Laurent", ("culture", "politics")),
-    ("Daniel Okafor", ("business", "technology")),
-    ("Julia Schmidt", ("technology", "science")),
+    ("Daniel Okafor", ("business", "science")),
+    ("Julia Schmidt", ("science",)),
     ("René Fischer", ("science",)),
     ("Hannah Morrison", ("culture",)),
     ("Felix Novak", ("sport",)),
     ("Chloé Dubois", ("sport", "culture")),
     ("Oliver Brennan", ("business",)),
-    ("Priya Patel", ("science", "technology")),
+    ("Priya Patel", ("science", "business")),
     ("Mark Jensen", ("sport", "politics")),
 )
 AUTHOR_BIO = (

@@ -47,21 +47,13 @@ ENGLISH_SECTIONS: dict[str, SectionWords] = {
         sources=("the company’s annual report", "figures from the chamber of commerce",
                  "the federal employment agency", "analysts at the regional bank"),
     ),
-    "technology": SectionWords(
-        actors=("the university’s computing lab", "a local software company", "the city’s IT department",
-                "the broadband provider", "the data protection office", "the consumer advice centre"),
-        topics=("the fibre roll-out", "the new ticketing app", "the open data portal",
-                "the ransomware attack on the town hall", "the planned chip factory",
-                "the digital ID scheme", "the public Wi-Fi network"),
-        sources=("a statement from the provider", "the federal network agency",
-                 "an internal memo", "the consumer advice centre"),
-    ),
     "science": SectionWords(
-        actors=("the marine institute", "the observatory", "the botanical garden",
-                "the geology department", "the regional health authority", "the university hospital"),
-        topics=("the seagrass survey", "the vaccine trial", "the drought study", "the comet sighting",
-                "the river temperature measurements", "the bird migration project",
-                "the new research vessel"),
+        actors=("the university’s computing lab", "the data protection office", "the marine institute",
+                "the observatory", "the botanical garden", "the geology department",
+                "the regional health authority", "the university hospital"),
+        topics=("the fibre roll-out", "the open data portal", "the seagrass survey", "the vaccine trial",
+                "the drought study", "the comet sighting", "the river temperature measurements",
+                "the bird migration project", "the new research vessel", "the ransomware attack on the town hall"),
         sources=("a paper published this week", "the institute’s annual report",
                  "data from the weather service", "the research ministry"),
     ),
@@ -70,7 +62,7 @@ ENGLISH_SECTIONS: dict[str, SectionWords] = {
                 "the philharmonic orchestra", "the public library", "the art academy"),
         topics=("the new season", "the Rembrandt exhibition", "the restoration of the organ",
                 "the jazz weekend", "the book fair", "the open-air cinema", "the street art trail"),
-        sources=("the culture department", "the festival’s organisers", "ticketing figures",
+        sources=("the culture department", "the festival’s organisers", "the box office",
                  "the museum’s director"),
     ),
     "sport": SectionWords(
@@ -89,7 +81,7 @@ FIRST_NAMES = ("Anna", "Thomas", "Sarah", "Michael", "Julia", "David", "Zoé", "
                "Chloé", "Jonas", "Emma", "Lukas", "Hannah", "José", "Marie", "Oliver", "Clara", "Felix")
 LAST_NAMES = ("Becker", "Hughes", "Laurent", "Okafor", "Schmidt", "Morrison", "Novak", "Fischer",
               "Dubois", "Patel", "Jensen", "O’Neill", "Weber", "Costa", "Lindqvist", "Brennan")
-ROLES = ("a spokeswoman for {actor}", "a spokesman for {actor}", "head of the planning department",
+ROLES = ("a spokesperson for {actor}", "a board member of {actor}", "head of the planning department",
          "an economist at the regional university", "chair of the residents’ association",
          "a councillor for the Greens", "the project’s lead engineer", "a local business owner",
          "deputy mayor", "a researcher who has followed the issue for years")
@@ -144,7 +136,28 @@ ENGLISH_SENTENCES = (
     "For now, {actor} and {actor2} appear to agree on little beyond the need to act.",
     "Several smaller businesses in {place} said they had not been consulted at all.",
     "The debate has also exposed divisions within {actor}.",
-    "Those who attended Thursday’s meeting described the mood as tense but constructive.",
+    "Those who attended {weekday}’s meeting described the mood as tense but constructive.",
+    "{Person} has been among the loudest voices on the issue since {year}.",
+    "The last comparable project in {place} took {duration} longer than planned and cost €{money} million.",
+    "At a packed hearing in {place} on {weekday} evening, more than {hundreds} people queued for a seat.",
+    "Behind closed doors, members of {actor} are said to be far less optimistic.",
+    "{Actor} insists that {topic} remains affordable, pointing to €{money2} million in reserves.",
+    "Opposition members have tabled {small} amendments, most of them aimed at the timetable.",
+    "A survey commissioned by {actor} found that {pct} per cent of respondents backed the idea.",
+    "The legal situation is complicated, {person}, {role}, explained.",
+    "Even supporters concede that {topic} {criticism}.",
+    "{Person} expects a decision “within weeks, not months”.",
+    "Neighbouring towns are watching closely, as they face similar questions about {topic}.",
+    "That estimate, drawn up in {year}, is now widely regarded as out of date.",
+    "“I don’t think anyone expected it to take this long”, {person} admitted.",
+    "The timetable published in {month} already allows for a delay of {small} weeks.",
+    "Residents of {place} will be able to comment on the plans online until the end of {month}.",
+    "A spokesperson for {actor} said the concerns raised by {actor2} were “understandable”.",
+    "{Actor} first raised the idea at its annual meeting in {year}.",
+    "Local traders in {place} fear a drop in footfall while the work is under way.",
+    "The numbers vary widely depending on who is asked.",
+    "For many in {place}, {topic} has become a symbol of how slowly things move.",
+    "The matter is due back before {actor} on {weekday}.",
 )
 
 ENGLISH_HEADLINES = (
@@ -312,6 +325,7 @@ _ENGLISH_SLOTS: dict[str, Callable[[random.Random, SectionWords], str]] = {
     "year": lambda rng, words: str(rng.randrange(2015, 2023)),
     "small": lambda rng, words: str(rng.randrange(2, 9)),
     "number": lambda rng, words: f"{rng.randrange(1, 40)},{rng.randrange(0, 1000):03d}",
+    "hundreds": lambda rng, words: str(rng.randrange(120, 900, 10)),
     "coin": lambda rng, words: f"{rng.randrange(2, 4)}.{rng.choice(('20', '40', '60', '80'))}",
     "coin2": lambda rng, words: f"1.{rng.choice(('50', '70', '90'))}",
 }
@@ -385,12 +399,12 @@ def _sentence(template: str, rng: random.Random, language: str, section: str) ->
     return _fill_foreign(template, rng, _bank(language))
 
 
-def paragraph(rng: random.Random, language: str, section: str, opening: str = "") -> str:
-    """One paragraph of 40 to 120 words; ``opening`` (if given) is its first sentence."""
+def paragraph(rng: random.Random, language: str, section: str, templates: tuple[str, ...],
+              opening: str = "") -> str:
+    """One paragraph of 40 to 120 words from ``templates``; ``opening`` (if given) comes first."""
     target = rng.randrange(MIN_PARAGRAPH_WORDS + 5, 95)
     sentences = [opening] if opening else []
     count = sum(len(s.split()) for s in sentences)
-    templates = _sentence_templates(language)
     # Each template at most once per paragraph, so no paragraph repeats itself.
     for template in rng.sample(templates, len(templates)):
         if count >= target:
@@ -406,12 +420,19 @@ def paragraph(rng: random.Random, language: str, section: str, opening: str = ""
 def body_paragraphs(rng: random.Random, language: str, section: str, typographic: bool) -> list[str]:
     """5 to 12 paragraphs; ``typographic`` (English only) puts ’ “ ” € é into the second one."""
     count = rng.randrange(5, 13)
+    bank = _sentence_templates(language)
+    # Each article draws on its own subset of the bank, so different articles share few sentences
+    # (near-duplicate detection must not mistake two generated articles for copies).
+    templates = tuple(rng.sample(bank, max(8, len(bank) * 3 // 5)))
     paragraphs = []
     for index in range(count):
         opening = ""
         if typographic and index == 1:
             opening = _fill_english(TYPOGRAPHIC_SENTENCE, rng, ENGLISH_SECTIONS[section])
-        paragraphs.append(paragraph(rng, language, section, opening))
+        text = paragraph(rng, language, section, templates, opening)
+        while text in paragraphs:  # small foreign banks could repeat a whole paragraph
+            text = paragraph(rng, language, section, templates, opening)
+        paragraphs.append(text)
     return paragraphs
 
 

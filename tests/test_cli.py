@@ -1,0 +1,112 @@
+"""The newsarchive command line, through click's CliRunner (crawls run in a real child process)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from crawler.cli import main
+from crawler.demo import serve_demo_site
+from crawler.demo.app import demo_article_paths
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def rows(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    with sqlite3.connect(db) as connection:
+        return list(connection.execute(sql, params))
+
+
+@pytest.mark.parametrize("command", [[], *[[name] for name in main.commands]])
+def test_every_command_has_help_with_an_example(command: list[str]) -> None:
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Example" in result.output
+    assert "newsarchive " in result.output
+
+
+def test_crawl_without_target_explains_what_to_give() -> None:
+    result = CliRunner().invoke(main, ["crawl"])
+    assert result.exit_code == 2
+    assert "give a site URL or --config" in result.output
+
+
+def test_source_names_need_a_config() -> None:
+    result = CliRunner().invoke(main, ["crawl", "example"])
+    assert result.exit_code == 2
+    assert "need --config" in result.output
+
+
+def test_broken_sources_file_names_file_source_and_field_and_crawls_nothing(tmp_path: Path) -> None:
+    config = tmp_path / "sources.toml"
+    config.write_text(
+        '[archive]\ndb = "out.db"\n\n[[sources]]\nname = "local"\nstart_urls = ["http://127.0.0.1:9/"]\n'
+        'max_pages = "many"\n'
+    )
+    result = CliRunner().invoke(main, ["crawl", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "sources.toml" in result.output
+    assert "source 'local'" in result.output
+    assert "max_pages" in result.output
+    assert not (tmp_path / "out.db").exists()
+
+
+def test_unknown_source_name_lists_the_known_ones(tmp_path: Path) -> None:
+    config = tmp_path / "sources.toml"
+    config.write_text('[[sources]]\nname = "local"\nstart_urls = ["http://127.0.0.1:9/"]\n')
+    result = CliRunner().invoke(main, ["crawl", "nosuch", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "nosuch" in result.output and "local" in result.output
+
+
+def test_demo_archives_every_demo_article_once(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    result = CliRunner().invoke(main, ["demo", "--db", str(db), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "Crawl summary" in result.output
+    archived = rows(db, "SELECT url, title FROM articles")
+    paths = sorted("/" + url.split("/", 3)[3] for url, _ in archived)
+    assert paths == sorted(demo_article_paths())
+    for _, title in archived:
+        assert title in result.output  # the command prints what it archived
+    (status,) = rows(db, "SELECT status FROM crawl_runs")[0]
+    assert status == "succeeded"
+
+
+def test_dead_server_fails_the_run_and_says_so(tmp_path: Path) -> None:
+    db = tmp_path / "dead.db"
+    with serve_demo_site() as site:
+        dead_url = site.base_url + "/"
+    # The server is gone: nothing listens on that port any more.
+    result = CliRunner().invoke(main, ["crawl", dead_url, "--db", str(db), "--no-progress",
+                                       "-s", "RETRY_TIMES=0"])
+    assert result.exit_code == 1
+    assert "failed" in result.output
+    errors = rows(db, "SELECT reason FROM fetches WHERE outcome = 'error'")
+    assert errors and all("Connection" in reason or "refused" in reason.lower() for (reason,) in errors)
+
+
+def test_scrapy_crawl_news_from_the_project_root(tmp_path: Path) -> None:
+    db = tmp_path / "scrapy.db"
+    with serve_demo_site() as site:
+        config = tmp_path / "sources.toml"
+        config.write_text(
+            f'[archive]\ndb = "{db.name}"\n\n[[sources]]\nname = "harbridge"\n'
+            f'start_urls = ["{site.base_url}/"]\ndownload_delay = 0.0\nconcurrency = 4\n'
+        )
+        environment = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+        completed = subprocess.run(
+            [sys.executable, "-m", "scrapy", "crawl", "news", "-a", "source=harbridge", "-a", f"config={config}",
+             "-s", "LOG_LEVEL=WARNING"],
+            cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=120,
+        )
+    assert completed.returncode == 0, completed.stderr
+    sources = rows(db, "SELECT DISTINCT source FROM articles")
+    assert sources == [("harbridge",)]
+    assert len(rows(db, "SELECT id FROM articles")) == len(demo_article_paths())
