@@ -88,7 +88,7 @@ _MONTHS = {
     for name in names
 }
 _LOCALISED_RFC822 = re.compile(
-    r"^(?:[^\W\d_]+,?\s+)?(\d{1,2})\s+([^\W\d_]+)\.?\s+(\d{4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([+-]\d{4}|Z|GMT|UTC)?$"
+    r"^(?:[^\W\d_]+\.?,?\s+)?(\d{1,2})\s+([^\W\d_]+)\.?\s+(\d{4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([+-]\d{4}|Z|GMT|UTC)?$"
 )
 
 
@@ -145,6 +145,15 @@ def parse_json_feed(body: bytes, base_url: str) -> Feed:
     return Feed(kind="json", title=document.get("title"), entries=entries)
 
 
+def _entry_date(entry: Any) -> str | None:
+    # dict.get, not FeedParserDict.get: feedparser maps a missing "updated" to "published" with a warning.
+    for parsed_key, text_key in (("published_parsed", "published"), ("updated_parsed", "updated")):
+        iso = _struct_to_iso(dict.get(entry, parsed_key)) or parse_localised_date(dict.get(entry, text_key))
+        if iso or dict.get(entry, text_key):
+            return iso or dict.get(entry, text_key)
+    return None
+
+
 def parse_feed(body: bytes, base_url: str, content_type: str | None = None) -> Feed:
     """Parse any RSS/Atom/JSON feed; raise FeedError when the body holds no feed at all."""
     if _looks_like_json(body):
@@ -169,10 +178,7 @@ def parse_feed(body: bytes, base_url: str, content_type: str | None = None) -> F
             FeedEntry(
                 url=urljoin(base_url, link.strip()),
                 title=(entry.get("title") or "").strip() or None,
-                published=_struct_to_iso(entry.get("published_parsed") or entry.get("updated_parsed"))
-                or parse_localised_date(entry.get("published") or entry.get("updated"))
-                or entry.get("published")
-                or entry.get("updated"),
+                published=_entry_date(entry),
                 authors=tuple(a.get("name") for a in entry.get("authors", []) if a.get("name")),
                 tags=tuple(t.get("term") for t in entry.get("tags", []) if t.get("term")),
                 language=language,

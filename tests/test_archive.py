@@ -358,9 +358,10 @@ OWN_ARTICLES = 40
 def crawl_process(db_path: str, worker: int, start: Any, errors: Any) -> None:
     """One crawl process: opens the (possibly brand-new) archive and saves shared and own articles."""
     try:
-        start.wait(timeout=30)
+        start.wait(timeout=30)  # both open the new file at once: concurrent migration
         with Archive(db_path, batch_size=4, max_batch_seconds=0.02) as arc:
             run_id = arc.start_run(f"worker-{worker}")
+            start.wait(timeout=30)  # both runs are open before either writes: the crawls overlap
             for number in range(SHARED_ARTICLES):
                 time.sleep(0.002)  # a crawler writes between downloads, not in one burst
                 save(arc, run_id, f"https://shared.example.org/{number}", make_text(1000 + number, words=150))
@@ -375,12 +376,11 @@ def crawl_process(db_path: str, worker: int, start: Any, errors: Any) -> None:
 
 def test_two_processes_write_one_file_concurrently(db_path: Path) -> None:
     context = multiprocessing.get_context("fork")
-    start = context.Event()
+    start = context.Barrier(2)
     errors = context.Queue()
     workers = [context.Process(target=crawl_process, args=(str(db_path), worker, start, errors)) for worker in (1, 2)]
     for process in workers:
         process.start()
-    start.set()
     for process in workers:
         process.join(timeout=120)
     reported = [errors.get(timeout=1) for _ in range(errors.qsize())] if not errors.empty() else []
