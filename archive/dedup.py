@@ -30,6 +30,7 @@ NEAR_DUPLICATE_THRESHOLD = 0.85
 # proposed ~99% of the time (at 0.85 itself, 64 permutations banded for 0.85 miss about half).
 LSH_CANDIDATE_THRESHOLD = 0.6
 MAX_CANDIDATES_CHECKED = 10
+MAX_LSH_CANDIDATES = 500
 # Below this many words a few shared sentences (bylines, boilerplate) make unrelated short
 # pieces look alike, so short texts are not compared at all.
 MIN_WORDS_FOR_NEAR_DUPLICATE = 30
@@ -118,7 +119,8 @@ class NearDuplicateIndex:
     def best_match(self, db: Database, minhash: LeanMinHash, text: str) -> int | None:
         """Id of the stored article whose text is most similar to `text` (shingle Jaccard >= threshold), else None."""
         lsh = self._refresh(db)
-        candidates = lsh.query(minhash)
+        # Cap what one save can cost when many stored pages look alike (templated boilerplate).
+        candidates = lsh.query(minhash)[:MAX_LSH_CANDIDATES]
         if not candidates:
             return None
         placeholders = ", ".join("?" for _ in candidates)

@@ -303,6 +303,9 @@ class Archive:
             if self.db.conn.in_transaction:
                 self.db.execute(f"ROLLBACK TO {_SAVEPOINT}")
                 self.db.execute(f"RELEASE {_SAVEPOINT}")
+                if self._pending_writes == 0:
+                    # Nothing else in this batch: end it rather than keep the write lock.
+                    self.db.execute("ROLLBACK")
             else:
                 # SQLite dropped the whole transaction (e.g. disk full): earlier pending writes are
                 # gone too, so the in-memory index may name articles that no longer exist.

@@ -222,6 +222,7 @@ def _extract(
     has_empty_app_root = _has_empty_app_root(tree)
 
     _drop_elements(tree, drop_selectors)
+    _drop_link_lines(tree)
     # <noscript> holds "enable JavaScript" notices and tracking pixels, never the article.
     for el in list(tree.iter("noscript")):
         el.drop_tree()
@@ -375,6 +376,24 @@ def _drop_elements(tree: lxml.html.HtmlElement, selectors: tuple[str, ...]) -> N
         for el in selector(tree):
             if el.getparent() is not None:
                 el.drop_tree()
+
+
+# A short line that is mostly link text ("Archive: June 2024", "Read more: …", "Tags: a, b") is
+# navigation wherever it stands; trafilatura keeps such lines when they sit beside the article.
+LINK_LINE_MAX_WORDS = 12
+LINK_LINE_MIN_LINK_SHARE = 0.5
+
+
+def _drop_link_lines(tree: lxml.html.HtmlElement) -> None:
+    for element in list(tree.iter("p", "li", "dd", "dt")):
+        if element.getparent() is None:
+            continue
+        text = " ".join(element.text_content().split())
+        if not text or len(text.split()) > LINK_LINE_MAX_WORDS:
+            continue
+        link_chars = sum(len(" ".join(link.text_content().split())) for link in element.iter("a"))
+        if link_chars and link_chars >= LINK_LINE_MIN_LINK_SHARE * len(text):
+            element.drop_tree()
 
 
 def _article_text(document: Any, title: str | None) -> str:

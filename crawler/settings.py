@@ -54,7 +54,7 @@ EXTRACT_MIN_TEXT_CHARS = 200  # shorter article text is "no article text"
 # Archive.
 ARCHIVE_DB = "data/archive.db"
 ARCHIVE_BATCH_SIZE = 200  # writes per transaction
-ARCHIVE_COMMIT_INTERVAL = 1.0  # seconds; pending writes are committed at least this often
+ARCHIVE_COMMIT_INTERVAL = 0.25  # seconds; pending writes are committed at least this often
 NEWSARCHIVE_SOURCE_CONFIG = None  # a crawler.config.SourceConfig, set by the CLI per crawl
 NEWSARCHIVE_RUN_TRIGGER = "manual"
 

@@ -19,7 +19,7 @@ from scrapy.crawler import Crawler
 from twisted.internet.task import LoopingCall
 
 from archive import Archive
-from crawler.items import FetchItem, PageItem
+from crawler.items import Fetch, FetchItem, PageItem
 from crawler.urls import canonicalize_url, is_on_hosts
 
 logger = logging.getLogger(__name__)
@@ -96,11 +96,12 @@ class ArchivePipeline:
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
         pipeline = cls(crawler)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(pipeline.request_dropped, signal=signals.request_dropped)
         return pipeline
 
     def open_spider(self) -> None:
         source = self.crawler.spider.source
-        self.archive = Archive(self.db_path, batch_size=self.batch_size)
+        self.archive = Archive(self.db_path, batch_size=self.batch_size, max_batch_seconds=self.commit_interval)
         self.run_id = self.archive.start_run(source.name, trigger=self.trigger)
         self.archive.commit()
         self.stats.set_value("newsarchive/run_id", self.run_id)
@@ -133,6 +134,17 @@ class ArchivePipeline:
             return
         result = self.archive.save_article(self.run_id, article_record(item, canonical), fetch, aliases)
         self.stats.inc_value(f"newsarchive/articles/{result.outcome}")
+
+    def request_dropped(self, request: Any, spider: Any) -> None:
+        """A redirect back to a URL of its own chain is dropped by the dupefilter: say it was a loop."""
+        chain = request.meta.get("redirect_urls") or []
+        if self.archive is None or request.url not in chain:
+            return
+        loop = " → ".join([*chain, request.url])
+        fetch = Fetch(url=chain[0], final_url=request.url, found_by=request.meta.get("found_by", "link"),
+                      depth=request.meta.get("hops", 0), referer=request.meta.get("referer_url"))
+        self.archive.record_fetch(self.run_id, fetch.as_dict(), "error", f"redirect loop: {loop}")
+        self.stats.inc_value("newsarchive/fetches/error")
 
     def close_spider(self) -> None:
         if self.committer is not None and self.committer.running:

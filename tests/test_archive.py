@@ -7,11 +7,13 @@ import multiprocessing
 import random
 import sqlite3
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from archive import Archive, ArchiveError, SaveResult
 from archive.dates import to_utc_iso
@@ -137,6 +139,10 @@ def test_bad_arguments_are_named(db_path: Path) -> None:
             arc.finish_run(run_id, "great")
         with pytest.raises(ArchiveError, match="No crawl run with id 99"):
             save(arc, 99, "https://example.org/a", make_text(1))
+        with pytest.raises(ArchiveError, match="url"):
+            arc.save_article(run_id, {"text": "no url"}, {})
+        # A failed write leaves no transaction holding the file's write lock.
+        assert not arc.db.conn.in_transaction
 
 
 # -- save_article outcomes across runs -------------------------------------------------------
@@ -279,6 +285,17 @@ def test_dates_are_normalised_to_utc(raw: str | None, expected: str | None) -> N
     assert to_utc_iso(raw) == expected
 
 
+@given(
+    moment=st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2100, 1, 1)),
+    offset_minutes=st.integers(min_value=-14 * 60, max_value=14 * 60),
+)
+def test_any_offset_normalises_to_the_same_utc_moment(moment: datetime, offset_minutes: int) -> None:
+    local = moment.replace(microsecond=0, tzinfo=timezone(timedelta(minutes=offset_minutes)))
+    normalised = to_utc_iso(local.isoformat())
+    assert normalised.endswith("Z")
+    assert datetime.fromisoformat(normalised[:-1] + "+00:00") == local
+
+
 def test_stored_dates_keep_offset_and_add_utc(db_path: Path) -> None:
     with Archive(db_path) as arc:
         run_id = arc.start_run("example-news")
@@ -349,6 +366,21 @@ def test_writes_are_batched_and_visible_to_own_reads(db_path: Path) -> None:
         save(arc, run_id, "https://example.org/5", make_text(15))
     assert committed_articles() == 5  # closing commits
     outside.close()
+
+
+def test_old_batches_are_committed_and_with_block_keeps_writes_on_error(db_path: Path) -> None:
+    with pytest.raises(RuntimeError):
+        with Archive(db_path, batch_size=1000, max_batch_seconds=0.05) as arc:
+            outside_reads = sqlite3.connect(db_path)
+            run_id = arc.start_run("example-news")
+            save(arc, run_id, "https://example.org/1", make_text(21))
+            time.sleep(0.06)
+            save(arc, run_id, "https://example.org/2", make_text(22))  # batch too old: committed
+            assert outside_reads.execute("SELECT count(*) FROM articles").fetchone()[0] == 2
+            arc.record_fetch(run_id, make_fetch("https://example.org/3"), "rejected", "no text")
+            raise RuntimeError("crawler crashed")
+    assert outside_reads.execute("SELECT count(*) FROM fetches").fetchone()[0] == 3
+    outside_reads.close()
 
 
 SHARED_ARTICLES = 40

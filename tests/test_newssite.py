@@ -249,7 +249,9 @@ def test_windows_1252_pages_decode_with_their_meta_charset(small_site: NewsSite,
         assert any(char in "".join(article.paragraphs) for char in "’“”€é")
 
 
-def test_expected_articles_exclude_private_app_shell_and_duplicates(small_site: NewsSite, served) -> None:  # noqa: ANN001
+def test_expected_articles_exclude_private_app_shell_and_duplicates(
+    small_site: NewsSite, served,  # noqa: ANN001
+) -> None:
     base = served.base_url
     urls = [a.url for a in small_site.expected_articles(base)]
     aliases = small_site.alias_urls(base)
@@ -316,6 +318,14 @@ def test_crawl_reaches_every_article_in_the_intended_ways(small_site: NewsSite, 
             assert url in crawled.sitemap_urls and not linked_to.get(url) and url not in feed_targets
         elif article.reach == "links-only":
             assert linked_to.get(url) and url not in crawled.sitemap_urls and url not in feed_targets
+    section_teasers = [
+        urljoin(url, html.unescape(href))
+        for url in non_articles if "/section/" in url and "/section/wire/" not in url
+        for href in re.findall(r'<h2 class="teaser__title"><a href="([^"]+)"', page_text(crawled.pages[url]))
+    ]
+    for article in small_site.model.articles:
+        listed = section_teasers.count(base + article.path)
+        assert listed == (0 if article.reach == "sitemap-only" else 1), article.path
     assert any(a.reach == "sitemap-only" for a in small_site.model.articles)
     assert any(a.reach == "links-only" for a in small_site.model.articles)
 

@@ -427,5 +427,7 @@ def alias_paths(model: SiteModel) -> dict[str, str]:
         aliases[copy.path] = copy.original.path
         for related in related_articles(model, copy.original):
             aliases[related_link(related)] = related.path
-    aliases.pop("/", None)
+    # A crawler drops fragments before fetching, so "?replytocom=N#respond" is also met as "?replytocom=N".
+    for alias, path in list(aliases.items()):
+        aliases.setdefault(alias.split("#", 1)[0], path)
     return {alias: path for alias, path in aliases.items() if alias != path}

@@ -1,10 +1,10 @@
 """``NewsSite``: the fixture news site's public face for tests, plus ``serve_site`` to run it.
 
 ``NewsSite(n_articles, seed)`` builds the model (no I/O, no rendering); pages are rendered on first
-request and cached per base URL, so a crawl of thousands of pages stays fast. The answers a correct
-crawl must reach (``expected_articles``, ``alias_urls``, ...) come from the same model the pages
-are printed from. One-time failures (503 on ``/flaky/``, 429 on ``/busy/...``) are remembered per
-``serve_site`` call, so every test starts with a fresh server.
+request and cached (with a placeholder for the base URL), so a crawl of thousands of pages stays
+fast. The answers a correct crawl must reach (``expected_articles``, ``alias_urls``, ...) come from
+the same model the pages are printed from. One-time failures (503 on ``/flaky/``, 429 on
+``/busy/...``) are remembered per ``serve_site`` call, so every test starts with a fresh server.
 """
 
 from __future__ import annotations
@@ -22,6 +22,11 @@ from tests.newssite import model as m
 from tests.newssite.model import Article
 
 RETRY_AFTER_SECONDS = "1"
+# Pages are rendered once with this stand-in for the base URL and cached; each answer swaps in the
+# real one, so servers on different ports share one cache.
+BASE_PLACEHOLDER = "http://newssite-base.invalid"
+# Endless path spaces (a crawler stuck in the calendar) must not grow the cache without bound.
+UNCACHED_PREFIXES = ("/calendar/", "/img/")
 
 
 @dataclass(frozen=True)
@@ -67,8 +72,10 @@ class _Page:
     body: bytes
     headers: tuple[tuple[str, str], ...]
 
-    def reply(self) -> Reply:
-        return Reply(self.status, self.body, dict(self.headers))
+    def reply(self, base: str) -> Reply:
+        placeholder = BASE_PLACEHOLDER.encode("ascii")
+        return Reply(self.status, self.body.replace(placeholder, base.encode("ascii")),
+                     {name: value.replace(BASE_PLACEHOLDER, base) for name, value in self.headers})
 
 
 def _html(text: str, encoding: str = "utf-8", status: int = 200) -> _Page:
@@ -97,7 +104,7 @@ class NewsSite:
         self.seed = seed
         self.model = m.build_model(n_articles, seed)
         self._paragraphs: dict[int, list[str]] = {}
-        self._pages: dict[tuple[str, str], _Page | None] = {}
+        self._pages: dict[str, _Page | None] = {}
         self._default_failures = FirstTimeFailures()
         self._private_by_path = {a.path: a for a in self.model.private_articles}
         self._wire_by_path = {c.path: c for c in self.model.wire_copies}
@@ -147,23 +154,17 @@ class NewsSite:
         memory = failures or self._default_failures
         parts = urlsplit(request.path)
         path = parts.path or "/"
-        base = request.base_url
         if path == "/" and "p" in parse_qs(parts.query):
-            return self._shortlink(base, parse_qs(parts.query)["p"][0]).reply()
-        one_time = self._one_time_failure(path, request.method, memory)
-        if one_time:
-            return one_time.reply()
-        page = self._cached(base, path)
+            page = self._shortlink(parse_qs(parts.query)["p"][0])
+        else:
+            page = self._one_time_failure(path, request.method, memory) or self._cached(path)
         if page is None:
-            page = self._cached(base, "404 " + path)
-        assert page is not None
-        return page.reply()
+            page = _html(pages.not_found_page(self.model, BASE_PLACEHOLDER, path), status=404)
+        return page.reply(request.base_url)
 
-    def _shortlink(self, base: str, value: str) -> _Page:
+    def _shortlink(self, value: str) -> _Page | None:
         article = self.model.by_id.get(int(value)) if value.isdigit() else None
-        if article is None:
-            return _html(pages.not_found_page(self.model, base, "/"), status=404)
-        return _redirect(301, base + article.path)
+        return _redirect(301, BASE_PLACEHOLDER + article.path) if article else None
 
     def _one_time_failure(self, path: str, method: str, memory: FirstTimeFailures) -> _Page | None:
         kinds = {self.model.flaky_path: (503, "Service Unavailable"), self.model.busy_path: (429, "Too Many Requests")}
@@ -174,20 +175,20 @@ class NewsSite:
         if not failing:
             return None
         status, reason = kinds[path]
-        text = f"<!DOCTYPE html><html><head><title>{status} {reason}</title></head><body><h1>{reason}</h1><p>Please try again in a moment.</p></body></html>"
+        text = (f"<!DOCTYPE html><html><head><title>{status} {reason}</title></head>"
+                f"<body><h1>{reason}</h1><p>Please try again in a moment.</p></body></html>")
         return _Page(status, text.encode("utf-8"),
                      (("Content-Type", "text/html; charset=utf-8"), ("Retry-After", RETRY_AFTER_SECONDS)))
 
-    def _cached(self, base: str, key: str) -> _Page | None:
-        cache_key = (base, key)
-        if cache_key not in self._pages:
-            self._pages[cache_key] = self._render(base, key)
-        return self._pages[cache_key]
+    def _cached(self, path: str) -> _Page | None:
+        if path.startswith(UNCACHED_PREFIXES):
+            return self._render(BASE_PLACEHOLDER, path)
+        if path not in self._pages:
+            self._pages[path] = self._render(BASE_PLACEHOLDER, path)
+        return self._pages[path]
 
     def _render(self, base: str, key: str) -> _Page | None:
         site = self.model
-        if key.startswith("404 "):
-            return _html(pages.not_found_page(site, base, key[4:]), status=404)
         article = site.by_path.get(key) or self._private_by_path.get(key)
         if article is not None:
             return _html(pages.article_page(site, base, article, self.paragraphs(article)), article.encoding)
@@ -226,7 +227,9 @@ class NewsSite:
             return _file(text, "application/xml; charset=utf-8") if text else None
 
         def report(base: str, year: str) -> _Page | None:
-            return _file(feeds.annual_report_pdf(int(year)), "application/pdf") if int(year) in m.REPORT_NUMBERS else None
+            if int(year) not in m.REPORT_NUMBERS:
+                return None
+            return _file(feeds.annual_report_pdf(int(year)), "application/pdf")
 
         def download(base: str, number: str) -> _Page | None:
             if int(number) not in m.DOWNLOAD_NUMBERS:
@@ -246,8 +249,10 @@ class NewsSite:
             (re.compile(r"/calendar/(\d{4})/(\d{2})/"), calendar_month),
             (re.compile(r"/live/([a-z0-9-]+)/"), lambda base, slug: maybe_html(pages.live_page(site, base, slug))),
             (re.compile(r"/robots\.txt"), lambda base: _file(feeds.robots_txt(base), "text/plain; charset=utf-8")),
-            (re.compile(r"/feed/rss\.xml"), lambda base: _file(feeds.rss_feed(site, base), "application/rss+xml; charset=utf-8")),
-            (re.compile(r"/feed/atom\.xml"), lambda base: _file(feeds.atom_feed(site, base), "application/atom+xml; charset=utf-8")),
+            (re.compile(r"/feed/rss\.xml"),
+             lambda base: _file(feeds.rss_feed(site, base), "application/rss+xml; charset=utf-8")),
+            (re.compile(r"/feed/atom\.xml"),
+             lambda base: _file(feeds.atom_feed(site, base), "application/atom+xml; charset=utf-8")),
             (re.compile(r"/sitemap_index\.xml"), lambda base: _file(feeds.sitemap_index(site, base), xml)),
             (re.compile(r"/sitemaps/articles-(\d+)\.xml"), article_sitemap),
             (re.compile(r"/sitemaps/news\.xml"), lambda base: _file(feeds.news_sitemap(site, base), xml)),
