@@ -43,6 +43,20 @@ def find_article_id(db: Database, urls: list[str]) -> int | None:
     return None
 
 
+def duplicate_alias_target(db: Database, url: str) -> tuple[int, str] | None:
+    """(article id, its content hash) when ``url`` is known only as an exact copy of that article."""
+    row = db.execute(
+        "SELECT a.id, a.content_hash FROM url_aliases u JOIN articles a ON a.id = u.article_id"
+        " WHERE u.url = ? AND u.reason = 'duplicate'",
+        [url],
+    ).fetchone()
+    return None if row is None else (int(row[0]), row[1])
+
+
+def forget_alias(db: Database, url: str) -> None:
+    db.execute("DELETE FROM url_aliases WHERE url = ?", [url])
+
+
 def find_article_by_hash(db: Database, hash_hex: str) -> int | None:
     """Oldest article with exactly this content hash."""
     row = db.execute("SELECT min(id) FROM articles WHERE content_hash = ?", [hash_hex]).fetchone()

@@ -128,13 +128,14 @@ class Archive:
         minhash: LeanMinHash | None = None
         with self._write():
             self._require_run(run_id)
-            existing_id = article_rows.find_article_id(self.db, candidate_urls)
+            copy_of = self._still_exact_copy_of(columns)
+            existing_id = None if copy_of is not None else article_rows.find_article_id(self.db, candidate_urls)
             if existing_id is not None:
                 result, minhash = self._save_known(existing_id, run_id, columns, now, fetch_values["fetched_at"])
                 reasons = _alias_reasons(candidate_urls, fetch_values, default_reason="redirect")
             else:
-                duplicate_of = None
-                if columns["word_count"]:
+                duplicate_of = copy_of
+                if duplicate_of is None and columns["word_count"]:
                     duplicate_of = article_rows.find_article_by_hash(self.db, columns["content_hash"])
                 if duplicate_of is not None:
                     article_rows.mark_seen(self.db, duplicate_of, run_id, now)
@@ -248,6 +249,21 @@ class Archive:
             raise ArchiveError(f"Search query {query!r} failed in archive {self.path}: {error}") from error
 
     # -- internals -------------------------------------------------------------------------
+
+    def _still_exact_copy_of(self, columns: Mapping[str, Any]) -> int | None:
+        """The original, when this URL was recorded as an exact copy of it and still is one.
+
+        A copy whose text has since changed is forgotten as an alias (and judged afresh), so that
+        it can never overwrite the original it once matched.
+        """
+        target = article_rows.duplicate_alias_target(self.db, columns["url"])
+        if target is None:
+            return None
+        original_id, original_hash = target
+        if original_hash == columns["content_hash"]:
+            return original_id
+        article_rows.forget_alias(self.db, columns["url"])
+        return None
 
     def _save_known(
         self, article_id: int, run_id: int, columns: Mapping[str, Any], now: str, fetched_at: str

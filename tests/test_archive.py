@@ -431,3 +431,25 @@ def test_two_processes_write_one_file_concurrently(db_path: Path) -> None:
         assert sum(run["articles_unchanged"] for run in runs) == SHARED_ARTICLES
         assert sum(run["articles_rejected"] for run in runs) == 2 * SHARED_ARTICLES
         assert [row["id"] for row in arc.db.query("SELECT id FROM schema_migrations")] == [m.number for m in MIGRATIONS]
+
+
+def test_exact_copy_stays_a_duplicate_across_runs_and_never_overwrites_the_original(tmp_path: Path) -> None:
+    db = tmp_path / "copies.db"
+    original_text = " ".join(f"Original paragraph word{i} about the harbour works." for i in range(40))
+    original = {"url": "https://n.example/2024/05/01/harbour/", "source": "n", "title": "Harbour", "text": original_text}
+    copy = {**original, "url": "https://n.example/wire/harbour/"}
+    for run_number in (1, 2):
+        with Archive(db) as archive:
+            run_id = archive.start_run("n")
+            assert archive.save_article(run_id, original, {"url": original["url"]}).outcome == (
+                "new" if run_number == 1 else "unchanged"
+            )
+            result = archive.save_article(run_id, copy, {"url": copy["url"]})
+            assert result.outcome == "duplicate"
+    edited = {**copy, "text": original_text + " An editor's note added by the wire service only."}
+    with Archive(db) as archive:
+        run_id = archive.start_run("n")
+        result = archive.save_article(run_id, edited, {"url": edited["url"]})
+        assert result.outcome == "new"
+        assert archive.find_article(original["url"])["text"] == original_text
+        assert archive.find_article(edited["url"])["id"] == result.article_id

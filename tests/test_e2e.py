@@ -1,0 +1,187 @@
+"""End to end: the real CLI crawls the fixture news site (tests/newssite) into a real archive.
+
+Checks the archive row by row against the site's own ground truth: every article once, no
+non-article, nothing disallowed, clean text, right metadata, duplicates recorded, and a second
+crawl that adds nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from click.testing import CliRunner
+
+from crawler.cli import main
+from crawler.demo.server import LocalSite
+from tests.newssite import ExpectedArticle, NewsSite, serve_site
+
+WIDGET_AND_CHROME = (
+    "Leave a Reply",
+    "Fill in your details below",
+    "You are commenting using your",
+    "Connecting to %s",
+    "Log Out /",
+    "cookie",
+    "Archive:",
+    "Like this:",
+    "Subscribe to our newsletter",
+)
+
+
+@dataclass
+class Crawled:
+    site: NewsSite
+    local: LocalSite
+    db: Path
+    expected: dict[str, ExpectedArticle]
+    first_output: str
+    second_output: str
+    hits_after_first: list[str]
+
+
+def crawl(config: Path) -> str:
+    result = CliRunner().invoke(main, ["crawl", "--config", str(config), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawled]:
+    folder = tmp_path_factory.mktemp("e2e")
+    site = NewsSite(n_articles=60, seed=1)
+    with serve_site(site) as local:
+        config = folder / "sources.toml"
+        config.write_text(
+            '[archive]\ndb = "archive.db"\n\n[[sources]]\nname = "fixture"\n'
+            f'start_urls = ["{local.base_url}/"]\ndownload_delay = 0.0\nconcurrency = 8\n'
+        )
+        first = crawl(config)
+        hits = local.paths()
+        second = crawl(config)
+        yield Crawled(site, local, folder / "archive.db",
+                      {a.url: a for a in site.expected_articles(local.base_url)}, first, second, hits)
+
+
+def query(db: Path, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+    with sqlite3.connect(db) as connection:
+        connection.row_factory = sqlite3.Row
+        return list(connection.execute(sql, params))
+
+
+def test_every_article_archived_exactly_once_and_nothing_else(crawled: Crawled) -> None:
+    urls = [row["url"] for row in query(crawled.db, "SELECT url FROM articles")]
+    assert len(urls) == len(set(urls))
+    assert set(urls) == set(crawled.expected)
+    assert not set(urls) & set(crawled.site.non_article_urls(crawled.local.base_url))
+
+
+def test_article_metadata_is_right(crawled: Crawled) -> None:
+    for row in query(crawled.db, "SELECT * FROM articles"):
+        expected = crawled.expected[row["url"]]
+        assert row["title"] == expected.title
+        assert json.loads(row["authors"]) == expected.authors
+        assert row["published_at"] == expected.published_at
+        assert row["language"] == expected.language
+        assert row["source"] == "fixture"
+        assert row["published_at_utc"].endswith("Z")
+        assert row["first_seen_at"] <= row["last_seen_at"]
+
+
+def test_article_text_is_whole_and_clean(crawled: Crawled) -> None:
+    for row in query(crawled.db, "SELECT url, text FROM articles"):
+        expected = crawled.expected[row["url"]]
+        for paragraph in expected.paragraphs:
+            assert paragraph in row["text"], (expected.template, expected.encoding, row["url"])
+        for boilerplate in WIDGET_AND_CHROME:
+            assert boilerplate not in row["text"], (expected.template, row["url"], boilerplate)
+
+
+def test_non_utf8_and_undeclared_pages_are_correct_unicode(crawled: Crawled) -> None:
+    special = [a for a in crawled.expected.values() if a.encoding != "utf-8"]
+    assert {a.encoding for a in special} == {"windows-1252", "utf-8-undeclared"}
+    for article in special:
+        (row,) = query(crawled.db, "SELECT title, text FROM articles WHERE url = ?", (article.url,))
+        assert row["title"] == article.title
+        assert "\ufffd" not in row["text"] and "â€" not in row["text"]
+
+
+def test_robots_txt_obeyed_and_user_agent_honest(crawled: Crawled) -> None:
+    hits = crawled.local.hits
+    for prefix in crawled.site.disallowed_prefixes():
+        assert not [hit for hit in hits if hit.path.startswith(prefix)]
+    assert all(hit.user_agent.startswith("newsarchive/") and "+http" in hit.user_agent for hit in hits)
+
+
+def test_calendar_trap_and_non_html_cost_little(crawled: Crawled) -> None:
+    calendar = [path for path in crawled.hits_after_first if path.startswith("/calendar/")]
+    assert 0 < len(calendar) <= 20
+    assert not [path for path in crawled.hits_after_first if path.endswith((".pdf", ".jpg"))]
+    skipped = query(crawled.db, "SELECT url, bytes, reason FROM fetches WHERE outcome = 'skipped' AND run_id = 1")
+    assert skipped and all(row["reason"] == "not HTML (application/pdf)" and row["bytes"] == 0 for row in skipped)
+
+
+def test_discovery_used_every_channel(crawled: Crawled) -> None:
+    found_by = {row["found_by"] for row in query(crawled.db, "SELECT DISTINCT found_by FROM fetches")}
+    assert {"start", "robots", "sitemap", "feed", "link"} <= found_by
+    sitemap_only = [a for a in crawled.site.model.articles if a.reach == "sitemap-only"]
+    for article in sitemap_only:
+        rows = query(crawled.db, "SELECT found_by FROM fetches WHERE url = ? AND run_id = 1",
+                     (crawled.local.base_url + article.path,))
+        assert [row["found_by"] for row in rows] == ["sitemap"]
+
+
+def test_exact_copies_are_duplicates_not_articles(crawled: Crawled) -> None:
+    aliases = crawled.site.alias_urls(crawled.local.base_url)
+    wire = [url for url in aliases if "/wire/" in urlsplit(url).path]
+    assert wire
+    for url in wire:
+        (fetch,) = query(crawled.db, "SELECT outcome, article_id FROM fetches WHERE url = ? AND run_id = 1", (url,))
+        assert fetch["outcome"] == "duplicate"
+        (original,) = query(crawled.db, "SELECT url FROM articles WHERE id = ?", (fetch["article_id"],))
+        assert original["url"] == aliases[url]
+        (alias,) = query(crawled.db, "SELECT article_id FROM url_aliases WHERE url = ?", (url,))
+        assert alias["article_id"] == fetch["article_id"]
+
+
+def test_failures_are_recorded_with_reasons(crawled: Crawled) -> None:
+    errors = {row["reason"] for row in query(crawled.db, "SELECT reason FROM fetches WHERE outcome = 'error' AND run_id = 1")}
+    assert "HTTP 404" in errors
+    assert any(reason.startswith("redirect loop: ") and "/loop/a" in reason for reason in errors)
+    shell = query(crawled.db, "SELECT reason FROM fetches WHERE url LIKE '%/live/%' AND run_id = 1")
+    assert shell and all(row["reason"] == "no article text (JavaScript app shell)" for row in shell)
+
+
+def test_503_and_429_are_retried_after_retry_after(crawled: Crawled) -> None:
+    model = crawled.site.model
+    for path in (model.flaky_path, model.busy_path):
+        assert crawled.hits_after_first.count(path) == 2  # the refusal, then the retry
+        rows = query(crawled.db, "SELECT outcome FROM fetches WHERE url = ? AND run_id = 1",
+                     (crawled.local.base_url + path,))
+        assert [row["outcome"] for row in rows] == ["new"]
+
+
+def test_summary_printed_per_source(crawled: Crawled) -> None:
+    assert "Crawl summary" in crawled.first_output
+    (run,) = query(crawled.db, "SELECT * FROM crawl_runs WHERE id = 1")
+    assert run["status"] == "succeeded"
+    assert run["articles_new"] == len(crawled.expected)
+    assert run["articles_duplicate"] >= 2
+    assert f"│ {len(crawled.expected)} " in crawled.first_output.replace("  ", " ")
+
+
+def test_second_crawl_adds_nothing_and_sees_everything(crawled: Crawled) -> None:
+    runs = query(crawled.db, "SELECT * FROM crawl_runs ORDER BY id")
+    assert [run["status"] for run in runs] == ["succeeded", "succeeded"]
+    second = runs[1]
+    assert second["articles_new"] == 0
+    assert second["articles_updated"] == 0
+    assert second["articles_unchanged"] == len(crawled.expected)
+    assert len(query(crawled.db, "SELECT id FROM articles")) == len(crawled.expected)
+    stale = query(crawled.db, "SELECT url FROM articles WHERE last_run_id != 2 OR first_run_id != 1")
+    assert stale == []
