@@ -175,6 +175,12 @@ class Archive:
             self._require_run(run_id)
             insert_fetch(self.db, run_id, fetch_values, outcome, reason, article_id)
 
+    def add_aliases(self, run_id: int, article_id: int, urls: Iterable[str], reason: str) -> None:
+        """Record other URLs that lead to an article (an AMP copy, a shortlink…); known URLs are left as they are."""
+        with self._write():
+            self._require_run(run_id)
+            article_rows.register_aliases(self.db, article_id, dict.fromkeys(unique_urls(urls), reason), run_id, utc_now_iso())
+
     def finish_run(
         self,
         run_id: int,

@@ -10,6 +10,7 @@ a kill loses at most that much). Which URL an article is stored under is decided
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Collection, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -91,6 +92,8 @@ class ArchivePipeline:
         self.archive: Archive | None = None
         self.run_id: int | None = None
         self.committer: LoopingCall | None = None
+        # Alternate URLs (AMP copies, shortlinks) met before their article was archived.
+        self.pending_aliases: dict[str, dict[str, str]] = defaultdict(dict)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -130,21 +133,42 @@ class ArchivePipeline:
             existing = self.archive.find_article(canonical)
             reason = f"alternate copy of {canonical}"
             self.archive.record_fetch(self.run_id, fetch, "rejected", reason, existing["id"] if existing else None)
+            self.note_aliases(canonical, aliases, "canonical")
             self.stats.inc_value("newsarchive/articles/alternate")
             return
         result = self.archive.save_article(self.run_id, article_record(item, canonical), fetch, aliases)
         self.stats.inc_value(f"newsarchive/articles/{result.outcome}")
+        pending = self.pending_aliases.pop(canonical, None)
+        if pending and result.outcome != "duplicate":
+            for reason in set(pending.values()):
+                urls = [url for url, why in pending.items() if why == reason]
+                self.archive.add_aliases(self.run_id, result.article_id, urls, reason)
+
+    def note_aliases(self, canonical: str, urls: list[str], reason: str) -> None:
+        """Make ``urls`` aliases of the article at ``canonical``, now or once it is archived."""
+        existing = self.archive.find_article(canonical)
+        if existing:
+            self.archive.add_aliases(self.run_id, existing["id"], urls, reason)
+        else:
+            self.pending_aliases[canonical].update(dict.fromkeys(urls, reason))
 
     def request_dropped(self, request: Any, spider: Any) -> None:
-        """A redirect back to a URL of its own chain is dropped by the dupefilter: say it was a loop."""
+        """A redirect to a URL already crawled is dropped by the dupefilter: keep what it tells us.
+
+        Back into its own chain, it is a redirect loop (an error); to an archived article, its
+        chain (a shortlink, an old URL) becomes that article's aliases.
+        """
         chain = request.meta.get("redirect_urls") or []
-        if self.archive is None or request.url not in chain:
+        if self.archive is None or not chain:
             return
-        loop = " → ".join([*chain, request.url])
-        fetch = Fetch(url=chain[0], final_url=request.url, found_by=request.meta.get("found_by", "link"),
-                      depth=request.meta.get("hops", 0), referer=request.meta.get("referer_url"))
-        self.archive.record_fetch(self.run_id, fetch.as_dict(), "error", f"redirect loop: {loop}")
-        self.stats.inc_value("newsarchive/fetches/error")
+        if request.url in chain:
+            loop = " → ".join([*chain, request.url])
+            fetch = Fetch(url=chain[0], final_url=request.url, found_by=request.meta.get("found_by", "link"),
+                          depth=request.meta.get("hops", 0), referer=request.meta.get("referer_url"))
+            self.archive.record_fetch(self.run_id, fetch.as_dict(), "error", f"redirect loop: {loop}")
+            self.stats.inc_value("newsarchive/fetches/error")
+            return
+        self.note_aliases(canonicalize_url(request.url), list(chain), "redirect")
 
     def close_spider(self) -> None:
         if self.committer is not None and self.committer.running:

@@ -125,7 +125,9 @@ class NewsSpider(scrapy.Spider):
             meta={"kind": "page", "found_by": found_by, "hops": hops, "hints": hints or {}, "referer_url": referer},
         )
 
-    def _discovery_request(self, url: str, kind: str, callback: Any, **meta: Any) -> scrapy.Request:
+    def _discovery_request(self, url: str, kind: str, callback: Any, **meta: Any) -> scrapy.Request | None:
+        if kind != "robots" and not self._allowed(url):
+            return None
         return scrapy.Request(
             url, callback=callback, errback=self.on_error, priority=PRIORITY_FEED_OR_SITEMAP + 10,
             meta={"kind": kind, "found_by": meta.pop("found_by", "start"), **meta},
@@ -136,14 +138,16 @@ class NewsSpider(scrapy.Spider):
         for url in (*self.source.start_urls, *self.source.feeds, *self.source.sitemaps):
             parts = urlsplit(url)
             roots.setdefault(f"{parts.scheme}://{parts.netloc}", None)
-        for root in roots:
-            yield self._discovery_request(root + "/robots.txt", "robots", self.parse_robots, found_by="robots")
-        for url in self.source.sitemaps:
-            yield self._discovery_request(url, "sitemap", self.parse_sitemap, sitemap_depth=0)
-        for url in self.source.feeds:
-            yield self._discovery_request(url, "feed", self.parse_feed)
-        for url in self.source.start_urls:
-            request = self.page_request(url, "start", hops=0, priority=PRIORITY_FEED_OR_SITEMAP)
+        requests = [
+            *(self._discovery_request(root + "/robots.txt", "robots", self.parse_robots, found_by="robots")
+              for root in roots),
+            *(self._discovery_request(url, "sitemap", self.parse_sitemap, sitemap_depth=0)
+              for url in self.source.sitemaps),
+            *(self._discovery_request(url, "feed", self.parse_feed) for url in self.source.feeds),
+            *(self.page_request(url, "start", hops=0, priority=PRIORITY_FEED_OR_SITEMAP)
+              for url in self.source.start_urls),
+        ]
+        for request in requests:
             if request is not None:
                 yield request
 
@@ -168,7 +172,9 @@ class NewsSpider(scrapy.Spider):
         yield FetchItem(self.source.name, self.fetch_of(response), "discovery")
         text = response.text if isinstance(response, TextResponse) else response.body.decode("utf-8", "replace")
         for url in sitemaps_from_robots(text):
-            yield self._discovery_request(url, "sitemap", self.parse_sitemap, found_by="robots", sitemap_depth=0)
+            request = self._discovery_request(url, "sitemap", self.parse_sitemap, found_by="robots", sitemap_depth=0)
+            if request is not None:
+                yield request
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
         fetch = self.fetch_of(response)
@@ -185,10 +191,12 @@ class NewsSpider(scrapy.Spider):
                 return
             for entry in sitemap.entries:
                 # The dupefilter stops an index that lists itself or its parent: each URL is fetched once.
-                yield self._discovery_request(
+                request = self._discovery_request(
                     urljoin(response.url, entry.url), "sitemap", self.parse_sitemap,
                     found_by="sitemap", sitemap_depth=depth + 1,
                 )
+                if request is not None:
+                    yield request
             return
         for entry in sitemap.entries:
             priority = PRIORITY_FEED_OR_SITEMAP + (5 if entry.news else 0)
@@ -236,8 +244,10 @@ class NewsSpider(scrapy.Spider):
     def feed_requests(self, response: TextResponse) -> Iterator[scrapy.Request]:
         for href in response.xpath(FEED_LINK_XPATH).getall():
             url = urljoin(response.url, href.strip())
-            if is_on_hosts(url, self.hosts) and self._allowed(url):
-                yield self._discovery_request(url, "feed", self.parse_feed, found_by="link")
+            if is_on_hosts(url, self.hosts):
+                request = self._discovery_request(url, "feed", self.parse_feed, found_by="link")
+                if request is not None:
+                    yield request
 
     def canonical_request(self, response: TextResponse, hops: int) -> Iterator[scrapy.Request]:
         """An AMP or tracking-parameter copy points at its canonical page: make sure that one is fetched."""
