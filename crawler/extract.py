@@ -34,7 +34,7 @@ from lxml import etree
 from lxml.cssselect import CSSSelector
 from trafilatura import bare_extraction
 from trafilatura.xml import xmltotxt
-from w3lib.encoding import html_to_unicode, resolve_encoding
+from w3lib.encoding import html_to_unicode, http_content_type_encoding, resolve_encoding
 
 DEFAULT_DROP_SELECTORS: tuple[str, ...] = (
     # WordPress core comment area and form
@@ -128,8 +128,21 @@ def decode_html(body: bytes, content_type: str | None) -> str:
     (ASCII, UTF-8, then charset-normalizer). Latin-1 declarations are read as windows-1252,
     which is what browsers do.
     """
+    declared = http_content_type_encoding(content_type)
+    if declared and not _decodes(body, declared):
+        # The header is wrong (a UTF-8 claim over windows-1252 bytes is common): let the page's own
+        # <meta> declaration or detection decide instead of filling the text with U+FFFD.
+        content_type = None
     _, text = html_to_unicode(content_type, body, default_encoding="ascii", auto_detect_fun=_detect_encoding)
     return text
+
+
+def _decodes(body: bytes, encoding: str) -> bool:
+    try:
+        body.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
 
 
 def _detect_encoding(body: bytes) -> str | None:

@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -290,4 +290,12 @@ class NewsSpider(scrapy.Spider):
             return
         fetch = Fetch(url=request.url, found_by=meta.get("found_by", "link"), depth=meta.get("hops", 0),
                       referer=meta.get("referer_url"))
-        yield FetchItem(self.source.name, fetch, "error", f"{failure.type.__name__}: {failure.getErrorMessage()}")
+        yield FetchItem(self.source.name, fetch, "error", self.failure_reason(failure))
+
+    def failure_reason(self, failure: Failure) -> str:
+        """What went wrong with a request, and where that has a fix, the fix."""
+        if failure.check(DownloadCancelledError) and "max size" in failure.getErrorMessage():
+            limit = self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
+            return (f"response larger than DOWNLOAD_MAXSIZE ({limit} bytes); if such pages matter, raise it "
+                    f"(newsarchive crawl -s DOWNLOAD_MAXSIZE={limit * 2})")
+        return f"{failure.type.__name__}: {failure.getErrorMessage()}"
