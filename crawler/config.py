@@ -41,6 +41,15 @@ from crawler.fields import (
     parse_path,
     urllist_parser,
 )
+from crawler.opsconfig import (
+    OPS_TABLES,
+    SCHEDULE_FIELDS,
+    AlertsConfig,
+    HealthConfig,
+    MetricsConfig,
+    Schedule,
+    SchedulerConfig,
+)
 from crawler.urls import host_key, url_host
 
 DEFAULT_ARCHIVE_DB = "data/archive.db"
@@ -128,6 +137,7 @@ SOURCE_FIELDS: tuple[FieldSpec, ...] = (
               doc="Parallel requests per host."),
     FieldSpec("obey_robots", "boolean", True, parse_bool,
               doc="Respect robots.txt."),
+    *SCHEDULE_FIELDS,
 )
 # Keys added by later features go here (or are passed as extra_fields); their parsed values are
 # found in SourceConfig.extra[name].
@@ -139,7 +149,7 @@ ARCHIVE_FIELDS: tuple[FieldSpec, ...] = (
 )
 # Top-level tables of a sources file. Tables owned by other modules are accepted here and handed
 # over untouched in Config.raw.
-TOP_LEVEL_TABLES: tuple[str, ...] = ("archive", "sources", "scheduler")
+TOP_LEVEL_TABLES: tuple[str, ...] = ("archive", "sources", *OPS_TABLES)
 
 
 # --- the parsed configuration --------------------------------------------------------------------
@@ -160,6 +170,8 @@ class SourceConfig:
     download_delay: float
     concurrency: int
     obey_robots: bool
+    schedule: Schedule | None = None
+    max_runtime: float = 3600.0
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
 
     def hosts(self) -> frozenset[str]:
@@ -179,6 +191,10 @@ class Config:
     archive: ArchiveConfig
     sources: tuple[SourceConfig, ...]
     raw: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    scheduler: SchedulerConfig = SchedulerConfig()
+    health: HealthConfig = HealthConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    metrics: MetricsConfig = MetricsConfig()
 
     def source(self, name: str) -> SourceConfig:
         """The source called ``name``; ConfigError naming it and the known sources otherwise."""
@@ -311,6 +327,8 @@ def load_config(
     db = archive_values.get("db", Path(DEFAULT_ARCHIVE_DB))
     archive = ArchiveConfig(db=db if db.is_absolute() else file.absolute().parent / db)
 
+    ops = _parse_ops_tables(data, file, problems)
+
     tables = data.get("sources")
     sources: list[SourceConfig] = []
     if tables is None or tables == []:
@@ -340,7 +358,26 @@ def load_config(
 
     if problems:
         raise ConfigError(problems)
-    return Config(path=file, archive=archive, sources=tuple(sources), raw=MappingProxyType(data))
+    return Config(path=file, archive=archive, sources=tuple(sources), raw=MappingProxyType(data), **ops)
+
+
+def _parse_ops_tables(data: Mapping[str, Any], file: Path, problems: list[ConfigProblem]) -> dict[str, Any]:
+    """[scheduler], [health], [alerts], [metrics]: typed, with paths relative to the sources file."""
+    parsed: dict[str, Any] = {}
+    for name, (specs, config_class) in OPS_TABLES.items():
+        table = data.get(name, {})
+        values = _parse_table(
+            table if isinstance(table, dict) else {},
+            specs,
+            lambda message, field_name: problems.append(ConfigProblem(file, message, field=field_name)),
+            field_prefix=f"{name}.",
+            noun=f"{name} keys",
+        )
+        for key, value in values.items():
+            if isinstance(value, Path) and not value.is_absolute():
+                values[key] = file.absolute().parent / value
+        parsed[name] = config_class(**values)
+    return parsed
 
 
 def adhoc_name(url: str) -> str:

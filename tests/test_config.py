@@ -237,39 +237,42 @@ def test_archive_table_rejects_unknown_keys(tmp_path):
     assert lines == [f"{tmp_path / 'sources.toml'}: field 'archive.database': unknown key 'database' (known archive keys: db)"]
 
 
-def test_scheduler_table_is_accepted_and_kept_raw(tmp_path):
-    config = load_config(write_sources(tmp_path, '[scheduler]\ninterval = "1h"\n' + MINIMAL))
-    assert config.raw["scheduler"] == {"interval": "1h"}
+def test_scheduler_table_is_typed_and_kept_raw(tmp_path):
+    config = load_config(write_sources(tmp_path, '[scheduler]\nmax_parallel_crawls = 3\nlog_dir = "runlogs"\n' + MINIMAL))
+    assert config.raw["scheduler"] == {"max_parallel_crawls": 3, "log_dir": "runlogs"}
+    assert config.scheduler.max_parallel_crawls == 3
+    assert config.scheduler.log_dir == tmp_path / "runlogs"
+    assert config.scheduler.timezone == "UTC"
     assert config.raw["sources"][0]["name"] == "example"
 
 
 def test_unknown_tables_are_errors_unless_registered(tmp_path):
     path = write_sources(tmp_path, '[exports]\nformat = "warc"\n' + MINIMAL)
-    assert problems_of(path) == [f"{path}: unknown table [exports] (known tables: archive, scheduler, sources)"]
+    assert problems_of(path) == [f"{path}: unknown table [exports] (did you mean 'alerts'?)"]
     assert load_config(path, extra_tables=["exports"]).raw["exports"] == {"format": "warc"}
 
 
 def test_a_later_feature_adds_a_source_key_through_a_field_spec(tmp_path):
     def parse_runtime(value):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise invalid(f"expected seconds as a whole number above 0, got {value!r} (e.g. max_runtime = 3600)")
+            raise invalid(f"expected seconds as a whole number above 0, got {value!r} (e.g. max_wait = 3600)")
         return value
 
     later_fields = [
         FieldSpec("render_js", "boolean", False, parse_bool, doc="Render pages with a browser."),
-        FieldSpec("max_runtime", "integer > 0", None, parse_runtime),
+        FieldSpec("max_wait", "integer > 0", None, parse_runtime),
     ]
     text = MINIMAL + "render_js = true\n[[sources]]\nname = 'b'\nstart_urls = ['https://b.example/']\n"
     path = write_sources(tmp_path, text)
     assert "unknown key 'render_js'" in problems_of(path)[0]
 
     config = load_config(path, extra_fields=later_fields)
-    assert dict(config.source("example").extra) == {"render_js": True, "max_runtime": None}
-    assert dict(config.source("b").extra) == {"render_js": False, "max_runtime": None}
+    assert dict(config.source("example").extra) == {"render_js": True, "max_wait": None}
+    assert dict(config.source("b").extra) == {"render_js": False, "max_wait": None}
 
-    broken = write_sources(tmp_path, MINIMAL + "max_runtime = -5\n")
+    broken = write_sources(tmp_path, MINIMAL + "max_wait = -5\n")
     assert problems_of(broken, extra_fields=later_fields) == [
-        f"{broken}: source 'example', field 'max_runtime': expected seconds as a whole number above 0, got -5 (e.g. max_runtime = 3600)"
+        f"{broken}: source 'example', field 'max_wait': expected seconds as a whole number above 0, got -5 (e.g. max_wait = 3600)"
     ]
 
 
@@ -315,7 +318,8 @@ def test_adhoc_source_checks_overrides_like_the_file():
         adhoc_source("https://news.example/", max_pages=0, feeds=["nope"], depth=2)
     assert str(caught.value).splitlines() == [
         "source 'news-example', field 'depth': unknown key 'depth' (known source keys: article_urls, concurrency, "
-        "download_delay, exclude_urls, feeds, follow_links, max_pages, name, obey_robots, sitemaps, start_urls)",
+        "download_delay, exclude_urls, feeds, follow_links, max_pages, max_runtime, name, obey_robots, schedule, "
+        "sitemaps, start_urls)",
         "source 'news-example', field 'feeds[0]': 'nope' is not an http(s) URL (use a full URL such as https://news.example/feed.xml)",
         "source 'news-example', field 'max_pages': must be at least 1, got 0",
     ]
