@@ -164,9 +164,32 @@ def _enable_full_text_search(db: Database) -> None:
     db["articles"].enable_fts(["title", "text"], create_triggers=True, tokenize="porter")
 
 
+def _add_operations_columns(db: Database) -> None:
+    for column, kind in (
+        ("responses_2xx", "INTEGER"), ("responses_3xx", "INTEGER"), ("responses_4xx", "INTEGER"),
+        ("responses_5xx", "INTEGER"), ("extraction_failures", "INTEGER"), ("reason", "TEXT"),
+        ("scheduled_for", "TEXT"),
+    ):
+        db.execute(f"ALTER TABLE crawl_runs ADD COLUMN {column} {kind}")
+    db.execute(
+        """
+        CREATE TABLE source_health (
+            source TEXT PRIMARY KEY,
+            healthy INTEGER NOT NULL,
+            reasons TEXT,
+            since TEXT NOT NULL,
+            checked_at TEXT NOT NULL,
+            last_run_id INTEGER REFERENCES crawl_runs (id)
+        )
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core tables: crawl_runs, articles, versions, aliases, minhashes, fetches", _create_core_tables),
     Migration(2, "articles_fts: FTS5 over title and text, porter stemming, sync triggers", _enable_full_text_search),
+    Migration(3, "crawl_runs: responses by status class, extraction failures, reason; source_health",
+              _add_operations_columns),
 )
 
 

@@ -31,8 +31,10 @@ FETCH_OUTCOMES = ARTICLE_OUTCOMES + NON_ARTICLE_OUTCOMES
 # "running" is set by start_run; the rest are final states. timed_out / skipped / abandoned are
 # reserved for the scheduler (a run killed at its deadline, a run not started because another
 # was still going, a run found "running" whose process is gone).
-RUN_STATUSES = ("running", "succeeded", "failed", "timed_out", "skipped", "abandoned")
+# "interrupted": stopped by a shutdown of newsarchive itself, not the source's fault.
+RUN_STATUSES = ("running", "succeeded", "failed", "timed_out", "skipped", "abandoned", "interrupted")
+RUN_TRIGGERS = ("schedule", "manual", "catch-up")
 FINAL_RUN_STATUSES = RUN_STATUSES[1:]
 
-FOUND_BY_VALUES = ("start", "link", "feed", "sitemap", "robots", "redirect")
+FOUND_BY_VALUES = ("start", "link", "feed", "sitemap", "robots", "redirect", "canonical")
 FETCH_MODES = ("plain", "browser")

@@ -19,6 +19,7 @@ from .records import FETCH_COLUMNS, json_safe
 
 # Scrapy's counter of requests actually sent (includes retries and robots.txt).
 SCRAPY_REQUEST_COUNT = "downloader/request_count"
+STATUS_COUNT_PREFIX = "downloader/response_status_count/"
 
 
 def insert_run(db: Database, source: str, trigger: str, log_path: str | None, now: str) -> int:
@@ -60,7 +61,8 @@ def run_counts(db: Database, run_id: int) -> dict[str, int]:
             sum(outcome = 'updated'),
             sum(outcome = 'duplicate'),
             sum(outcome = 'rejected'),
-            sum(outcome = 'error')
+            sum(outcome = 'error'),
+            sum(outcome = 'rejected' AND reason LIKE 'no article text%')
         FROM fetches WHERE run_id = ?
         """,
         [run_id],
@@ -74,8 +76,20 @@ def run_counts(db: Database, run_id: int) -> dict[str, int]:
         "articles_duplicate",
         "articles_rejected",
         "errors",
+        "extraction_failures",
     )
     return {name: int(value or 0) for name, value in zip(names, row)}
+
+
+def responses_by_class(stats: Mapping[str, Any] | None) -> dict[str, int]:
+    """responses_2xx … responses_5xx from Scrapy's downloader/response_status_count/NNN stats."""
+    classes = {f"responses_{digit}xx": 0 for digit in "2345"}
+    for key, value in (stats or {}).items():
+        if key.startswith(STATUS_COUNT_PREFIX) and isinstance(value, int):
+            column = f"responses_{key[len(STATUS_COUNT_PREFIX):][:1]}xx"
+            if column in classes:
+                classes[column] += value
+    return classes
 
 
 def finish_run_row(
@@ -86,13 +100,21 @@ def finish_run_row(
     stats: Mapping[str, Any] | None,
     exit_code: int | None,
     now: str,
+    reason: str | None = None,
 ) -> None:
-    """Close the run: counters from fetches, duration, status, stats JSON, exit code."""
+    """Close the run: counters from fetches, duration, status, stats JSON, exit code.
+
+    Without ``stats`` (the scheduler closing a run its crawl process could not), the stats
+    already recorded are kept.
+    """
     counts = run_counts(db, run_id)
     fetch_rows = counts.pop("fetch_rows")
     requests = fetch_rows
     if stats and isinstance(stats.get(SCRAPY_REQUEST_COUNT), int):
         requests = stats[SCRAPY_REQUEST_COUNT]
+    elif stats is None:
+        recorded = db.execute("SELECT requests FROM crawl_runs WHERE id = ?", [run_id]).fetchone()
+        requests = recorded[0] if recorded and recorded[0] is not None else fetch_rows
     duration_s = round((parse_utc(now) - parse_utc(started_at)).total_seconds(), 3)
     updates: dict[str, Any] = dict(
         counts,
@@ -100,8 +122,11 @@ def finish_run_row(
         status=status,
         finished_at=now,
         duration_s=duration_s,
-        stats_json=json.dumps(json_safe(stats), ensure_ascii=False, sort_keys=True) if stats is not None else None,
         exit_code=exit_code,
+        reason=reason,
     )
+    if stats is not None:
+        updates["stats_json"] = json.dumps(json_safe(stats), ensure_ascii=False, sort_keys=True)
+        updates.update(responses_by_class(stats))
     assignments = ", ".join(f"{name} = ?" for name in updates)
     db.execute(f"UPDATE crawl_runs SET {assignments} WHERE id = ?", [*updates.values(), run_id])

@@ -17,9 +17,10 @@ also call `commit()` when it goes idle (e.g. Scrapy's spider_idle signal).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -187,15 +188,82 @@ class Archive:
         status: str,
         stats: Mapping[str, Any] | None = None,
         exit_code: int | None = None,
+        reason: str | None = None,
     ) -> dict[str, Any]:
-        """Close the run: counts from its fetches, duration, status, stats; commit; return the row."""
+        """Close the run: counts from its fetches, duration, status, stats; commit; return the row.
+
+        May be called again on a finished run (the scheduler does, to record a timeout or the
+        exit code): counts are recomputed and stats already recorded are kept when none are given.
+        """
         if status not in FINAL_RUN_STATUSES:
             raise ArchiveError(f"finish_run status must be one of {', '.join(FINAL_RUN_STATUSES)}, got {status!r}")
         with self._write():
             started_at = self.run(run_id)["started_at"]
-            finish_run_row(self.db, run_id, started_at, status, stats, exit_code, utc_now_iso())
+            finish_run_row(self.db, run_id, started_at, status, stats, exit_code, utc_now_iso(), reason)
         self.commit()
         return self.run(run_id)
+
+    def set_run_process(self, run_id: int, pid: int, log_path: str | None = None) -> None:
+        """Record which process does the run (a scheduler creates the row before it starts the crawl)."""
+        with self._write():
+            self.db.execute(
+                "UPDATE crawl_runs SET pid = ?, log_path = COALESCE(?, log_path) WHERE id = ?", [pid, log_path, run_id]
+            )
+        self.commit()
+
+    def record_skipped_run(self, source: str, trigger: str, reason: str, scheduled_for: str | None = None) -> int:
+        """A run that was due but not started (the previous one was still going), with why."""
+        now = utc_now_iso()
+        with self._write():
+            run_id = insert_run(self.db, source, trigger, None, now)
+            self.db.execute(
+                "UPDATE crawl_runs SET status = 'skipped', finished_at = ?, duration_s = 0, reason = ?,"
+                " scheduled_for = ?, pid = NULL WHERE id = ?",
+                [now, reason, scheduled_for, run_id],
+            )
+        self.commit()
+        return run_id
+
+    def abandon_stale_runs(self, is_alive: Callable[[int | None, str | None], bool]) -> list[dict[str, Any]]:
+        """Mark "running" rows whose process is gone (a crashed scheduler or crawl) as abandoned."""
+        stale = [run for run in self.runs_with_status("running") if not is_alive(run["pid"], run["hostname"])]
+        for run in stale:
+            self.finish_run(run["id"], "abandoned", reason="its process ended without recording an end "
+                                                       "(crashed or killed); found at scheduler start")
+        return [self.run(run["id"]) for run in stale]
+
+    def runs_with_status(self, status: str) -> list[dict[str, Any]]:
+        return article_rows.rows_dicts(self.db, "SELECT * FROM crawl_runs WHERE status = ? ORDER BY id", [status])
+
+    def source_runs(self, source: str, limit: int = 20, include_skipped: bool = True) -> list[dict[str, Any]]:
+        """A source's most recent runs, newest first."""
+        skipped = "" if include_skipped else " AND status != 'skipped'"
+        return article_rows.rows_dicts(
+            self.db, f"SELECT * FROM crawl_runs WHERE source = ?{skipped} ORDER BY id DESC LIMIT ?", [source, limit]
+        )
+
+    def sources_with_runs(self) -> list[str]:
+        return [row[0] for row in self.db.execute("SELECT DISTINCT source FROM crawl_runs ORDER BY source")]
+
+    def source_health(self, source: str) -> dict[str, Any] | None:
+        return article_rows.row_dict(self.db, "SELECT * FROM source_health WHERE source = ?", [source])
+
+    def set_source_health(self, source: str, healthy: bool, reasons: Sequence[str], run_id: int | None) -> bool:
+        """Store a source's health; True when it changed (a transition worth an alert)."""
+        now = utc_now_iso()
+        previous = self.source_health(source)
+        changed = previous is None and not healthy or previous is not None and bool(previous["healthy"]) != healthy
+        since = now if previous is None or changed else previous["since"]
+        with self._write():
+            self.db.execute(
+                "INSERT INTO source_health (source, healthy, reasons, since, checked_at, last_run_id)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source) DO UPDATE SET healthy = excluded.healthy,"
+                " reasons = excluded.reasons, since = excluded.since, checked_at = excluded.checked_at,"
+                " last_run_id = excluded.last_run_id",
+                [source, int(healthy), json.dumps(list(reasons)), since, now, run_id],
+            )
+        self.commit()
+        return changed
 
     # -- reads -----------------------------------------------------------------------------
 
