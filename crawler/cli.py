@@ -6,6 +6,7 @@ or a broken sources file.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,10 @@ import click
 from rich.console import Console
 
 from archive import Archive
-from crawler.config import DEFAULT_ARCHIVE_DB, ConfigError, load_config
+from crawler.config import DEFAULT_ARCHIVE_DB, ConfigError, adhoc_name, load_config
 from crawler.crawlproc import EXIT_CONFIG, CrawlSpec
 from crawler.progress import articles_table, runs_table
-from crawler.runner import CrawlReport, run_crawl
+from crawler.runner import CrawlReport, run_crawls
 
 ARTICLES_SHOWN = 20
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -83,10 +84,12 @@ def main() -> None:
 @click.option("--progress/--no-progress", default=None, help="Live progress (default: on a terminal).")
 @click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), default="WARNING",
               show_default=True, help="Crawl log messages shown on stderr.")
-@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), help="Also write the full log here.")
+@click.option("--log-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Per-run log files go to LOG_DIR/SOURCE/RUN_ID.jsonl (default: the sources file's "
+                   "[scheduler] log_dir, else logs/ beside the archive).")
 def crawl(targets: tuple[str, ...], config_path: Path | None, db: Path | None, max_pages: int | None,
           delay: float | None, workers: int | None, setting_pairs: tuple[str, ...], progress: bool | None,
-          log_level: str, log_file: Path | None) -> None:
+          log_level: str, log_dir: Path | None) -> None:
     """Crawl sources once, now, and archive their articles.
 
     TARGETS are site URLs (crawled ad hoc, no config needed) or, with --config, source names.
@@ -104,15 +107,16 @@ def crawl(targets: tuple[str, ...], config_path: Path | None, db: Path | None, m
         raise click.UsageError(f"{names[0]!r} is not a URL; source names need --config sources.toml")
     if not urls and not config_path:
         raise click.UsageError("give a site URL or --config sources.toml (or try: newsarchive demo)")
-    archive_db = db
+    archive_db, sources, config_log_dir = db, [], None
     if config_path:
         try:
             config = load_config(config_path)
-            config.select(names)
+            sources = [source.name for source in config.select(names)]
         except ConfigError as error:
             console.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
             sys.exit(EXIT_CONFIG)
         archive_db = archive_db or config.archive.db
+        config_log_dir = config.scheduler.log_dir
     archive_db = Path(archive_db or DEFAULT_ARCHIVE_DB)
     overrides: dict[str, Any] = {}
     if max_pages is not None:
@@ -120,14 +124,14 @@ def crawl(targets: tuple[str, ...], config_path: Path | None, db: Path | None, m
     if delay is not None:
         overrides["download_delay"] = delay
     settings = _parse_settings(setting_pairs)
-    if workers:
-        settings["EXTRACT_WORKERS"] = workers
-    spec = CrawlSpec(
-        db=str(archive_db), config=str(config_path) if config_path else None, sources=names, urls=urls,
-        source_overrides=overrides, settings=settings, log_level=log_level,
-        log_file=str(log_file) if log_file else None,
-    )
-    report = run_crawl(spec, archive_db, console, live=console.is_terminal if progress is None else progress)
+    crawls = len(sources) + len(urls)
+    settings.setdefault("EXTRACT_WORKERS", workers or max(1, (os.cpu_count() or 1) // crawls))
+    common = dict(db=str(archive_db), settings=settings, log_level=log_level)
+    specs = [(name, CrawlSpec(config=str(config_path), source=name, **common)) for name in sources]
+    specs += [(adhoc_name(url) if "name" not in overrides else overrides["name"],
+               CrawlSpec(url=url, source_overrides=overrides, **common)) for url in urls]
+    report = run_crawls(specs, archive_db, log_dir or config_log_dir or archive_db.parent / "logs", console,
+                        live=console.is_terminal if progress is None else progress)
     _show_report(console, report, ARTICLES_SHOWN)
     sys.exit(report.exit_code)
 
@@ -149,11 +153,12 @@ def demo(db: Path, progress: bool | None) -> None:
     with serve_demo_site() as site:
         console.print(f"Demo news site served at {site.base_url}/ ; crawling it into {db} …")
         spec = CrawlSpec(
-            db=str(db), urls=[site.base_url + "/"],
+            db=str(db), url=site.base_url + "/",
             source_overrides={"name": DEMO_SOURCE_NAME, "download_delay": 0.0, "concurrency": 4},
             settings={"AUTOTHROTTLE_ENABLED": False}, log_level="WARNING",
         )
-        report = run_crawl(spec, db, console, live=console.is_terminal if progress is None else progress)
+        report = run_crawls([(DEMO_SOURCE_NAME, spec)], db, db.parent / "logs", console,
+                            live=console.is_terminal if progress is None else progress)
     _show_report(console, report, articles_shown=0)
     console.print(f'Explore it: sqlite3 {db} "SELECT title, published_at FROM articles"')
     sys.exit(report.exit_code)

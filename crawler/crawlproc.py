@@ -1,39 +1,40 @@
-"""The crawl process: runs Scrapy for one or more sources in this process, then exits.
+"""The crawl process: one source's crawl with Scrapy, in a process of its own.
 
-Scrapy's reactor cannot restart, so every ``newsarchive crawl`` (and, later, every scheduled
-crawl) runs here, in a child started as ``python -m crawler.crawlproc SPEC_JSON`` with an
-argument list, never a shell. The spec names the sources (from a sources file, or ad hoc
-URLs), the archive and setting overrides. Progress is read by the parent from the archive
-itself; on exit this process prints one JSON line per crawl (source, run id, status) on
-stdout and exits 0 when every crawl succeeded, 1 when one failed, 2 on a configuration error.
+Scrapy's reactor cannot restart, so every crawl, manual (``newsarchive crawl``) or scheduled
+(``newsarchive schedule``), runs in a child started as ``python -m crawler.crawlproc SPEC_JSON``
+with an argument list, never a shell. The spec names the source (in a sources file, or an ad
+hoc URL), the archive, the ``crawl_runs`` row the parent created for it, its log file and any
+setting overrides. The parent reads progress and the outcome from the archive; the exit code is
+0 when the crawl succeeded, 1 when it failed, 2 on a configuration error.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_CRAWL_FAILED, EXIT_CONFIG = 0, 1, 2
+LOG_FORMAT = "%(asctime)s [%(name)s] %(levelname)s: %(message)s"
 
 
 @dataclass
 class CrawlSpec:
     """Everything a crawl process needs; JSON-serialisable so it can cross the process boundary."""
 
-    db: str | None = None  # None: the sources file's [archive] db, else the default
-    config: str | None = None  # sources file
-    sources: list[str] = field(default_factory=list)  # names in the sources file; empty = all
-    urls: list[str] = field(default_factory=list)  # ad hoc sources
-    source_overrides: dict[str, Any] = field(default_factory=dict)  # applied to ad hoc sources
+    db: str  # the archive
+    config: str | None = None  # sources file, with ``source``
+    source: str | None = None  # a source name in the sources file
+    url: str | None = None  # or an ad hoc site URL
+    source_overrides: dict[str, Any] = field(default_factory=dict)  # applied to an ad hoc source
     settings: dict[str, Any] = field(default_factory=dict)  # Scrapy setting overrides
     trigger: str = "manual"
+    run_id: int | None = None  # the crawl_runs row to fill (None: the crawl creates one)
     log_level: str = "INFO"  # what reaches stderr
-    log_file: str | None = None  # a full INFO log besides
+    log_file: str | None = None  # the run's own log, JSON lines (crawler.runlog)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -43,54 +44,44 @@ class CrawlSpec:
         return cls(**json.loads(text))
 
 
-def resolve_sources(spec: CrawlSpec) -> tuple[list[Any], str]:
-    """The SourceConfigs to crawl and the archive path; raises ConfigError."""
-    from crawler.config import DEFAULT_ARCHIVE_DB, adhoc_source, load_config
+def resolve_source(spec: CrawlSpec) -> Any:
+    """The SourceConfig to crawl; raises ConfigError."""
+    from crawler.config import ConfigError, ConfigProblem, adhoc_source, load_config
 
-    sources: list[Any] = []
-    db = spec.db
-    if spec.config:
-        config = load_config(spec.config)
-        sources.extend(config.select(spec.sources))
-        db = db or str(config.archive.db)
-    for url in spec.urls:
-        sources.append(adhoc_source(url, **spec.source_overrides))
-    return sources, db or DEFAULT_ARCHIVE_DB
+    if spec.url:
+        return adhoc_source(spec.url, **spec.source_overrides)
+    if spec.config and spec.source:
+        return load_config(spec.config).source(spec.source)
+    raise ConfigError(ConfigProblem(None, "nothing to crawl: the spec names neither a URL nor a source and sources file"))
 
 
-def crawl_settings(spec: CrawlSpec, db: str, crawlers: int):
-    """Scrapy settings for this process: our defaults, the spec's overrides, one archive."""
+def crawl_settings(spec: CrawlSpec):
+    """Scrapy settings for this process: our defaults, then the spec's overrides."""
     from scrapy.settings import Settings
 
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
-    settings.set("ARCHIVE_DB", db, priority="cmdline")
+    settings.set("ARCHIVE_DB", spec.db, priority="cmdline")
     settings.set("NEWSARCHIVE_RUN_TRIGGER", spec.trigger, priority="cmdline")
-    if not settings.getint("EXTRACT_WORKERS") and "EXTRACT_WORKERS" not in spec.settings:
-        # Several crawls in one process share the cores rather than each taking them all.
-        settings.set("EXTRACT_WORKERS", max(1, (os.cpu_count() or 1) // max(1, crawlers)), priority="cmdline")
+    settings.set("NEWSARCHIVE_RUN_ID", spec.run_id, priority="cmdline")
+    settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")  # configure_logging's handlers instead
     for name, value in spec.settings.items():
         settings.set(name, value, priority="cmdline")
     return settings
 
 
-LOG_FORMAT = "%(asctime)s [%(name)s] %(levelname)s: %(message)s"
+def configure_logging(spec: CrawlSpec, source_name: str) -> None:
+    """stderr at the spec's level for whoever watches; the run's log file, if any, at INFO for the record."""
+    from crawler.runlog import open_run_log
 
-
-def configure_logging(level: str, log_file: str | None) -> None:
-    """stderr at ``level`` for the person watching; the log file, if any, at INFO for the record."""
     root = logging.getLogger()
     root.setLevel(logging.DEBUG)
     console = logging.StreamHandler(sys.stderr)
-    console.setLevel(level.upper())
+    console.setLevel(spec.log_level.upper())
     console.setFormatter(logging.Formatter(LOG_FORMAT))
     root.addHandler(console)
-    if log_file:
-        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        record = logging.FileHandler(log_file, encoding="utf-8")
-        record.setLevel(logging.INFO)
-        record.setFormatter(logging.Formatter(LOG_FORMAT))
-        root.addHandler(record)
+    if spec.log_file:
+        root.addHandler(open_run_log(Path(spec.log_file), spec.run_id, source_name))
 
 
 def run(spec: CrawlSpec) -> int:
@@ -100,32 +91,18 @@ def run(spec: CrawlSpec) -> int:
     from spiders.news import NewsSpider
 
     try:
-        sources, db = resolve_sources(spec)
+        source = resolve_source(spec)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_CONFIG
-    if not sources:
-        print("error: nothing to crawl: give a URL, or a sources file with [[sources]]", file=sys.stderr)
-        return EXIT_CONFIG
-    configure_logging(spec.log_level, spec.log_file)
-    settings = crawl_settings(spec, db, len(sources))
-    settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")  # configure_logging's handlers instead
-    process = CrawlerProcess(settings)
-    crawlers = []
-    for source in sources:
-        crawler = process.create_crawler(NewsSpider)
-        crawlers.append((source, crawler))
-        process.crawl(crawler, source=source)
+    configure_logging(spec, source.name)
+    process = CrawlerProcess(crawl_settings(spec))
+    crawler = process.create_crawler(NewsSpider)
+    process.crawl(crawler, source=source)
     process.start()
-    exit_code = EXIT_OK
-    for source, crawler in crawlers:
-        stats = crawler.stats.get_stats() if crawler.stats else {}
-        status = stats.get("newsarchive/run_status", "failed")
-        if status != "succeeded":
-            exit_code = EXIT_CRAWL_FAILED
-        print(json.dumps({"source": source.name, "run_id": stats.get("newsarchive/run_id"), "status": status,
-                          "finish_reason": stats.get("finish_reason")}), flush=True)
-    return exit_code
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    status = stats.get("newsarchive/run_status", "failed")
+    return EXIT_OK if status == "succeeded" else EXIT_CRAWL_FAILED
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,7 @@ is printed.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +37,13 @@ SELECT r.id AS run_id, r.source, r.status, r.started_at,
        SUM(f.outcome = 'rejected') AS articles_rejected,
        SUM(f.outcome = 'error') AS errors
 FROM crawl_runs r LEFT JOIN fetches f ON f.run_id = r.id
-WHERE r.pid = ? AND r.started_at >= ?
+WHERE r.id IN ({placeholders})
 GROUP BY r.id ORDER BY r.id
 """
 
 
-def live_runs(db_path: str | Path, pid: int, since: str) -> list[dict[str, Any]]:
-    """The runs a crawl process (by pid) started since ``since``, with counts so far."""
+def live_runs(db_path: str | Path, run_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """These runs with their counts so far (read-only: the crawl processes are writing)."""
     path = Path(db_path)
     if not path.exists():
         return []
@@ -53,7 +53,8 @@ def live_runs(db_path: str | Path, pid: int, since: str) -> list[dict[str, Any]]
         return []
     try:
         connection.row_factory = sqlite3.Row
-        return [dict(row) for row in connection.execute(_LIVE_QUERY, (pid, since))]
+        query = _LIVE_QUERY.format(placeholders=", ".join("?" for _ in run_ids) or "NULL")
+        return [dict(row) for row in connection.execute(query, list(run_ids))]
     except sqlite3.Error:
         return []  # the schema may not exist yet in the first second of a new archive
     finally:

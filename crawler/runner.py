@@ -1,28 +1,46 @@
-"""Run a crawl process and show it: the parent side of ``newsarchive crawl`` and ``demo``.
+"""Start, watch, stop and close crawl processes: shared by ``newsarchive crawl`` and the scheduler.
 
-Starts ``python -m crawler.crawlproc`` (an argument list, never a shell), relays its log
-lines, draws live progress from the archive on a terminal, and returns each run's final row.
+Each crawl gets its ``crawl_runs`` row before its process starts (so the parent knows the run id,
+its log file, and can close the run whatever happens to the child), then runs as
+``python -m crawler.crawlproc`` (an argument list, never a shell). :func:`close_run` decides the
+final status from what the child recorded and how it ended (timed out, interrupted, crashed).
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.live import Live
-
 from archive import Archive
 from crawler.crawlproc import CrawlSpec
-from crawler.items import utc_now_iso
 from crawler.progress import live_runs, runs_table
+from crawler.runlog import run_log_path
+
+logger = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 0.5
+INTERRUPTED_MARK = "interrupted: "  # a reason starting so was written by whoever stopped the crawl on purpose
+
+
+@dataclass
+class CrawlChild:
+    """A running crawl process and the run it fills."""
+
+    source: str
+    run_id: int
+    process: subprocess.Popen
+    log_path: Path | None
+    relay: threading.Thread | None = None
+    timed_out: bool = False
 
 
 @dataclass
@@ -36,38 +54,141 @@ def crawl_process_command(spec: CrawlSpec) -> list[str]:
     return [sys.executable, "-m", "crawler.crawlproc", spec.to_json()]
 
 
-def _relay(stream: Any, console: Console) -> None:
+def _relay_lines(stream: Any, emit: Callable[[str], None]) -> None:
     for line in iter(stream.readline, ""):
-        console.print(line.rstrip("\n"), markup=False, highlight=False, soft_wrap=True)
+        emit(line.rstrip("\n"))
 
 
-def run_crawl(spec: CrawlSpec, db: Path, console: Console, live: bool) -> CrawlReport:
-    """Run the crawl process to its end; Ctrl-C stops it gracefully (Scrapy finishes in-flight pages)."""
-    since = utc_now_iso()
+def start_crawl(
+    archive: Archive, spec: CrawlSpec, source: str, log_dir: Path | None,
+    emit: Callable[[str], None], own_session: bool = False,
+) -> CrawlChild:
+    """Create the run row, start its crawl process, and relay the process's stderr lines to ``emit``.
+
+    ``own_session``: the child gets its own process group (the scheduler stops it itself);
+    otherwise Ctrl-C at the terminal reaches it directly and Scrapy stops gracefully.
+    """
+    run_id = archive.start_run(source, trigger=spec.trigger)
+    log_path = run_log_path(log_dir, source, run_id) if log_dir else None
+    spec.run_id = run_id
+    spec.log_file = str(log_path) if log_path else None
     process = subprocess.Popen(
         crawl_process_command(spec), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        errors="replace",
+        errors="replace", start_new_session=own_session,
     )
-    relay = threading.Thread(target=_relay, args=(process.stderr, console), daemon=True)
+    archive.set_run_process(run_id, process.pid, spec.log_file)
+    relay = threading.Thread(target=_relay_lines, args=(process.stderr, emit), name=f"relay-{source}", daemon=True)
     relay.start()
+    return CrawlChild(source=source, run_id=run_id, process=process, log_path=log_path, relay=relay)
+
+
+def stop_crawl(child: CrawlChild, grace: float) -> None:
+    """Ask the crawl to stop (SIGTERM: Scrapy finishes pages in flight and flushes), then kill its group."""
+    process = child.process
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM) if _own_group(process) else process.terminate()
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        logger.warning("crawl of %s (run %s) did not stop within %.0fs: killing it", child.source, child.run_id, grace)
+        try:
+            os.killpg(process.pid, signal.SIGKILL) if _own_group(process) else process.kill()
+        except ProcessLookupError:
+            pass
+        process.wait()
+
+
+def _own_group(process: subprocess.Popen) -> bool:
+    try:
+        return os.getpgid(process.pid) == process.pid
+    except ProcessLookupError:
+        return False
+
+
+def close_run(archive: Archive, child: CrawlChild, max_runtime: float | None = None) -> dict[str, Any]:
+    """Record the run's final status and exit code; the child's own word where it gave one."""
+    if child.relay is not None:
+        child.relay.join(timeout=5)
+    exit_code = child.process.returncode
+    run = archive.run(child.run_id)
+    reason = run.get("reason")
+    if child.timed_out:
+        status = "timed_out"
+        reason = f"ran longer than max_runtime ({_duration(max_runtime)}); stopped"
+    elif reason and reason.startswith(INTERRUPTED_MARK):
+        status = "interrupted"
+    elif run["status"] == "running":
+        status = "failed"
+        how = f"killed by signal {-exit_code}" if exit_code is not None and exit_code < 0 else f"exit code {exit_code}"
+        reason = f"the crawl process ended ({how}) without recording an end; see its log"
+    else:
+        status = run["status"]
+        if status == "failed" and not reason:
+            reason = _failure_reason(run)
+    return archive.finish_run(child.run_id, status, exit_code=exit_code, reason=reason)
+
+
+def _failure_reason(run: dict[str, Any]) -> str:
+    if not run.get("responses_2xx"):
+        return "no page answered (is the site up? see the run's errors: newsarchive runs --failed)"
+    return "the crawl stopped abnormally; see its log"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def mark_interrupted(archive: Archive, run_id: int, why: str) -> None:
+    """Note on the run, before stopping it, that it is stopped on purpose (not the source's fault)."""
+    archive.db.execute("UPDATE crawl_runs SET reason = ? WHERE id = ?", [INTERRUPTED_MARK + why, run_id])
+    archive.commit()
+
+
+def run_crawls(
+    specs: Sequence[tuple[str, CrawlSpec]], db: Path, log_dir: Path | None, console: Any, live: bool,
+) -> CrawlReport:
+    """Run crawls (one process each, in parallel) to their end; live progress on a terminal.
+
+    Ctrl-C reaches the children too (same process group): Scrapy finishes the pages in flight.
+    """
+    children: list[CrawlChild] = []
+    with Archive(db) as archive:
+        for source, spec in specs:
+            emit = (lambda line, name=source: console.print(f"[{name}] {line}", markup=False, highlight=False))
+            children.append(start_crawl(archive, spec, source, log_dir, emit))
+    run_ids = [child.run_id for child in children]
     try:
         if live:
+            from rich.live import Live
+
             with Live(console=console, refresh_per_second=4, transient=True) as display:
-                while process.poll() is None:
-                    display.update(runs_table(live_runs(db, process.pid, since), "Crawling…"))
+                while any(child.process.poll() is None for child in children):
+                    display.update(runs_table(live_runs(db, run_ids), "Crawling…"))
                     time.sleep(REFRESH_SECONDS)
-        process.wait()
+        for child in children:
+            child.process.wait()
     except KeyboardInterrupt:
         console.print("Stopping: finishing pages in flight (Ctrl-C again to force)…")
-        try:
-            process.wait()
-        except KeyboardInterrupt:
-            process.kill()
-            process.wait()
-    relay.join(timeout=5)
-    runs: list[dict[str, Any]] = []
-    if db.exists():
         with Archive(db) as archive:
-            ids = [run["run_id"] for run in live_runs(db, process.pid, since)]
-            runs = [archive.run(run_id) for run_id in ids]
-    return CrawlReport(exit_code=process.returncode, db=db, runs=runs)
+            for child in children:
+                mark_interrupted(archive, child.run_id, "stopped with Ctrl-C")
+        try:
+            for child in children:
+                child.process.wait()
+        except KeyboardInterrupt:
+            for child in children:
+                child.process.kill()
+                child.process.wait()
+    with Archive(db) as archive:
+        runs = [close_run(archive, child) for child in children]
+    failed = [run for run in runs if run["status"] != "succeeded"]
+    return CrawlReport(exit_code=1 if failed else 0, db=db, runs=runs)

@@ -57,6 +57,7 @@ ARCHIVE_BATCH_SIZE = 200  # writes per transaction
 ARCHIVE_COMMIT_INTERVAL = 0.25  # seconds; pending writes are committed at least this often
 NEWSARCHIVE_SOURCE_CONFIG = None  # a crawler.config.SourceConfig, set by the CLI per crawl
 NEWSARCHIVE_RUN_TRIGGER = "manual"
+NEWSARCHIVE_RUN_ID = None  # the crawl_runs row to fill, created by the parent process; None: create one
 
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 300,

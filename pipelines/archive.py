@@ -89,6 +89,7 @@ class ArchivePipeline:
         self.batch_size = settings.getint("ARCHIVE_BATCH_SIZE")
         self.commit_interval = settings.getfloat("ARCHIVE_COMMIT_INTERVAL")
         self.trigger = settings.get("NEWSARCHIVE_RUN_TRIGGER")
+        self.given_run_id = settings.getint("NEWSARCHIVE_RUN_ID") or None
         self.archive: Archive | None = None
         self.run_id: int | None = None
         self.committer: LoopingCall | None = None
@@ -105,8 +106,14 @@ class ArchivePipeline:
     def open_spider(self) -> None:
         source = self.crawler.spider.source
         self.archive = Archive(self.db_path, batch_size=self.batch_size, max_batch_seconds=self.commit_interval)
-        self.run_id = self.archive.start_run(source.name, trigger=self.trigger)
-        self.archive.commit()
+        if self.given_run_id is not None:
+            # The parent (CLI or scheduler) created the row, so it can close the run whatever happens here.
+            self.run_id = self.given_run_id
+            recorded = self.archive.run(self.run_id)["source"]
+            if recorded != source.name:
+                raise ValueError(f"run {self.run_id} in {self.db_path} is for source {recorded!r}, not {source.name!r}")
+        else:
+            self.run_id = self.archive.start_run(source.name, trigger=self.trigger)
         self.stats.set_value("newsarchive/run_id", self.run_id)
         self.stats.set_value("newsarchive/archive_db", str(self.db_path))
         self.committer = LoopingCall(self.archive.commit)
@@ -116,6 +123,8 @@ class ArchivePipeline:
         if isinstance(item, FetchItem):
             self.archive.record_fetch(self.run_id, item.fetch.as_dict(), item.outcome, item.reason)
             self.stats.inc_value(f"newsarchive/fetches/{item.outcome}")
+            if item.outcome == "error":
+                logger.info("fetch failed: %s", item.reason, extra={"event": "fetch_failed", "url": item.fetch.url})
         elif isinstance(item, PageItem):
             self.store_page(item)
         return item
@@ -125,6 +134,7 @@ class ArchivePipeline:
         if not item.is_article:
             self.archive.record_fetch(self.run_id, fetch, "rejected", item.reason)
             self.stats.inc_value("newsarchive/articles/rejected")
+            logger.debug("not an article: %s", item.reason, extra={"event": "page_rejected", "url": item.fetch.url})
             return
         canonical, aliases = article_identity(item, self.crawler.spider.hosts)
         page_url = canonicalize_url(item.fetch.final_url or item.fetch.url)
@@ -138,6 +148,7 @@ class ArchivePipeline:
             return
         result = self.archive.save_article(self.run_id, article_record(item, canonical), fetch, aliases)
         self.stats.inc_value(f"newsarchive/articles/{result.outcome}")
+        logger.info("article %s: %s", result.outcome, canonical, extra={"event": f"article_{result.outcome}", "url": canonical})
         pending = self.pending_aliases.pop(canonical, None)
         if pending and result.outcome != "duplicate":
             for reason in set(pending.values()):
@@ -186,7 +197,7 @@ class ArchivePipeline:
         self.archive.close()
         self.archive = None
         self.stats.set_value("newsarchive/run_status", status)
-        logger.info("run %s of %s %s: %s", self.run_id, spider.source.name, status, {
-            key: run.get(key) for key in ("pages_fetched", "articles_new", "articles_unchanged",
-                                          "articles_duplicate", "articles_rejected", "errors")
-        })
+        counts = {key: run.get(key) for key in ("pages_fetched", "articles_new", "articles_unchanged",
+                                                 "articles_duplicate", "articles_rejected", "errors")}
+        logger.info("run %s of %s %s (%s): %s", self.run_id, spider.source.name, status, reason, counts,
+                    extra={"event": "run_finished"})

@@ -27,7 +27,7 @@ def test_kill_9_mid_crawl_keeps_archived_articles(tmp_path: Path) -> None:
     db = tmp_path / "archive.db"
     with serve_site(site) as local:
         spec = CrawlSpec(
-            db=str(db), urls=[local.base_url + "/"],
+            db=str(db), url=local.base_url + "/",
             source_overrides={"name": "crash", "download_delay": 0.02, "concurrency": 1},
             settings={"AUTOTHROTTLE_ENABLED": False}, log_level="ERROR",
         )
