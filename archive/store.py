@@ -218,7 +218,9 @@ class Archive:
             run_id = insert_run(self.db, source, trigger, None, now)
             self.db.execute(
                 "UPDATE crawl_runs SET status = 'skipped', finished_at = ?, duration_s = 0, reason = ?,"
-                " scheduled_for = ?, pid = NULL WHERE id = ?",
+                " scheduled_for = ?, pid = NULL, pages_fetched = 0, requests = 0, articles_new = 0,"
+                " articles_unchanged = 0, articles_updated = 0, articles_duplicate = 0, articles_rejected = 0,"
+                " errors = 0, extraction_failures = 0 WHERE id = ?",
                 [now, reason, scheduled_for, run_id],
             )
         self.commit()

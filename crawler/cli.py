@@ -164,5 +164,39 @@ def demo(db: Path, progress: bool | None) -> None:
     sys.exit(report.exit_code)
 
 
+from crawler.ops_cli import logs, runs, status  # noqa: E402  (commands defined in their own module)
+
+main.add_command(status)
+main.add_command(runs)
+main.add_command(logs)
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("sources.toml"), show_default=True, help="Sources file with schedules.")
+@click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), default="INFO", show_default=True,
+              help="Scheduler messages shown on stdout (each run also has its own log file).")
+def schedule(config_path: Path, log_level: str) -> None:
+    """Run every source's crawls on its schedule, in the foreground, until stopped.
+
+    Logs to stdout; SIGTERM or Ctrl-C stops it cleanly (running crawls get [scheduler]
+    shutdown_grace to finish), SIGHUP re-reads the sources file. Runs, skips and failures are
+    recorded in the archive: see `newsarchive status`, `runs` and `logs`.
+
+    \b
+    Example:
+      newsarchive schedule --config sources.toml
+    """
+    import scheduler as scheduler_service  # the top of the dependency chain: loaded only for this command
+
+    scheduler_service.configure_console_logging(log_level)
+    try:
+        service = scheduler_service.CrawlScheduler(config_path)
+    except ConfigError as error:
+        _console().print(f"[red]error:[/red] {error}", markup=True, highlight=False)
+        sys.exit(EXIT_CONFIG)
+    sys.exit(service.run_forever())
+
+
 if __name__ == "__main__":
     main()

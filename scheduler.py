@@ -1,0 +1,407 @@
+"""``newsarchive schedule``: every source's recurring crawl, on its schedule, for months.
+
+APScheduler 3 runs one job per scheduled source (job id = source name) from a SQLite job store
+(``[scheduler] jobstore``), so the schedule survives restarts. Each run is a child process
+(crawler.runner / crawler.crawlproc) with its own ``crawl_runs`` row and log file, stopped when
+it overruns the source's ``max_runtime`` (SIGTERM, then SIGKILL of its process group) and
+recorded as timed_out. Never two runs of one source at once: a run due while the previous one
+still goes is recorded as skipped, with the reason. Runs missed while the scheduler was down are
+coalesced into one catch-up run. SIGTERM/SIGINT stop it cleanly (running crawls get
+``shutdown_grace`` to finish and are recorded as interrupted); SIGHUP re-reads the sources file.
+After every run the source's health is checked (crawler.alerts) and metrics are updated
+(crawler.metrics). Settings: the sources file's ``[scheduler]``, ``[health]``, ``[alerts]`` and
+``[metrics]`` tables and each source's ``schedule`` and ``max_runtime``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    EVENT_JOB_SUBMITTED,
+    JobExecutionEvent,
+    JobSubmissionEvent,
+)
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from archive import Archive
+from crawler.config import Config, ConfigError, load_config
+from crawler.crawlproc import CrawlSpec
+from crawler.opsconfig import Schedule
+from crawler.runlog import prune_logs
+from crawler.runner import close_run, mark_interrupted, start_crawl, stop_crawl
+
+logger = logging.getLogger("newsarchive.scheduler")
+
+JOBS_TABLE = "apscheduler_jobs"
+SCHEDULED_TRIGGERS = ("schedule", "catch-up")
+MAINTENANCE_SECONDS = 30.0
+RETENTION_CHECK = timedelta(hours=6)
+
+
+# -- plain functions ----------------------------------------------------------------------------
+
+
+def build_trigger(schedule: Schedule, timezone_name: str) -> BaseTrigger:
+    zone = ZoneInfo(timezone_name)
+    if schedule.interval_seconds is not None:
+        return IntervalTrigger(seconds=schedule.interval_seconds, timezone=zone)
+    return CronTrigger.from_crontab(schedule.cron, timezone=zone)
+
+
+def next_run_times(jobstore: Path) -> dict[str, datetime | None]:
+    """Each scheduled source's next run (UTC) as the job store holds it; {} when there is none yet."""
+    if not Path(jobstore).exists():
+        return {}
+    try:
+        with sqlite3.connect(f"file:{jobstore}?mode=ro", uri=True, timeout=5) as connection:
+            rows = connection.execute(f"SELECT id, next_run_time FROM {JOBS_TABLE}").fetchall()
+    except sqlite3.Error:
+        return {}
+    return {
+        job_id: datetime.fromtimestamp(when, tz=timezone.utc) if when is not None else None
+        for job_id, when in rows
+    }
+
+
+def count_missed(trigger: BaseTrigger, first_missed: datetime, now: datetime, cap: int = 100_000) -> int:
+    """How many fire times fell between ``first_missed`` (inclusive) and ``now``."""
+    missed, when = 0, first_missed
+    while when is not None and when <= now and missed < cap:
+        missed += 1
+        when = trigger.get_next_fire_time(when, when + timedelta(microseconds=1))
+    return missed
+
+
+def process_is_alive(pid: int | None, hostname: str | None) -> bool:
+    """Whether the process behind a "running" row may still be working (other hosts: assume so)."""
+    if hostname and hostname != socket.gethostname():
+        return True
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_child_of_this_process(pid: int | None) -> bool:
+    """Linux: read the parent pid from /proc, so a shutdown never touches other people's crawls."""
+    if pid is None:
+        return False
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return False
+    return int(fields[1]) == os.getpid()
+
+
+def run_scheduled_crawl(config_path: str, db_path: str, source_name: str, trigger: str = "schedule") -> dict[str, Any]:
+    """The job: one crawl of one source in a child process, within its max_runtime; returns the run row.
+
+    Stateless on purpose (the persistent job store keeps only this function's name and its
+    arguments): everything it needs comes from the sources file and the archive.
+    """
+    try:
+        config = load_config(config_path)
+        source = config.source(source_name)
+    except ConfigError as error:
+        with Archive(db_path) as archive:
+            run_id = archive.start_run(source_name, trigger=trigger)
+            logger.error("run %s of %s not started: the sources file is unusable:\n%s", run_id, source_name, error)
+            return archive.finish_run(run_id, "failed", reason=f"sources file unusable: {error}")
+    spec = CrawlSpec(db=str(config.archive.db), config=str(config_path), source=source.name, trigger=trigger,
+                     log_level="WARNING")
+    with Archive(config.archive.db) as archive:
+        child = start_crawl(
+            archive, spec, source.name, config.scheduler.log_dir,
+            emit=lambda line: logger.warning("[%s] %s", source.name, line), own_session=True,
+        )
+    logger.info("run %s of %s started (%s, pid %s, log %s)", child.run_id, source.name, trigger,
+                child.process.pid, child.log_path)
+    try:
+        child.process.wait(timeout=source.max_runtime)
+    except subprocess.TimeoutExpired:
+        pass
+    if child.process.poll() is None:
+        child.timed_out = True
+        logger.warning("run %s of %s exceeded max_runtime (%ss): stopping it", child.run_id, source.name,
+                       source.max_runtime)
+        stop_crawl(child, config.scheduler.stop_grace)
+    with Archive(config.archive.db) as archive:
+        run = close_run(archive, child, source.max_runtime)
+    logger.info("run %s of %s %s%s: %s new, %s unchanged, %s errors, %.1fs", run["id"], source.name, run["status"],
+                f" ({run['reason']})" if run.get("reason") else "", run["articles_new"], run["articles_unchanged"],
+                run["errors"], run["duration_s"] or 0)
+    return run
+
+
+# -- the service --------------------------------------------------------------------------------
+
+
+class CrawlScheduler:
+    """The running scheduler: jobs in sync with the sources file, runs recorded whatever happens."""
+
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = Path(config_path).absolute()
+        self.config: Config = load_config(self.config_path)
+        self.scheduler: BackgroundScheduler | None = None
+        self.metrics: Any = None
+        self.stopping = threading.Event()
+        self.reload_requested = threading.Event()
+        self.last_prune: datetime | None = None
+
+    # lifecycle
+
+    def start(self) -> None:
+        config = self.config
+        with Archive(config.archive.db) as archive:
+            for run in archive.abandon_stale_runs(process_is_alive):
+                logger.warning("run %s of %s was left running by a previous process: marked abandoned",
+                               run["id"], run["source"])
+        self.prune_logs()
+        config.scheduler.jobstore.parent.mkdir(parents=True, exist_ok=True)
+        self.scheduler = BackgroundScheduler(
+            jobstores={
+                "default": SQLAlchemyJobStore(url=f"sqlite:///{config.scheduler.jobstore}", tablename=JOBS_TABLE),
+                "internal": MemoryJobStore(),
+            },
+            executors={"default": ThreadPoolExecutor(max_workers=config.scheduler.max_parallel_crawls)},
+            job_defaults={"coalesce": True, "max_instances": 1,
+                          "misfire_grace_time": int(config.scheduler.misfire_grace)},
+            timezone=ZoneInfo(config.scheduler.timezone),
+        )
+        self.scheduler.add_listener(self.on_submitted, EVENT_JOB_SUBMITTED)
+        self.scheduler.add_listener(self.on_skipped, EVENT_JOB_MAX_INSTANCES)
+        self.scheduler.add_listener(self.on_missed, EVENT_JOB_MISSED)
+        self.scheduler.add_listener(self.on_finished, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+        self.scheduler.start(paused=True)
+        self.sync_jobs(config)
+        self.plan_catch_up()
+        self.scheduler.add_job(self.maintenance, "interval", seconds=MAINTENANCE_SECONDS, id="maintenance",
+                               jobstore="internal", executor="default", max_instances=1, coalesce=True)
+        self.start_metrics()
+        self.scheduler.resume()
+        for job in self.scheduler.get_jobs(jobstore="default"):
+            logger.info("source %s: %s; next run %s", job.id, job.trigger, _local(job.next_run_time))
+        if not self.scheduler.get_jobs(jobstore="default"):
+            logger.warning("no source in %s has a schedule: nothing will run (add schedule = \"every 1h\")",
+                           self.config_path)
+
+    def run_forever(self) -> int:
+        """Serve until SIGTERM/SIGINT; SIGHUP reloads the sources file. Returns the exit code."""
+        signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
+        signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
+        signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
+        self.start()
+        logger.info("scheduler running (pid %s); SIGTERM or Ctrl-C stops it, SIGHUP reloads %s",
+                    os.getpid(), self.config_path)
+        while not self.stopping.wait(0.5):
+            if self.reload_requested.is_set():
+                self.reload_requested.clear()
+                self.reload()
+        self.shutdown()
+        return 0
+
+    def reload(self) -> None:
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as error:
+            logger.error("not reloading: the sources file has problems; the old schedule stays:\n%s", error)
+            return
+        self.config = config
+        self.sync_jobs(config)
+        logger.info("reloaded %s", self.config_path)
+
+    def shutdown(self) -> None:
+        """Stop scheduling; give running crawls shutdown_grace to finish, then stop them; record all."""
+        if self.scheduler is None:
+            return
+        grace = self.config.scheduler.shutdown_grace
+        self.scheduler.pause()
+        with Archive(self.config.archive.db) as archive:
+            running = [run for run in archive.runs_with_status("running")
+                       if run["trigger"] in SCHEDULED_TRIGGERS and is_child_of_this_process(run["pid"])]
+            for run in running:
+                mark_interrupted(archive, run["id"], "the scheduler was shut down")
+        if running:
+            logger.info("shutting down: %d running crawl(s) get %.0fs to finish", len(running), grace)
+        for run in running:
+            _signal_group(run["pid"], signal.SIGTERM)
+        killer = threading.Timer(grace, lambda: [_signal_group(run["pid"], signal.SIGKILL) for run in running])
+        killer.daemon = True
+        killer.start()
+        self.scheduler.shutdown(wait=True)  # the jobs close their runs as their crawls end
+        killer.cancel()
+        if self.metrics is not None:
+            self.metrics.stop_server()
+        logger.info("scheduler stopped")
+
+    # jobs
+
+    def sync_jobs(self, config: Config) -> None:
+        """Make the job store match the sources file: add, reschedule, remove; never duplicate."""
+        assert self.scheduler is not None
+        wanted = {source.name: source for source in config.sources if source.schedule is not None}
+        existing = {job.id: job for job in self.scheduler.get_jobs(jobstore="default")}
+        for name in existing.keys() - wanted.keys():
+            self.scheduler.remove_job(name, jobstore="default")
+            logger.info("source %s: no longer scheduled (removed from the sources file or its schedule)", name)
+        for name, source in wanted.items():
+            trigger = build_trigger(source.schedule, config.scheduler.timezone)
+            args = [str(self.config_path), str(config.archive.db), name]
+            job = existing.get(name)
+            if job is None:
+                self.scheduler.add_job(run_scheduled_crawl, trigger, args=args, kwargs={"trigger": "schedule"},
+                                       id=name, name=f"crawl {name}", jobstore="default")
+                logger.info("source %s: scheduled %s", name, source.schedule.text)
+                continue
+            if str(job.trigger) != str(trigger):
+                self.scheduler.reschedule_job(name, jobstore="default", trigger=trigger)
+                logger.info("source %s: schedule changed to %s", name, source.schedule.text)
+            if list(job.args) != args:
+                self.scheduler.modify_job(name, jobstore="default", args=args)
+
+    def plan_catch_up(self) -> None:
+        """Jobs whose next run passed while the scheduler was down run once now, as catch-up."""
+        assert self.scheduler is not None
+        now = datetime.now(timezone.utc)
+        grace = timedelta(seconds=self.config.scheduler.misfire_grace)
+        for job in self.scheduler.get_jobs(jobstore="default"):
+            if job.next_run_time is None or job.next_run_time >= now:
+                continue
+            missed = count_missed(job.trigger, job.next_run_time, now)
+            if now - job.next_run_time <= grace:
+                logger.warning("source %s: %d run(s) missed since %s while the scheduler was down; "
+                               "running one catch-up run now", job.id, missed, _local(job.next_run_time))
+                self.scheduler.modify_job(job.id, jobstore="default", kwargs={"trigger": "catch-up"})
+
+    # events (APScheduler calls these from its own threads)
+
+    def on_submitted(self, event: JobSubmissionEvent) -> None:
+        job = self.scheduler.get_job(event.job_id, jobstore="default") if event.jobstore == "default" else None
+        if job is not None and job.kwargs.get("trigger") == "catch-up":
+            self.scheduler.modify_job(job.id, jobstore="default", kwargs={"trigger": "schedule"})
+
+    def on_skipped(self, event: JobSubmissionEvent) -> None:
+        if event.jobstore != "default":
+            return
+        scheduled = event.scheduled_run_times[0] if event.scheduled_run_times else None
+        with Archive(self.config.archive.db) as archive:
+            running = [run for run in archive.runs_with_status("running") if run["source"] == event.job_id]
+            still = (f"run {running[-1]['id']} (started {running[-1]['started_at']}) was still running"
+                     if running else "the previous run was still running")
+            run_id = archive.record_skipped_run(
+                event.job_id, "schedule", f"{still}; never two runs of one source at once",
+                scheduled.astimezone(timezone.utc).isoformat() if scheduled else None,
+            )
+            run = archive.run(run_id)
+        logger.warning("source %s: run due at %s skipped (run %s): %s", event.job_id, _local(scheduled), run_id, still)
+        self.after_run(run)
+
+    def on_missed(self, event: JobExecutionEvent) -> None:
+        if event.jobstore != "default":
+            return
+        with Archive(self.config.archive.db) as archive:
+            run_id = archive.record_skipped_run(
+                event.job_id, "schedule",
+                f"missed: due at {event.scheduled_run_time.isoformat()}, more than misfire_grace late",
+                event.scheduled_run_time.astimezone(timezone.utc).isoformat(),
+            )
+            run = archive.run(run_id)
+        logger.warning("source %s: run due at %s missed and recorded as skipped (run %s)",
+                       event.job_id, _local(event.scheduled_run_time), run_id)
+        self.after_run(run)
+
+    def on_finished(self, event: JobExecutionEvent) -> None:
+        if event.jobstore != "default":
+            return
+        if event.exception is not None:
+            logger.error("source %s: the run failed inside the scheduler: %s", event.job_id, event.exception,
+                         exc_info=(type(event.exception), event.exception, event.exception.__traceback__))
+            return
+        if isinstance(event.retval, dict):
+            self.after_run(event.retval)
+
+    def after_run(self, run: dict[str, Any]) -> None:
+        """Health check (alerts on a change) and metrics, after every run, skipped ones included."""
+        from crawler.alerts import check_source
+
+        if self.metrics is not None:
+            self.metrics.observe_run(run)
+        with Archive(self.config.archive.db) as archive:
+            verdict = check_source(archive, self.config, run["source"])
+        if not verdict.healthy:
+            logger.warning("source %s is unhealthy: %s", run["source"], "; ".join(verdict.reasons))
+
+    # upkeep
+
+    def maintenance(self) -> None:
+        if self.metrics is not None:
+            for name, when in next_run_times(self.config.scheduler.jobstore).items():
+                self.metrics.set_next_run(name, when)
+        if self.last_prune is None or datetime.now(timezone.utc) - self.last_prune > RETENTION_CHECK:
+            self.prune_logs()
+
+    def prune_logs(self) -> None:
+        removed = prune_logs(self.config.scheduler.log_dir, self.config.scheduler.log_retention_days)
+        self.last_prune = datetime.now(timezone.utc)
+        if removed:
+            logger.info("deleted %d run log(s) older than %d days", len(removed), self.config.scheduler.log_retention_days)
+
+    def start_metrics(self) -> None:
+        if not self.config.metrics.port:
+            return
+        from crawler.metrics import SchedulerMetrics
+
+        self.metrics = SchedulerMetrics()
+        port = self.metrics.start_server(self.config.metrics.host, self.config.metrics.port)
+        logger.info("Prometheus metrics on http://%s:%s/metrics", self.config.metrics.host, port)
+
+
+def _signal_group(pid: int | None, signum: int) -> None:
+    if pid is None:
+        return
+    try:
+        os.killpg(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _local(when: datetime | None) -> str:
+    return when.isoformat(timespec="seconds") if when else "never"
+
+
+def configure_console_logging(level: str = "INFO") -> None:
+    """Human lines on stdout (systemd's journal and containers collect stdout)."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # APScheduler's own skip/misfire warnings repeat what this module logs (and records) itself.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
