@@ -23,6 +23,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ from crawler.config import Config, ConfigError, load_config
 from crawler.crawlproc import CrawlSpec
 from crawler.opsconfig import Schedule
 from crawler.runlog import prune_logs
-from crawler.runner import close_run, mark_interrupted, start_crawl, stop_crawl
+from crawler.runner import close_run, kill_process_group, mark_interrupted, start_crawl, stop_crawl
 
 logger = logging.getLogger("newsarchive.scheduler")
 
@@ -238,12 +239,14 @@ class CrawlScheduler:
         logger.info("reloaded %s", self.config_path)
 
     def shutdown(self) -> None:
-        """Stop scheduling; give running crawls shutdown_grace to finish, then stop them; record all."""
+        """Stop scheduling; give running crawls shutdown_grace to finish, then kill them; record all."""
         if self.scheduler is None:
             return
         grace = self.config.scheduler.shutdown_grace
-        self.scheduler.pause()
-        with Archive(self.config.archive.db) as archive:
+        # No new run starts from here on; running jobs go on in their threads and close their runs.
+        self.scheduler.shutdown(wait=False)
+        db = self.config.archive.db
+        with Archive(db) as archive:
             running = [run for run in archive.runs_with_status("running")
                        if run["trigger"] in SCHEDULED_TRIGGERS and is_child_of_this_process(run["pid"])]
             for run in running:
@@ -251,15 +254,28 @@ class CrawlScheduler:
         if running:
             logger.info("shutting down: %d running crawl(s) get %.0fs to finish", len(running), grace)
         for run in running:
-            _signal_group(run["pid"], signal.SIGTERM)
-        killer = threading.Timer(grace, lambda: [_signal_group(run["pid"], signal.SIGKILL) for run in running])
-        killer.daemon = True
-        killer.start()
-        self.scheduler.shutdown(wait=True)  # the jobs close their runs as their crawls end
-        killer.cancel()
+            _signal(run["pid"], signal.SIGTERM)  # the crawl process alone: Scrapy stops gracefully
+        ids = [run["id"] for run in running]
+        if not self.wait_for_runs(ids, grace):
+            logger.warning("crawls still running after %.0fs: killing them", grace)
+            for run in running:
+                kill_process_group(run["pid"])
+            self.wait_for_runs(ids, self.config.scheduler.stop_grace + 10)
         if self.metrics is not None:
             self.metrics.stop_server()
         logger.info("scheduler stopped")
+
+    def wait_for_runs(self, run_ids: list[int], timeout: float) -> bool:
+        """Wait until these runs are closed (their job threads record the end); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while run_ids:
+            with Archive(self.config.archive.db) as archive:
+                if all(archive.run(run_id)["status"] != "running" for run_id in run_ids):
+                    return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.2)
+        return True
 
     # jobs
 
@@ -354,9 +370,7 @@ class CrawlScheduler:
         if self.metrics is not None:
             self.metrics.observe_run(run)
         with Archive(self.config.archive.db) as archive:
-            verdict = check_source(archive, self.config, run["source"])
-        if not verdict.healthy:
-            logger.warning("source %s is unhealthy: %s", run["source"], "; ".join(verdict.reasons))
+            check_source(archive, self.config, run["source"])  # logs and alerts when the health changes
 
     # upkeep
 
@@ -383,11 +397,11 @@ class CrawlScheduler:
         logger.info("Prometheus metrics on http://%s:%s/metrics", self.config.metrics.host, port)
 
 
-def _signal_group(pid: int | None, signum: int) -> None:
+def _signal(pid: int | None, signum: int) -> None:
     if pid is None:
         return
     try:
-        os.killpg(pid, signum)
+        os.kill(pid, signum)
     except (ProcessLookupError, PermissionError):
         pass
 

@@ -123,8 +123,9 @@ def finish_run_row(
         finished_at=now,
         duration_s=duration_s,
         exit_code=exit_code,
-        reason=reason,
     )
+    if reason is not None:  # a reason already recorded (e.g. why the run was interrupted) is kept otherwise
+        updates["reason"] = reason
     if stats is not None:
         updates["stats_json"] = json.dumps(json_safe(stats), ensure_ascii=False, sort_keys=True)
         updates.update(responses_by_class(stats))

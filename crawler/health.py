@@ -75,7 +75,8 @@ def consecutive_failures_reason(runs: Sequence[Mapping[str, Any]], failures: int
     if limit < 1 or failures < limit:
         return None
     last = next(run for run in runs if run.get("status") in FAILURE_STATUSES)
-    return f"{failures} failed runs in a row (last: {describe_run_result(last)})"
+    runs_word = "run" if failures == 1 else "runs"
+    return f"{failures} failed {runs_word} in a row (last: {describe_run_result(last)})"
 
 
 def describe_run_result(run: Mapping[str, Any]) -> str:
@@ -127,13 +128,15 @@ def extraction_failure_reason(runs: Sequence[Mapping[str, Any]], rise: float) ->
         return None
     sized = [(run, share) for run in measured_runs(runs)
              if (share := extraction_failure_share(run)) is not None]
+    found: str | None = None
+    # The longest elevated streak wins: its baseline is the runs from before the change began.
     for streak in range(1, len(sized)):
         baseline_shares = [share for _, share in sized[streak:streak + BASELINE_RUNS]]
         baseline = sum(baseline_shares) / len(baseline_shares)
         # A small tolerance so that a rise of exactly the configured share counts despite float rounding.
         if all(share - baseline >= rise - 1e-9 for _, share in sized[:streak]):
-            return _extraction_reason_text(sized[:streak], baseline, len(baseline_shares))
-    return None
+            found = _extraction_reason_text(sized[:streak], baseline, len(baseline_shares))
+    return found
 
 
 def _extraction_reason_text(streak: Sequence[tuple[Mapping[str, Any], float]], baseline: float, baseline_runs: int) -> str:

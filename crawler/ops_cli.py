@@ -15,7 +15,6 @@ create an archive or change health records (the scheduler's ``crawler.alerts.che
 from __future__ import annotations
 
 import json
-import sqlite3
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -109,8 +108,10 @@ def parse_time(value: str | None) -> datetime | None:
 
 def relative(moment: datetime, now: datetime) -> str:
     """ "12m ago" / "in 3h 05m" for a moment relative to now."""
-    seconds = int((moment - now).total_seconds())
+    seconds = round((moment - now).total_seconds())
     span = abs(seconds)
+    if span == 0:
+        return "now"
     if span < 60:
         text = f"{span}s"
     elif span < 3600:
@@ -135,34 +136,10 @@ def iso(moment: datetime | None) -> str | None:
 
 def next_run_times(jobstore: Path) -> dict[str, datetime | None]:
     """Source name -> next scheduled run, from the scheduler's APScheduler jobstore ({} when absent)."""
-    try:
-        from scheduler import next_run_times as scheduler_next_run_times
-    except ModuleNotFoundError as error:
-        if error.name != "scheduler":
-            raise
-        return read_jobstore_next_runs(jobstore)
+    # Imported here: the scheduler pulls in APScheduler, which the other commands do not need.
+    from scheduler import next_run_times as scheduler_next_run_times
+
     return scheduler_next_run_times(jobstore)
-
-
-def read_jobstore_next_runs(jobstore: Path) -> dict[str, datetime | None]:
-    """Read APScheduler's SQLAlchemyJobStore table directly (job id = source name).
-
-    Used while scheduler.py is not importable; `next_run_time` is a UTC epoch (NULL when paused).
-    """
-    if not jobstore.is_file():
-        return {}
-    try:
-        connection = sqlite3.connect(f"file:{jobstore}?mode=ro", uri=True, timeout=5.0)
-    except sqlite3.Error:
-        return {}
-    try:
-        rows = connection.execute("SELECT id, next_run_time FROM apscheduler_jobs").fetchall()
-    except sqlite3.Error:
-        return {}  # a jobstore file the scheduler has not set up yet
-    finally:
-        connection.close()
-    return {str(job_id): None if epoch is None else datetime.fromtimestamp(epoch, timezone.utc)
-            for job_id, epoch in rows}
 
 
 # --- status ---------------------------------------------------------------------------------------
@@ -192,7 +169,7 @@ class SourceStatus:
                 "id": run["id"], "status": run["status"], "trigger": run.get("trigger"),
                 "started_at": run.get("started_at"), "finished_at": run.get("finished_at"),
                 "duration_s": run.get("duration_s"), "reason": run.get("reason"),
-                "articles_archived": articles_archived(run) if run["status"] != "running" else None,
+                "articles_archived": articles_archived(run) if run["status"] not in ("running", "skipped") else None,
                 "articles_new": run.get("articles_new"),
             },
             "consecutive_failures": self.consecutive_failures,
@@ -249,7 +226,8 @@ def status_line(status: SourceStatus, name_width: int, now: datetime) -> str:
             last = f"last run {run['id']} {result}{when}"
             if result != "succeeded" and run.get("reason"):
                 last += f" ({run['reason']})"
-            last += f", {articles_archived(run)} articles"
+            if result != "skipped":
+                last += f", {articles_archived(run)} articles"
     failures = f"{status.consecutive_failures} failed in a row"
     if status.next_run is not None:
         next_run = f"next run {shown_time(status.next_run, now)}"
@@ -407,9 +385,13 @@ def no_log_explanation(run: Mapping[str, Any]) -> str:
     run_id, status_name = run["id"], run["status"]
     if status_name == "skipped":
         return f"Run {run_id} of {run['source']} was skipped, so it has no log: {run.get('reason') or 'no reason recorded'}"
-    why = f" Its result: {status_name}" + (f" ({run['reason']})." if run.get("reason") else ".")
-    return (f"Run {run_id} of {run['source']} has no log file recorded: runs started with `newsarchive crawl` "
-            f"(trigger {run.get('trigger')}) log to the terminal (use --log-file); scheduled runs write one.{why}")
+    result = f" Its result: {status_name}" + (f" ({run['reason']})." if run.get("reason") else ".")
+    if run.get("trigger") == "manual":
+        why = ("it was started by hand (`newsarchive crawl`), which logs to the terminal "
+               "(add --log-file FILE to keep a log); the scheduler writes a log for every run it starts.")
+    else:
+        why = "none was recorded for it in the archive."
+    return f"Run {run_id} of {run['source']} has no log file: {why}{result}"
 
 
 def read_new_lines(path: Path, offset: int) -> tuple[list[bytes], int]:

@@ -83,30 +83,36 @@ def start_crawl(
 
 
 def stop_crawl(child: CrawlChild, grace: float) -> None:
-    """Ask the crawl to stop (SIGTERM: Scrapy finishes pages in flight and flushes), then kill its group."""
+    """Ask the crawl to stop, then kill what is left of it after ``grace`` seconds.
+
+    SIGTERM goes to the crawl process alone: Scrapy then finishes the pages in flight, flushes the
+    archive and stops its extraction workers itself (signalling the whole group would kill those
+    workers mid-page). SIGKILL, if it comes to that, goes to the whole process group.
+    """
     process = child.process
     if process.poll() is not None:
         return
     try:
-        os.killpg(process.pid, signal.SIGTERM) if _own_group(process) else process.terminate()
+        process.terminate()
     except ProcessLookupError:
         return
     try:
         process.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         logger.warning("crawl of %s (run %s) did not stop within %.0fs: killing it", child.source, child.run_id, grace)
-        try:
-            os.killpg(process.pid, signal.SIGKILL) if _own_group(process) else process.kill()
-        except ProcessLookupError:
-            pass
+        kill_process_group(process.pid)
         process.wait()
 
 
-def _own_group(process: subprocess.Popen) -> bool:
+def kill_process_group(pid: int) -> None:
+    """SIGKILL a crawl process and everything it started (extraction workers), if it leads a group."""
     try:
-        return os.getpgid(process.pid) == process.pid
-    except ProcessLookupError:
-        return False
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, signal.SIGKILL)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def close_run(archive: Archive, child: CrawlChild, max_runtime: float | None = None) -> dict[str, Any]:
