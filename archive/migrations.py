@@ -185,11 +185,18 @@ def _add_operations_columns(db: Database) -> None:
     )
 
 
+def _add_rendering_columns(db: Database) -> None:
+    db.execute("ALTER TABLE crawl_runs ADD COLUMN pages_rendered INTEGER")
+    db.execute("ALTER TABLE crawl_runs ADD COLUMN renders_needed INTEGER")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core tables: crawl_runs, articles, versions, aliases, minhashes, fetches", _create_core_tables),
     Migration(2, "articles_fts: FTS5 over title and text, porter stemming, sync triggers", _enable_full_text_search),
     Migration(3, "crawl_runs: responses by status class, extraction failures, reason; source_health",
               _add_operations_columns),
+    Migration(4, "crawl_runs: pages rendered in a browser, and how many needed it (render_js auto)",
+              _add_rendering_columns),
 )
 
 

@@ -20,6 +20,9 @@ from .records import FETCH_COLUMNS, json_safe
 # Scrapy's counter of requests actually sent (includes retries and robots.txt).
 SCRAPY_REQUEST_COUNT = "downloader/request_count"
 STATUS_COUNT_PREFIX = "downloader/response_status_count/"
+# The crawler's counters of pages rendered in a browser, and of plain pages that needed it.
+RENDERED_PAGES_STAT = "newsarchive/render/pages"
+RENDERS_NEEDED_STAT = "newsarchive/render/needed"
 
 
 def insert_run(db: Database, source: str, trigger: str, log_path: str | None, now: str) -> int:
@@ -129,5 +132,7 @@ def finish_run_row(
     if stats is not None:
         updates["stats_json"] = json.dumps(json_safe(stats), ensure_ascii=False, sort_keys=True)
         updates.update(responses_by_class(stats))
+        updates["pages_rendered"] = int(stats.get(RENDERED_PAGES_STAT) or 0)
+        updates["renders_needed"] = int(stats.get(RENDERS_NEEDED_STAT) or 0)
     assignments = ", ".join(f"{name} = ?" for name in updates)
     db.execute(f"UPDATE crawl_runs SET {assignments} WHERE id = ?", [*updates.values(), run_id])

@@ -137,6 +137,12 @@ def classify_page(
     return Verdict(True, f"{paragraphs} paragraphs, {text_chars} chars, link density {link_density:.2f}")
 
 
+def looks_like_javascript_shell(fields: dict[str, Any]) -> bool:
+    """The page's text comes from scripts: an empty app root, "Loading…", an "enable JavaScript" notice."""
+    signals = fields.get("signals") or {}
+    return bool(signals.get("app_shell") or signals.get("placeholder"))
+
+
 def _no_text_reason(fields: dict[str, Any], signals: dict[str, Any], text_chars: int) -> str | None:
     if signals.get("app_shell"):
         return "no article text (JavaScript app shell)"

@@ -79,6 +79,8 @@ def main() -> None:
 @click.option("--max-pages", type=click.IntRange(min=1), help="Page budget for ad hoc URLs (default 5000).")
 @click.option("--delay", type=click.FloatRange(min=0), help="Seconds between requests to one host, ad hoc URLs.")
 @click.option("--workers", type=click.IntRange(min=1), help="Extraction processes (default: one per core).")
+@click.option("--render-js", type=click.Choice(("never", "auto", "always")),
+              help="Browser rendering for ad hoc URLs (default auto: only pages that turn out to need it).")
 @click.option("-s", "--set", "setting_pairs", multiple=True, metavar="NAME=VALUE",
               help="Override a Scrapy/newsarchive setting; repeatable.")
 @click.option("--progress/--no-progress", default=None, help="Live progress (default: on a terminal).")
@@ -88,8 +90,8 @@ def main() -> None:
               help="Per-run log files go to LOG_DIR/SOURCE/RUN_ID.jsonl (default: the sources file's "
                    "[scheduler] log_dir, else logs/ beside the archive).")
 def crawl(targets: tuple[str, ...], config_path: Path | None, db: Path | None, max_pages: int | None,
-          delay: float | None, workers: int | None, setting_pairs: tuple[str, ...], progress: bool | None,
-          log_level: str, log_dir: Path | None) -> None:
+          delay: float | None, workers: int | None, render_js: str | None, setting_pairs: tuple[str, ...],
+          progress: bool | None, log_level: str, log_dir: Path | None) -> None:
     """Crawl sources once, now, and archive their articles.
 
     TARGETS are site URLs (crawled ad hoc, no config needed) or, with --config, source names.
@@ -123,6 +125,8 @@ def crawl(targets: tuple[str, ...], config_path: Path | None, db: Path | None, m
         overrides["max_pages"] = max_pages
     if delay is not None:
         overrides["download_delay"] = delay
+    if render_js is not None:
+        overrides["render_js"] = render_js
     settings = _parse_settings(setting_pairs)
     crawls = len(sources) + len(urls)
     settings.setdefault("EXTRACT_WORKERS", workers or max(1, (os.cpu_count() or 1) // crawls))
@@ -169,6 +173,30 @@ from crawler.ops_cli import logs, runs, status  # noqa: E402  (commands defined 
 main.add_command(status)
 main.add_command(runs)
 main.add_command(logs)
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Sources file to check (default: sources.toml here, if there is one).")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
+              help="Archive to check (default: the sources file's [archive] db).")
+def doctor(config_path: Path | None, db: Path | None) -> None:
+    """Check the browser, the archive and the sources file, and say what is missing and how to fix it.
+
+    Exits 1 when something required is missing (e.g. no browser while a source has
+    render_js = "always").
+
+    \b
+    Example:
+      newsarchive doctor --config sources.toml
+    """
+    from crawler.doctor import exit_code, format_checks, run_checks
+
+    if config_path is None and Path("sources.toml").exists():
+        config_path = Path("sources.toml")
+    checks = run_checks(config_path, db)
+    click.echo(format_checks(checks))
+    sys.exit(exit_code(checks))
 
 
 @main.command()

@@ -172,6 +172,7 @@ class SourceConfig:
     obey_robots: bool
     schedule: Schedule | None = None
     max_runtime: float = 3600.0
+    render_js: str = "auto"
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
 
     def hosts(self) -> frozenset[str]:

@@ -84,6 +84,28 @@ def configure_logging(spec: CrawlSpec, source_name: str) -> None:
         root.addHandler(open_run_log(Path(spec.log_file), spec.run_id, source_name))
 
 
+def browser_problem(source: Any, settings: Any) -> str | None:
+    """Why this source cannot be crawled at all without a browser, or None."""
+    from spiders.news import BrowserMissing, apply_render_settings
+
+    if source.render_js != "always":
+        return None
+    try:
+        apply_render_settings(settings.copy(), source)
+    except BrowserMissing as error:
+        return str(error)
+    return None
+
+
+def record_failure(spec: CrawlSpec, source_name: str, reason: str) -> None:
+    """A crawl that cannot start still gets a run row that says why."""
+    from archive import Archive
+
+    with Archive(spec.db) as archive:
+        run_id = spec.run_id if spec.run_id is not None else archive.start_run(source_name, trigger=spec.trigger)
+        archive.finish_run(run_id, "failed", reason=reason)
+
+
 def run(spec: CrawlSpec) -> int:
     from scrapy.crawler import CrawlerProcess
 
@@ -96,7 +118,13 @@ def run(spec: CrawlSpec) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_CONFIG
     configure_logging(spec, source.name)
-    process = CrawlerProcess(crawl_settings(spec))
+    settings = crawl_settings(spec)
+    problem = browser_problem(source, settings)
+    if problem:
+        logging.getLogger(__name__).error(problem, extra={"event": "browser_missing"})
+        record_failure(spec, source.name, problem)
+        return EXIT_CRAWL_FAILED
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler(NewsSpider)
     process.crawl(crawler, source=source)
     process.start()

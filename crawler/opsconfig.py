@@ -128,6 +128,15 @@ def parse_port(value: Any) -> int:
     return port
 
 
+RENDER_MODES = ("never", "auto", "always")
+
+
+def parse_render_js(value: Any) -> str:
+    if value not in RENDER_MODES:
+        raise invalid(f'{_shown(value)} is not a rendering mode (use "never", "auto" or "always")')
+    return value
+
+
 SCHEDULE_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("schedule", "cron or interval", None, parse_schedule, example='"every 30m"',
               doc='When `newsarchive schedule` runs the source: a cron expression ("*/30 * * * *") or '
@@ -135,6 +144,9 @@ SCHEDULE_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("max_runtime", "duration", 3600.0, parse_duration, example='"2h"',
               doc='A scheduled crawl running longer is stopped (gracefully, then killed) and recorded as '
                   'timed_out. Seconds, or "90s", "30m", "2h".'),
+    FieldSpec("render_js", '"never" | "auto" | "always"', "auto", parse_render_js, example='"auto"',
+              doc='Browser rendering: "always" every page through headless Chromium; "auto" plain HTTP first and '
+                  'the browser once for a page that turns out to be a JavaScript shell; "never" plain HTTP only.'),
 )
 
 

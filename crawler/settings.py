@@ -39,6 +39,7 @@ BACKOFF_MAX_DELAY = 120.0  # never wait longer than this for one retry, whatever
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.backoff.BackoffRetryMiddleware": 550,
+    "crawler.render.RenderPages": 950,
 }
 
 # Discovery: how far link following may wander.
@@ -50,6 +51,14 @@ DISCOVERY_MAX_PAGES = 5000  # per crawl; the source's max_pages overrides it
 # Extraction: a process pool keeps trafilatura off the reactor thread.
 EXTRACT_WORKERS = 0  # 0: one worker per core
 EXTRACT_MIN_TEXT_CHARS = 200  # shorter article text is "no article text"
+
+# Browser rendering (scrapy-playwright, system Chromium), only for the requests that need it.
+NEWSARCHIVE_BROWSER = None  # path of a Chromium/Chrome executable; None: NEWSARCHIVE_BROWSER env, then PATH
+RENDER_PAGE_TIMEOUT = 30  # seconds for a page to load in the browser
+RENDER_MAX_PAGES = 4  # browser pages open at once
+RENDER_CONTEXT_PAGES = 100  # pages per browser context before it is closed and a fresh one used
+RENDER_WAIT_MS = 500  # settle time after load, for scripts that render late
+NEWSARCHIVE_RENDER_ENABLED = False  # set by the spider when a source may render and a browser was found
 
 # Archive.
 ARCHIVE_DB = "data/archive.db"

@@ -1,8 +1,9 @@
 """Extract each fetched page in a process pool and decide whether it is an article.
 
 trafilatura costs tens of milliseconds a page, so it runs in worker processes
-(crawler.extract_pool) and the reactor keeps fetching meanwhile. Settings: ``EXTRACT_WORKERS``
-(0 = one per core), ``EXTRACT_MIN_TEXT_CHARS``.
+(crawler.extract_pool) and the reactor keeps fetching meanwhile. A page that turns out to be a JavaScript shell is
+fetched again through the browser when its source says ``render_js = "auto"``. Settings:
+``EXTRACT_WORKERS`` (0 = one per core), ``EXTRACT_MIN_TEXT_CHARS``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from crawler.classify import classify_page
+from crawler.classify import classify_page, looks_like_javascript_shell
 from crawler.extract_pool import ExtractionPool
 from crawler.items import PageItem
 
@@ -38,7 +39,18 @@ class ExtractPipeline:
         item.is_article = verdict.is_article
         item.reason = verdict.reason
         self.crawler.stats.inc_value("newsarchive/pages_extracted")
+        if not verdict.is_article and looks_like_javascript_shell(fields):
+            self.render_again(item)
         return item
+
+    def render_again(self, item: PageItem) -> None:
+        """render_js = "auto": a JavaScript shell is fetched once more, through the browser."""
+        retry = self.crawler.spider.rendered_retry(item)
+        if retry is None:
+            return
+        self.crawler.engine.crawl(retry)
+        item.reason = f"{item.reason}; fetched again in a browser"
+        self.crawler.stats.inc_value("newsarchive/render/needed")
 
     def close_spider(self) -> None:
         self.pool.close()

@@ -31,7 +31,7 @@ from crawler.discovery import (
     link_priority,
     next_hops,
 )
-from crawler.feeds import FEED_TYPES, FeedError, parse_feed
+from crawler.feeds import FeedError, parse_feed
 from crawler.items import Fetch, FetchItem, PageItem
 from crawler.nonhtml import is_html_content_type
 from crawler.sitemaps import SitemapError, parse_sitemap, sitemaps_from_robots
@@ -59,6 +59,33 @@ def resolve_source(settings: Any, source: Any = None, config: str | None = None,
     return loaded.source(source), loaded
 
 
+class BrowserMissing(RuntimeError):
+    """A source must be rendered in a browser and none was found."""
+
+
+def apply_render_settings(settings: Any, source: SourceConfig) -> tuple[bool, str | None]:
+    """Turn browser rendering on for this crawl when the source may need it and a browser exists.
+
+    Returns (rendering enabled, a warning for the run log). ``always`` without a browser raises
+    BrowserMissing: such a source cannot be archived by plain HTTP.
+    """
+    from crawler.browser import INSTALL_HINT, RenderSettings
+
+    if source.render_js == "never":
+        return False, None
+    render = RenderSettings.from_settings(settings)
+    if not render.available():
+        if source.render_js == "always":
+            raise BrowserMissing(f"source {source.name!r} has render_js = \"always\" but no Chromium/Chrome was found. "
+                                 f"{INSTALL_HINT}")
+        return False, (f"no Chromium/Chrome found: render_js = \"auto\" falls back to plain HTTP for source "
+                       f"{source.name!r}; pages that need JavaScript will be missed. {INSTALL_HINT}")
+    for name, value in render.scrapy_settings().items():
+        settings.set(name, value, priority="spider")
+    settings.set("NEWSARCHIVE_RENDER_ENABLED", True, priority="spider")
+    return True, None
+
+
 def apply_source_settings(settings: Any, source: SourceConfig, config: Config | None) -> None:
     """Per-source politeness and budget, at spider priority (command-line -s still wins)."""
     settings.set("DOWNLOAD_DELAY", source.download_delay, priority="spider")
@@ -81,6 +108,7 @@ class NewsSpider(scrapy.Spider):
         self.max_hops = 6
         self.max_sitemap_depth = 4
         self.budget = PatternBudget(0)
+        self.rendering = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -88,7 +116,11 @@ class NewsSpider(scrapy.Spider):
             crawler.settings, kwargs.pop("source", None), kwargs.pop("config", None), kwargs.pop("url", None)
         )
         apply_source_settings(crawler.settings, source, config)
+        rendering, warning = apply_render_settings(crawler.settings, source)
         spider = super().from_crawler(crawler, source, *args, **kwargs)
+        spider.rendering = rendering
+        if warning:
+            spider.logger.warning(warning, extra={"event": "browser_missing"})
         spider.max_hops = crawler.settings.getint("DISCOVERY_MAX_DEPTH")
         spider.max_sitemap_depth = crawler.settings.getint("DISCOVERY_SITEMAP_MAX_DEPTH")
         spider.budget = PatternBudget(crawler.settings.getint("DISCOVERY_PATTERN_BUDGET"))
@@ -117,12 +149,30 @@ class NewsSpider(scrapy.Spider):
         if budgeted and not self.budget.allow(target):
             self.crawler.stats.inc_value("newsarchive/links_over_pattern_budget")
             return None
+        meta = {"kind": "page", "found_by": found_by, "hops": hops, "hints": hints or {}, "referer_url": referer}
+        if self.rendering and self.source.render_js == "always":
+            meta["playwright"] = True
         return scrapy.Request(
             target,
             callback=self.parse_page,
             errback=self.on_error,
             priority=link_priority(target, self.source.article_urls) if priority is None else priority,
-            meta={"kind": "page", "found_by": found_by, "hops": hops, "hints": hints or {}, "referer_url": referer},
+            meta=meta,
+        )
+
+    def rendered_retry(self, item: PageItem) -> scrapy.Request | None:
+        """``render_js = "auto"``: the same page once more, through the browser (None when that cannot be)."""
+        if not self.rendering or self.source.render_js != "auto" or item.fetch_mode == "browser":
+            return None
+        fetch = item.fetch
+        return scrapy.Request(
+            fetch.final_url or fetch.url,
+            callback=self.parse_page,
+            errback=self.on_error,
+            priority=PRIORITY_FEED_OR_SITEMAP + 5,
+            dont_filter=True,  # the URL was fetched already, over plain HTTP
+            meta={"kind": "page", "found_by": fetch.found_by, "hops": fetch.depth, "hints": item.hints,
+                  "referer_url": fetch.referer, "playwright": True, "render_retry": True},
         )
 
     def _discovery_request(self, url: str, kind: str, callback: Any, **meta: Any) -> scrapy.Request | None:
@@ -235,6 +285,7 @@ class NewsSpider(scrapy.Spider):
             body=response.body,
             redirect_urls=list(meta.get("redirect_urls") or []),
             hints=meta.get("hints") or {},
+            fetch_mode="browser" if meta.get("playwright") else "plain",
         )
         yield from self.feed_requests(response)
         yield from self.canonical_request(response, hops)

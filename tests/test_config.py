@@ -259,16 +259,16 @@ def test_a_later_feature_adds_a_source_key_through_a_field_spec(tmp_path):
         return value
 
     later_fields = [
-        FieldSpec("render_js", "boolean", False, parse_bool, doc="Render pages with a browser."),
+        FieldSpec("archive_raw", "boolean", False, parse_bool, doc="Keep raw responses."),
         FieldSpec("max_wait", "integer > 0", None, parse_runtime),
     ]
-    text = MINIMAL + "render_js = true\n[[sources]]\nname = 'b'\nstart_urls = ['https://b.example/']\n"
+    text = MINIMAL + "archive_raw = true\n[[sources]]\nname = 'b'\nstart_urls = ['https://b.example/']\n"
     path = write_sources(tmp_path, text)
-    assert "unknown key 'render_js'" in problems_of(path)[0]
+    assert "unknown key 'archive_raw'" in problems_of(path)[0]
 
     config = load_config(path, extra_fields=later_fields)
-    assert dict(config.source("example").extra) == {"render_js": True, "max_wait": None}
-    assert dict(config.source("b").extra) == {"render_js": False, "max_wait": None}
+    assert dict(config.source("example").extra) == {"archive_raw": True, "max_wait": None}
+    assert dict(config.source("b").extra) == {"archive_raw": False, "max_wait": None}
 
     broken = write_sources(tmp_path, MINIMAL + "max_wait = -5\n")
     assert problems_of(broken, extra_fields=later_fields) == [
@@ -318,8 +318,8 @@ def test_adhoc_source_checks_overrides_like_the_file():
         adhoc_source("https://news.example/", max_pages=0, feeds=["nope"], depth=2)
     assert str(caught.value).splitlines() == [
         "source 'news-example', field 'depth': unknown key 'depth' (known source keys: article_urls, concurrency, "
-        "download_delay, exclude_urls, feeds, follow_links, max_pages, max_runtime, name, obey_robots, schedule, "
-        "sitemaps, start_urls)",
+        "download_delay, exclude_urls, feeds, follow_links, max_pages, max_runtime, name, obey_robots, render_js, "
+        "schedule, sitemaps, start_urls)",
         "source 'news-example', field 'feeds[0]': 'nope' is not an http(s) URL (use a full URL such as https://news.example/feed.xml)",
         "source 'news-example', field 'max_pages': must be at least 1, got 0",
     ]
