@@ -54,6 +54,7 @@ MAX_WAIT_MS = 60_000
 # one already takes new ones.
 RENDER_CONTEXTS = 2
 PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+THIS_MODULE = "crawler.browser"  # not __name__, which is "__main__" under `python -m`
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 # Chromium phones home (component updates, sync, QUIC probes) unless told not to; on a machine
 # without internet that means hangs and error logs. Shared memory in containers is often tiny.
@@ -228,7 +229,7 @@ class RenderSettings:
                 "headless": self.headless,
                 "args": chromium_args(),
             },
-            "PLAYWRIGHT_ABORT_REQUEST": f"{__name__}.should_abort_request",
+            "PLAYWRIGHT_ABORT_REQUEST": f"{THIS_MODULE}.should_abort_request",
             "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": self.navigation_timeout_ms,
             "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": self.pages_open_per_context,
             "PLAYWRIGHT_MAX_CONTEXTS": self.max_contexts,
@@ -302,8 +303,8 @@ def _explain_launch_error(executable_path: str, error: str) -> str:
     if "Timeout" in first_line:
         how = "it did not answer in time; "
     return (
-        f"{executable_path} is not a working headless Chrome/Chromium: {how}{first_line}. "
-        f"Fix: point {BROWSER_ENV} at a Chrome or Chromium executable, or {INSTALL_HINT}."
+        f"{executable_path} is not a working headless Chrome/Chromium: {how}{first_line.rstrip('.')}. "
+        f"Fix: {INSTALL_HINT}."
     )
 
 
@@ -321,7 +322,7 @@ def check_browser(executable_path: str, timeout: float = 30) -> tuple[bool, str]
     project_root = str(Path(__file__).resolve().parent.parent)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, (project_root, env.get("PYTHONPATH"))))
-    command = [sys.executable, "-m", __name__, "--json", "--timeout", str(timeout), path]
+    command = [sys.executable, "-m", THIS_MODULE, "--json", "--timeout", str(timeout), path]
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                              start_new_session=True)
     try:

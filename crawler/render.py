@@ -79,6 +79,8 @@ class RenderPages:
         return response
 
     async def process_exception(self, request: Request, exception: Exception) -> None:
+        if not request.meta.get("playwright"):
+            return
         page = request.meta.pop("playwright_page", None)
         if page is not None:
             await self._release(page, request.meta.get("playwright_context"))
