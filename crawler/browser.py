@@ -235,26 +235,6 @@ class RenderSettings:
             "PLAYWRIGHT_MAX_CONTEXTS": self.max_contexts,
         }
 
-    def context_name(self, pages_rendered_before: int) -> str:
-        """The ``playwright_context`` for the page rendered after ``pages_rendered_before`` others.
-
-        Every ``pages_per_context`` pages the name changes, so scrapy-playwright opens a fresh
-        context; the caller closes the previous one once its pages are done (with
-        ``PLAYWRIGHT_MAX_CONTEXTS`` = 2 a third context waits until one is closed).
-        """
-        return f"render-{pages_rendered_before // self.pages_per_context}"
-
-    def request_meta(self, pages_rendered_before: int) -> dict[str, Any]:
-        """``Request.meta`` for rendering one page: the browser, its context, the settle time."""
-        from scrapy_playwright.page import PageMethod
-
-        methods = [PageMethod("wait_for_timeout", self.wait_after_load_ms)] if self.wait_after_load_ms else []
-        return {
-            "playwright": True,
-            "playwright_context": self.context_name(pages_rendered_before),
-            "playwright_page_methods": methods,
-        }
-
 
 def should_abort_request(request: Any) -> bool:
     """PLAYWRIGHT_ABORT_REQUEST: skip images, fonts and media, which text extraction never needs."""

@@ -73,13 +73,18 @@ def apply_render_settings(settings: Any, source: SourceConfig) -> tuple[bool, st
 
     if source.render_js == "never":
         return False, None
-    render = RenderSettings.from_settings(settings)
+    try:
+        render = RenderSettings.from_settings(settings)
+    except ValueError as error:  # a browser setting that is wrong, not merely absent
+        if source.render_js == "always":
+            raise BrowserMissing(f"source {source.name!r} has render_js = \"always\" but {error}") from None
+        return False, f"browser rendering is off for source {source.name!r}: {error}"
     if not render.available():
         if source.render_js == "always":
-            raise BrowserMissing(f"source {source.name!r} has render_js = \"always\" but no Chromium/Chrome was found. "
+            raise BrowserMissing(f"source {source.name!r} has render_js = \"always\" but no Chromium/Chrome was found: "
                                  f"{INSTALL_HINT}")
         return False, (f"no Chromium/Chrome found: render_js = \"auto\" falls back to plain HTTP for source "
-                       f"{source.name!r}; pages that need JavaScript will be missed. {INSTALL_HINT}")
+                       f"{source.name!r}; pages that need JavaScript will be missed; to render them, {INSTALL_HINT}")
     for name, value in render.scrapy_settings().items():
         settings.set(name, value, priority="spider")
     settings.set("NEWSARCHIVE_RENDER_ENABLED", True, priority="spider")

@@ -1,0 +1,270 @@
+"""crawler.browser: finding the browser, the render settings, aborting assets, checking a browser works.
+
+The rendering tests drive the real system Chromium through Playwright against the jssite fixture
+served on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+from scrapy.settings import Settings
+from scrapy.utils.misc import load_object
+from scrapy_playwright.handler import Config as PlaywrightConfig
+
+from crawler.browser import (
+    BROWSER_CANDIDATES,
+    INSTALL_HINT,
+    RenderSettings,
+    check_browser,
+    find_browser,
+    should_abort_request,
+)
+from crawler.demo.server import serve
+from crawler.extract import extract_page
+from tests.jssite import FONT_PATH, asset_paths, expected_js_articles, js_site_app, static_article_urls
+
+
+def fake_executable(folder: Path, name: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text("#!/bin/sh\nexit 0\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return path
+
+
+@pytest.fixture(scope="module")
+def real_browser() -> str:
+    path = find_browser()
+    assert path is not None, f"these tests need Chromium on PATH: {INSTALL_HINT}"
+    return path
+
+
+# --- find_browser ---------------------------------------------------------------------------------
+
+
+def test_configured_path_wins_over_environment_and_path(tmp_path: Path) -> None:
+    configured = fake_executable(tmp_path / "configured", "my-chrome")
+    from_env = fake_executable(tmp_path / "env", "env-chrome")
+    fake_executable(tmp_path / "bin", "chromium")
+    environ = {"PATH": str(tmp_path / "bin"), "NEWSARCHIVE_BROWSER": str(from_env)}
+    assert find_browser(str(configured), environ) == str(configured)
+
+
+def test_environment_variable_wins_over_path(tmp_path: Path) -> None:
+    from_env = fake_executable(tmp_path / "env", "env-chrome")
+    fake_executable(tmp_path / "bin", "chromium")
+    assert find_browser(None, {"PATH": str(tmp_path / "bin"), "NEWSARCHIVE_BROWSER": str(from_env)}) == str(from_env)
+
+
+def test_path_lookup_follows_candidate_order(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    fake_executable(bin_dir, "google-chrome")
+    preferred = fake_executable(bin_dir, "chromium-browser")
+    assert BROWSER_CANDIDATES.index("chromium-browser") < BROWSER_CANDIDATES.index("google-chrome")
+    assert find_browser(None, {"PATH": str(bin_dir)}) == str(preferred)
+
+
+def test_a_configured_name_is_looked_up_on_path(tmp_path: Path) -> None:
+    named = fake_executable(tmp_path / "bin", "chrome-beta")
+    assert find_browser("chrome-beta", {"PATH": str(tmp_path / "bin")}) == str(named)
+
+
+def test_missing_configured_browser_falls_through_and_none_when_nothing(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    not_executable = tmp_path / "chromium"
+    not_executable.write_text("not a program")
+    environ = {"PATH": str(empty)}
+    assert find_browser(str(tmp_path / "no-such-browser"), environ) is None
+    assert find_browser(str(not_executable), environ) is None
+    assert find_browser(None, {"PATH": ""}) is None
+    fallback = fake_executable(tmp_path / "bin", "chromium")
+    assert find_browser(str(tmp_path / "no-such-browser"), {"PATH": str(tmp_path / "bin")}) == str(fallback)
+
+
+# --- RenderSettings -------------------------------------------------------------------------------
+
+
+def test_defaults_without_any_render_setting(real_browser: str) -> None:
+    render = RenderSettings.from_settings(Settings(), environ=os.environ)
+    assert render.available()
+    assert render.executable_path == real_browser
+    assert render.headless is True
+    assert render.navigation_timeout_ms == 30_000
+    assert (render.max_open_pages, render.pages_per_context, render.wait_after_load_ms) == (4, 100, 500)
+    assert render.blocked_resource_types == ("image", "font", "media")
+
+
+def test_values_given_as_command_line_strings(tmp_path: Path) -> None:
+    browser = fake_executable(tmp_path, "chromium")
+    settings = Settings({"RENDER_PAGE_TIMEOUT": "12.5", "RENDER_MAX_PAGES": "6", "RENDER_CONTEXT_PAGES": "50",
+                         "RENDER_WAIT_MS": "0", "NEWSARCHIVE_BROWSER": str(browser)})
+    render = RenderSettings.from_settings(settings, environ={"PATH": ""})
+    assert render.executable_path == str(browser)
+    assert render.navigation_timeout_ms == 12_500
+    assert (render.max_open_pages, render.pages_per_context, render.wait_after_load_ms) == (6, 50, 0)
+
+
+def test_executable_path_in_playwright_launch_options_is_used(tmp_path: Path) -> None:
+    browser = fake_executable(tmp_path, "chrome")
+    settings = Settings({"PLAYWRIGHT_LAUNCH_OPTIONS": {"executable_path": str(browser), "headless": False}})
+    render = RenderSettings.from_settings(settings, environ={"PATH": ""})
+    assert (render.executable_path, render.headless) == (str(browser), False)
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("RENDER_PAGE_TIMEOUT", "soon"), ("RENDER_PAGE_TIMEOUT", "0"), ("RENDER_PAGE_TIMEOUT", "-5"),
+    ("RENDER_PAGE_TIMEOUT", "nan"), ("RENDER_MAX_PAGES", "0"), ("RENDER_MAX_PAGES", "2.5"),
+    ("RENDER_MAX_PAGES", "lots"), ("RENDER_CONTEXT_PAGES", "0"), ("RENDER_WAIT_MS", "-1"),
+    ("RENDER_WAIT_MS", "600000"), ("RENDER_MAX_PAGES", True),
+])
+def test_bad_values_are_refused_naming_the_setting_and_the_fix(name: str, value: object) -> None:
+    with pytest.raises(ValueError) as error:
+        RenderSettings.from_settings(Settings({name: value}), environ={"PATH": ""})
+    message = str(error.value)
+    assert name in message and repr(value) in message
+    assert f"-s {name}=" in message
+
+
+def test_a_configured_browser_that_is_not_there_is_an_error_not_a_fallback(tmp_path: Path) -> None:
+    fake_executable(tmp_path / "bin", "chromium")
+    environ = {"PATH": str(tmp_path / "bin")}
+    with pytest.raises(ValueError, match="Setting NEWSARCHIVE_BROWSER names .*no-such-chrome.*apt-get install chromium"):
+        RenderSettings.from_settings(Settings({"NEWSARCHIVE_BROWSER": str(tmp_path / "no-such-chrome")}), environ)
+    with pytest.raises(ValueError, match="Environment variable NEWSARCHIVE_BROWSER"):
+        RenderSettings.from_settings(Settings(), {**environ, "NEWSARCHIVE_BROWSER": "/nowhere/chrome"})
+    with pytest.raises(ValueError, match="headless"):
+        RenderSettings.from_settings(Settings({"PLAYWRIGHT_LAUNCH_OPTIONS": {"headless": "maybe"}}), environ)
+
+
+def test_no_browser_installed_means_unavailable_and_no_handler(tmp_path: Path) -> None:
+    render = RenderSettings.from_settings(Settings(), environ={"PATH": str(tmp_path)})
+    assert render.executable_path is None and not render.available()
+    with pytest.raises(RuntimeError, match="apt-get install chromium"):
+        render.scrapy_settings()
+
+
+def test_scrapy_settings_are_what_scrapy_playwright_reads(real_browser: str) -> None:
+    render = RenderSettings.from_settings(Settings({"RENDER_MAX_PAGES": 6, "RENDER_PAGE_TIMEOUT": 20}))
+    produced = render.scrapy_settings()
+    handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+    assert produced["DOWNLOAD_HANDLERS"] == {"http": handler, "https": handler}
+    assert load_object(produced["PLAYWRIGHT_ABORT_REQUEST"]) is should_abort_request
+    args = produced["PLAYWRIGHT_LAUNCH_OPTIONS"]["args"]
+    assert ("--no-sandbox" in args) == (os.geteuid() == 0)
+    assert "--disable-background-networking" in args and "--disable-component-update" in args
+
+    parsed = PlaywrightConfig.from_settings(Settings(produced))
+    assert parsed.browser_type_name == "chromium"
+    assert parsed.launch_options["executable_path"] == real_browser
+    assert parsed.launch_options["headless"] is True
+    assert parsed.navigation_timeout_ms == 20_000
+    assert parsed.max_contexts == 2
+    # Two contexts at most (one in use, one being recycled) and never more pages than asked for.
+    assert parsed.max_pages_per_context * parsed.max_contexts <= 6
+    assert parsed.max_pages_per_context == 3
+
+    single = RenderSettings.from_settings(Settings({"RENDER_MAX_PAGES": 1})).scrapy_settings()
+    assert single["PLAYWRIGHT_MAX_PAGES_PER_CONTEXT"] * single["PLAYWRIGHT_MAX_CONTEXTS"] == 1
+
+
+# --- real Chromium: aborting assets, rendering the JavaScript text --------------------------------
+
+
+def test_images_and_fonts_are_aborted_and_the_javascript_text_renders(real_browser: str) -> None:
+    with serve(js_site_app(n_static=1, n_json=1, n_write=1, n_dom=1)) as site, sync_playwright() as playwright:
+        options = RenderSettings.from_settings(Settings()).scrapy_settings()["PLAYWRIGHT_LAUNCH_OPTIONS"]
+        browser = playwright.chromium.launch(**options)
+        aborted: list[str] = []
+
+        def route_request(route) -> None:  # noqa: ANN001 (playwright's Route)
+            if should_abort_request(route.request):
+                aborted.append(route.request.resource_type)
+                route.abort()
+            else:
+                route.continue_()
+
+        try:
+            context = browser.new_context()
+            context.route("**/*", route_request)
+            page = context.new_page()
+            expected = expected_js_articles(site.base_url, 1, 1, 1)
+            for url, paragraphs in expected.items():
+                page.goto(url, wait_until="load")
+                assert page.locator(".article-body p").all_text_contents() == paragraphs, url
+                assert page.locator("#loading").count() == 0, f"{url} still says Loading…"
+                extracted = extract_page(page.content().encode(), url)
+                assert paragraphs[0] in extracted["text"] and paragraphs[-1] in extracted["text"], url
+            page.goto(static_article_urls(site.base_url, 1)[0], wait_until="load")
+        finally:
+            browser.close()
+        fetched_assets = {path for path in site.paths() if path.startswith("/assets/")}
+    assert fetched_assets == set(), f"aborted requests still reached the server: {fetched_assets}"
+    assert set(aborted) == {"image", "font"}
+    assert aborted.count("image") == 4  # one photo per article page opened
+
+
+def test_without_aborting_the_same_pages_fetch_their_image_and_font(real_browser: str) -> None:
+    with serve(js_site_app(n_static=1, n_json=1, n_write=0, n_dom=0)) as site, sync_playwright() as playwright:
+        options = RenderSettings.from_settings(Settings()).scrapy_settings()["PLAYWRIGHT_LAUNCH_OPTIONS"]
+        browser = playwright.chromium.launch(**options)
+        try:
+            page = browser.new_page()
+            for url in (*static_article_urls(site.base_url, 1), *expected_js_articles(site.base_url, 1, 0, 0)):
+                page.goto(url, wait_until="load")
+        finally:
+            browser.close()
+        fetched_assets = {path for path in site.paths() if path.startswith("/assets/")}
+    assert fetched_assets == asset_paths(1, 1, 0, 0)
+    assert FONT_PATH in fetched_assets
+
+
+def test_plain_http_sees_no_text_on_javascript_pages() -> None:
+    import urllib.request
+
+    with serve(js_site_app(n_static=1, n_json=1, n_write=1, n_dom=1)) as site:
+        for url, paragraphs in expected_js_articles(site.base_url, 1, 1, 1).items():
+            body = urllib.request.urlopen(url, timeout=10).read()
+            extracted = extract_page(body, url)
+            assert paragraphs[0] not in (extracted["text"] or ""), url
+            assert b"Please enable JavaScript" in body and "Loading…".encode() in body
+        static_url = static_article_urls(site.base_url, 1)[0]
+        assert len(extract_page(urllib.request.urlopen(static_url, timeout=10).read(), static_url)["text"]) > 1000
+
+
+# --- check_browser --------------------------------------------------------------------------------
+
+
+def test_check_browser_launches_the_real_browser(real_browser: str) -> None:
+    ok, detail = check_browser(real_browser)
+    assert ok, detail
+    assert detail.startswith("Chromium ") and detail.endswith(f" at {real_browser}")
+    version = detail.split()[1]
+    assert version.split(".")[0].isdigit() and int(version.split(".")[0]) >= 100
+
+
+def test_check_browser_explains_a_program_that_is_not_a_browser() -> None:
+    ok, detail = check_browser("/bin/true", timeout=15)
+    assert not ok
+    assert "/bin/true is not a working headless Chrome/Chromium" in detail
+    assert "exited at once" in detail and "apt-get install chromium" in detail
+
+
+def test_check_browser_explains_a_missing_file(tmp_path: Path) -> None:
+    ok, detail = check_browser(str(tmp_path / "chrome"))
+    assert not ok
+    assert f"{tmp_path / 'chrome'} is not an executable file" in detail and "NEWSARCHIVE_BROWSER" in detail
+
+
+def test_check_browser_kills_a_browser_that_never_answers(tmp_path: Path) -> None:
+    hanging = tmp_path / "hanging-chrome"
+    hanging.write_text("#!/bin/sh\nexec sleep 60\n")
+    hanging.chmod(0o755)
+    ok, detail = check_browser(str(hanging), timeout=2)
+    assert not ok
+    assert str(hanging) in detail and ("did not answer in time" in detail or "did not start within" in detail)

@@ -1,0 +1,106 @@
+"""render_js for real: headless system Chromium through scrapy-playwright, on a site whose
+article bodies exist only after JavaScript runs (tests/jssite.py)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from crawler.browser import find_browser
+from crawler.cli import main
+from crawler.demo.server import serve
+from tests.jssite import expected_js_articles, js_site_app, static_article_urls
+
+pytestmark = pytest.mark.skipif(
+    find_browser() is None and not Path("/usr/bin/chromium").exists(),
+    reason="no Chromium/Chrome on this machine (CI installs Debian's chromium; apt-get install chromium)",
+)
+
+
+def crawl(tmp_path: Path, mode: str, static_only: bool = False) -> tuple[Path, str, dict, list[str]]:
+    db = tmp_path / f"{mode}.db"
+    counts = {"n_static": 3, "n_json": 0, "n_write": 0, "n_dom": 0} if static_only else {}
+    with serve(js_site_app(**counts)) as site:
+        result = CliRunner().invoke(main, [
+            "crawl", site.base_url + "/", "--db", str(db), "--no-progress", "--delay", "0",
+            "--render-js", mode, "-s", "RENDER_WAIT_MS=200",
+        ])
+        assert result.exit_code == 0, result.output
+        paths = site.paths()
+        base = site.base_url
+    return db, base, {"output": result.output}, paths
+
+
+def articles(db: Path) -> dict[str, sqlite3.Row]:
+    with sqlite3.connect(db) as connection:
+        connection.row_factory = sqlite3.Row
+        return {row["url"]: row for row in connection.execute("SELECT * FROM articles")}
+
+
+def run_stats(db: Path) -> tuple[dict, sqlite3.Row]:
+    with sqlite3.connect(db) as connection:
+        connection.row_factory = sqlite3.Row
+        run = connection.execute("SELECT * FROM crawl_runs").fetchone()
+    return json.loads(run["stats_json"]), run
+
+
+@pytest.mark.parametrize("mode", ["auto", "always"])
+def test_javascript_articles_are_archived_whole(tmp_path: Path, mode: str) -> None:
+    db, base, _, _ = crawl(tmp_path, mode)
+    stored = articles(db)
+    expected = expected_js_articles(base)
+    for url, paragraphs in expected.items():
+        assert url in stored, f"{url} missing with render_js = {mode}"
+        for paragraph in paragraphs:
+            assert paragraph in stored[url]["text"]
+        assert stored[url]["fetch_mode"] == "browser"
+        assert "Loading" not in stored[url]["text"] and "enable JavaScript" not in stored[url]["text"]
+    for url in static_article_urls(base):
+        assert stored[url]["fetch_mode"] == ("browser" if mode == "always" else "plain")
+    stats, run = run_stats(db)
+    assert run["pages_rendered"] == stats["newsarchive/render/pages"] > 0
+    if mode == "auto":
+        assert run["renders_needed"] == len(expected)  # each JavaScript page once, nothing else
+        assert run["pages_rendered"] == len(expected)
+
+
+def test_never_misses_javascript_articles_and_says_why(tmp_path: Path) -> None:
+    db, base, _, _ = crawl(tmp_path, "never")
+    stored = articles(db)
+    assert not set(expected_js_articles(base)) & set(stored)
+    assert set(static_article_urls(base)) <= set(stored)
+    with sqlite3.connect(db) as connection:
+        reasons = {reason for (reason,) in connection.execute(
+            "SELECT reason FROM fetches WHERE outcome = 'rejected' AND url LIKE '%/json/%'")}
+    assert reasons and all(reason.startswith("no article text") for reason in reasons)
+    stats, run = run_stats(db)
+    assert not run["pages_rendered"] and "playwright/browser_count" not in stats
+
+
+def test_static_pages_under_auto_never_open_the_browser(tmp_path: Path) -> None:
+    db, base, _, _ = crawl(tmp_path, "auto", static_only=True)
+    assert set(articles(db)) == set(static_article_urls(base))
+    stats, run = run_stats(db)
+    assert run["pages_rendered"] == 0 and run["renders_needed"] == 0
+    assert "playwright/browser_count" not in stats
+    assert not [key for key in stats if key.startswith("playwright/request_count")]
+
+
+@pytest.mark.parametrize("browser_setting", [[], ["-s", "NEWSARCHIVE_BROWSER=/nonexistent/chromium"]],
+                         ids=["none installed", "wrong path"])
+def test_always_without_a_browser_fails_with_the_fix(tmp_path: Path, browser_setting: list[str]) -> None:
+    db = tmp_path / "nobrowser.db"
+    with serve(js_site_app()) as site:
+        result = CliRunner().invoke(main, [
+            "crawl", site.base_url + "/", "--db", str(db), "--no-progress", "--render-js", "always",
+            *browser_setting,
+        ], env={"PATH": "/nonexistent", "NEWSARCHIVE_BROWSER": ""})
+    assert result.exit_code == 1
+    with sqlite3.connect(db) as connection:
+        status, reason = connection.execute("SELECT status, reason FROM crawl_runs").fetchone()
+    assert status == "failed"
+    assert "render_js" in reason and "apt-get install chromium" in reason
