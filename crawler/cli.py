@@ -158,7 +158,8 @@ def demo(db: Path, progress: bool | None) -> None:
         console.print(f"Demo news site served at {site.base_url}/ ; crawling it into {db} …")
         spec = CrawlSpec(
             db=str(db), url=site.base_url + "/",
-            source_overrides={"name": DEMO_SOURCE_NAME, "download_delay": 0.0, "concurrency": 4},
+            # The demo site is static: no browser needed, none started.
+            source_overrides={"name": DEMO_SOURCE_NAME, "download_delay": 0.0, "concurrency": 4, "render_js": "never"},
             settings={"AUTOTHROTTLE_ENABLED": False}, log_level="WARNING",
         )
         report = run_crawls([(DEMO_SOURCE_NAME, spec)], db, db.parent / "logs", console,
