@@ -188,6 +188,7 @@ def _add_operations_columns(db: Database) -> None:
 def _add_rendering_columns(db: Database) -> None:
     db.execute("ALTER TABLE crawl_runs ADD COLUMN pages_rendered INTEGER")
     db.execute("ALTER TABLE crawl_runs ADD COLUMN renders_needed INTEGER")
+    db.execute("ALTER TABLE fetches ADD COLUMN fetch_mode TEXT")
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -195,7 +196,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "articles_fts: FTS5 over title and text, porter stemming, sync triggers", _enable_full_text_search),
     Migration(3, "crawl_runs: responses by status class, extraction failures, reason; source_health",
               _add_operations_columns),
-    Migration(4, "crawl_runs: pages rendered in a browser, and how many needed it (render_js auto)",
+    Migration(4, "crawl_runs: pages rendered in a browser, and how many needed it; fetches.fetch_mode",
               _add_rendering_columns),
 )
 

@@ -46,6 +46,7 @@ FETCH_COLUMNS = (
     "found_by",
     "depth",
     "referer",
+    "fetch_mode",
 )
 
 

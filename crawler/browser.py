@@ -74,15 +74,16 @@ def chromium_args() -> list[str]:
     return ["--no-sandbox", *CHROMIUM_ARGS] if os.geteuid() == 0 else list(CHROMIUM_ARGS)
 
 
-def _executable(candidate: str) -> str | None:
-    """``candidate`` (a path or a command name) as an absolute executable path, or None."""
-    found = shutil.which(candidate) if os.sep not in candidate else None
-    if found:
-        return str(Path(found).absolute())
-    path = Path(candidate).expanduser()
-    if path.is_file() and os.access(path, os.X_OK):
-        return str(path.absolute())
-    return None
+def _resolve_executable(candidate: str, search_path: str | None = None) -> str | None:
+    """A path (with a "/" or "~") as an absolute executable path; a bare name looked up on ``search_path``.
+
+    ``search_path`` None means this process's PATH. None when it is not an executable file.
+    """
+    if os.sep in candidate or candidate.startswith("~"):
+        path = Path(candidate).expanduser()
+        return str(path.absolute()) if path.is_file() and os.access(path, os.X_OK) else None
+    found = shutil.which(candidate, path=search_path)
+    return str(Path(found).absolute()) if found else None
 
 
 def find_browser(configured: str | None = None, environ: Mapping[str, str] = os.environ) -> str | None:
@@ -95,21 +96,14 @@ def find_browser(configured: str | None = None, environ: Mapping[str, str] = os.
     """
     for candidate in (configured, environ.get(BROWSER_ENV)):
         if candidate:
-            found = _executable_on_path(candidate, environ.get("PATH", ""))
+            found = _resolve_executable(candidate, environ.get("PATH", ""))
             if found:
                 return found
     for name in BROWSER_CANDIDATES:
-        found = shutil.which(name, path=environ.get("PATH", ""))
+        found = _resolve_executable(name, environ.get("PATH", ""))
         if found:
-            return str(Path(found).absolute())
+            return found
     return None
-
-
-def _executable_on_path(candidate: str, search_path: str) -> str | None:
-    if os.sep in candidate or candidate.startswith("~"):
-        return _executable(candidate)
-    found = shutil.which(candidate, path=search_path)
-    return str(Path(found).absolute()) if found else None
 
 
 # --- settings -------------------------------------------------------------------------------------
@@ -185,7 +179,7 @@ class RenderSettings:
         installed gives ``executable_path=None``.
         """
         configured, where = _configured_browser(settings, environ)
-        if configured and _executable_on_path(configured, environ.get("PATH", "")) is None:
+        if configured and _resolve_executable(configured, environ.get("PATH", "")) is None:
             raise ValueError(
                 f"{where} names {configured!r}, which is not an executable file. "
                 f"Fix: give the full path of a Chrome or Chromium executable (e.g. /usr/bin/chromium), or {INSTALL_HINT}."
@@ -296,7 +290,7 @@ def check_browser(executable_path: str, timeout: float = 30) -> tuple[bool, str]
     Playwright's sync API refuses to run inside an event loop (Scrapy's reactor, say), and a
     hung browser is killed with its whole process group after ``timeout`` seconds.
     """
-    path = _executable(executable_path)
+    path = _resolve_executable(executable_path)
     if path is None:
         return False, f"{executable_path} is not an executable file. Fix: {INSTALL_HINT}."
     project_root = str(Path(__file__).resolve().parent.parent)

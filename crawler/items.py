@@ -31,6 +31,7 @@ class Fetch:
     found_by: str = "link"
     depth: int = 0
     referer: str | None = None
+    fetch_mode: str = "plain"  # or "browser"
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

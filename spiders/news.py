@@ -221,6 +221,7 @@ class NewsSpider(scrapy.Spider):
             found_by=meta.get("found_by", "link"),
             depth=meta.get("hops", 0),
             referer=meta.get("referer_url"),
+            fetch_mode="browser" if meta.get("playwright") else "plain",
         )
 
     def parse_robots(self, response: Response) -> Iterator[Any]:
