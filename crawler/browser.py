@@ -53,7 +53,7 @@ MAX_WAIT_MS = 60_000
 # One context in use, one being recycled: the old context finishes its open pages while the new
 # one already takes new ones.
 RENDER_CONTEXTS = 2
-PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+PLAYWRIGHT_HANDLER = "crawler.playwright_handler.LazyPlaywrightDownloadHandler"  # starts the driver on first use
 THIS_MODULE = "crawler.browser"  # not __name__, which is "__main__" under `python -m`
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 # Chromium phones home (component updates, sync, QUIC probes) unless told not to; on a machine
