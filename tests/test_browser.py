@@ -15,6 +15,7 @@ from playwright.sync_api import sync_playwright
 from scrapy.settings import Settings
 from scrapy.utils.misc import load_object
 from scrapy_playwright.handler import Config as PlaywrightConfig
+from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
 from crawler.browser import (
     BROWSER_CANDIDATES,
@@ -152,8 +153,9 @@ def test_no_browser_installed_means_unavailable_and_no_handler(tmp_path: Path) -
 def test_scrapy_settings_are_what_scrapy_playwright_reads(real_browser: str) -> None:
     render = RenderSettings.from_settings(Settings({"RENDER_MAX_PAGES": 6, "RENDER_PAGE_TIMEOUT": 20}))
     produced = render.scrapy_settings()
-    handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
-    assert produced["DOWNLOAD_HANDLERS"] == {"http": handler, "https": handler}
+    handlers = produced["DOWNLOAD_HANDLERS"]
+    assert set(handlers) == {"http", "https"} and handlers["http"] == handlers["https"]
+    assert issubclass(load_object(handlers["http"]), ScrapyPlaywrightDownloadHandler)
     assert load_object(produced["PLAYWRIGHT_ABORT_REQUEST"]) is should_abort_request
     args = produced["PLAYWRIGHT_LAUNCH_OPTIONS"]["args"]
     assert ("--no-sandbox" in args) == (os.geteuid() == 0)

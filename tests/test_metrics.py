@@ -147,7 +147,10 @@ def test_stop_server_frees_the_port(metrics: SchedulerMetrics) -> None:
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # SO_REUSEADDR tolerates the closed connection's TIME_WAIT, never a socket still listening.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", port))  # raises if the port were still held
+        probe.listen()
     assert metrics.start_server(port=port) == port  # and the metrics can be served there again
     metrics.stop_server()
     metrics.stop_server()  # stopping twice is harmless
