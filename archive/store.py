@@ -211,6 +211,12 @@ class Archive:
             )
         self.commit()
 
+    def set_run_reason(self, run_id: int, reason: str) -> None:
+        """Say why a run is ending before it ends (e.g. it is being stopped on purpose); finish_run keeps it."""
+        with self._write():
+            self.db.execute("UPDATE crawl_runs SET reason = ? WHERE id = ?", [reason, run_id])
+        self.commit()
+
     def record_skipped_run(self, source: str, trigger: str, reason: str, scheduled_for: str | None = None) -> int:
         """A run that was due but not started (the previous one was still going), with why."""
         now = utc_now_iso()

@@ -386,11 +386,8 @@ def no_log_explanation(run: Mapping[str, Any]) -> str:
     if status_name == "skipped":
         return f"Run {run_id} of {run['source']} was skipped, so it has no log: {run.get('reason') or 'no reason recorded'}"
     result = f" Its result: {status_name}" + (f" ({run['reason']})." if run.get("reason") else ".")
-    if run.get("trigger") == "manual":
-        why = ("it was started by hand (`newsarchive crawl`), which logs to the terminal "
-               "(add --log-file FILE to keep a log); the scheduler writes a log for every run it starts.")
-    else:
-        why = "none was recorded for it in the archive."
+    why = ("none was recorded for it in the archive (a crawl that could not start, or a run started "
+           "outside `newsarchive crawl` and `newsarchive schedule`, such as `scrapy crawl`).")
     return f"Run {run_id} of {run['source']} has no log file: {why}{result}"
 
 

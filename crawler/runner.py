@@ -155,8 +155,7 @@ def _duration(seconds: float | None) -> str:
 
 def mark_interrupted(archive: Archive, run_id: int, why: str) -> None:
     """Note on the run, before stopping it, that it is stopped on purpose (not the source's fault)."""
-    archive.db.execute("UPDATE crawl_runs SET reason = ? WHERE id = ?", [INTERRUPTED_MARK + why, run_id])
-    archive.commit()
+    archive.set_run_reason(run_id, INTERRUPTED_MARK + why)
 
 
 def run_crawls(

@@ -269,7 +269,7 @@ def test_logs_shows_human_lines_filtered_by_level_or_raw_json(tmp_path: Path) ->
     assert all(entry["run_id"] == run_id and entry["source"] == "alpha" for entry in raw)
 
 
-def test_logs_of_a_skipped_or_hand_started_run_say_why_there_is_none(tmp_path: Path) -> None:
+def test_logs_of_a_skipped_or_unlogged_run_say_why_there_is_none(tmp_path: Path) -> None:
     db = tmp_path / "archive.db"
     with Archive(db) as archive:
         skipped = record_run(archive, "alpha", "skipped", reason="run 4 of alpha was still running")
@@ -278,10 +278,10 @@ def test_logs_of_a_skipped_or_hand_started_run_say_why_there_is_none(tmp_path: P
     assert "skipped" in result.output and "run 4 of alpha was still running" in result.output
 
     with Archive(db) as archive:
-        by_hand = record_run(archive, "alpha", articles=1, trigger="manual")
-    manual = invoke("logs", str(by_hand["id"]), "--db", str(db))
-    assert manual.exit_code == 1
-    assert "newsarchive crawl" in manual.output and "--log-file" in manual.output and "succeeded" in manual.output
+        unlogged = record_run(archive, "alpha", articles=1, trigger="manual")  # e.g. from `scrapy crawl`
+    result = invoke("logs", str(unlogged["id"]), "--db", str(db))
+    assert result.exit_code == 1
+    assert "no log file" in result.output and "scrapy crawl" in result.output and "succeeded" in result.output
 
 
 def test_logs_errors_for_unknown_runs_and_missing_files(tmp_path: Path) -> None:
