@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -128,12 +131,27 @@ def assert_no_overlap(rows: list[sqlite3.Row], label: str, capsys: pytest.Captur
     assert found == []
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def test_recurring_runs_accumulate_without_overlap(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_port()
     with serve_site(NewsSite(n_articles=30, seed=2)) as site:
-        config = write_config(tmp_path, source_block("fixture", site.base_url, "every 2s", concurrency=8))
+        config = write_config(tmp_path, source_block("fixture", site.base_url, "every 2s", concurrency=8),
+                              extra=f"[metrics]\nport = {port}\n")
         with running_scheduler(config) as scheduler:
             wait_for(lambda: sum(r["status"] == "succeeded" for r in runs(tmp_path / "archive.db")) >= 3, 60,
                      "three succeeded runs")
+
+            def metrics_count_three() -> bool:
+                metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+                succeeded = re.search(r'newsarchive_runs_total\{source="fixture",status="succeeded"\} (\d+)', metrics)
+                return bool(succeeded) and float(succeeded[1]) >= 3 and "newsarchive_last_success_timestamp" in metrics
+
+            wait_for(metrics_count_three, 30, "the metrics to count three succeeded runs")
             assert stop(scheduler) == 0
     rows = runs(tmp_path / "archive.db")
     assert all(row["status"] in ("succeeded", "skipped", "interrupted") for row in rows), [dict(r) for r in rows]
@@ -269,6 +287,34 @@ def test_a_dead_source_turns_unhealthy_and_fires_the_webhook(tmp_path: Path) -> 
     assert "dead" in message["text"]
     failed = [row for row in runs(tmp_path / "archive.db") if row["status"] == "failed"]
     assert len(failed) >= 2 and all(row["reason"] for row in failed)
+
+
+def jobs(jobstore: Path) -> set[str]:
+    with sqlite3.connect(jobstore) as connection:
+        return {job_id for (job_id,) in connection.execute("SELECT id FROM apscheduler_jobs")}
+
+
+def test_sighup_reloads_the_sources_file_without_duplicates(tmp_path: Path) -> None:
+    first = source_block("alpha", "http://127.0.0.1:9", "every 1h")
+    second = source_block("beta", "http://127.0.0.1:9", "*/30 * * * *")
+    config = write_config(tmp_path, first)
+    jobstore = tmp_path / "data" / "scheduler.db"
+    log = tmp_path / "scheduler.log"
+    with running_scheduler(config) as scheduler:
+        wait_for(lambda: "scheduler running" in log.read_text(), 30, "the scheduler to start")
+        assert jobs(jobstore) == {"alpha"}
+        write_config(tmp_path, first + second)
+        os.kill(scheduler.pid, signal.SIGHUP)
+        wait_for(lambda: jobs(jobstore) == {"alpha", "beta"}, 30, "beta to be scheduled")
+        write_config(tmp_path, second)
+        os.kill(scheduler.pid, signal.SIGHUP)
+        wait_for(lambda: jobs(jobstore) == {"beta"}, 30, "alpha to be unscheduled")
+        config.write_text(config.read_text() + "\nbogus = 1\n")
+        os.kill(scheduler.pid, signal.SIGHUP)
+        wait_for(lambda: "not reloading" in log.read_text(), 30, "the broken file to be refused")
+        assert jobs(jobstore) == {"beta"}
+        assert stop(scheduler) == 0
+    assert "source beta: scheduled */30 * * * *" in log.read_text()
 
 
 def test_stale_running_rows_are_abandoned_at_start(tmp_path: Path) -> None:
