@@ -19,7 +19,6 @@ from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
 from crawler.browser import (
     BROWSER_CANDIDATES,
-    INSTALL_HINT,
     RenderSettings,
     check_browser,
     find_browser,
@@ -35,13 +34,6 @@ def fake_executable(folder: Path, name: str) -> Path:
     path = folder / name
     path.write_text("#!/bin/sh\nexit 0\n")
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return path
-
-
-@pytest.fixture(scope="module")
-def real_browser() -> str:
-    path = find_browser()
-    assert path is not None, f"these tests need Chromium on PATH: {INSTALL_HINT}"
     return path
 
 

@@ -49,7 +49,7 @@ def by_name(checks: list[Check]) -> dict[str, Check]:
     return {check.name: check for check in checks}
 
 
-def test_a_good_setup_passes_every_check(tmp_path: Path) -> None:
+def test_a_good_setup_passes_every_check(tmp_path: Path, real_browser: str) -> None:
     config = write_sources(tmp_path, render_js="always")
     make_archive(tmp_path / "data" / "archive.db", articles=3)
     checks = run_checks(config, None, WITH_BROWSER)

@@ -10,15 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from crawler.browser import find_browser
 from crawler.cli import main
 from crawler.demo.server import serve
 from tests.jssite import expected_js_articles, js_site_app, static_article_urls
 
-pytestmark = pytest.mark.skipif(
-    find_browser() is None and not Path("/usr/bin/chromium").exists(),
-    reason="no Chromium/Chrome on this machine (CI installs Debian's chromium; apt-get install chromium)",
-)
+pytestmark = pytest.mark.usefixtures("real_browser")
 
 
 def crawl(tmp_path: Path, mode: str, static_only: bool = False) -> tuple[Path, str, dict, list[str]]:
