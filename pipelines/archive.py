@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,7 +37,17 @@ def _is_root(url: str) -> bool:
     return urlsplit(url).path in ("", "/")
 
 
-def article_identity(item: PageItem, hosts: Collection[str]) -> tuple[str, list[str]]:
+@dataclass(frozen=True)
+class Identity:
+    """Where a page belongs: its canonical URL, the other URLs that led to it, and whether it is
+    an alternate copy (AMP…) of a page at another URL."""
+
+    canonical: str
+    aliases: list[str]
+    alternate: bool
+
+
+def article_identity(item: PageItem, hosts: Collection[str]) -> Identity:
     """The canonical URL an article is stored under, and the other URLs that led to it."""
     fetch = item.fetch
     page_url = canonicalize_url(fetch.final_url or fetch.url)
@@ -55,7 +66,7 @@ def article_identity(item: PageItem, hosts: Collection[str]) -> tuple[str, list[
     for url in seen:
         if url and url != canonical and url not in aliases:
             aliases.append(url)
-    return canonical, aliases
+    return Identity(canonical, aliases, alternate=canonical != page_url)
 
 
 def article_record(item: PageItem, url: str) -> dict[str, Any]:
@@ -136,14 +147,12 @@ class ArchivePipeline:
             self.stats.inc_value("newsarchive/articles/rejected")
             logger.debug("not an article: %s", item.reason, extra={"event": "page_rejected", "url": item.fetch.url})
             return
-        canonical, aliases = article_identity(item, self.crawler.spider.hosts)
-        page_url = canonicalize_url(item.fetch.final_url or item.fetch.url)
-        if canonical != page_url:
+        identity = article_identity(item, self.crawler.spider.hosts)
+        canonical, aliases = identity.canonical, identity.aliases
+        if identity.alternate:
             # An AMP or other alternate copy: the canonical page is fetched and archived instead.
-            existing = self.archive.find_article(canonical)
-            reason = f"alternate copy of {canonical}"
-            self.archive.record_fetch(self.run_id, fetch, "rejected", reason, existing["id"] if existing else None)
-            self.note_aliases(canonical, aliases, "canonical")
+            article_id = self.note_aliases(canonical, aliases, "canonical")
+            self.archive.record_fetch(self.run_id, fetch, "rejected", f"alternate copy of {canonical}", article_id)
             self.stats.inc_value("newsarchive/articles/alternate")
             return
         result = self.archive.save_article(self.run_id, article_record(item, canonical), fetch, aliases)
@@ -155,13 +164,14 @@ class ArchivePipeline:
                 urls = [url for url, why in pending.items() if why == reason]
                 self.archive.add_aliases(self.run_id, result.article_id, urls, reason)
 
-    def note_aliases(self, canonical: str, urls: list[str], reason: str) -> None:
-        """Make ``urls`` aliases of the article at ``canonical``, now or once it is archived."""
+    def note_aliases(self, canonical: str, urls: list[str], reason: str) -> int | None:
+        """Make ``urls`` aliases of the article at ``canonical``, now or once it is archived; its id if known."""
         existing = self.archive.find_article(canonical)
         if existing:
             self.archive.add_aliases(self.run_id, existing["id"], urls, reason)
-        else:
-            self.pending_aliases[canonical].update(dict.fromkeys(urls, reason))
+            return existing["id"]
+        self.pending_aliases[canonical].update(dict.fromkeys(urls, reason))
+        return None
 
     def request_dropped(self, request: Any, spider: Any) -> None:
         """A redirect to a URL already crawled is dropped by the dupefilter: keep what it tells us.
