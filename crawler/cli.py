@@ -67,6 +67,9 @@ def main() -> None:
       newsarchive crawl https://news.example/ --db archive.db
       newsarchive crawl --config sources.toml           # every source, once, now
       newsarchive crawl example --config sources.toml   # one source
+      newsarchive schedule --config sources.toml        # every source on its schedule, for months
+      newsarchive status --config sources.toml          # what ran, what failed; exit 1 if unhealthy
+      newsarchive doctor --config sources.toml          # browser, archive and config checks
     """
 
 
