@@ -176,6 +176,33 @@ def near_duplicate_root(db: Database, article_id: int) -> int:
     return int(row[0]) if row is not None and row[0] is not None else article_id
 
 
+def move_article(db: Database, article_id: int, columns: Mapping[str, Any], run_id: int) -> str:
+    """The article now lives at ``columns["url"]`` with that page's metadata; returns its old URL.
+
+    Used when a crawl meets the original of a text after an exact copy of it: the row (id, first
+    seen, text) stays, the copy's URL becomes a duplicate alias and its fetch a duplicate.
+    """
+    old_url = db.execute("SELECT url FROM articles WHERE id = ?", [article_id]).fetchone()[0]
+    db.execute("DELETE FROM url_aliases WHERE url = ?", [columns["url"]])
+    _update_article(db, article_id, {"url": columns["url"], **{name: columns.get(name) for name in METADATA_COLUMNS}})
+    db.execute(
+        "UPDATE fetches SET outcome = 'duplicate' WHERE run_id = ? AND article_id = ? AND outcome = 'new'",
+        [run_id, article_id],
+    )
+    return old_url
+
+
+def first_found_this_run(db: Database, article_id: int, run_id: int) -> tuple[str, str | None, str | None] | None:
+    """(url, published_at_utc, found_by) of an article first archived by this run, else None."""
+    row = db.execute(
+        "SELECT a.url, a.published_at_utc, f.found_by FROM articles a"
+        " LEFT JOIN fetches f ON f.article_id = a.id AND f.run_id = a.first_run_id AND f.outcome = 'new'"
+        " WHERE a.id = ? AND a.first_run_id = ? ORDER BY f.id LIMIT 1",
+        [article_id, run_id],
+    ).fetchone()
+    return None if row is None else (row[0], row[1], row[2])
+
+
 def _update_article(db: Database, article_id: int, updates: Mapping[str, Any]) -> None:
     assignments = ", ".join(f"{name} = ?" for name in updates)
     db.execute(f"UPDATE articles SET {assignments} WHERE id = ?", [*updates.values(), article_id])

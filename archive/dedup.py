@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
@@ -169,3 +171,21 @@ class NearDuplicateIndex:
                 self._lsh.insert(article_id, blob_to_minhash(blob), check_duplication=False)
             self._loaded_up_to = article_id
         return self._lsh
+
+
+# Among exact copies first met in the same crawl (whose order is arbitrary), the original is the
+# earliest published, then one the site lists itself (sitemap, feed, start URL), then one at a
+# dated article path rather than an agency or section path, then the shortest URL.
+_DATED_PATH = re.compile(r"/(19|20)\d\d/[01]?\d/")
+LISTED_BY_SITE = ("sitemap", "feed", "start")
+
+
+def original_rank(url: str, published_at_utc: str | None, found_by: str | None) -> tuple[Any, ...]:
+    """Sort key among exact copies of one text: the smallest is the original."""
+    return (
+        published_at_utc or "~",  # after every ISO date
+        0 if found_by in LISTED_BY_SITE else 1,
+        0 if _DATED_PATH.search(urlsplit(url).path) else 1,
+        len(url),
+        url,
+    )

@@ -138,7 +138,15 @@ class Archive:
                 duplicate_of = copy_of
                 if duplicate_of is None and columns["word_count"]:
                     duplicate_of = article_rows.find_article_by_hash(self.db, columns["content_hash"])
-                if duplicate_of is not None:
+                if duplicate_of is not None and copy_of is None and self._is_the_original_of(
+                    duplicate_of, run_id, columns, fetch_values
+                ):
+                    old_url = article_rows.move_article(self.db, duplicate_of, columns, run_id)
+                    minhash = dedup.text_minhash(columns["text"], self._template())
+                    result = SaveResult("new", duplicate_of)
+                    reasons = {**_alias_reasons(candidate_urls, fetch_values, default_reason="redirect"),
+                               old_url: "duplicate"}
+                elif duplicate_of is not None:
                     article_rows.mark_seen(self.db, duplicate_of, run_id, now)
                     result = SaveResult("duplicate", duplicate_of, duplicate_of=duplicate_of)
                     reasons = {url: "duplicate" for url in candidate_urls}
@@ -331,6 +339,18 @@ class Archive:
             raise ArchiveError(f"Search query {query!r} failed in archive {self.path}: {error}") from error
 
     # -- internals -------------------------------------------------------------------------
+
+    def _is_the_original_of(
+        self, article_id: int, run_id: int, columns: Mapping[str, Any], fetch_values: Mapping[str, Any]
+    ) -> bool:
+        """Whether this page, an exact copy of an article first archived in this same run, is its
+        original (dedup.original_rank). An article from an earlier run keeps its place: first seen wins."""
+        first = article_rows.first_found_this_run(self.db, article_id, run_id)
+        if first is None:
+            return False
+        return dedup.original_rank(columns["url"], columns["published_at_utc"], fetch_values["found_by"]) < (
+            dedup.original_rank(*first)
+        )
 
     def _still_exact_copy_of(self, columns: Mapping[str, Any]) -> int | None:
         """The original, when this URL was recorded as an exact copy of it and still is one.

@@ -453,3 +453,29 @@ def test_exact_copy_stays_a_duplicate_across_runs_and_never_overwrites_the_origi
         assert result.outcome == "new"
         assert archive.find_article(original["url"])["text"] == original_text
         assert archive.find_article(edited["url"])["id"] == result.article_id
+
+
+def test_the_original_wins_over_an_exact_copy_met_first_in_the_same_crawl(tmp_path: Path) -> None:
+    db = tmp_path / "original.db"
+    text = " ".join(f"Council sentence {i} about the harbour works and the new quay wall." for i in range(40))
+    original = {"url": "https://n.example/2024/05/01/harbour/", "source": "n", "title": "Harbour",
+                "published_at": "2024-05-01T09:00:00+02:00", "text": text}
+    copy = {**original, "url": "https://n.example/wire/harbour/"}
+    with Archive(db) as archive:
+        run_id = archive.start_run("n")
+        first = archive.save_article(run_id, copy, {"url": copy["url"], "found_by": "link"})
+        assert first.outcome == "new"
+        second = archive.save_article(run_id, original, {"url": original["url"], "found_by": "sitemap"})
+        assert second.outcome == "new" and second.article_id == first.article_id
+        assert archive.find_article(original["url"])["url"] == original["url"]
+        assert archive.find_article(copy["url"])["url"] == original["url"]  # the copy is an alias now
+        outcomes = dict(archive.db.execute("SELECT url, outcome FROM fetches WHERE run_id = ?", [run_id]).fetchall())
+        assert outcomes == {copy["url"]: "duplicate", original["url"]: "new"}
+        run = archive.finish_run(run_id, "succeeded")
+        assert (run["articles_new"], run["articles_duplicate"]) == (1, 1)
+    # A later crawl never moves an article archived earlier: first seen stays the original.
+    late = {**original, "url": "https://n.example/2024/04/30/harbour-first/", "published_at": "2024-04-30T09:00:00Z"}
+    with Archive(db) as archive:
+        run_id = archive.start_run("n")
+        assert archive.save_article(run_id, late, {"url": late["url"], "found_by": "sitemap"}).outcome == "duplicate"
+        assert archive.find_article(late["url"])["url"] == original["url"]
