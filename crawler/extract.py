@@ -233,6 +233,7 @@ def _extract(
     article_ld = next((obj for obj in jsonld_objects if ARTICLE_JSONLD_TYPES & set(_types_of(obj))), {})
     noscript_text = " ".join(" ".join(el.itertext()) for el in tree.iter("noscript"))
     has_empty_app_root = _has_empty_app_root(tree)
+    has_data_blob = _has_data_blob(tree)
 
     _drop_elements(tree, drop_selectors)
     _drop_link_lines(tree)
@@ -258,6 +259,7 @@ def _extract(
     short = len(text) < min_text_chars
     app_shell = short and (
         has_empty_app_root
+        or has_data_blob
         or any(LOADING_RE.match(line) for line in _visible_lines(tree))
         or bool(ENABLE_JS_RE.search(noscript_text))
     )
@@ -369,6 +371,25 @@ def _flatten_jsonld(data: Any) -> Iterator[dict[str, Any]]:
 
 def _types_of(obj: dict[str, Any]) -> list[str]:
     return [t.rsplit("/", 1)[-1] for t in _as_list(obj.get("@type")) if isinstance(t, str)]
+
+
+# Client-rendered sites ship the article as data for their scripts: __NEXT_DATA__, a JSON script,
+# window.__INITIAL_STATE__ … A short page carrying a large blob like that is a shell.
+DATA_BLOB_MIN_CHARS = 1000
+DATA_BLOB_MARKERS = ("__INITIAL_STATE__", "__PRELOADED_STATE__", "__APOLLO_STATE__", "__NUXT__")
+
+
+def _has_data_blob(tree: lxml.html.HtmlElement) -> bool:
+    for script in tree.iter("script"):
+        content = script.text or ""
+        if len(content) < DATA_BLOB_MIN_CHARS:
+            continue
+        kind = (script.get("type") or "").strip().lower()
+        if kind == "application/json" or script.get("id") in ("__NEXT_DATA__", "__NUXT_DATA__"):
+            return True
+        if any(marker in content[:400] for marker in DATA_BLOB_MARKERS):
+            return True
+    return False
 
 
 def _has_empty_app_root(tree: lxml.html.HtmlElement) -> bool:

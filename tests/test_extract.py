@@ -305,3 +305,16 @@ def test_amp_flags_and_links_resolved_against_page_url() -> None:
     assert fields["is_amp"] is False
     assert fields["amp_url"] == "https://example.org/amp/news/story.html"
     assert fields["canonical_url"] == "https://example.org/news/story.html"
+
+
+def test_a_short_page_carrying_its_article_as_script_data_is_a_javascript_shell() -> None:
+    state = json.dumps({"article": {"body": ["The ferry timetable changes on Monday. " * 20] * 4}})
+    page = (
+        "<html><head><title>Ferry timetable</title></head><body><header><a href='/'>Home</a></header>"
+        f"<main class='story'></main><script>window.__INITIAL_STATE__ = {state};</script></body></html>"
+    ).encode()
+    fields = extract_page(page, "https://news.example/2025/01/02/ferry/", "text/html")
+    assert fields["signals"]["app_shell"] is True
+    assert fields["text"] == ""
+    plain = page.replace(b"__INITIAL_STATE__", b"analyticsConfig").replace(b"article", b"tracking")
+    assert extract_page(plain, "https://news.example/2025/01/02/ferry/", "text/html")["signals"]["app_shell"] is False
