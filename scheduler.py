@@ -141,6 +141,7 @@ def run_scheduled_crawl(config_path: str, db_path: str, source_name: str, trigge
         child = start_crawl(
             archive, spec, source.name, config.scheduler.log_dir,
             emit=lambda line: logger.warning("[%s] %s", source.name, line), own_session=True,
+            render_js=source.render_js,
         )
     logger.info("run %s of %s started (%s, pid %s, log %s)", child.run_id, source.name, trigger,
                 child.process.pid, child.log_path)

@@ -191,6 +191,10 @@ def _add_rendering_columns(db: Database) -> None:
     db.execute("ALTER TABLE fetches ADD COLUMN fetch_mode TEXT")
 
 
+def _add_browser_first_column(db: Database) -> None:
+    db.execute("ALTER TABLE crawl_runs ADD COLUMN browser_first INTEGER")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core tables: crawl_runs, articles, versions, aliases, minhashes, fetches", _create_core_tables),
     Migration(2, "articles_fts: FTS5 over title and text, porter stemming, sync triggers", _enable_full_text_search),
@@ -198,6 +202,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               _add_operations_columns),
     Migration(4, "crawl_runs: pages rendered in a browser, and how many needed it; fetches.fetch_mode",
               _add_rendering_columns),
+    Migration(5, "crawl_runs.browser_first: the run fetched pages through the browser at once (learned)",
+              _add_browser_first_column),
 )
 
 

@@ -219,6 +219,12 @@ class Archive:
             )
         self.commit()
 
+    def mark_browser_first(self, run_id: int) -> None:
+        """The run fetches its pages through the browser at once (render_js auto, learned from earlier runs)."""
+        with self._write():
+            self.db.execute("UPDATE crawl_runs SET browser_first = 1 WHERE id = ?", [run_id])
+        self.commit()
+
     def set_run_reason(self, run_id: int, reason: str) -> None:
         """Say why a run is ending before it ends (e.g. it is being stopped on purpose); finish_run keeps it."""
         with self._write():

@@ -116,7 +116,7 @@ def crawl(targets: tuple[str, ...], config_path: Path | None, db: Path | None, m
     if config_path:
         try:
             config = load_config(config_path)
-            sources = [source.name for source in config.select(names)]
+            sources = [(source.name, source.render_js) for source in config.select(names)]
         except ConfigError as error:
             console.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
             sys.exit(EXIT_CONFIG)
@@ -134,9 +134,9 @@ def crawl(targets: tuple[str, ...], config_path: Path | None, db: Path | None, m
     crawls = len(sources) + len(urls)
     settings.setdefault("EXTRACT_WORKERS", workers or max(1, (os.cpu_count() or 1) // crawls))
     common = dict(db=str(archive_db), settings=settings, log_level=log_level)
-    specs = [(name, CrawlSpec(config=str(config_path), source=name, **common)) for name in sources]
-    specs += [(adhoc_name(url) if "name" not in overrides else overrides["name"],
-               CrawlSpec(url=url, source_overrides=overrides, **common)) for url in urls]
+    specs = [(name, CrawlSpec(config=str(config_path), source=name, **common), mode) for name, mode in sources]
+    specs += [(overrides.get("name") or adhoc_name(url), CrawlSpec(url=url, source_overrides=overrides, **common),
+               overrides.get("render_js", "auto")) for url in urls]
     report = run_crawls(specs, archive_db, log_dir or config_log_dir or archive_db.parent / "logs", console,
                         live=console.is_terminal if progress is None else progress)
     _show_report(console, report, ARTICLES_SHOWN)
@@ -165,7 +165,7 @@ def demo(db: Path, progress: bool | None) -> None:
             source_overrides={"name": DEMO_SOURCE_NAME, "download_delay": 0.0, "concurrency": 4, "render_js": "never"},
             settings={"AUTOTHROTTLE_ENABLED": False}, log_level="WARNING",
         )
-        report = run_crawls([(DEMO_SOURCE_NAME, spec)], db, db.parent / "logs", console,
+        report = run_crawls([(DEMO_SOURCE_NAME, spec, "never")], db, db.parent / "logs", console,
                             live=console.is_terminal if progress is None else progress)
     _show_report(console, report, articles_shown=0)
     console.print(f'Explore it: sqlite3 {db} "SELECT title, published_at FROM articles"')

@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from archive import Archive
+from crawler import settings as crawl_defaults
 from crawler.crawlproc import CrawlSpec
 from crawler.progress import live_runs, runs_table
+from crawler.render_learning import plan_rendering
 from crawler.runlog import run_log_path
 
 logger = logging.getLogger(__name__)
@@ -61,14 +63,26 @@ def _relay_lines(stream: Any, emit: Callable[[str], None]) -> None:
 
 def start_crawl(
     archive: Archive, spec: CrawlSpec, source: str, log_dir: Path | None,
-    emit: Callable[[str], None], own_session: bool = False,
+    emit: Callable[[str], None], own_session: bool = False, render_js: str = "auto",
 ) -> CrawlChild:
     """Create the run row, start its crawl process, and relay the process's stderr lines to ``emit``.
 
     ``own_session``: the child gets its own process group (the scheduler stops it itself);
     otherwise Ctrl-C at the terminal reaches it directly and Scrapy stops gracefully.
     """
+    plan = plan_rendering(
+        archive.source_runs(source, 20, include_skipped=False) if render_js == "auto" else [],
+        float(spec.settings.get("RENDER_LEARN_SHARE", crawl_defaults.RENDER_LEARN_SHARE)),
+        int(spec.settings.get("RENDER_LEARN_MIN", crawl_defaults.RENDER_LEARN_MIN)),
+        int(spec.settings.get("RENDER_REPROBE_RUNS", crawl_defaults.RENDER_REPROBE_RUNS)),
+    )
+    if plan.browser_first:
+        spec.settings["NEWSARCHIVE_RENDER_FIRST"] = True
     run_id = archive.start_run(source, trigger=spec.trigger)
+    if plan.browser_first:
+        archive.mark_browser_first(run_id)
+    if plan.why:
+        logger.info("run %s of %s: %s", run_id, source, plan.why)
     log_path = run_log_path(log_dir, source, run_id) if log_dir else None
     spec.run_id = run_id
     spec.log_file = str(log_path) if log_path else None
@@ -159,7 +173,7 @@ def mark_interrupted(archive: Archive, run_id: int, why: str) -> None:
 
 
 def run_crawls(
-    specs: Sequence[tuple[str, CrawlSpec]], db: Path, log_dir: Path | None, console: Any, live: bool,
+    specs: Sequence[tuple[str, CrawlSpec, str]], db: Path, log_dir: Path | None, console: Any, live: bool,
 ) -> CrawlReport:
     """Run crawls (one process each, in parallel) to their end; live progress on a terminal.
 
@@ -167,9 +181,9 @@ def run_crawls(
     """
     children: list[CrawlChild] = []
     with Archive(db) as archive:
-        for source, spec in specs:
+        for source, spec, render_js in specs:
             emit = (lambda line, name=source: console.print(f"[{name}] {line}", markup=False, highlight=False))
-            children.append(start_crawl(archive, spec, source, log_dir, emit))
+            children.append(start_crawl(archive, spec, source, log_dir, emit, render_js=render_js))
     run_ids = [child.run_id for child in children]
     try:
         if live:

@@ -58,6 +58,10 @@ RENDER_PAGE_TIMEOUT = 30  # seconds for a page to load in the browser
 RENDER_MAX_PAGES = 4  # browser pages open at once
 RENDER_CONTEXT_PAGES = 100  # pages per browser context before it is closed and a fresh one used
 RENDER_WAIT_MS = 500  # settle time after load, for scripts that render late
+RENDER_LEARN_SHARE = 0.5  # auto: go browser-first after a run where this share of articles needed it (0: never)
+RENDER_LEARN_MIN = 5  # … and at least this many pages needed it
+RENDER_REPROBE_RUNS = 10  # every this many browser-first runs, one run tries plain HTTP first again
+NEWSARCHIVE_RENDER_FIRST = False  # set per run by the parent when the source goes browser-first
 NEWSARCHIVE_RENDER_ENABLED = False  # set by the spider when a source may render and a browser was found
 
 # Archive.

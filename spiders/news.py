@@ -114,6 +114,7 @@ class NewsSpider(scrapy.Spider):
         self.max_sitemap_depth = 4
         self.budget = PatternBudget(0)
         self.rendering = False
+        self.browser_first = False  # render_js auto, learned from earlier runs (crawler.render_learning)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -124,6 +125,7 @@ class NewsSpider(scrapy.Spider):
         rendering, warning = apply_render_settings(crawler.settings, source)
         spider = super().from_crawler(crawler, source, *args, **kwargs)
         spider.rendering = rendering
+        spider.browser_first = rendering and crawler.settings.getbool("NEWSARCHIVE_RENDER_FIRST")
         if warning:
             spider.logger.warning(warning, extra={"event": "browser_missing"})
         spider.max_hops = crawler.settings.getint("DISCOVERY_MAX_DEPTH")
@@ -155,7 +157,7 @@ class NewsSpider(scrapy.Spider):
             self.crawler.stats.inc_value("newsarchive/links_over_pattern_budget")
             return None
         meta = {"kind": "page", "found_by": found_by, "hops": hops, "hints": hints or {}, "referer_url": referer}
-        if self.rendering and self.source.render_js == "always":
+        if self.rendering and (self.source.render_js == "always" or self.browser_first):
             meta["playwright"] = True
         return scrapy.Request(
             target,

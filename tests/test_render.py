@@ -64,6 +64,28 @@ def test_javascript_articles_are_archived_whole(tmp_path: Path, mode: str) -> No
         assert run["pages_rendered"] == len(expected)
 
 
+def test_auto_remembers_a_javascript_source_and_goes_browser_first(tmp_path: Path) -> None:
+    db = tmp_path / "learning.db"
+    with serve(js_site_app()) as site:
+        for _ in range(2):
+            result = CliRunner().invoke(main, [
+                "crawl", site.base_url + "/", "--db", str(db), "--no-progress", "--delay", "0",
+                "--render-js", "auto", "-s", "RENDER_WAIT_MS=200",
+            ])
+            assert result.exit_code == 0, result.output
+        expected = expected_js_articles(site.base_url)
+    with sqlite3.connect(db) as connection:
+        connection.row_factory = sqlite3.Row
+        first, second = connection.execute("SELECT * FROM crawl_runs ORDER BY id").fetchall()
+        fetched_twice = connection.execute(
+            "SELECT count(*) FROM fetches WHERE run_id = ? AND fetch_mode = 'plain' AND url LIKE '%/json/%'",
+            (second["id"],)).fetchone()[0]
+    assert not first["browser_first"] and first["renders_needed"] == len(expected)
+    assert second["browser_first"] == 1 and second["renders_needed"] == 0
+    assert second["pages_rendered"] >= len(expected) and fetched_twice == 0
+    assert second["articles_unchanged"] == len(articles(db))
+
+
 def test_never_misses_javascript_articles_and_says_why(tmp_path: Path) -> None:
     db, base, _, _ = crawl(tmp_path, "never")
     stored = articles(db)
