@@ -24,7 +24,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.fields import (
+from crawler.fields import (  # noqa: F401 - InvalidValue, check_http_url: re-exported for feature modules
     FieldSpec,
     InvalidValue,
     _did_you_mean,

@@ -17,16 +17,6 @@ from urllib.parse import urljoin
 
 import feedparser
 
-FEED_TYPES = (
-    "application/rss+xml",
-    "application/atom+xml",
-    "application/feed+json",
-    "application/json",
-    "application/xml",
-    "text/xml",
-)
-
-
 @dataclass(frozen=True)
 class FeedEntry:
     url: str

@@ -8,13 +8,9 @@ fetch (robots.txt, feed, sitemap, non-HTML, HTTP error) that is only recorded in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
-
-def utc_now_iso() -> str:
-    """Now, as the archive writes every timestamp: ISO 8601 UTC with a Z."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+from archive.dates import utc_now_iso  # the archive's own timestamp format, for every row
 
 
 @dataclass

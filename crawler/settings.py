@@ -46,7 +46,6 @@ DOWNLOADER_MIDDLEWARES = {
 DISCOVERY_MAX_DEPTH = 6  # link hops from a start URL; pagination links do not count
 DISCOVERY_PATTERN_BUDGET = 200  # pages per URL pattern (digits folded): bounds calendars and query variants
 DISCOVERY_SITEMAP_MAX_DEPTH = 4  # nested sitemap indexes followed
-DISCOVERY_MAX_PAGES = 5000  # per crawl; the source's max_pages overrides it
 
 # Extraction: a process pool keeps trafilatura off the reactor thread.
 EXTRACT_WORKERS = 0  # 0: one worker per core
@@ -68,7 +67,6 @@ NEWSARCHIVE_RENDER_ENABLED = False  # set by the spider when a source may render
 ARCHIVE_DB = "data/archive.db"
 ARCHIVE_BATCH_SIZE = 200  # writes per transaction
 ARCHIVE_COMMIT_INTERVAL = 0.25  # seconds; pending writes are committed at least this often
-NEWSARCHIVE_SOURCE_CONFIG = None  # a crawler.config.SourceConfig, set by the CLI per crawl
 NEWSARCHIVE_RUN_TRIGGER = "manual"
 NEWSARCHIVE_RUN_ID = None  # the crawl_runs row to fill, created by the parent process; None: create one
 

@@ -7,7 +7,7 @@ on the source's own hosts, bounded by hops and per-pattern budgets (crawler.disc
 
 Run by the CLI with a ``SourceConfig``, or from the project root as
 ``scrapy crawl news -a source=NAME [-a config=sources.toml]`` or ``-a url=https://news.example/``.
-Settings: ``NEWSARCHIVE_SOURCE_CONFIG``, ``NEWSARCHIVE_SOURCES``, ``DISCOVERY_*``, ``ARCHIVE_DB``.
+Settings: ``NEWSARCHIVE_SOURCES``, ``DISCOVERY_*``, ``ARCHIVE_DB``.
 """
 
 from __future__ import annotations
@@ -48,9 +48,6 @@ def resolve_source(settings: Any, source: Any = None, config: str | None = None,
     """The SourceConfig a crawl is for: given, named in a sources file, or ad hoc from a URL."""
     if isinstance(source, SourceConfig):
         return source, None
-    configured = settings.get("NEWSARCHIVE_SOURCE_CONFIG")
-    if isinstance(configured, SourceConfig) and source is None and url is None:
-        return configured, None
     if url:
         return adhoc_source(url), None
     if not source:
@@ -326,6 +323,14 @@ class NewsSpider(scrapy.Spider):
             )
             if request is not None:
                 yield request
+
+    def closed(self, reason: str) -> None:
+        cut = self.budget.exhausted()
+        if cut:
+            self.crawler.stats.set_value("newsarchive/pattern_budget_exhausted", len(cut))
+            self.logger.info("link following stopped at DISCOVERY_PATTERN_BUDGET pages for %d URL pattern(s) "
+                             "(calendars, query variations?): %s", len(cut), ", ".join(sorted(cut)[:10]),
+                             extra={"event": "pattern_budget_exhausted"})
 
     def on_error(self, failure: Failure) -> Iterator[Any]:
         request = failure.request
