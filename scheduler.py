@@ -2,14 +2,14 @@
 
 APScheduler 3 runs one job per scheduled source (job id = source name) from a SQLite job store
 (``[scheduler] jobstore``), so the schedule survives restarts. Each run is a child process
-(crawler.runner / crawler.crawlproc) with its own ``crawl_runs`` row and log file, stopped when
+(crawler.run.supervisor / crawler.run.crawl_process) with its own ``crawl_runs`` row and log file, stopped when
 it overruns the source's ``max_runtime`` (SIGTERM, then SIGKILL of its process group) and
 recorded as timed_out. Never two runs of one source at once: a run due while the previous one
 still goes is recorded as skipped, with the reason. Runs missed while the scheduler was down are
 coalesced into one catch-up run. SIGTERM/SIGINT stop it cleanly (running crawls get
 ``shutdown_grace`` to finish and are recorded as interrupted); SIGHUP re-reads the sources file.
-After every run the source's health is checked (crawler.alerts) and metrics are updated
-(crawler.metrics). Settings: the sources file's ``[scheduler]``, ``[health]``, ``[alerts]`` and
+After every run the source's health is checked (crawler.ops.alerts) and metrics are updated
+(crawler.ops.metrics). Settings: the sources file's ``[scheduler]``, ``[health]``, ``[alerts]`` and
 ``[metrics]`` tables and each source's ``schedule`` and ``max_runtime``.
 """
 
@@ -24,7 +24,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,11 +47,11 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from archive import Archive
-from crawler.config import Config, ConfigError, load_config
-from crawler.crawlproc import CrawlSpec
-from crawler.opsconfig import Schedule
-from crawler.runlog import prune_logs
-from crawler.runner import close_run, kill_process_group, mark_interrupted, start_crawl, stop_crawl
+from crawler.ops.runlog import prune_logs
+from crawler.run.crawl_process import CrawlSpec
+from crawler.run.supervisor import close_run, kill_process_group, mark_interrupted, start_crawl, stop_crawl
+from crawler.sources.config import Config, ConfigError, load_config
+from crawler.sources.ops_tables import Schedule
 
 logger = logging.getLogger("newsarchive.scheduler")
 
@@ -80,10 +80,7 @@ def next_run_times(jobstore: Path) -> dict[str, datetime | None]:
             rows = connection.execute(f"SELECT id, next_run_time FROM {JOBS_TABLE}").fetchall()
     except sqlite3.Error:
         return {}
-    return {
-        job_id: datetime.fromtimestamp(when, tz=timezone.utc) if when is not None else None
-        for job_id, when in rows
-    }
+    return {job_id: datetime.fromtimestamp(when, tz=UTC) if when is not None else None for job_id, when in rows}
 
 
 def count_missed(trigger: BaseTrigger, first_missed: datetime, now: datetime, cap: int = 100_000) -> int:
@@ -135,30 +132,50 @@ def run_scheduled_crawl(config_path: str, db_path: str, source_name: str, trigge
             run_id = archive.start_run(source_name, trigger=trigger)
             logger.error("run %s of %s not started: the sources file is unusable:\n%s", run_id, source_name, error)
             return archive.finish_run(run_id, "failed", reason=f"sources file unusable: {error}")
-    spec = CrawlSpec(db=str(config.archive.db), config=str(config_path), source=source.name, trigger=trigger,
-                     log_level="WARNING")
+    spec = CrawlSpec(
+        db=str(config.archive.db), config=str(config_path), source=source.name, trigger=trigger, log_level="WARNING"
+    )
     with Archive(config.archive.db) as archive:
         child = start_crawl(
-            archive, spec, source.name, config.scheduler.log_dir,
-            emit=lambda line: logger.warning("[%s] %s", source.name, line), own_session=True,
+            archive,
+            spec,
+            source.name,
+            config.scheduler.log_dir,
+            emit=lambda line: logger.warning("[%s] %s", source.name, line),
+            own_session=True,
             render_js=source.render_js,
         )
-    logger.info("run %s of %s started (%s, pid %s, log %s)", child.run_id, source.name, trigger,
-                child.process.pid, child.log_path)
+    logger.info(
+        "run %s of %s started (%s, pid %s, log %s)",
+        child.run_id,
+        source.name,
+        trigger,
+        child.process.pid,
+        child.log_path,
+    )
     try:
         child.process.wait(timeout=source.max_runtime)
     except subprocess.TimeoutExpired:
         pass
     if child.process.poll() is None:
         child.timed_out = True
-        logger.warning("run %s of %s exceeded max_runtime (%ss): stopping it", child.run_id, source.name,
-                       source.max_runtime)
+        logger.warning(
+            "run %s of %s exceeded max_runtime (%ss): stopping it", child.run_id, source.name, source.max_runtime
+        )
         stop_crawl(child, config.scheduler.stop_grace)
     with Archive(config.archive.db) as archive:
         run = close_run(archive, child, source.max_runtime)
-    logger.info("run %s of %s %s%s: %s new, %s unchanged, %s errors, %.1fs", run["id"], source.name, run["status"],
-                f" ({run['reason']})" if run.get("reason") else "", run["articles_new"], run["articles_unchanged"],
-                run["errors"], run["duration_s"] or 0)
+    logger.info(
+        "run %s of %s %s%s: %s new, %s unchanged, %s errors, %.1fs",
+        run["id"],
+        source.name,
+        run["status"],
+        f" ({run['reason']})" if run.get("reason") else "",
+        run["articles_new"],
+        run["articles_unchanged"],
+        run["errors"],
+        run["duration_s"] or 0,
+    )
     return run
 
 
@@ -183,8 +200,9 @@ class CrawlScheduler:
         config = self.config
         with Archive(config.archive.db) as archive:
             for run in archive.abandon_stale_runs(process_is_alive):
-                logger.warning("run %s of %s was left running by a previous process: marked abandoned",
-                               run["id"], run["source"])
+                logger.warning(
+                    "run %s of %s was left running by a previous process: marked abandoned", run["id"], run["source"]
+                )
         self.prune_logs()
         config.scheduler.jobstore.parent.mkdir(parents=True, exist_ok=True)
         self.scheduler = BackgroundScheduler(
@@ -193,8 +211,11 @@ class CrawlScheduler:
                 "internal": MemoryJobStore(),
             },
             executors={"default": ThreadPoolExecutor(max_workers=config.scheduler.max_parallel_crawls)},
-            job_defaults={"coalesce": True, "max_instances": 1,
-                          "misfire_grace_time": int(config.scheduler.misfire_grace)},
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": int(config.scheduler.misfire_grace),
+            },
             timezone=ZoneInfo(config.scheduler.timezone),
         )
         self.scheduler.add_listener(self.on_submitted, EVENT_JOB_SUBMITTED)
@@ -204,15 +225,24 @@ class CrawlScheduler:
         self.scheduler.start(paused=True)
         self.sync_jobs(config)
         self.plan_catch_up()
-        self.scheduler.add_job(self.maintenance, "interval", seconds=MAINTENANCE_SECONDS, id="maintenance",
-                               jobstore="internal", executor="default", max_instances=1, coalesce=True)
+        self.scheduler.add_job(
+            self.maintenance,
+            "interval",
+            seconds=MAINTENANCE_SECONDS,
+            id="maintenance",
+            jobstore="internal",
+            executor="default",
+            max_instances=1,
+            coalesce=True,
+        )
         self.start_metrics()
         self.scheduler.resume()
         for job in self.scheduler.get_jobs(jobstore="default"):
             logger.info("source %s: %s; next run %s", job.id, job.trigger, _local(job.next_run_time))
         if not self.scheduler.get_jobs(jobstore="default"):
-            logger.warning("no source in %s has a schedule: nothing will run (add schedule = \"every 1h\")",
-                           self.config_path)
+            logger.warning(
+                'no source in %s has a schedule: nothing will run (add schedule = "every 1h")', self.config_path
+            )
 
     def run_forever(self) -> int:
         """Serve until SIGTERM/SIGINT; SIGHUP reloads the sources file. Returns the exit code."""
@@ -220,8 +250,9 @@ class CrawlScheduler:
         signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
         signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
         self.start()
-        logger.info("scheduler running (pid %s); SIGTERM or Ctrl-C stops it, SIGHUP reloads %s",
-                    os.getpid(), self.config_path)
+        logger.info(
+            "scheduler running (pid %s); SIGTERM or Ctrl-C stops it, SIGHUP reloads %s", os.getpid(), self.config_path
+        )
         while not self.stopping.wait(0.5):
             if self.reload_requested.is_set():
                 self.reload_requested.clear()
@@ -248,8 +279,11 @@ class CrawlScheduler:
         self.scheduler.shutdown(wait=False)
         db = self.config.archive.db
         with Archive(db) as archive:
-            running = [run for run in archive.runs_with_status("running")
-                       if run["trigger"] in SCHEDULED_TRIGGERS and is_child_of_this_process(run["pid"])]
+            running = [
+                run
+                for run in archive.runs_with_status("running")
+                if run["trigger"] in SCHEDULED_TRIGGERS and is_child_of_this_process(run["pid"])
+            ]
             for run in running:
                 mark_interrupted(archive, run["id"], "the scheduler was shut down")
         if running:
@@ -293,8 +327,15 @@ class CrawlScheduler:
             args = [str(self.config_path), str(config.archive.db), name]
             job = existing.get(name)
             if job is None:
-                self.scheduler.add_job(run_scheduled_crawl, trigger, args=args, kwargs={"trigger": "schedule"},
-                                       id=name, name=f"crawl {name}", jobstore="default")
+                self.scheduler.add_job(
+                    run_scheduled_crawl,
+                    trigger,
+                    args=args,
+                    kwargs={"trigger": "schedule"},
+                    id=name,
+                    name=f"crawl {name}",
+                    jobstore="default",
+                )
                 logger.info("source %s: scheduled %s", name, source.schedule.text)
                 continue
             if str(job.trigger) != str(trigger):
@@ -306,15 +347,19 @@ class CrawlScheduler:
     def plan_catch_up(self) -> None:
         """Jobs whose next run passed while the scheduler was down run once now, as catch-up."""
         assert self.scheduler is not None
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         grace = timedelta(seconds=self.config.scheduler.misfire_grace)
         for job in self.scheduler.get_jobs(jobstore="default"):
             if job.next_run_time is None or job.next_run_time >= now:
                 continue
             missed = count_missed(job.trigger, job.next_run_time, now)
             if now - job.next_run_time <= grace:
-                logger.warning("source %s: %d run(s) missed since %s while the scheduler was down; "
-                               "running one catch-up run now", job.id, missed, _local(job.next_run_time))
+                logger.warning(
+                    "source %s: %d run(s) missed since %s while the scheduler was down; running one catch-up run now",
+                    job.id,
+                    missed,
+                    _local(job.next_run_time),
+                )
                 self.scheduler.modify_job(job.id, jobstore="default", kwargs={"trigger": "catch-up"})
 
     # events (APScheduler calls these from its own threads)
@@ -330,11 +375,16 @@ class CrawlScheduler:
         scheduled = event.scheduled_run_times[0] if event.scheduled_run_times else None
         with Archive(self.config.archive.db) as archive:
             running = [run for run in archive.runs_with_status("running") if run["source"] == event.job_id]
-            still = (f"run {running[-1]['id']} (started {running[-1]['started_at']}) was still running"
-                     if running else "the previous run was still running")
+            still = (
+                f"run {running[-1]['id']} (started {running[-1]['started_at']}) was still running"
+                if running
+                else "the previous run was still running"
+            )
             run_id = archive.record_skipped_run(
-                event.job_id, "schedule", f"{still}; never two runs of one source at once",
-                scheduled.astimezone(timezone.utc).isoformat() if scheduled else None,
+                event.job_id,
+                "schedule",
+                f"{still}; never two runs of one source at once",
+                scheduled.astimezone(UTC).isoformat() if scheduled else None,
             )
             run = archive.run(run_id)
         logger.warning("source %s: run due at %s skipped (run %s): %s", event.job_id, _local(scheduled), run_id, still)
@@ -345,28 +395,37 @@ class CrawlScheduler:
             return
         with Archive(self.config.archive.db) as archive:
             run_id = archive.record_skipped_run(
-                event.job_id, "schedule",
+                event.job_id,
+                "schedule",
                 f"missed: due at {event.scheduled_run_time.isoformat()}, more than misfire_grace late",
-                event.scheduled_run_time.astimezone(timezone.utc).isoformat(),
+                event.scheduled_run_time.astimezone(UTC).isoformat(),
             )
             run = archive.run(run_id)
-        logger.warning("source %s: run due at %s missed and recorded as skipped (run %s)",
-                       event.job_id, _local(event.scheduled_run_time), run_id)
+        logger.warning(
+            "source %s: run due at %s missed and recorded as skipped (run %s)",
+            event.job_id,
+            _local(event.scheduled_run_time),
+            run_id,
+        )
         self.after_run(run)
 
     def on_finished(self, event: JobExecutionEvent) -> None:
         if event.jobstore != "default":
             return
         if event.exception is not None:
-            logger.error("source %s: the run failed inside the scheduler: %s", event.job_id, event.exception,
-                         exc_info=(type(event.exception), event.exception, event.exception.__traceback__))
+            logger.error(
+                "source %s: the run failed inside the scheduler: %s",
+                event.job_id,
+                event.exception,
+                exc_info=(type(event.exception), event.exception, event.exception.__traceback__),
+            )
             return
         if isinstance(event.retval, dict):
             self.after_run(event.retval)
 
     def after_run(self, run: dict[str, Any]) -> None:
         """Health check (alerts on a change) and metrics, after every run, skipped ones included."""
-        from crawler.alerts import check_source
+        from crawler.ops.alerts import check_source
 
         if self.metrics is not None:
             self.metrics.observe_run(run)
@@ -379,19 +438,21 @@ class CrawlScheduler:
         if self.metrics is not None:
             for name, when in next_run_times(self.config.scheduler.jobstore).items():
                 self.metrics.set_next_run(name, when)
-        if self.last_prune is None or datetime.now(timezone.utc) - self.last_prune > RETENTION_CHECK:
+        if self.last_prune is None or datetime.now(UTC) - self.last_prune > RETENTION_CHECK:
             self.prune_logs()
 
     def prune_logs(self) -> None:
         removed = prune_logs(self.config.scheduler.log_dir, self.config.scheduler.log_retention_days)
-        self.last_prune = datetime.now(timezone.utc)
+        self.last_prune = datetime.now(UTC)
         if removed:
-            logger.info("deleted %d run log(s) older than %d days", len(removed), self.config.scheduler.log_retention_days)
+            logger.info(
+                "deleted %d run log(s) older than %d days", len(removed), self.config.scheduler.log_retention_days
+            )
 
     def start_metrics(self) -> None:
         if not self.config.metrics.port:
             return
-        from crawler.metrics import SchedulerMetrics
+        from crawler.ops.metrics import SchedulerMetrics
 
         self.metrics = SchedulerMetrics()
         port = self.metrics.start_server(self.config.metrics.host, self.config.metrics.port)

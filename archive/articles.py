@@ -91,7 +91,9 @@ def insert_article(
     return int(cursor.lastrowid)
 
 
-def mark_unchanged(db: Database, article_id: int, columns: Mapping[str, Any], run_id: int, now: str, fetched_at: str) -> None:
+def mark_unchanged(
+    db: Database, article_id: int, columns: Mapping[str, Any], run_id: int, now: str, fetched_at: str
+) -> None:
     """Record a re-fetch with identical text: bump last_seen, fill metadata the stored row lacks."""
     stored = row_dict(db, f"SELECT {', '.join(METADATA_COLUMNS)} FROM articles WHERE id = ?", [article_id]) or {}
     updates: dict[str, Any] = {
@@ -103,7 +105,9 @@ def mark_unchanged(db: Database, article_id: int, columns: Mapping[str, Any], ru
     _update_article(db, article_id, updates)
 
 
-def apply_update(db: Database, article_id: int, columns: Mapping[str, Any], run_id: int, now: str, fetched_at: str) -> None:
+def apply_update(
+    db: Database, article_id: int, columns: Mapping[str, Any], run_id: int, now: str, fetched_at: str
+) -> None:
     """Snapshot the current content into article_versions, then store the new content as the next version.
 
     Metadata the new extraction did not find keeps its old value (the snapshot has it either way);

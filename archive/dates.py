@@ -9,7 +9,7 @@ across sources. No settings drive this module.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 
 # A year ("2024") or a year and month ("2024-05") is a legitimate, if vague,
@@ -20,15 +20,15 @@ _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 def utc_now_iso() -> str:
     """Return the current time as ISO 8601 UTC with millisecond precision, e.g. "2024-05-12T07:30:00.123Z"."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
 def format_utc(moment: datetime) -> str:
     """Format an aware or naive (assumed UTC) datetime as ISO 8601 UTC with "Z"."""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    moment = moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
     text = moment.strftime("%Y-%m-%dT%H:%M:%S")
     if moment.microsecond:
         text += f".{moment.microsecond:06d}".rstrip("0")
@@ -39,7 +39,7 @@ def parse_utc(value: str) -> datetime:
     """Parse a timestamp written by this archive (or any ISO 8601 string with offset) into an aware datetime."""
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed
 
 

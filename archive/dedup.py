@@ -132,7 +132,9 @@ class NearDuplicateIndex:
         ).fetchall()
         # Check the most promising few exactly; 64-permutation estimates are too coarse
         # (about +-0.04) to decide on their own.
-        estimated = sorted(((minhash.jaccard(blob_to_minhash(blob)), article_id) for article_id, blob in rows), reverse=True)
+        estimated = sorted(
+            ((minhash.jaccard(blob_to_minhash(blob)), article_id) for article_id, blob in rows), reverse=True
+        )
         shortlist = [article_id for _, article_id in estimated[:MAX_CANDIDATES_CHECKED]]
         if not shortlist:
             return None

@@ -166,8 +166,12 @@ def _enable_full_text_search(db: Database) -> None:
 
 def _add_operations_columns(db: Database) -> None:
     for column, kind in (
-        ("responses_2xx", "INTEGER"), ("responses_3xx", "INTEGER"), ("responses_4xx", "INTEGER"),
-        ("responses_5xx", "INTEGER"), ("extraction_failures", "INTEGER"), ("reason", "TEXT"),
+        ("responses_2xx", "INTEGER"),
+        ("responses_3xx", "INTEGER"),
+        ("responses_4xx", "INTEGER"),
+        ("responses_5xx", "INTEGER"),
+        ("extraction_failures", "INTEGER"),
+        ("reason", "TEXT"),
         ("scheduled_for", "TEXT"),
     ):
         db.execute(f"ALTER TABLE crawl_runs ADD COLUMN {column} {kind}")
@@ -198,12 +202,17 @@ def _add_browser_first_column(db: Database) -> None:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core tables: crawl_runs, articles, versions, aliases, minhashes, fetches", _create_core_tables),
     Migration(2, "articles_fts: FTS5 over title and text, porter stemming, sync triggers", _enable_full_text_search),
-    Migration(3, "crawl_runs: responses by status class, extraction failures, reason; source_health",
-              _add_operations_columns),
-    Migration(4, "crawl_runs: pages rendered in a browser, and how many needed it; fetches.fetch_mode",
-              _add_rendering_columns),
-    Migration(5, "crawl_runs.browser_first: the run fetched pages through the browser at once (learned)",
-              _add_browser_first_column),
+    Migration(
+        3, "crawl_runs: responses by status class, extraction failures, reason; source_health", _add_operations_columns
+    ),
+    Migration(
+        4, "crawl_runs: pages rendered in a browser, and how many needed it; fetches.fetch_mode", _add_rendering_columns
+    ),
+    Migration(
+        5,
+        "crawl_runs.browser_first: the run fetched pages through the browser at once (learned)",
+        _add_browser_first_column,
+    ),
 )
 
 

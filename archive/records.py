@@ -33,7 +33,7 @@ METADATA_COLUMNS = (
     "hints",
 )
 # Columns that together make one version of an article's content (snapshotted on change).
-CONTENT_COLUMNS = METADATA_COLUMNS + ("url", "text", "word_count", "content_hash", "fetch_mode")
+CONTENT_COLUMNS = (*METADATA_COLUMNS, "url", "text", "word_count", "content_hash", "fetch_mode")
 
 FETCH_COLUMNS = (
     "url",

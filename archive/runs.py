@@ -89,7 +89,7 @@ def responses_by_class(stats: Mapping[str, Any] | None) -> dict[str, int]:
     classes = {f"responses_{digit}xx": 0 for digit in "2345"}
     for key, value in (stats or {}).items():
         if key.startswith(STATUS_COUNT_PREFIX) and isinstance(value, int):
-            column = f"responses_{key[len(STATUS_COUNT_PREFIX):][:1]}xx"
+            column = f"responses_{key[len(STATUS_COUNT_PREFIX) :][:1]}xx"
             if column in classes:
                 classes[column] += value
     return classes

@@ -138,18 +138,22 @@ class Archive:
                 duplicate_of = copy_of
                 if duplicate_of is None and columns["word_count"]:
                     duplicate_of = article_rows.find_article_by_hash(self.db, columns["content_hash"])
-                if duplicate_of is not None and copy_of is None and self._is_the_original_of(
-                    duplicate_of, run_id, columns, fetch_values
+                if (
+                    duplicate_of is not None
+                    and copy_of is None
+                    and self._is_the_original_of(duplicate_of, run_id, columns, fetch_values)
                 ):
                     old_url = article_rows.move_article(self.db, duplicate_of, columns, run_id)
                     minhash = dedup.text_minhash(columns["text"], self._template())
                     result = SaveResult("new", duplicate_of)
-                    reasons = {**_alias_reasons(candidate_urls, fetch_values, default_reason="redirect"),
-                               old_url: "duplicate"}
+                    reasons = {
+                        **_alias_reasons(candidate_urls, fetch_values, default_reason="redirect"),
+                        old_url: "duplicate",
+                    }
                 elif duplicate_of is not None:
                     article_rows.mark_seen(self.db, duplicate_of, run_id, now)
                     result = SaveResult("duplicate", duplicate_of, duplicate_of=duplicate_of)
-                    reasons = {url: "duplicate" for url in candidate_urls}
+                    reasons = dict.fromkeys(candidate_urls, "duplicate")
                 else:
                     result, minhash = self._save_new(run_id, columns, now, fetch_values["fetched_at"])
                     reasons = _alias_reasons(candidate_urls, fetch_values, default_reason="redirect")
@@ -188,7 +192,9 @@ class Archive:
         """Record other URLs that lead to an article (an AMP copy, a shortlink…); known URLs are left as they are."""
         with self._write():
             self._require_run(run_id)
-            article_rows.register_aliases(self.db, article_id, dict.fromkeys(unique_urls(urls), reason), run_id, utc_now_iso())
+            article_rows.register_aliases(
+                self.db, article_id, dict.fromkeys(unique_urls(urls), reason), run_id, utc_now_iso()
+            )
 
     def finish_run(
         self,
@@ -250,8 +256,11 @@ class Archive:
         """Mark "running" rows whose process is gone (a crashed scheduler or crawl) as abandoned."""
         stale = [run for run in self.runs_with_status("running") if not is_alive(run["pid"], run["hostname"])]
         for run in stale:
-            self.finish_run(run["id"], "abandoned", reason="its process ended without recording an end "
-                                                       "(crashed or killed); found at scheduler start")
+            self.finish_run(
+                run["id"],
+                "abandoned",
+                reason="its process ended without recording an end (crashed or killed); found at scheduler start",
+            )
         return [self.run(run["id"]) for run in stale]
 
     def runs_with_status(self, status: str) -> list[dict[str, Any]]:
@@ -274,7 +283,7 @@ class Archive:
         """Store a source's health; True when it changed (a transition worth an alert)."""
         now = utc_now_iso()
         previous = self.source_health(source)
-        changed = previous is None and not healthy or previous is not None and bool(previous["healthy"]) != healthy
+        changed = (previous is None and not healthy) or (previous is not None and bool(previous["healthy"]) != healthy)
         since = now if previous is None or changed else previous["since"]
         with self._write():
             self.db.execute(

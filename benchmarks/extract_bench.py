@@ -71,7 +71,7 @@ def newssite_pages(count: int) -> list[Page] | None:
 
 
 def run_serial(pages: Sequence[Page]) -> float:
-    from crawler.extract import extract_page
+    from crawler.extraction.extract import extract_page
 
     started = time.perf_counter()
     for body, url, content_type in pages:
@@ -80,7 +80,7 @@ def run_serial(pages: Sequence[Page]) -> float:
 
 
 def run_pool(pages: Sequence[Page], workers: int | None) -> tuple[float, int]:
-    from crawler.extract_pool import ExtractionPool
+    from crawler.extraction.pool import ExtractionPool
 
     async def extract_all(pool: ExtractionPool) -> float:
         # Warm-up: start every worker and import trafilatura there, outside the timed part.

@@ -2,7 +2,7 @@
 
 Serves the JavaScript fixture site (``tests/jssite.py``: a quarter of the articles with their text
 in the HTML, three quarters filled in by JavaScript) on 127.0.0.1 and crawls it, in one run, once
-per mode through the real CLI (``python -m crawler.cli crawl URL --db … --no-progress``):
+per mode through the real CLI (``python -m crawler.cli.main crawl URL --db … --no-progress``):
 
 - ``plain``: ``--render-js never`` (only the static articles have text);
 - ``rendered``: ``--render-js always`` (every page through the browser);
@@ -13,7 +13,7 @@ extraction workers, Playwright's driver and Chromium's processes, read from /pro
 every 0.2 s. Prints pages/s, articles and peak memory side by side; with ``--pages`` >= 200 it
 also prints the memory every 100 pages, to show whether it stays flat over a long crawl.
 
-Usage (from the repo root; needs Chromium, see crawler/browser.py)::
+Usage (from the repo root; needs Chromium, see crawler/browser/chromium.py)::
 
     /work/venv/bin/python benchmarks/render_bench.py [--pages 40] [--modes plain,rendered]
         [--concurrency 4] [-s RENDER_MAX_PAGES=4 ...]
@@ -131,11 +131,26 @@ def _run_totals(db: Path) -> tuple[int, int, float]:
 
 
 def crawl_command(url: str, db: Path, mode: str, args: argparse.Namespace, use_render_option: bool) -> list[str]:
-    command = [sys.executable, "-m", "crawler.cli", "crawl", url, "--db", str(db), "--no-progress",
-               "--delay", "0", "--max-pages", str(2 * args.pages + 10),  # auto fetches JS pages twice
-               "-s", "AUTOTHROTTLE_ENABLED=False",
-               "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={args.concurrency}",
-               "-s", f"DISCOVERY_PATTERN_BUDGET={args.pages + 10}"]
+    command = [
+        sys.executable,
+        "-m",
+        "crawler.cli.main",
+        "crawl",
+        url,
+        "--db",
+        str(db),
+        "--no-progress",
+        "--delay",
+        "0",
+        "--max-pages",
+        str(2 * args.pages + 10),  # auto fetches JS pages twice
+        "-s",
+        "AUTOTHROTTLE_ENABLED=False",
+        "-s",
+        f"CONCURRENT_REQUESTS_PER_DOMAIN={args.concurrency}",
+        "-s",
+        f"DISCOVERY_PATTERN_BUDGET={args.pages + 10}",
+    ]
     if use_render_option:
         command += ["--render-js", MODE_FLAGS[mode]]
     else:
@@ -153,8 +168,9 @@ def run_crawl(url: str, workdir: Path, mode: str, args: argparse.Namespace, use_
     result = CrawlResult(mode, 0.0, -1, log=log)
     next_mark = TIMELINE_STEP
     with log.open("w") as output:
-        child = subprocess.Popen(command, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT,
-                                 start_new_session=True)
+        child = subprocess.Popen(
+            command, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             while child.poll() is None:
                 if time.monotonic() - started > args.timeout:
@@ -190,12 +206,16 @@ def _mib(kib: int) -> str:
 
 
 def print_results(results: list[CrawlResult], note: str) -> None:
-    print(f"{'mode':<9} {'pages':>6} {'articles':>9} {'crawl s':>8} {'pages/s':>8} {'wall s':>7} "
-          f"{'peak RSS':>9} {'peak PSS':>9} {'procs':>6}  exit")
+    print(
+        f"{'mode':<9} {'pages':>6} {'articles':>9} {'crawl s':>8} {'pages/s':>8} {'wall s':>7} "
+        f"{'peak RSS':>9} {'peak PSS':>9} {'procs':>6}  exit"
+    )
     for r in results:
         rate = r.pages / r.crawl_s if r.crawl_s else 0.0
-        print(f"{r.mode:<9} {r.pages:>6} {r.articles:>9} {r.crawl_s:>8.1f} {rate:>8.1f} {r.wall_s:>7.1f} "
-              f"{_mib(r.peak_rss_kib):>9} {_mib(r.peak_pss_kib):>9} {r.peak_processes:>6}  {r.exit_code}")
+        print(
+            f"{r.mode:<9} {r.pages:>6} {r.articles:>9} {r.crawl_s:>8.1f} {rate:>8.1f} {r.wall_s:>7.1f} "
+            f"{_mib(r.peak_rss_kib):>9} {_mib(r.peak_pss_kib):>9} {r.peak_processes:>6}  {r.exit_code}"
+        )
     if note:
         print(note)
     if any(r.timeline for r in results):
@@ -224,8 +244,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", default="plain,rendered", help="comma-separated: plain, auto, rendered")
     parser.add_argument("--concurrency", type=int, default=4, help="parallel requests to the site (default 4)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds one crawl may take (default 1800)")
-    parser.add_argument("-s", dest="settings", action="append", default=[], metavar="NAME=VALUE",
-                        help="extra setting for every crawl, e.g. -s RENDER_MAX_PAGES=4; repeatable")
+    parser.add_argument(
+        "-s",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra setting for every crawl, e.g. -s RENDER_MAX_PAGES=4; repeatable",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the archives and crawl logs (path printed)")
     args = parser.parse_args(argv)
     modes = [mode.strip() for mode in args.modes.split(",") if mode.strip()]
@@ -234,28 +260,41 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--modes takes {', '.join(MODE_FLAGS)} (got {unknown}); --pages must be >= 1")
 
     sys.path.insert(0, str(REPO_ROOT))
-    from crawler.browser import find_browser
+    from crawler.browser.chromium import find_browser
     from crawler.demo.server import serve
     from tests.jssite import js_site_app
 
     browser = find_browser()
     if browser is None and modes != ["plain"]:
-        print("No Chromium found: rendered crawls would fall back or fail. Install it: apt-get install chromium",
-              file=sys.stderr)
+        print(
+            "No Chromium found: rendered crawls would fall back or fail. Install it: apt-get install chromium",
+            file=sys.stderr,
+        )
         return 1
-    help_text = subprocess.run([sys.executable, "-m", "crawler.cli", "crawl", "--help"], cwd=REPO_ROOT,
-                               capture_output=True, text=True, check=True).stdout
+    help_text = subprocess.run(
+        [sys.executable, "-m", "crawler.cli.main", "crawl", "--help"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     use_render_option = "--render-js" in help_text
-    note = "" if use_render_option else ("note: this CLI has no --render-js yet; modes were set with "
-                                         "-s NEWSARCHIVE_RENDER_JS=never|auto|always")
+    note = (
+        ""
+        if use_render_option
+        else ("note: this CLI has no --render-js yet; modes were set with -s NEWSARCHIVE_RENDER_JS=never|auto|always")
+    )
     counts = split_pages(args.pages)
     workdir = Path(tempfile.mkdtemp(prefix="render-bench-"))
     results = []
     with serve(js_site_app(**counts)) as site:
-        print(f"render_bench: {args.pages} article pages ({counts['n_static']} static, {counts['n_json']} json, "
-              f"{counts['n_write']} document.write, {counts['n_dom']} DOM) + home page at {site.base_url}/; "
-              f"browser {browser}; {os.cpu_count()} cores; concurrency {args.concurrency}"
-              + (f"; settings {' '.join(args.settings)}" if args.settings else ""), flush=True)
+        print(
+            f"render_bench: {args.pages} article pages ({counts['n_static']} static, {counts['n_json']} json, "
+            f"{counts['n_write']} document.write, {counts['n_dom']} DOM) + home page at {site.base_url}/; "
+            f"browser {browser}; {os.cpu_count()} cores; concurrency {args.concurrency}"
+            + (f"; settings {' '.join(args.settings)}" if args.settings else ""),
+            flush=True,
+        )
         for mode in modes:
             print(f"  crawling: {mode} …", file=sys.stderr, flush=True)
             results.append(run_crawl(site.base_url + "/", workdir, mode, args, use_render_option))

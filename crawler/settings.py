@@ -38,8 +38,8 @@ BACKOFF_MAX_DELAY = 120.0  # never wait longer than this for one retry, whatever
 
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "crawler.backoff.BackoffRetryMiddleware": 550,
-    "crawler.render.RenderPages": 950,
+    "crawler.middlewares.backoff_retry.BackoffRetryMiddleware": 550,
+    "crawler.middlewares.render_pages.RenderPagesMiddleware": 950,
 }
 
 # Discovery: how far link following may wander.
@@ -75,7 +75,7 @@ ITEM_PIPELINES = {
     "pipelines.archive.ArchivePipeline": 800,
 }
 EXTENSIONS = {
-    "crawler.nonhtml.SkipNonHtml": 100,
+    "crawler.extensions.skip_non_html.SkipNonHtmlExtension": 100,
 }
 
 # Scrapy 2.19 starts a localhost remote-control server and a telnet console by default: neither

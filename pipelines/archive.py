@@ -21,15 +21,24 @@ from scrapy.crawler import Crawler
 from twisted.internet.task import LoopingCall
 
 from archive import Archive
+from crawler.discovery.urls import canonicalize_url, is_on_hosts
 from crawler.items import Fetch, FetchItem, PageItem
-from crawler.urls import canonicalize_url, is_on_hosts
 
 logger = logging.getLogger(__name__)
 
 SUCCESSFUL_FINISH_REASONS = ("finished", "closespider_pagecount", "closespider_itemcount", "closespider_timeout")
 ARTICLE_FIELDS = (
-    "title", "authors", "published_at", "modified_at", "language", "description",
-    "site_name", "categories", "tags", "image", "text",
+    "title",
+    "authors",
+    "published_at",
+    "modified_at",
+    "language",
+    "description",
+    "site_name",
+    "categories",
+    "tags",
+    "image",
+    "text",
 )
 
 
@@ -85,7 +94,8 @@ def run_status(reason: str, stats: Mapping[str, Any]) -> str:
     if reason not in SUCCESSFUL_FINISH_REASONS:
         return "failed"
     ok_responses = sum(
-        value for key, value in stats.items()
+        value
+        for key, value in stats.items()
         if key.startswith("downloader/response_status_count/2") and isinstance(value, int)
     )
     return "succeeded" if ok_responses else "failed"
@@ -157,7 +167,9 @@ class ArchivePipeline:
             return
         result = self.archive.save_article(self.run_id, article_record(item, canonical), fetch, aliases)
         self.stats.inc_value(f"newsarchive/articles/{result.outcome}")
-        logger.info("article %s: %s", result.outcome, canonical, extra={"event": f"article_{result.outcome}", "url": canonical})
+        logger.info(
+            "article %s: %s", result.outcome, canonical, extra={"event": f"article_{result.outcome}", "url": canonical}
+        )
         pending = self.pending_aliases.pop(canonical, None)
         if pending and result.outcome != "duplicate":
             for reason in set(pending.values()):
@@ -184,8 +196,13 @@ class ArchivePipeline:
             return
         if request.url in chain:
             loop = " → ".join([*chain, request.url])
-            fetch = Fetch(url=chain[0], final_url=request.url, found_by=request.meta.get("found_by", "link"),
-                          depth=request.meta.get("hops", 0), referer=request.meta.get("referer_url"))
+            fetch = Fetch(
+                url=chain[0],
+                final_url=request.url,
+                found_by=request.meta.get("found_by", "link"),
+                depth=request.meta.get("hops", 0),
+                referer=request.meta.get("referer_url"),
+            )
             self.archive.record_fetch(self.run_id, fetch.as_dict(), "error", f"redirect loop: {loop}")
             self.stats.inc_value("newsarchive/fetches/error")
             return
@@ -207,7 +224,23 @@ class ArchivePipeline:
         self.archive.close()
         self.archive = None
         self.stats.set_value("newsarchive/run_status", status)
-        counts = {key: run.get(key) for key in ("pages_fetched", "articles_new", "articles_unchanged",
-                                                 "articles_duplicate", "articles_rejected", "errors")}
-        logger.info("run %s of %s %s (%s): %s", self.run_id, spider.source.name, status, reason, counts,
-                    extra={"event": "run_finished"})
+        counts = {
+            key: run.get(key)
+            for key in (
+                "pages_fetched",
+                "articles_new",
+                "articles_unchanged",
+                "articles_duplicate",
+                "articles_rejected",
+                "errors",
+            )
+        }
+        logger.info(
+            "run %s of %s %s (%s): %s",
+            self.run_id,
+            spider.source.name,
+            status,
+            reason,
+            counts,
+            extra={"event": "run_finished"},
+        )

@@ -1,7 +1,7 @@
 """Extract each fetched page in a process pool and decide whether it is an article.
 
 trafilatura costs tens of milliseconds a page, so it runs in worker processes
-(crawler.extract_pool) and the reactor keeps fetching meanwhile. A page that turns out to be a JavaScript shell is
+(crawler.extraction.pool) and the reactor keeps fetching meanwhile. A page that turns out to be a JavaScript shell is
 fetched again through the browser when its source says ``render_js = "auto"``. Settings:
 ``EXTRACT_WORKERS`` (0 = one per core), ``EXTRACT_MIN_TEXT_CHARS``.
 """
@@ -12,8 +12,8 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from crawler.classify import classify_page, looks_like_javascript_shell
-from crawler.extract_pool import ExtractionPool
+from crawler.extraction.classify import classify_page, looks_like_javascript_shell
+from crawler.extraction.pool import ExtractionPool
 from crawler.items import PageItem
 
 

@@ -3,7 +3,7 @@
 Discovery, in the order requests are issued: robots.txt (its ``Sitemap:`` lines), the source's
 sitemaps (indexes recursed, Google News fields kept as hints), feeds (configured and
 auto-discovered from ``<link rel=alternate>``), start URLs and, when ``follow_links`` is on, links
-on the source's own hosts, bounded by hops and per-pattern budgets (crawler.discovery).
+on the source's own hosts, bounded by hops and per-pattern budgets (crawler.discovery.links).
 
 Run by the CLI with a ``SourceConfig``, or from the project root as
 ``scrapy crawl news -a source=NAME [-a config=sources.toml]`` or ``-a url=https://news.example/``.
@@ -24,18 +24,19 @@ from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.config import Config, ConfigError, ConfigProblem, SourceConfig, adhoc_source, load_config
-from crawler.discovery import (
+from crawler.browser.render_settings import apply_render_settings
+from crawler.discovery.feeds import FeedError, parse_feed
+from crawler.discovery.links import (
     PRIORITY_FEED_OR_SITEMAP,
     PatternBudget,
     link_priority,
     next_hops,
 )
-from crawler.feeds import FeedError, parse_feed
+from crawler.discovery.sitemaps import SitemapError, parse_sitemap, sitemaps_from_robots
+from crawler.discovery.urls import canonicalize_url, is_on_hosts, looks_like_non_html
+from crawler.extensions.skip_non_html import is_html_content_type
 from crawler.items import Fetch, FetchItem, PageItem
-from crawler.nonhtml import is_html_content_type
-from crawler.sitemaps import SitemapError, parse_sitemap, sitemaps_from_robots
-from crawler.urls import canonicalize_url, is_on_hosts, looks_like_non_html
+from crawler.sources.config import Config, ConfigError, ConfigProblem, SourceConfig, adhoc_source, load_config
 
 FEED_LINK_XPATH = (
     "//link[contains(concat(' ', normalize-space(@rel), ' '), ' alternate ')]"
@@ -44,48 +45,20 @@ FEED_LINK_XPATH = (
 )
 
 
-def resolve_source(settings: Any, source: Any = None, config: str | None = None, url: str | None = None) -> tuple[SourceConfig, Config | None]:
+def resolve_source(
+    settings: Any, source: Any = None, config: str | None = None, url: str | None = None
+) -> tuple[SourceConfig, Config | None]:
     """The SourceConfig a crawl is for: given, named in a sources file, or ad hoc from a URL."""
     if isinstance(source, SourceConfig):
         return source, None
     if url:
         return adhoc_source(url), None
     if not source:
-        raise ConfigError(ConfigProblem(None, "no source given: use -a source=NAME (with -a config=FILE) or -a url=URL"))
+        raise ConfigError(
+            ConfigProblem(None, "no source given: use -a source=NAME (with -a config=FILE) or -a url=URL")
+        )
     loaded = load_config(config or settings.get("NEWSARCHIVE_SOURCES"))
     return loaded.source(source), loaded
-
-
-class BrowserMissing(RuntimeError):
-    """A source must be rendered in a browser and none was found."""
-
-
-def apply_render_settings(settings: Any, source: SourceConfig) -> tuple[bool, str | None]:
-    """Turn browser rendering on for this crawl when the source may need it and a browser exists.
-
-    Returns (rendering enabled, a warning for the run log). ``always`` without a browser raises
-    BrowserMissing: such a source cannot be archived by plain HTTP.
-    """
-    from crawler.browser import INSTALL_HINT, RenderSettings
-
-    if source.render_js == "never":
-        return False, None
-    try:
-        render = RenderSettings.from_settings(settings)
-    except ValueError as error:  # a browser setting that is wrong, not merely absent
-        if source.render_js == "always":
-            raise BrowserMissing(f"source {source.name!r} has render_js = \"always\" but {error}") from None
-        return False, f"browser rendering is off for source {source.name!r}: {error}"
-    if not render.available():
-        if source.render_js == "always":
-            raise BrowserMissing(f"source {source.name!r} has render_js = \"always\" but no Chromium/Chrome was found: "
-                                 f"{INSTALL_HINT}")
-        return False, (f"no Chromium/Chrome found: render_js = \"auto\" falls back to plain HTTP for source "
-                       f"{source.name!r}; pages that need JavaScript will be missed; to render them, {INSTALL_HINT}")
-    for name, value in render.scrapy_settings().items():
-        settings.set(name, value, priority="spider")
-    settings.set("NEWSARCHIVE_RENDER_ENABLED", True, priority="spider")
-    return True, None
 
 
 def apply_source_settings(settings: Any, source: SourceConfig, config: Config | None) -> None:
@@ -111,7 +84,7 @@ class NewsSpider(scrapy.Spider):
         self.max_sitemap_depth = 4
         self.budget = PatternBudget(0)
         self.rendering = False
-        self.browser_first = False  # render_js auto, learned from earlier runs (crawler.render_learning)
+        self.browser_first = False  # render_js auto, learned from earlier runs (crawler.browser.learning)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -136,8 +109,14 @@ class NewsSpider(scrapy.Spider):
         return not any(pattern.search(url) for pattern in self.source.exclude_urls)
 
     def page_request(
-        self, url: str, found_by: str, hops: int = 0, referer: str | None = None,
-        hints: dict[str, Any] | None = None, priority: int | None = None, budgeted: bool = False,
+        self,
+        url: str,
+        found_by: str,
+        hops: int = 0,
+        referer: str | None = None,
+        hints: dict[str, Any] | None = None,
+        priority: int | None = None,
+        budgeted: bool = False,
     ) -> scrapy.Request | None:
         """A request for a page that may be an article; None when a rule says not to fetch it."""
         try:
@@ -175,15 +154,25 @@ class NewsSpider(scrapy.Spider):
             errback=self.on_error,
             priority=PRIORITY_FEED_OR_SITEMAP + 5,
             dont_filter=True,  # the URL was fetched already, over plain HTTP
-            meta={"kind": "page", "found_by": fetch.found_by, "hops": fetch.depth, "hints": item.hints,
-                  "referer_url": fetch.referer, "playwright": True, "render_retry": True},
+            meta={
+                "kind": "page",
+                "found_by": fetch.found_by,
+                "hops": fetch.depth,
+                "hints": item.hints,
+                "referer_url": fetch.referer,
+                "playwright": True,
+                "render_retry": True,
+            },
         )
 
     def _discovery_request(self, url: str, kind: str, callback: Any, **meta: Any) -> scrapy.Request | None:
         if kind != "robots" and not self._allowed(url):
             return None
         return scrapy.Request(
-            url, callback=callback, errback=self.on_error, priority=PRIORITY_FEED_OR_SITEMAP + 10,
+            url,
+            callback=callback,
+            errback=self.on_error,
+            priority=PRIORITY_FEED_OR_SITEMAP + 10,
             meta={"kind": kind, "found_by": meta.pop("found_by", "start"), **meta},
         )
 
@@ -193,13 +182,19 @@ class NewsSpider(scrapy.Spider):
             parts = urlsplit(url)
             roots.setdefault(f"{parts.scheme}://{parts.netloc}", None)
         requests = [
-            *(self._discovery_request(root + "/robots.txt", "robots", self.parse_robots, found_by="robots")
-              for root in roots),
-            *(self._discovery_request(url, "sitemap", self.parse_sitemap, sitemap_depth=0)
-              for url in self.source.sitemaps),
+            *(
+                self._discovery_request(root + "/robots.txt", "robots", self.parse_robots, found_by="robots")
+                for root in roots
+            ),
+            *(
+                self._discovery_request(url, "sitemap", self.parse_sitemap, sitemap_depth=0)
+                for url in self.source.sitemaps
+            ),
             *(self._discovery_request(url, "feed", self.parse_feed) for url in self.source.feeds),
-            *(self.page_request(url, "start", hops=0, priority=PRIORITY_FEED_OR_SITEMAP)
-              for url in self.source.start_urls),
+            *(
+                self.page_request(url, "start", hops=0, priority=PRIORITY_FEED_OR_SITEMAP)
+                for url in self.source.start_urls
+            ),
         ]
         for request in requests:
             if request is not None:
@@ -247,8 +242,11 @@ class NewsSpider(scrapy.Spider):
             for entry in sitemap.entries:
                 # The dupefilter stops an index that lists itself or its parent: each URL is fetched once.
                 request = self._discovery_request(
-                    urljoin(response.url, entry.url), "sitemap", self.parse_sitemap,
-                    found_by="sitemap", sitemap_depth=depth + 1,
+                    urljoin(response.url, entry.url),
+                    "sitemap",
+                    self.parse_sitemap,
+                    found_by="sitemap",
+                    sitemap_depth=depth + 1,
                 )
                 if request is not None:
                     yield request
@@ -328,9 +326,13 @@ class NewsSpider(scrapy.Spider):
         cut = self.budget.exhausted()
         if cut:
             self.crawler.stats.set_value("newsarchive/pattern_budget_exhausted", len(cut))
-            self.logger.info("link following stopped at DISCOVERY_PATTERN_BUDGET pages for %d URL pattern(s) "
-                             "(calendars, query variations?): %s", len(cut), ", ".join(sorted(cut)[:10]),
-                             extra={"event": "pattern_budget_exhausted"})
+            self.logger.info(
+                "link following stopped at DISCOVERY_PATTERN_BUDGET pages for %d URL pattern(s) "
+                "(calendars, query variations?): %s",
+                len(cut),
+                ", ".join(sorted(cut)[:10]),
+                extra={"event": "pattern_budget_exhausted"},
+            )
 
     def on_error(self, failure: Failure) -> Iterator[Any]:
         request = failure.request
@@ -342,8 +344,12 @@ class NewsSpider(scrapy.Spider):
             reason = message or "request dropped"
             if "redirect" in reason.lower():
                 reason = f"too many redirects (a redirect loop?): {reason}"
-            fetch = Fetch(url=request.url, found_by=meta.get("found_by", "link"), depth=meta.get("hops", 0),
-                          referer=meta.get("referer_url"))
+            fetch = Fetch(
+                url=request.url,
+                found_by=meta.get("found_by", "link"),
+                depth=meta.get("hops", 0),
+                referer=meta.get("referer_url"),
+            )
             yield FetchItem(self.source.name, fetch, "error", reason)
             return
         if failure.check(HttpError):
@@ -352,14 +358,20 @@ class NewsSpider(scrapy.Spider):
             outcome = "discovery" if meta.get("kind") == "robots" and response.status == 404 else "error"
             yield FetchItem(self.source.name, fetch, outcome, f"HTTP {response.status}")
             return
-        fetch = Fetch(url=request.url, found_by=meta.get("found_by", "link"), depth=meta.get("hops", 0),
-                      referer=meta.get("referer_url"))
+        fetch = Fetch(
+            url=request.url,
+            found_by=meta.get("found_by", "link"),
+            depth=meta.get("hops", 0),
+            referer=meta.get("referer_url"),
+        )
         yield FetchItem(self.source.name, fetch, "error", self.failure_reason(failure))
 
     def failure_reason(self, failure: Failure) -> str:
         """What went wrong with a request, and where that has a fix, the fix."""
         if failure.check(DownloadCancelledError) and "max size" in failure.getErrorMessage():
             limit = self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
-            return (f"response larger than DOWNLOAD_MAXSIZE ({limit} bytes); if such pages matter, raise it "
-                    f"(newsarchive crawl -s DOWNLOAD_MAXSIZE={limit * 2})")
+            return (
+                f"response larger than DOWNLOAD_MAXSIZE ({limit} bytes); if such pages matter, raise it "
+                f"(newsarchive crawl -s DOWNLOAD_MAXSIZE={limit * 2})"
+            )
         return f"{failure.type.__name__}: {failure.getErrorMessage()}"

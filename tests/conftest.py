@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from crawler.browser import INSTALL_HINT, find_browser
+from crawler.browser.chromium import INSTALL_HINT, find_browser
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from crawler.demo.server import Reply, Request
 from tests.newssite import prose
@@ -36,7 +36,7 @@ MIN_WORDS_PER_PARAGRAPH = 40
 FONT_PATH = "/assets/lantern-serif.woff2"
 NOSCRIPT_TEXT = "Please enable JavaScript"
 LOADING_TEXT = "Loading…"
-FIRST_PUBLISHED = datetime(2025, 5, 2, 7, 30, tzinfo=timezone.utc)
+FIRST_PUBLISHED = datetime(2025, 5, 2, 7, 30, tzinfo=UTC)
 # A valid 1x1 JPEG: the browser really decodes what it fetches.
 TINY_JPEG = base64.b64decode(
     "/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP//////////////////////////////////////////////////////////////"
@@ -220,7 +220,8 @@ def _home_page(articles: list[JsArticle]) -> str:
         f'<section id="{section}"><h2>{section.title()}</h2><ul>'
         + "".join(f'<li><a href="{a.path}">{html.escape(a.title)}</a></li>' for a in listed)
         + "</ul></section>"
-        for section, listed in by_section.items() if listed
+        for section, listed in by_section.items()
+        if listed
     )
     head = f'<meta property="og:type" content="website">\n<meta property="og:site_name" content="{SITE_NAME}">'
     return _page(f"{SITE_NAME}: latest news", head, f"<main><h1>Latest news</h1>\n{sections}\n</main>")

@@ -1,4 +1,4 @@
-"""Alerts (crawler.alerts): a real local webhook receiver, a real alert command, real archives."""
+"""Alerts (crawler.ops.alerts): a real local webhook receiver, a real alert command, real archives."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.test_health import record_run
 
 from archive import Archive
-from crawler.alerts import AlertEvent, alert_text, check_source, send_alert
-from crawler.config import Config, load_config
-from crawler.opsconfig import AlertsConfig
+from crawler.ops.alerts import AlertEvent, alert_text, check_source, send_alert
+from crawler.sources.config import Config, load_config
+from crawler.sources.ops_tables import AlertsConfig
+from tests.test_health import record_run
 
 SECRET = "T000-B000-s3cr3t"
 
@@ -39,8 +39,9 @@ def receiver() -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            state.requests.append({"path": self.path, "content_type": self.headers.get("Content-Type"),
-                                   "body": json.loads(body)})
+            state.requests.append(
+                {"path": self.path, "content_type": self.headers.get("Content-Type"), "body": json.loads(body)}
+            )
             self.send_response(state.status)
             self.send_header("Content-Type", "text/plain")
             self.end_headers()
@@ -85,8 +86,10 @@ def recorded_calls(output: Path) -> list[dict[str, Any]]:
 
 def sources_file(tmp_path: Path, alerts: str) -> Config:
     path = tmp_path / "sources.toml"
-    path.write_text(f'[archive]\ndb = "archive.db"\n\n[alerts]\n{alerts}\n\n'
-                    '[[sources]]\nname = "alpha"\nstart_urls = ["https://alpha.example/"]\n')
+    path.write_text(
+        f'[archive]\ndb = "archive.db"\n\n[alerts]\n{alerts}\n\n'
+        '[[sources]]\nname = "alpha"\nstart_urls = ["https://alpha.example/"]\n'
+    )
     return load_config(path)
 
 
@@ -94,13 +97,22 @@ FAILED_RUN = {"id": 12, "status": "failed", "reason": "no page answered", "artic
 
 
 def test_alert_text_is_one_slack_line_with_the_reasons() -> None:
-    event = AlertEvent("alpha", "unhealthy", ["3 failed runs in a row (last: run 12, failed: no page answered)"], FAILED_RUN)
+    event = AlertEvent(
+        "alpha", "unhealthy", ["3 failed runs in a row (last: run 12, failed: no page answered)"], FAILED_RUN
+    )
     text = alert_text(event)
-    assert text == (":red_circle: newsarchive source 'alpha' is unhealthy: "
-                    "3 failed runs in a row (last: run 12, failed: no page answered)")
-    recovered = alert_text(AlertEvent("alpha", "recovered", [], {"id": 13, "status": "succeeded", "articles_new": 4,
-                                                                  "articles_unchanged": 2}))
-    assert recovered == ":large_green_circle: newsarchive source 'alpha' recovered: run 13, succeeded, 6 articles archived"
+    assert text == (
+        ":red_circle: newsarchive source 'alpha' is unhealthy: "
+        "3 failed runs in a row (last: run 12, failed: no page answered)"
+    )
+    recovered = alert_text(
+        AlertEvent(
+            "alpha", "recovered", [], {"id": 13, "status": "succeeded", "articles_new": 4, "articles_unchanged": 2}
+        )
+    )
+    assert (
+        recovered == ":large_green_circle: newsarchive source 'alpha' recovered: run 13, succeeded, 6 articles archived"
+    )
     assert "\n" not in text and "\n" not in recovered
 
 
@@ -112,8 +124,14 @@ def test_webhook_receives_a_slack_compatible_json_body(receiver: Receiver) -> No
     request = receiver.requests[0]
     assert request["path"] == f"/services/{SECRET}"
     assert request["content_type"] == "application/json"
-    assert request["body"] == {"text": alert_text(event), "source": "alpha", "state": "unhealthy",
-                               "reasons": ["reason one", "reason two"], "run_id": 12, "run_status": "failed"}
+    assert request["body"] == {
+        "text": alert_text(event),
+        "source": "alpha",
+        "state": "unhealthy",
+        "reasons": ["reason one", "reason two"],
+        "run_id": 12,
+        "run_status": "failed",
+    }
 
 
 def test_a_dead_or_refusing_webhook_gives_a_problem_not_an_exception(receiver: Receiver) -> None:
@@ -136,8 +154,12 @@ def test_command_gets_the_text_on_stdin_and_details_in_the_environment(tmp_path:
     assert send_alert(AlertsConfig(command=recording_command(output)), event) == []
     [call] = recorded_calls(output)
     assert call["stdin"] == alert_text(event)
-    assert call["env"] == {"NEWSARCHIVE_SOURCE": "alpha", "NEWSARCHIVE_STATE": "unhealthy",
-                           "NEWSARCHIVE_REASONS": "reason one\nreason two", "NEWSARCHIVE_RUN_ID": "12"}
+    assert call["env"] == {
+        "NEWSARCHIVE_SOURCE": "alpha",
+        "NEWSARCHIVE_STATE": "unhealthy",
+        "NEWSARCHIVE_REASONS": "reason one\nreason two",
+        "NEWSARCHIVE_RUN_ID": "12",
+    }
 
 
 def test_a_failing_or_missing_command_gives_a_problem(tmp_path: Path) -> None:
@@ -157,7 +179,8 @@ def test_both_channels_are_used_and_one_failing_does_not_stop_the_other(tmp_path
 
 
 def test_a_source_alerts_once_when_it_turns_unhealthy_and_once_when_it_recovers(
-        tmp_path: Path, receiver: Receiver) -> None:
+    tmp_path: Path, receiver: Receiver
+) -> None:
     output = tmp_path / "calls.jsonl"
     command = json.dumps(list(recording_command(output)))
     config = sources_file(tmp_path, f'webhook_url = "{receiver.url}"\ncommand = {command}')
@@ -195,11 +218,12 @@ def test_a_source_alerts_once_when_it_turns_unhealthy_and_once_when_it_recovers(
 
 
 def test_an_undeliverable_alert_is_logged_and_the_verdict_still_stored(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     config = sources_file(tmp_path, f'webhook_url = "{closed_port_url()}"\n[health]\nmax_consecutive_failures = 1')
     with Archive(config.archive.db) as archive:
         record_run(archive, "alpha", "timed_out", reason="stopped after max_runtime 60 s")
-        with caplog.at_level("WARNING", logger="crawler.alerts"):
+        with caplog.at_level("WARNING", logger="crawler.ops.alerts"):
             verdict = check_source(archive, config, "alpha")
         stored = archive.source_health("alpha")
     assert not verdict.healthy

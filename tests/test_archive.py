@@ -7,7 +7,7 @@ import multiprocessing
 import random
 import sqlite3
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +19,78 @@ from archive import Archive, ArchiveError, SaveResult
 from archive.dates import to_utc_iso
 from archive.migrations import MIGRATIONS, apply_migrations
 
-VOCABULARY = (
-    "government minister election parliament vote budget economy inflation market bank "
-    "city council school hospital police court judge law reform climate energy water "
-    "farmers harvest weather storm flood river bridge road train airport company workers "
-    "strike union wages prices housing rent tenants museum festival music film theatre "
-    "football match season coach players goal league report study researchers university "
-    "science health doctors patients vaccine virus data survey poll results week month year"
-).split()
+VOCABULARY = [
+    "government",
+    "minister",
+    "election",
+    "parliament",
+    "vote",
+    "budget",
+    "economy",
+    "inflation",
+    "market",
+    "bank",
+    "city",
+    "council",
+    "school",
+    "hospital",
+    "police",
+    "court",
+    "judge",
+    "law",
+    "reform",
+    "climate",
+    "energy",
+    "water",
+    "farmers",
+    "harvest",
+    "weather",
+    "storm",
+    "flood",
+    "river",
+    "bridge",
+    "road",
+    "train",
+    "airport",
+    "company",
+    "workers",
+    "strike",
+    "union",
+    "wages",
+    "prices",
+    "housing",
+    "rent",
+    "tenants",
+    "museum",
+    "festival",
+    "music",
+    "film",
+    "theatre",
+    "football",
+    "match",
+    "season",
+    "coach",
+    "players",
+    "goal",
+    "league",
+    "report",
+    "study",
+    "researchers",
+    "university",
+    "science",
+    "health",
+    "doctors",
+    "patients",
+    "vaccine",
+    "virus",
+    "data",
+    "survey",
+    "poll",
+    "results",
+    "week",
+    "month",
+    "year",
+]
 
 
 def make_text(seed: int, words: int = 220) -> str:
@@ -183,12 +247,16 @@ def test_new_unchanged_updated_duplicate_across_runs(db_path: Path) -> None:
         copy = save(arc, run3, "https://mirror.example.net/story", second_text)
         assert copy == SaveResult("duplicate", created.article_id, duplicate_of=created.article_id)
         assert arc.db["articles"].count == 1
-        alias = arc.db.execute("SELECT article_id, reason FROM url_aliases WHERE url = ?", ["https://mirror.example.net/story"]).fetchone()
+        alias = arc.db.execute(
+            "SELECT article_id, reason FROM url_aliases WHERE url = ?", ["https://mirror.example.net/story"]
+        ).fetchone()
         assert alias == (created.article_id, "duplicate")
         assert arc.find_article("https://mirror.example.net/story")["id"] == created.article_id
         assert arc.run_articles(run1)[0]["url"] == "https://example.org/a"
         assert arc.run_articles(run3) == []
-        outcomes = [row["outcome"] for row in arc.db.query("SELECT outcome FROM fetches WHERE run_id = ? ORDER BY id", [run3])]
+        outcomes = [
+            row["outcome"] for row in arc.db.query("SELECT outcome FROM fetches WHERE run_id = ? ORDER BY id", [run3])
+        ]
         assert outcomes == ["updated", "duplicate"]
 
 
@@ -199,7 +267,9 @@ def test_aliases_resolve_and_canonical_is_not_an_alias(db_path: Path) -> None:
     with Archive(db_path) as arc:
         run_id = arc.start_run("example-news")
         fetch = make_fetch(requested, final_url=canonical)
-        result = arc.save_article(run_id, make_article(canonical, make_text(3)), fetch, aliases=[requested, hop, canonical])
+        result = arc.save_article(
+            run_id, make_article(canonical, make_text(3)), fetch, aliases=[requested, hop, canonical]
+        )
         for url in (canonical, requested, hop):
             assert arc.find_article(url)["id"] == result.article_id
         assert arc.find_article("https://example.org/other") is None
@@ -320,11 +390,13 @@ def test_finish_run_derives_counts_from_fetches(db_path: Path) -> None:
         save(arc, run_id, "https://example.org/0", make_text(100))
         save(arc, run_id, "https://example.org/copy", make_text(101))
         arc.record_fetch(run_id, make_fetch("https://example.org/tag/x"), "rejected", reason="not an article")
-        arc.record_fetch(run_id, make_fetch("https://example.org/file.pdf", content_type="application/pdf"), "skipped", "non-HTML")
+        arc.record_fetch(
+            run_id, make_fetch("https://example.org/file.pdf", content_type="application/pdf"), "skipped", "non-HTML"
+        )
         arc.record_fetch(run_id, make_fetch("https://example.org/broken", status=500), "error", "HTTP 500")
         arc.record_fetch(run_id, make_fetch("https://example.org/down", status=None), "error", "connection refused")
         arc.record_fetch(run_id, make_fetch("https://example.org/robots.txt", found_by="robots"), "discovery")
-        started = datetime(2024, 5, 12, 7, 30, tzinfo=timezone.utc)
+        started = datetime(2024, 5, 12, 7, 30, tzinfo=UTC)
         stats = {"start_time": started, "downloader/request_count": 11, "item_scraped_count": 5, "seen": {"a", "b"}}
         row = arc.finish_run(run_id, "succeeded", stats=stats, exit_code=0)
     assert row["status"] == "succeeded" and row["exit_code"] == 0 and row["trigger"] == "schedule"
@@ -369,16 +441,15 @@ def test_writes_are_batched_and_visible_to_own_reads(db_path: Path) -> None:
 
 
 def test_old_batches_are_committed_and_with_block_keeps_writes_on_error(db_path: Path) -> None:
-    with pytest.raises(RuntimeError):
-        with Archive(db_path, batch_size=1000, max_batch_seconds=0.05) as arc:
-            outside_reads = sqlite3.connect(db_path)
-            run_id = arc.start_run("example-news")
-            save(arc, run_id, "https://example.org/1", make_text(21))
-            time.sleep(0.06)
-            save(arc, run_id, "https://example.org/2", make_text(22))  # batch too old: committed
-            assert outside_reads.execute("SELECT count(*) FROM articles").fetchone()[0] == 2
-            arc.record_fetch(run_id, make_fetch("https://example.org/3"), "rejected", "no text")
-            raise RuntimeError("crawler crashed")
+    with pytest.raises(RuntimeError), Archive(db_path, batch_size=1000, max_batch_seconds=0.05) as arc:
+        outside_reads = sqlite3.connect(db_path)
+        run_id = arc.start_run("example-news")
+        save(arc, run_id, "https://example.org/1", make_text(21))
+        time.sleep(0.06)
+        save(arc, run_id, "https://example.org/2", make_text(22))  # batch too old: committed
+        assert outside_reads.execute("SELECT count(*) FROM articles").fetchone()[0] == 2
+        arc.record_fetch(run_id, make_fetch("https://example.org/3"), "rejected", "no text")
+        raise RuntimeError("crawler crashed")
     assert outside_reads.execute("SELECT count(*) FROM fetches").fetchone()[0] == 3
     outside_reads.close()
 
@@ -397,9 +468,16 @@ def crawl_process(db_path: str, worker: int, start: Any, errors: Any) -> None:
             for number in range(SHARED_ARTICLES):
                 time.sleep(0.002)  # a crawler writes between downloads, not in one burst
                 save(arc, run_id, f"https://shared.example.org/{number}", make_text(1000 + number, words=150))
-                arc.record_fetch(run_id, make_fetch(f"https://shared.example.org/tag/{worker}/{number}"), "rejected", "listing")
+                arc.record_fetch(
+                    run_id, make_fetch(f"https://shared.example.org/tag/{worker}/{number}"), "rejected", "listing"
+                )
             for number in range(OWN_ARTICLES):
-                save(arc, run_id, f"https://w{worker}.example.org/{number}", make_text(2000 + worker * 100 + number, words=150))
+                save(
+                    arc,
+                    run_id,
+                    f"https://w{worker}.example.org/{number}",
+                    make_text(2000 + worker * 100 + number, words=150),
+                )
             arc.finish_run(run_id, "succeeded")
     except Exception as error:  # reported to the parent, which fails the test with it
         errors.put(f"worker {worker}: {type(error).__name__}: {error}")
@@ -436,7 +514,12 @@ def test_two_processes_write_one_file_concurrently(db_path: Path) -> None:
 def test_exact_copy_stays_a_duplicate_across_runs_and_never_overwrites_the_original(tmp_path: Path) -> None:
     db = tmp_path / "copies.db"
     original_text = " ".join(f"Original paragraph word{i} about the harbour works." for i in range(40))
-    original = {"url": "https://n.example/2024/05/01/harbour/", "source": "n", "title": "Harbour", "text": original_text}
+    original = {
+        "url": "https://n.example/2024/05/01/harbour/",
+        "source": "n",
+        "title": "Harbour",
+        "text": original_text,
+    }
     copy = {**original, "url": "https://n.example/wire/harbour/"}
     for run_number in (1, 2):
         with Archive(db) as archive:
@@ -458,8 +541,13 @@ def test_exact_copy_stays_a_duplicate_across_runs_and_never_overwrites_the_origi
 def test_the_original_wins_over_an_exact_copy_met_first_in_the_same_crawl(tmp_path: Path) -> None:
     db = tmp_path / "original.db"
     text = " ".join(f"Council sentence {i} about the harbour works and the new quay wall." for i in range(40))
-    original = {"url": "https://n.example/2024/05/01/harbour/", "source": "n", "title": "Harbour",
-                "published_at": "2024-05-01T09:00:00+02:00", "text": text}
+    original = {
+        "url": "https://n.example/2024/05/01/harbour/",
+        "source": "n",
+        "title": "Harbour",
+        "published_at": "2024-05-01T09:00:00+02:00",
+        "text": text,
+    }
     copy = {**original, "url": "https://n.example/wire/harbour/"}
     with Archive(db) as archive:
         run_id = archive.start_run("n")

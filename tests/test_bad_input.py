@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from crawler.cli import main
+from crawler.cli.main import main
 from crawler.demo.server import Reply, Request, serve
 
 PARAGRAPHS = [
@@ -40,10 +40,17 @@ def bad_site(request: Request) -> Reply:
     if path == "/robots.txt":
         return Reply(404, b"", {"content-type": "text/plain"})
     if path == "/":
-        links = "".join(f'<li><a href="{p}">{p}</a></li>' for p in (
-            "/2025/06/03/six-megabytes/", "/2025/06/03/garbage/", "/2025/06/03/wrong-charset/",
-            "/2025/06/03/empty/", "/2025/06/03/too-large/", "/2025/06/03/fine/",
-        ))
+        links = "".join(
+            f'<li><a href="{p}">{p}</a></li>'
+            for p in (
+                "/2025/06/03/six-megabytes/",
+                "/2025/06/03/garbage/",
+                "/2025/06/03/wrong-charset/",
+                "/2025/06/03/empty/",
+                "/2025/06/03/too-large/",
+                "/2025/06/03/fine/",
+            )
+        )
         return Reply(200, f"<html><head><title>Home</title></head><body><ul>{links}</ul></body></html>".encode())
     if path == "/2025/06/03/six-megabytes/":
         # A real failure mode: megabytes of inline state and tracking scripts around a normal article.
@@ -68,10 +75,20 @@ def bad_site(request: Request) -> Reply:
 def crawled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     db = tmp_path_factory.mktemp("bad") / "archive.db"
     with serve(bad_site) as site:
-        result = CliRunner().invoke(main, [
-            "crawl", site.base_url + "/", "--db", str(db), "--no-progress", "--delay", "0",
-            "-s", "DOWNLOAD_MAXSIZE=8388608",
-        ])
+        result = CliRunner().invoke(
+            main,
+            [
+                "crawl",
+                site.base_url + "/",
+                "--db",
+                str(db),
+                "--no-progress",
+                "--delay",
+                "0",
+                "-s",
+                "DOWNLOAD_MAXSIZE=8388608",
+            ],
+        )
     return db, result.output, site.base_url
 
 

@@ -1,4 +1,4 @@
-"""crawler.browser: finding the browser, the render settings, aborting assets, checking a browser works.
+"""crawler.browser.chromium: finding the browser, the render settings, aborting assets, checking a browser works.
 
 The rendering tests drive the real system Chromium through Playwright against the jssite fixture
 served on 127.0.0.1.
@@ -17,15 +17,10 @@ from scrapy.utils.misc import load_object
 from scrapy_playwright.handler import Config as PlaywrightConfig
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
-from crawler.browser import (
-    BROWSER_CANDIDATES,
-    RenderSettings,
-    check_browser,
-    find_browser,
-    should_abort_request,
-)
+from crawler.browser.chromium import BROWSER_CANDIDATES, check_browser, find_browser
+from crawler.browser.render_settings import RenderSettings, should_abort_request
 from crawler.demo.server import serve
-from crawler.extract import extract_page
+from crawler.extraction.extract import extract_page
 from tests.jssite import FONT_PATH, asset_paths, expected_js_articles, js_site_app, static_article_urls
 
 
@@ -95,8 +90,15 @@ def test_defaults_without_any_render_setting(real_browser: str) -> None:
 
 def test_values_given_as_command_line_strings(tmp_path: Path) -> None:
     browser = fake_executable(tmp_path, "chromium")
-    settings = Settings({"RENDER_PAGE_TIMEOUT": "12.5", "RENDER_MAX_PAGES": "6", "RENDER_CONTEXT_PAGES": "50",
-                         "RENDER_WAIT_MS": "0", "NEWSARCHIVE_BROWSER": str(browser)})
+    settings = Settings(
+        {
+            "RENDER_PAGE_TIMEOUT": "12.5",
+            "RENDER_MAX_PAGES": "6",
+            "RENDER_CONTEXT_PAGES": "50",
+            "RENDER_WAIT_MS": "0",
+            "NEWSARCHIVE_BROWSER": str(browser),
+        }
+    )
     render = RenderSettings.from_settings(settings, environ={"PATH": ""})
     assert render.executable_path == str(browser)
     assert render.navigation_timeout_ms == 12_500
@@ -110,12 +112,22 @@ def test_executable_path_in_playwright_launch_options_is_used(tmp_path: Path) ->
     assert (render.executable_path, render.headless) == (str(browser), False)
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    ("RENDER_PAGE_TIMEOUT", "soon"), ("RENDER_PAGE_TIMEOUT", "0"), ("RENDER_PAGE_TIMEOUT", "-5"),
-    ("RENDER_PAGE_TIMEOUT", "nan"), ("RENDER_MAX_PAGES", "0"), ("RENDER_MAX_PAGES", "2.5"),
-    ("RENDER_MAX_PAGES", "lots"), ("RENDER_CONTEXT_PAGES", "0"), ("RENDER_WAIT_MS", "-1"),
-    ("RENDER_WAIT_MS", "600000"), ("RENDER_MAX_PAGES", True),
-])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("RENDER_PAGE_TIMEOUT", "soon"),
+        ("RENDER_PAGE_TIMEOUT", "0"),
+        ("RENDER_PAGE_TIMEOUT", "-5"),
+        ("RENDER_PAGE_TIMEOUT", "nan"),
+        ("RENDER_MAX_PAGES", "0"),
+        ("RENDER_MAX_PAGES", "2.5"),
+        ("RENDER_MAX_PAGES", "lots"),
+        ("RENDER_CONTEXT_PAGES", "0"),
+        ("RENDER_WAIT_MS", "-1"),
+        ("RENDER_WAIT_MS", "600000"),
+        ("RENDER_MAX_PAGES", True),
+    ],
+)
 def test_bad_values_are_refused_naming_the_setting_and_the_fix(name: str, value: object) -> None:
     with pytest.raises(ValueError) as error:
         RenderSettings.from_settings(Settings({name: value}), environ={"PATH": ""})
@@ -127,7 +139,9 @@ def test_bad_values_are_refused_naming_the_setting_and_the_fix(name: str, value:
 def test_a_configured_browser_that_is_not_there_is_an_error_not_a_fallback(tmp_path: Path) -> None:
     fake_executable(tmp_path / "bin", "chromium")
     environ = {"PATH": str(tmp_path / "bin")}
-    with pytest.raises(ValueError, match="Setting NEWSARCHIVE_BROWSER names .*no-such-chrome.*apt-get install chromium"):
+    with pytest.raises(
+        ValueError, match=r"Setting NEWSARCHIVE_BROWSER names .*no-such-chrome.*apt-get install chromium"
+    ):
         RenderSettings.from_settings(Settings({"NEWSARCHIVE_BROWSER": str(tmp_path / "no-such-chrome")}), environ)
     with pytest.raises(ValueError, match="Environment variable NEWSARCHIVE_BROWSER"):
         RenderSettings.from_settings(Settings(), {**environ, "NEWSARCHIVE_BROWSER": "/nowhere/chrome"})
@@ -176,7 +190,7 @@ def test_images_and_fonts_are_aborted_and_the_javascript_text_renders(real_brows
         browser = playwright.chromium.launch(**options)
         aborted: list[str] = []
 
-        def route_request(route) -> None:  # noqa: ANN001 (playwright's Route)
+        def route_request(route) -> None:
             if should_abort_request(route.request):
                 aborted.append(route.request.resource_type)
                 route.abort()

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawler.classify import Verdict, classify_page
-from crawler.extract import extract_page, failed_fields
+from crawler.extraction.classify import Verdict, classify_page
+from crawler.extraction.extract import extract_page, failed_fields
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 ARTICLE_URL = "https://www.example-news.org/2024/03/12/lifeboat-rescues-fishing-crew"
@@ -39,8 +39,10 @@ def plain_article_fields() -> dict[str, Any]:
             "The coastguard said it was the fourth call-out of the month, and reminded crews to carry a working radio and flares at all times.",
         )
     )
-    page = (f"<html lang='en'><head><title>Lifeboat rescues fishing crew</title></head><body><nav><a href='/'>Home</a>"
-            f"</nav><article><h1>Lifeboat rescues fishing crew</h1>{paragraphs}</article></body></html>").encode()
+    page = (
+        f"<html lang='en'><head><title>Lifeboat rescues fishing crew</title></head><body><nav><a href='/'>Home</a>"
+        f"</nav><article><h1>Lifeboat rescues fishing crew</h1>{paragraphs}</article></body></html>"
+    ).encode()
     return extract_page(page, ARTICLE_URL, "text/html")
 
 
@@ -86,7 +88,11 @@ def test_url_hints_count_against_an_article_looking_page(path: str, hint: str) -
 
 @pytest.mark.parametrize(
     "path",
-    ["/2024/03/about-time-the-harbour-was-fixed", "/news/contact-sport-rules-change", "/world/2024/search-for-survivors-ends"],
+    [
+        "/2024/03/about-time-the-harbour-was-fixed",
+        "/news/contact-sport-rules-change",
+        "/world/2024/search-for-survivors-ends",
+    ],
 )
 def test_slugs_that_merely_contain_hint_words_are_articles(path: str) -> None:
     assert classify_page(plain_article_fields(), f"https://www.example-news.org{path}").is_article
@@ -116,8 +122,10 @@ def test_jsonld_list_of_articles_is_a_listing() -> None:
         f'{{"@type":"ListItem","position":{i},"item":{{"@type":"NewsArticle","headline":"Story {i}","url":"/news/{i}"}}}}'
         for i in range(1, 5)
     )
-    page = (f'<html><head><title>Latest</title><script type="application/ld+json">{{"@context":"https://schema.org",'
-            f'"@type":"ItemList","itemListElement":[{items}]}}</script></head><body>').encode()
+    page = (
+        f'<html><head><title>Latest</title><script type="application/ld+json">{{"@context":"https://schema.org",'
+        f'"@type":"ItemList","itemListElement":[{items}]}}</script></head><body>'
+    ).encode()
     fields = plain_article_fields()
     fields["signals"]["jsonld_types"] = extract_page(page + b"</body></html>", ARTICLE_URL)["signals"]["jsonld_types"]
     verdict = classify_page(fields, ARTICLE_URL)
@@ -141,7 +149,9 @@ def test_short_page_is_not_an_article() -> None:
 signal_values = st.fixed_dictionaries(
     {
         "og_type": st.sampled_from([None, "article", "website", "profile", "video.other", ""]),
-        "jsonld_types": st.lists(st.sampled_from(["NewsArticle", "WebSite", "CollectionPage", "WebPage", "Person"]), max_size=4),
+        "jsonld_types": st.lists(
+            st.sampled_from(["NewsArticle", "WebSite", "CollectionPage", "WebPage", "Person"]), max_size=4
+        ),
         "link_density": st.floats(min_value=0, max_value=1),
         "article_elements": st.integers(min_value=0, max_value=40),
         "paragraphs": st.integers(min_value=0, max_value=60),
@@ -154,7 +164,11 @@ signal_values = st.fixed_dictionaries(
 
 
 @settings(max_examples=200, deadline=None)
-@given(signals=signal_values, title=st.one_of(st.none(), st.text(max_size=30)), path=st.sampled_from(["/", "/tag/x/", "/2024/01/02/story"]))
+@given(
+    signals=signal_values,
+    title=st.one_of(st.none(), st.text(max_size=30)),
+    path=st.sampled_from(["/", "/tag/x/", "/2024/01/02/story"]),
+)
 def test_every_verdict_has_a_reason(signals: dict[str, Any], title: str | None, path: str) -> None:
     fields = {"title": title, "text": "x" * signals["text_chars"], "signals": signals}
     verdict = classify_page(fields, f"https://example.org{path}")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from crawler.cli import main
+from crawler.cli.main import main
 from crawler.demo import serve_demo_site
 from crawler.demo.app import demo_article_paths
 
@@ -84,8 +84,7 @@ def test_dead_server_fails_the_run_and_says_so(tmp_path: Path) -> None:
     with serve_demo_site() as site:
         dead_url = site.base_url + "/"
     # The server is gone: nothing listens on that port any more.
-    result = CliRunner().invoke(main, ["crawl", dead_url, "--db", str(db), "--no-progress",
-                                       "-s", "RETRY_TIMES=0"])
+    result = CliRunner().invoke(main, ["crawl", dead_url, "--db", str(db), "--no-progress", "-s", "RETRY_TIMES=0"])
     assert result.exit_code == 1
     assert "failed" in result.output
     errors = rows(db, "SELECT reason FROM fetches WHERE outcome = 'error'")
@@ -102,9 +101,24 @@ def test_scrapy_crawl_news_from_the_project_root(tmp_path: Path) -> None:
         )
         environment = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
         completed = subprocess.run(
-            [sys.executable, "-m", "scrapy", "crawl", "news", "-a", "source=harbridge", "-a", f"config={config}",
-             "-s", "LOG_LEVEL=WARNING"],
-            cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "scrapy",
+                "crawl",
+                "news",
+                "-a",
+                "source=harbridge",
+                "-a",
+                f"config={config}",
+                "-s",
+                "LOG_LEVEL=WARNING",
+            ],
+            cwd=PROJECT_ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     assert completed.returncode == 0, completed.stderr
     sources = rows(db, "SELECT DISTINCT source FROM articles")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import (
+from crawler.sources.config import (
     Config,
     ConfigError,
     FieldSpec,
@@ -83,10 +83,14 @@ def test_documented_error_example_is_exactly_what_the_loader_says(tmp_path, monk
         ("sources.toml: TOML syntax error at line 4, column 14:", '[[sources]]\nname = "a"\n\nmax_pages = 1O\n'),
         ("sources.toml: no sources defined", '[archive]\ndb = "x.db"\n'),
         ("sources.toml: field 'sources': must be an array of tables", '[sources]\nname = "a"\n'),
-        ("sources.toml: source 'example', field 'download_delay': must be at least 0, got -1",
-         MINIMAL + "download_delay = -1\n"),
-        ("sources.toml: source #2, field 'name': required key is missing",
-         MINIMAL + '[[sources]]\nfeeds = ["https://b.example/rss"]\n'),
+        (
+            "sources.toml: source 'example', field 'download_delay': must be at least 0, got -1",
+            MINIMAL + "download_delay = -1\n",
+        ),
+        (
+            "sources.toml: source #2, field 'name': required key is missing",
+            MINIMAL + '[[sources]]\nfeeds = ["https://b.example/rss"]\n',
+        ),
         ("sources.toml: field 'start_urls': is outside any source", 'start_urls = ["https://a.example/"]\n' + MINIMAL),
         ("sources.toml: field 'archive.db': expected a file path string, got 5", "[archive]\ndb = 5\n" + MINIMAL),
     ],
@@ -154,7 +158,11 @@ def test_single_problem_has_the_exact_format_and_attributes(tmp_path, monkeypatc
         ('start_urls = ["https://news.example:port/"]', "start_urls[0]", "is not a valid URL"),
         ('sitemaps = [" https://news.example/s.xml"]', "sitemaps[0]", "is not an http(s) URL"),
         ("sitemaps = [5]", "sitemaps[0]", "expected a URL string, got 5 (an integer)"),
-        ('exclude_urls = ["a", "[b"]', "exclude_urls[1]", "'[b' is not a valid regular expression: unterminated character set"),
+        (
+            'exclude_urls = ["a", "[b"]',
+            "exclude_urls[1]",
+            "'[b' is not a valid regular expression: unterminated character set",
+        ),
         ('name = "a b"', "name", "'a b' is not a valid name"),
     ],
 )
@@ -212,7 +220,9 @@ def test_invalid_start_urls_do_not_also_claim_they_are_missing(tmp_path):
 def test_empty_sources_list_and_sources_of_the_wrong_type(tmp_path):
     assert "no sources defined" in problems_of(write_sources(tmp_path, "sources = []\n"))[0]
     lines = problems_of(write_sources(tmp_path, 'sources = ["a"]\n'))
-    assert lines == [f"{tmp_path / 'sources.toml'}: source #1: expected a table, got 'a' (write each source as a [[sources]] table)"]
+    assert lines == [
+        f"{tmp_path / 'sources.toml'}: source #1: expected a table, got 'a' (write each source as a [[sources]] table)"
+    ]
 
 
 def test_archive_db_is_relative_to_the_sources_file_folder(tmp_path, monkeypatch):
@@ -229,16 +239,23 @@ def test_archive_db_is_relative_to_the_sources_file_folder(tmp_path, monkeypatch
     absolute_db = tmp_path / "abs.db"
     assert load_config(write_sources(folder, f"[archive]\ndb = '{absolute_db}'\n" + MINIMAL)).archive.db == absolute_db
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert load_config(write_sources(folder, '[archive]\ndb = "~/news.db"\n' + MINIMAL)).archive.db == tmp_path / "home" / "news.db"
+    assert (
+        load_config(write_sources(folder, '[archive]\ndb = "~/news.db"\n' + MINIMAL)).archive.db
+        == tmp_path / "home" / "news.db"
+    )
 
 
 def test_archive_table_rejects_unknown_keys(tmp_path):
     lines = problems_of(write_sources(tmp_path, '[archive]\ndatabase = "a.db"\n' + MINIMAL))
-    assert lines == [f"{tmp_path / 'sources.toml'}: field 'archive.database': unknown key 'database' (known archive keys: db)"]
+    assert lines == [
+        f"{tmp_path / 'sources.toml'}: field 'archive.database': unknown key 'database' (known archive keys: db)"
+    ]
 
 
 def test_scheduler_table_is_typed_and_kept_raw(tmp_path):
-    config = load_config(write_sources(tmp_path, '[scheduler]\nmax_parallel_crawls = 3\nlog_dir = "runlogs"\n' + MINIMAL))
+    config = load_config(
+        write_sources(tmp_path, '[scheduler]\nmax_parallel_crawls = 3\nlog_dir = "runlogs"\n' + MINIMAL)
+    )
     assert config.raw["scheduler"] == {"max_parallel_crawls": 3, "log_dir": "runlogs"}
     assert config.scheduler.max_parallel_crawls == 3
     assert config.scheduler.log_dir == tmp_path / "runlogs"

@@ -9,8 +9,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from crawler.crawlproc import CrawlSpec
-from crawler.runner import crawl_process_command
+from crawler.run.crawl_process import CrawlSpec
+from crawler.run.supervisor import crawl_process_command
 from tests.newssite import NewsSite, serve_site
 
 
@@ -27,9 +27,11 @@ def test_kill_9_mid_crawl_keeps_archived_articles(tmp_path: Path) -> None:
     db = tmp_path / "archive.db"
     with serve_site(site) as local:
         spec = CrawlSpec(
-            db=str(db), url=local.base_url + "/",
+            db=str(db),
+            url=local.base_url + "/",
             source_overrides={"name": "crash", "download_delay": 0.02, "concurrency": 1},
-            settings={"AUTOTHROTTLE_ENABLED": False}, log_level="ERROR",
+            settings={"AUTOTHROTTLE_ENABLED": False},
+            log_level="ERROR",
         )
         process = subprocess.Popen(crawl_process_command(spec))
         deadline = time.monotonic() + 60

@@ -23,7 +23,10 @@ from crawler.demo import DEMO_SOURCE_NAME, serve_demo_site
 from crawler.demo.app import DEMO_ARTICLES, demo_article_paths, site_root
 from crawler.demo.server import LocalSite
 
-SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9", "news": "http://www.google.com/schemas/sitemap-news/0.9"}
+SITEMAP_NS = {
+    "sm": "http://www.sitemaps.org/schemas/sitemap/0.9",
+    "news": "http://www.google.com/schemas/sitemap-news/0.9",
+}
 WORDPRESS_WIDGET_TEXTS = (
     "Leave a Reply",
     "Fill in your details below or click an icon to log in:",
@@ -190,7 +193,10 @@ def test_home_page_has_teasers_nav_cookie_banner_and_tracking_and_fragment_links
     nav = set(tree.xpath("//nav//a/@href"))
     assert {"/news/", "/culture/", "/about/"} <= nav
     hrefs = tree.xpath("//a/@href")
-    assert any(h.endswith("/?utm_source=newsletter&utm_medium=email") and h.split("?")[0] in demo_article_paths() for h in hrefs)
+    assert any(
+        h.endswith("/?utm_source=newsletter&utm_medium=email") and h.split("?")[0] in demo_article_paths()
+        for h in hrefs
+    )
     assert any(h.endswith("/#comments") and h.split("#")[0] in demo_article_paths() for h in hrefs)
     assert len(tree.xpath("//article[contains(@class, 'teaser')]")) >= 5
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-from crawler.backoff import backoff_delay, retry_after_seconds
-from crawler.discovery import PatternBudget, is_pagination, looks_like_article_url, next_hops
+from crawler.discovery.links import PatternBudget, is_pagination, looks_like_article_url, next_hops
+from crawler.middlewares.backoff_retry import backoff_delay, retry_after_seconds
 
 
 def test_pagination_does_not_count_as_a_hop() -> None:
@@ -41,7 +41,7 @@ def test_article_url_guess_orders_requests() -> None:
 
 
 def test_retry_after_in_seconds_or_as_a_date() -> None:
-    now = datetime(2025, 6, 3, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2025, 6, 3, 12, 0, tzinfo=UTC)
     assert retry_after_seconds("7") == 7.0
     assert retry_after_seconds(b"120") == 120.0
     assert retry_after_seconds(format_datetime(now + timedelta(seconds=30), usegmt=True), now=now) == 30.0

@@ -1,4 +1,4 @@
-"""crawler.doctor: the readiness checks on real sources files, real archives and the real browser."""
+"""crawler.ops.doctor: the readiness checks on real sources files, real archives and the real browser."""
 
 from __future__ import annotations
 
@@ -8,11 +8,17 @@ from pathlib import Path
 
 from archive import Archive
 from archive.migrations import MIGRATIONS
-from crawler.doctor import Check, exit_code, format_checks, run_checks
+from crawler.ops import doctor
+from crawler.ops.doctor import Check, exit_code, format_checks
+from crawler.run.crawl_process import build_settings
 from tests.jssite import JsArticle
 
 WITH_BROWSER = dict(os.environ)
 NO_BROWSER = {"PATH": ""}
+
+
+def run_checks(config: Path | None, db: Path | None, environ: dict[str, str]) -> list[Check]:
+    return doctor.run_checks(config, db, environ, build_settings())
 
 
 def write_sources(folder: Path, render_js: str = "auto", extra: str = "") -> Path:
@@ -40,8 +46,11 @@ def make_archive(db: Path, articles: int) -> None:
         for number in range(1, articles + 1):
             story = JsArticle("static", number)
             url = f"https://lantern.example/static/{number}/"
-            archive.save_article(run_id, {"url": url, "title": story.title, "text": "\n".join(story.paragraphs())},
-                                 {"url": url, "status": 200})
+            archive.save_article(
+                run_id,
+                {"url": url, "title": story.title, "text": "\n".join(story.paragraphs())},
+                {"url": url, "status": 200},
+            )
         archive.finish_run(run_id, "succeeded")
 
 
@@ -120,7 +129,7 @@ def test_an_archive_with_damaged_pages_fails(tmp_path: Path) -> None:
     data = bytearray(db.read_bytes())
     for page in range(2, pages):  # keep page 1 (the header) so the file still looks like SQLite
         start = page * page_size
-        data[start + 8:start + 64] = b"\xa5" * 56
+        data[start + 8 : start + 64] = b"\xa5" * 56
     db.write_bytes(bytes(data))
     archive = by_name(run_checks(None, db, NO_BROWSER))["archive"]
     assert not archive.ok and archive.required

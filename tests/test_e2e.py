@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 import pytest
 from click.testing import CliRunner
 
-from crawler.browser import find_browser
-from crawler.cli import main
+from crawler.browser.chromium import find_browser
+from crawler.cli.main import main
 from crawler.demo.server import LocalSite
 from tests.newssite import ExpectedArticle, NewsSite, serve_site
 
@@ -65,8 +65,15 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawled]:
         first = crawl(config)
         hits = local.paths()
         second = crawl(config)
-        yield Crawled(site, local, folder / "archive.db",
-                      {a.url: a for a in site.expected_articles(local.base_url)}, first, second, hits)
+        yield Crawled(
+            site,
+            local,
+            folder / "archive.db",
+            {a.url: a for a in site.expected_articles(local.base_url)},
+            first,
+            second,
+            hits,
+        )
 
 
 def query(db: Path, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
@@ -132,8 +139,11 @@ def test_discovery_used_every_channel(crawled: Crawled) -> None:
     assert {"start", "robots", "sitemap", "feed", "link"} <= found_by
     sitemap_only = [a for a in crawled.site.model.articles if a.reach == "sitemap-only"]
     for article in sitemap_only:
-        rows = query(crawled.db, "SELECT found_by FROM fetches WHERE url = ? AND run_id = 1",
-                     (crawled.local.base_url + article.path,))
+        rows = query(
+            crawled.db,
+            "SELECT found_by FROM fetches WHERE url = ? AND run_id = 1",
+            (crawled.local.base_url + article.path,),
+        )
         assert [row["found_by"] for row in rows] == ["sitemap"]
 
 
@@ -151,7 +161,9 @@ def test_exact_copies_are_duplicates_not_articles(crawled: Crawled) -> None:
 
 
 def test_failures_are_recorded_with_reasons(crawled: Crawled) -> None:
-    errors = {row["reason"] for row in query(crawled.db, "SELECT reason FROM fetches WHERE outcome = 'error' AND run_id = 1")}
+    errors = {
+        row["reason"] for row in query(crawled.db, "SELECT reason FROM fetches WHERE outcome = 'error' AND run_id = 1")
+    }
     assert "HTTP 404" in errors
     assert any(reason.startswith("redirect loop: ") and "/loop/a" in reason for reason in errors)
     shell = query(crawled.db, "SELECT reason, fetch_mode FROM fetches WHERE url LIKE '%/live/%' AND run_id = 1")
@@ -165,8 +177,9 @@ def test_503_and_429_are_retried_after_retry_after(crawled: Crawled) -> None:
     model = crawled.site.model
     for path in (model.flaky_path, model.busy_path):
         assert crawled.hits_after_first.count(path) == 2  # the refusal, then the retry
-        rows = query(crawled.db, "SELECT outcome FROM fetches WHERE url = ? AND run_id = 1",
-                     (crawled.local.base_url + path,))
+        rows = query(
+            crawled.db, "SELECT outcome FROM fetches WHERE url = ? AND run_id = 1", (crawled.local.base_url + path,)
+        )
         assert [row["outcome"] for row in rows] == ["new"]
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from crawler.cli import main
+from crawler.cli.main import main
 from tests.newssite import NewsSite, serve_site
 
 N_ARTICLES = 2500
@@ -29,8 +29,19 @@ def test_large_site_recall_precision_and_duplicates(tmp_path: Path, capsys: pyte
             f'start_urls = ["{base}/"]\ndownload_delay = 0.0\nconcurrency = 16\nmax_pages = 20000\n'
         )
         started = time.monotonic()
-        result = CliRunner().invoke(main, ["crawl", "--config", str(config), "--no-progress",
-                                           "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS=32"])
+        result = CliRunner().invoke(
+            main,
+            [
+                "crawl",
+                "--config",
+                str(config),
+                "--no-progress",
+                "-s",
+                "AUTOTHROTTLE_ENABLED=False",
+                "-s",
+                "CONCURRENT_REQUESTS=32",
+            ],
+        )
         elapsed = time.monotonic() - started
         assert result.exit_code == 0, result.output
         expected = {article.url for article in site.expected_articles(base)}

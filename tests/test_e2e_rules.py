@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from archive import Archive
-from crawler.cli import main
+from crawler.cli.main import main
 from tests.newssite import NewsSite, serve_site
 
 
@@ -36,8 +36,13 @@ def test_amp_shortlink_and_tracking_urls_resolve_to_one_article(tmp_path: Path) 
         ]
         starts = ", ".join(f'"{url}"' for url in doors)
         # Sitemaps and feeds would bring every article; this crawl is about the three doors only.
-        crawl(write_config(tmp_path, f"start_urls = [{starts}]\nfollow_links = false\ndownload_delay = 0.0\n"
-                                     "exclude_urls = ['sitemap', '/feed/']\n"))
+        crawl(
+            write_config(
+                tmp_path,
+                f"start_urls = [{starts}]\nfollow_links = false\ndownload_delay = 0.0\n"
+                "exclude_urls = ['sitemap', '/feed/']\n",
+            )
+        )
     with Archive(tmp_path / "archive.db") as archive:
         rows = archive.db.execute("SELECT url FROM articles").fetchall()
         assert rows == [(base + article.path,)]
@@ -51,11 +56,13 @@ def test_article_urls_decide_what_is_an_article(tmp_path: Path) -> None:
     with serve_site(site) as local:
         base = local.base_url
         # Only politics articles count; the about page (long text) matches but is not excluded by text.
-        crawl(write_config(
-            tmp_path,
-            f'start_urls = ["{base}/"]\ndownload_delay = 0.0\nconcurrency = 8\n'
-            "article_urls = ['/20\\d\\d/\\d\\d/\\d\\d/[^/]+/$']\nexclude_urls = ['/calendar/']\n",
-        ))
+        crawl(
+            write_config(
+                tmp_path,
+                f'start_urls = ["{base}/"]\ndownload_delay = 0.0\nconcurrency = 8\n'
+                "article_urls = ['/20\\d\\d/\\d\\d/\\d\\d/[^/]+/$']\nexclude_urls = ['/calendar/']\n",
+            )
+        )
         expected = {a.url for a in site.expected_articles(base)}
     with sqlite3.connect(tmp_path / "archive.db") as connection:
         archived = {url for (url,) in connection.execute("SELECT url FROM articles")}

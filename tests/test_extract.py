@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from crawler.extract import DEFAULT_DROP_SELECTORS, decode_html, extract_page
+from crawler.extraction.extract import DEFAULT_DROP_SELECTORS, decode_html, extract_page
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 SEED_FILE = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_ed970c9e0d3e4e57.txt"
@@ -21,12 +21,33 @@ WIDGET_STRINGS = (
     "Connecting to %s",
 )
 FIELD_KEYS = {
-    "title", "authors", "published_at", "modified_at", "language", "description", "site_name", "categories",
-    "tags", "image", "canonical_url", "amp_url", "is_amp", "text", "word_count", "signals",
+    "title",
+    "authors",
+    "published_at",
+    "modified_at",
+    "language",
+    "description",
+    "site_name",
+    "categories",
+    "tags",
+    "image",
+    "canonical_url",
+    "amp_url",
+    "is_amp",
+    "text",
+    "word_count",
+    "signals",
 }
 SIGNAL_KEYS = {
-    "og_type", "jsonld_types", "link_density", "article_elements", "paragraphs", "text_chars", "app_shell",
-    "placeholder", "noindex",
+    "og_type",
+    "jsonld_types",
+    "link_density",
+    "article_elements",
+    "paragraphs",
+    "text_chars",
+    "app_shell",
+    "placeholder",
+    "noindex",
 }
 
 
@@ -50,8 +71,8 @@ def test_there_are_golden_pages_for_every_kind_of_page() -> None:
 def test_golden_page_fields(name: str) -> None:
     expected, fields = load_golden(name)
     assert "error" not in fields
-    assert FIELD_KEYS <= fields.keys()
-    assert SIGNAL_KEYS <= fields["signals"].keys()
+    assert fields.keys() >= FIELD_KEYS
+    assert fields["signals"].keys() >= SIGNAL_KEYS
     for key in ("title", "authors", "published_at", "modified_at", "language", "canonical_url", "amp_url", "is_amp"):
         if key in expected:
             assert fields[key] == expected[key], f"{name}: {key}"
@@ -129,13 +150,15 @@ def test_undeclared_utf8_is_detected() -> None:
         pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00", id="png-bytes"),
         pytest.param(b"<html><body><p>Unclosed <div><table><tr><td>cell", id="truncated"),
         pytest.param(b'<?xml version="1.0" encoding="utf-8"?><html><body><p>xml decl</p></body></html>', id="xml-decl"),
-        pytest.param(b"<html><head><script type='application/ld+json'>{not json,,}</script></head></html>", id="bad-jsonld"),
+        pytest.param(
+            b"<html><head><script type='application/ld+json'>{not json,,}</script></head></html>", id="bad-jsonld"
+        ),
         pytest.param(b"<<<<>>>>&&&&;;;;" * 100, id="garbage"),
     ],
 )
 def test_malformed_input_never_raises(body: bytes) -> None:
     fields = extract_page(body, "http://example.org/broken", None)
-    assert FIELD_KEYS <= fields.keys()
+    assert fields.keys() >= FIELD_KEYS
     assert isinstance(fields["text"], str)
     if fields.get("error"):
         assert fields["text"] == ""
@@ -170,18 +193,27 @@ def test_time_element_gives_full_timestamp() -> None:
 
 
 def test_custom_drop_selectors_remove_elements() -> None:
-    page = _article_page(body_suffix='<div class="promo-box"><p>' + "Subscribe to our print edition today. " * 8 + "</p></div>")
+    page = _article_page(
+        body_suffix='<div class="promo-box"><p>' + "Subscribe to our print edition today. " * 8 + "</p></div>"
+    )
     kept = extract_page(page, "https://example.org/a", "text/html", drop_selectors=())
-    dropped = extract_page(page, "https://example.org/a", "text/html", drop_selectors=(*DEFAULT_DROP_SELECTORS, ".promo-box"))
+    dropped = extract_page(
+        page, "https://example.org/a", "text/html", drop_selectors=(*DEFAULT_DROP_SELECTORS, ".promo-box")
+    )
     assert "Subscribe to our print edition" in kept["text"]
     assert "Subscribe to our print edition" not in dropped["text"]
 
 
 def test_widget_lines_without_wordpress_markup_are_still_removed() -> None:
-    widget = "".join(f"<p>{html.escape(line)}</p>" for line in (
-        "Leave a Reply", "Fill in your details below or click an icon to log in:",
-        "You are commenting using your Twitter account. Log Out / Change )", "Connecting to %s",
-    ))
+    widget = "".join(
+        f"<p>{html.escape(line)}</p>"
+        for line in (
+            "Leave a Reply",
+            "Fill in your details below or click an icon to log in:",
+            "You are commenting using your Twitter account. Log Out / Change )",
+            "Connecting to %s",
+        )
+    )
     fields = extract_page(_article_page(body_suffix=widget), "https://example.org/a", "text/html")
     for widget_string in WIDGET_STRINGS:
         assert widget_string not in fields["text"]
@@ -191,9 +223,13 @@ def test_widget_lines_without_wordpress_markup_are_still_removed() -> None:
 @pytest.mark.parametrize(
     "body_html",
     [
-        pytest.param('<div id="__next"></div><script src="/_next/static/chunks/main.js"></script>', id="next-empty-root"),
+        pytest.param(
+            '<div id="__next"></div><script src="/_next/static/chunks/main.js"></script>', id="next-empty-root"
+        ),
         pytest.param("<app-root></app-root>", id="angular"),
-        pytest.param("<noscript>Please enable JavaScript to view this site.</noscript><div class='x'></div>", id="noscript"),
+        pytest.param(
+            "<noscript>Please enable JavaScript to view this site.</noscript><div class='x'></div>", id="noscript"
+        ),
     ],
 )
 def test_app_shells_are_flagged(body_html: str) -> None:
@@ -211,8 +247,10 @@ def test_server_rendered_app_root_is_not_a_shell() -> None:
 
 
 def test_placeholder_and_noindex_signals() -> None:
-    page = (b'<html><head><title>Page not found</title><meta name="robots" content="NOINDEX, follow"></head>'
-            b"<body><h1>Page not found</h1><p>Sorry, the page you were looking for does not exist.</p></body></html>")
+    page = (
+        b'<html><head><title>Page not found</title><meta name="robots" content="NOINDEX, follow"></head>'
+        b"<body><h1>Page not found</h1><p>Sorry, the page you were looking for does not exist.</p></body></html>"
+    )
     signals = extract_page(page, "https://example.org/missing", "text/html")["signals"]
     assert signals["placeholder"] is True
     assert signals["noindex"] is True
@@ -228,7 +266,9 @@ def test_seed_page_paragraphs_survive_and_widget_does_not() -> None:
     widget_lines = [line for line in lines[widget_start:] if line]
     page = _wordpress_page(headline, paragraphs, widget_lines)
 
-    fields = extract_page(page, "https://newsblog.wordpress.com/2016/05/23/is-blasts-in-syria/", "text/html; charset=UTF-8")
+    fields = extract_page(
+        page, "https://newsblog.wordpress.com/2016/05/23/is-blasts-in-syria/", "text/html; charset=UTF-8"
+    )
 
     assert fields["title"] == headline
     text = _squash(fields["text"])
@@ -257,15 +297,17 @@ def _article_page(head: str = "", body_prefix: str = "", body_suffix: str = "", 
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Lifeboat rescues fishing crew</title>{head}</head>"
         f"<body><div id='{wrapper_id}'><article><h1>Lifeboat rescues fishing crew</h1>{body_prefix}{paragraphs}{body_suffix}"
         "</article></div></body></html>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def _wordpress_page(headline: str, paragraphs: list[str], widget_lines: list[str]) -> bytes:
     """A WordPress.com single-post page: the article, then Jetpack's comment form built from the widget lines."""
     body = "\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
     reply_title, *form_lines = widget_lines
-    form = "\n".join(f'<div class="comment-form-service"><p class="comment-form-posting-as">{html.escape(line)}</p></div>'
-                     for line in form_lines)
+    form = "\n".join(
+        f'<div class="comment-form-service"><p class="comment-form-posting-as">{html.escape(line)}</p></div>'
+        for line in form_lines
+    )
     return f"""<!DOCTYPE html>
 <html lang="en-US"><head><meta charset="UTF-8">
 <title>{html.escape(headline)} &#8211; News Blog</title>
@@ -291,7 +333,7 @@ def _wordpress_page(headline: str, paragraphs: list[str], widget_lines: list[str
 </div>
 </main>
 <footer><a href="https://wordpress.com/">Blog at WordPress.com.</a></footer>
-</body></html>""".encode("utf-8")
+</body></html>""".encode()
 
 
 def test_amp_flags_and_links_resolved_against_page_url() -> None:
@@ -299,8 +341,10 @@ def test_amp_flags_and_links_resolved_against_page_url() -> None:
     amp_fields = extract_page(amp, "https://example.org/news/amp/story.html", "text/html")
     assert amp_fields["is_amp"] is True
     assert amp_fields["canonical_url"] == "https://example.org/news/story.html"
-    regular = _article_page(head="<link rel='amphtml' href='/amp/news/story.html'>"
-                            "<meta property='og:url' content='https://example.org/news/story.html'>")
+    regular = _article_page(
+        head="<link rel='amphtml' href='/amp/news/story.html'>"
+        "<meta property='og:url' content='https://example.org/news/story.html'>"
+    )
     fields = extract_page(regular, "https://example.org/news/story.html?utm_source=x", "text/html")
     assert fields["is_amp"] is False
     assert fields["amp_url"] == "https://example.org/amp/news/story.html"

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import logging
+import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from crawler.extract import extract_page
-from crawler.extract_pool import ExtractionPool
+from crawler.extraction.extract import extract_page
+from crawler.extraction.pool import ExtractionPool
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 
@@ -67,7 +67,8 @@ def test_pool_results_equal_inline_extraction(pool: ExtractionPool) -> None:
 
 
 def test_killed_worker_is_replaced_and_page_retried(pool: ExtractionPool, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="crawler.extract_pool")
+    caplog.set_level(logging.WARNING, logger="crawler.extraction.pool")
+
     async def run() -> tuple[dict, list[int], dict]:
         await pool.extract(b"<html><body><p>warm up</p></body></html>", "http://127.0.0.1/warm", None)
         task = asyncio.create_task(pool.extract(slow_page(), "http://127.0.0.1/slow", "text/html"))

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from crawler.feeds import FeedError, parse_feed, parse_localised_date
-from crawler.sitemaps import SitemapError, parse_sitemap, sitemaps_from_robots
+from crawler.discovery.feeds import FeedError, parse_feed, parse_localised_date
+from crawler.discovery.sitemaps import SitemapError, parse_sitemap, sitemaps_from_robots
 
 SHARED_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "feeds"
 needs_shared = pytest.mark.skipif(
-    not SHARED_FEEDS.is_dir(), reason=f"real-world feed fixtures not present at {SHARED_FEEDS} (only in CI/dev checkouts)"
+    not SHARED_FEEDS.is_dir(),
+    reason=f"real-world feed fixtures not present at {SHARED_FEEDS} (only in CI/dev checkouts)",
 )
 
 

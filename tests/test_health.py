@@ -1,4 +1,4 @@
-"""Health rules (crawler.health) over crawl runs recorded in real SQLite archives with the Archive API.
+"""Health rules (crawler.ops.health) over crawl runs recorded in real SQLite archives with the Archive API.
 
 `record_run` is also used by tests/test_alerts.py and tests/test_ops_cli.py.
 """
@@ -13,12 +13,35 @@ from typing import Any
 import pytest
 
 from archive import Archive
-from crawler.config import load_config
-from crawler.health import evaluate_health
-from crawler.opsconfig import HealthConfig
+from crawler.ops.health import evaluate_health
+from crawler.sources.config import load_config
+from crawler.sources.ops_tables import HealthConfig
 
-WORDS = ("harbour council budget storm river school museum festival railway bridge election market "
-         "farmers hospital court teachers weather energy housing library ferry tourism fishing").split()
+WORDS = [
+    "harbour",
+    "council",
+    "budget",
+    "storm",
+    "river",
+    "school",
+    "museum",
+    "festival",
+    "railway",
+    "bridge",
+    "election",
+    "market",
+    "farmers",
+    "hospital",
+    "court",
+    "teachers",
+    "weather",
+    "energy",
+    "housing",
+    "library",
+    "ferry",
+    "tourism",
+    "fishing",
+]
 NO_TEXT_REASON = "no article text (JavaScript app shell)"
 
 
@@ -50,9 +73,16 @@ def record_run(
     base = f"https://{source}.example/{run_id}"
     for number in range(articles):
         url = f"{base}/story-{number}"
-        archive.save_article(run_id, {"url": url, "source": source, "title": f"Story {run_id}-{number}",
-                                      "text": article_text(f"{source}-{run_id}-{number}")},
-                             {"url": url, "status": 200, "content_type": "text/html"})
+        archive.save_article(
+            run_id,
+            {
+                "url": url,
+                "source": source,
+                "title": f"Story {run_id}-{number}",
+                "text": article_text(f"{source}-{run_id}-{number}"),
+            },
+            {"url": url, "status": 200, "content_type": "text/html"},
+        )
     for number in range(no_text):
         archive.record_fetch(run_id, {"url": f"{base}/shell-{number}", "status": 200}, "rejected", NO_TEXT_REASON)
     for number in range(errors):
@@ -118,14 +148,17 @@ def test_two_failures_or_a_success_since_keep_a_source_healthy(archive: Archive)
 
 def test_failure_limit_comes_from_the_sources_file(tmp_path: Path, archive: Archive) -> None:
     sources = tmp_path / "sources.toml"
-    sources.write_text('[health]\nmax_consecutive_failures = 1\nzero_articles_after = 0\n\n'
-                       '[[sources]]\nname = "alpha"\nstart_urls = ["https://alpha.example/"]\n')
+    sources.write_text(
+        "[health]\nmax_consecutive_failures = 1\nzero_articles_after = 0\n\n"
+        '[[sources]]\nname = "alpha"\nstart_urls = ["https://alpha.example/"]\n'
+    )
     config = load_config(sources)
     record_run(archive, "alpha", "failed", reason="HTTP 503 on every page")
     verdict = evaluate_health(newest_first(archive), config.health)
     assert not verdict.healthy
-    assert verdict.reasons == [f"1 failed run in a row (last: run {newest_first(archive)[0]['id']}, failed: "
-                               "HTTP 503 on every page)"]
+    assert verdict.reasons == [
+        f"1 failed run in a row (last: run {newest_first(archive)[0]['id']}, failed: HTTP 503 on every page)"
+    ]
 
 
 def test_a_run_archiving_nothing_after_productive_runs_is_unhealthy_until_articles_return(archive: Archive) -> None:
@@ -135,7 +168,9 @@ def test_a_run_archiving_nothing_after_productive_runs_is_unhealthy_until_articl
 
     verdict = evaluate_health(newest_first(archive), DEFAULTS)
     assert not verdict.healthy
-    assert verdict.reasons == [f"run {empty['id']} archived no articles, while the 3 runs before it archived 1 to 3 each"]
+    assert verdict.reasons == [
+        f"run {empty['id']} archived no articles, while the 3 runs before it archived 1 to 3 each"
+    ]
 
     record_run(archive, "alpha", "skipped")
     second_empty = record_run(archive, "alpha", pages=4)
@@ -163,8 +198,11 @@ def test_duplicates_and_unchanged_articles_count_as_archived(archive: Archive) -
     # The same article again: "unchanged", which still shows the source delivers articles.
     url = f"https://alpha.example/{newest_first(archive)[1]['id']}/story-0"
     previous = archive.find_article(url)
-    archive.save_article(run_id, {"url": url, "source": "alpha", "title": previous["title"], "text": previous["text"]},
-                         {"url": url, "status": 200})
+    archive.save_article(
+        run_id,
+        {"url": url, "source": "alpha", "title": previous["title"], "text": previous["text"]},
+        {"url": url, "status": 200},
+    )
     run = archive.finish_run(run_id, "succeeded")
     assert run["articles_unchanged"] == 1 and run["articles_new"] == 0
     assert evaluate_health(newest_first(archive), DEFAULTS).healthy
@@ -178,8 +216,10 @@ def test_a_rise_in_pages_without_text_makes_a_source_unhealthy(archive: Archive)
     verdict = evaluate_health(newest_first(archive), DEFAULTS)
 
     assert not verdict.healthy
-    assert verdict.reasons == [f"50% of pages had no extractable text in run {broken['id']} (10 of 20), "
-                               "up from 5% on average over the 5 runs before"]
+    assert verdict.reasons == [
+        f"50% of pages had no extractable text in run {broken['id']} (10 of 20), "
+        "up from 5% on average over the 5 runs before"
+    ]
 
 
 def test_a_lasting_rise_in_pages_without_text_stays_unhealthy(archive: Archive) -> None:

@@ -5,21 +5,31 @@ from __future__ import annotations
 import socket
 import urllib.request
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from crawler.metrics import RUN_DURATION_BUCKETS, SchedulerMetrics
+from crawler.ops.metrics import RUN_DURATION_BUCKETS, SchedulerMetrics
 
 
 def crawl_run(run_id: int, source: str = "example", status: str = "succeeded", **columns) -> dict:
     """A finished crawl_runs row as the archive returns it."""
     row = {
-        "id": run_id, "source": source, "trigger": "schedule", "status": status,
-        "started_at": "2026-11-24T23:40:00.000Z", "finished_at": "2026-11-24T23:50:01.500Z",
-        "duration_s": 601.5, "pages_fetched": 40, "articles_new": 7, "articles_unchanged": 20,
-        "articles_updated": 2, "articles_duplicate": 1, "articles_rejected": 10, "errors": 3,
+        "id": run_id,
+        "source": source,
+        "trigger": "schedule",
+        "status": status,
+        "started_at": "2026-11-24T23:40:00.000Z",
+        "finished_at": "2026-11-24T23:50:01.500Z",
+        "duration_s": 601.5,
+        "pages_fetched": 40,
+        "articles_new": 7,
+        "articles_unchanged": 20,
+        "articles_updated": 2,
+        "articles_duplicate": 1,
+        "articles_rejected": 10,
+        "errors": 3,
     }
     row.update(columns)
     return row
@@ -56,11 +66,21 @@ def test_scrape_over_http_shows_every_series_with_its_value(metrics: SchedulerMe
     port = metrics.start_server(port=0)
     assert port > 0
     metrics.observe_run(crawl_run(1))
-    metrics.observe_run(crawl_run(2, status="failed", duration_s=12.0, finished_at="2026-11-25T00:10:00.000Z",
-                                  articles_new=1, articles_unchanged=0, articles_updated=0, articles_duplicate=0,
-                                  errors=50))
+    metrics.observe_run(
+        crawl_run(
+            2,
+            status="failed",
+            duration_s=12.0,
+            finished_at="2026-11-25T00:10:00.000Z",
+            articles_new=1,
+            articles_unchanged=0,
+            articles_updated=0,
+            articles_duplicate=0,
+            errors=50,
+        )
+    )
     metrics.observe_run(crawl_run(3, source="other", duration_s=0.4, errors=None, articles_new=None))
-    next_run = datetime(2026, 11, 25, 6, 0, tzinfo=timezone.utc)
+    next_run = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
     metrics.set_next_run("example", next_run)
 
     series = samples(scrape(port))
@@ -81,15 +101,26 @@ def test_scrape_over_http_shows_every_series_with_its_value(metrics: SchedulerMe
     assert value(series, "newsarchive_run_duration_seconds_bucket", source="example", le="900.0") == 2
     assert value(series, "newsarchive_run_duration_seconds_bucket", source="other", le="1.0") == 1
     # Only the succeeded run counts as the last success, not the later failed one.
-    last_success = datetime(2026, 11, 24, 23, 50, 1, 500000, tzinfo=timezone.utc).timestamp()
+    last_success = datetime(2026, 11, 24, 23, 50, 1, 500000, tzinfo=UTC).timestamp()
     assert value(series, "newsarchive_last_success_timestamp_seconds", source="example") == last_success
     assert value(series, "newsarchive_next_run_timestamp_seconds", source="example") == next_run.timestamp()
     assert value(series, "newsarchive_next_run_timestamp_seconds", source="other") is None
 
 
 def test_skipped_run_is_counted_but_records_no_duration(metrics: SchedulerMetrics) -> None:
-    metrics.observe_run(crawl_run(1, status="skipped", duration_s=0, pages_fetched=0, articles_new=0,
-                                  articles_unchanged=0, articles_updated=0, articles_duplicate=0, errors=0))
+    metrics.observe_run(
+        crawl_run(
+            1,
+            status="skipped",
+            duration_s=0,
+            pages_fetched=0,
+            articles_new=0,
+            articles_unchanged=0,
+            articles_updated=0,
+            articles_duplicate=0,
+            errors=0,
+        )
+    )
     series = samples(metrics.exposition())
     assert value(series, "newsarchive_runs_total", source="example", status="skipped") == 1
     assert value(series, "newsarchive_run_duration_seconds_count", source="example") is None
@@ -100,12 +131,12 @@ def test_last_success_keeps_the_latest_when_runs_arrive_out_of_order(metrics: Sc
     metrics.observe_run(crawl_run(2, finished_at="2026-11-25T06:00:00Z"))
     metrics.observe_run(crawl_run(1, finished_at="2026-11-24T06:00:00Z"))
     series = samples(metrics.exposition())
-    latest = datetime(2026, 11, 25, 6, tzinfo=timezone.utc).timestamp()
+    latest = datetime(2026, 11, 25, 6, tzinfo=UTC).timestamp()
     assert value(series, "newsarchive_last_success_timestamp_seconds", source="example") == latest
 
 
 def test_next_run_moves_and_disappears_when_unscheduled(metrics: SchedulerMetrics) -> None:
-    first = datetime(2026, 11, 25, 6, 0, tzinfo=timezone.utc)
+    first = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
     metrics.set_next_run("example", first)
     metrics.set_next_run("example", first + timedelta(hours=6))
     series = samples(metrics.exposition())

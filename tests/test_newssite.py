@@ -24,8 +24,10 @@ import pytest
 
 from tests.newssite import ExpectedArticle, NewsSite, serve_site
 
-SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9",
-              "news": "http://www.google.com/schemas/sitemap-news/0.9"}
+SITEMAP_NS = {
+    "sm": "http://www.sitemaps.org/schemas/sitemap/0.9",
+    "news": "http://www.google.com/schemas/sitemap-news/0.9",
+}
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,13 @@ def page_text(fetched: Fetched) -> str:
     """The page as a reader's browser decodes it: header charset, else <meta charset>, else UTF-8."""
     header_charset = re.search(r"charset=([\w-]+)", fetched.headers.get("content-type", ""))
     meta_charset = re.search(rb'<meta charset="([\w-]+)"', fetched.body[:2048])
-    charset = (header_charset.group(1) if header_charset
-               else meta_charset.group(1).decode("ascii") if meta_charset else "utf-8")
+    charset = (
+        header_charset.group(1)
+        if header_charset
+        else meta_charset.group(1).decode("ascii")
+        if meta_charset
+        else "utf-8"
+    )
     return fetched.body.decode(charset)
 
 
@@ -85,12 +92,13 @@ def small_site() -> NewsSite:
 
 
 @pytest.fixture(scope="module")
-def served(small_site: NewsSite):  # noqa: ANN201 (yields a LocalSite)
+def served(small_site: NewsSite):
     with serve_site(small_site) as local:
         yield local
 
 
 # --- A small reference crawl ---------------------------------------------------------------
+
 
 @dataclass
 class CrawlResult:
@@ -103,8 +111,7 @@ class CrawlResult:
 
 def _html_links(page_url: str, markup: str) -> list[str]:
     document = lxml.html.fromstring(markup)
-    hrefs = document.xpath("//a/@href") + document.xpath(
-        "//link[@rel='next' or @rel='prev' or @rel='amphtml']/@href")
+    hrefs = document.xpath("//a/@href") + document.xpath("//link[@rel='next' or @rel='prev' or @rel='amphtml']/@href")
     return [urljoin(page_url, href) for href in hrefs if not href.startswith(("javascript:", "mailto:"))]
 
 
@@ -153,11 +160,12 @@ def crawl(base: str) -> CrawlResult:
 
 
 @pytest.fixture(scope="module")
-def crawled(served) -> CrawlResult:  # noqa: ANN001
+def crawled(served) -> CrawlResult:
     return crawl(served.base_url)
 
 
 # --- Tests ---------------------------------------------------------------------------------
+
 
 def test_same_seed_gives_the_same_site() -> None:
     first, second, other = NewsSite(60, seed=7), NewsSite(60, seed=7), NewsSite(60, seed=8)
@@ -166,9 +174,10 @@ def test_same_seed_gives_the_same_site() -> None:
     assert first.alias_urls(base) == second.alias_urls(base)
     assert first.expected_articles(base) != other.expected_articles(base)
     with serve_site(first) as one, serve_site(second) as two:
-        for path in ("/", "/feed/rss.xml", "/sitemaps/news.xml", first.expected_articles(base)[10].url[len(base):]):
-            assert fetch(one.base_url + path).body.replace(one.base_url.encode(), b"") == \
-                fetch(two.base_url + path).body.replace(two.base_url.encode(), b"")
+        for path in ("/", "/feed/rss.xml", "/sitemaps/news.xml", first.expected_articles(base)[10].url[len(base) :]):
+            assert fetch(one.base_url + path).body.replace(one.base_url.encode(), b"") == fetch(
+                two.base_url + path
+            ).body.replace(two.base_url.encode(), b"")
 
 
 def test_articles_are_realistic(small_site: NewsSite) -> None:
@@ -187,7 +196,7 @@ def test_articles_are_realistic(small_site: NewsSite) -> None:
     assert all(char in prose for char in "’“”–é€")
 
 
-def test_every_expected_article_is_served_with_200(small_site: NewsSite, served) -> None:  # noqa: ANN001
+def test_every_expected_article_is_served_with_200(small_site: NewsSite, served) -> None:
     for article in small_site.expected_articles(served.base_url):
         answer = fetch_with_retry(article.url)
         assert answer.status == 200, article.url
@@ -197,7 +206,7 @@ def test_every_expected_article_is_served_with_200(small_site: NewsSite, served)
         assert canonical_of(page_text(answer)) == article.url
 
 
-def test_feeds_parse_and_point_at_articles(small_site: NewsSite, served) -> None:  # noqa: ANN001
+def test_feeds_parse_and_point_at_articles(small_site: NewsSite, served) -> None:
     base = served.base_url
     expected = {a.url: a for a in small_site.expected_articles(base)}
     aliases = small_site.alias_urls(base)
@@ -213,8 +222,7 @@ def test_feeds_parse_and_point_at_articles(small_site: NewsSite, served) -> None
             assert {t.term for t in entry.tags} >= set(article.tags)
 
 
-def test_sitemaps_are_well_formed_and_list_only_real_urls(small_site: NewsSite, crawled: CrawlResult,
-                                                          served) -> None:  # noqa: ANN001
+def test_sitemaps_are_well_formed_and_list_only_real_urls(small_site: NewsSite, crawled: CrawlResult, served) -> None:
     base = served.base_url
     assert base + "/sitemaps/archive-index.xml" in crawled.sitemap_files
     known = {a.url for a in small_site.expected_articles(base)} | set(small_site.non_article_urls(base))
@@ -230,7 +238,7 @@ def test_sitemaps_are_well_formed_and_list_only_real_urls(small_site: NewsSite, 
         assert entry.xpath("news:news/news:title/text()", namespaces=SITEMAP_NS)
 
 
-def test_windows_1252_pages_decode_with_their_meta_charset(small_site: NewsSite, served) -> None:  # noqa: ANN001
+def test_windows_1252_pages_decode_with_their_meta_charset(small_site: NewsSite, served) -> None:
     legacy = [a for a in small_site.expected_articles(served.base_url) if a.encoding != "utf-8"]
     assert {a.encoding for a in legacy} == {"windows-1252", "utf-8-undeclared"}
     for article in legacy:
@@ -250,7 +258,8 @@ def test_windows_1252_pages_decode_with_their_meta_charset(small_site: NewsSite,
 
 
 def test_expected_articles_exclude_private_app_shell_and_duplicates(
-    small_site: NewsSite, served,  # noqa: ANN001
+    small_site: NewsSite,
+    served,
 ) -> None:
     base = served.base_url
     urls = [a.url for a in small_site.expected_articles(base)]
@@ -272,12 +281,21 @@ def test_expected_articles_exclude_private_app_shell_and_duplicates(
     assert '<div id="app"></div>' in live and "Loading…" in live
 
 
-def test_aliases_show_the_same_article(small_site: NewsSite, served) -> None:  # noqa: ANN001
+def test_aliases_show_the_same_article(small_site: NewsSite, served) -> None:
     base = served.base_url
     expected = {a.url: a for a in small_site.expected_articles(base)}
     aliases = small_site.alias_urls(base)
-    kinds = {"utm_": 0, "fbclid": 0, "gclid": 0, "#comments": 0, "replytocom": 0, "share=": 0, "/amp/": 0,
-             "/?p=": 0, "/wire/": 0}
+    kinds = {
+        "utm_": 0,
+        "fbclid": 0,
+        "gclid": 0,
+        "#comments": 0,
+        "replytocom": 0,
+        "share=": 0,
+        "/amp/": 0,
+        "/?p=": 0,
+        "/wire/": 0,
+    }
     for alias, target in aliases.items():
         assert target in expected, alias
         kinds.update({k: v + 1 for k, v in kinds.items() if k in alias})
@@ -298,8 +316,7 @@ def test_aliases_show_the_same_article(small_site: NewsSite, served) -> None:  #
     assert all(count > 0 for count in kinds.values()), kinds
 
 
-def test_crawl_reaches_every_article_in_the_intended_ways(small_site: NewsSite, crawled: CrawlResult,
-                                                          served) -> None:  # noqa: ANN001
+def test_crawl_reaches_every_article_in_the_intended_ways(small_site: NewsSite, crawled: CrawlResult, served) -> None:
     base = served.base_url
     expected = {a.url for a in small_site.expected_articles(base)}
     aliases = small_site.alias_urls(base)
@@ -307,8 +324,7 @@ def test_crawl_reaches_every_article_in_the_intended_ways(small_site: NewsSite, 
     linked_to: dict[str, set[str]] = {}
     for target, sources in crawled.links.items():
         page = aliases.get(target, aliases.get(urldefrag(target).url, urldefrag(target).url))
-        linked_to.setdefault(page, set()).update(source for source in sources
-                                                 if aliases.get(source, source) != page)
+        linked_to.setdefault(page, set()).update(source for source in sources if aliases.get(source, source) != page)
     assert expected <= set(linked_to) | crawled.sitemap_urls
 
     feed_targets = {aliases.get(url, url) for url in crawled.feed_urls}
@@ -320,7 +336,8 @@ def test_crawl_reaches_every_article_in_the_intended_ways(small_site: NewsSite, 
             assert linked_to.get(url) and url not in crawled.sitemap_urls and url not in feed_targets
     section_teasers = [
         urljoin(url, html.unescape(href))
-        for url in non_articles if "/section/" in url and "/section/wire/" not in url
+        for url in non_articles
+        if "/section/" in url and "/section/wire/" not in url
         for href in re.findall(r'<h2 class="teaser__title"><a href="([^"]+)"', page_text(crawled.pages[url]))
     ]
     for article in small_site.model.articles:
@@ -354,7 +371,7 @@ def test_one_time_failures_reset_for_each_server(small_site: NewsSite) -> None:
             assert fetch(local.base_url + busy).status == 200
 
 
-def test_non_html_resources_and_traps(served) -> None:  # noqa: ANN001
+def test_non_html_resources_and_traps(served) -> None:
     base = served.base_url
     report = fetch(base + "/files/report-2022.pdf")
     assert report.headers["content-type"] == "application/pdf" and report.body.startswith(b"%PDF-1.4")

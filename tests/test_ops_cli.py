@@ -1,5 +1,5 @@
 """`newsarchive status`, `runs` and `logs` through click's CliRunner, on real archives, a real
-APScheduler jobstore and real run logs written by crawler.runlog's handler."""
+APScheduler jobstore and real run logs written by crawler.ops.runlog's handler."""
 
 from __future__ import annotations
 
@@ -8,18 +8,18 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from click.testing import CliRunner
-from tests.test_health import record_run
 
 from archive import Archive
-from crawler.cli import main
-from crawler.runlog import open_run_log, run_log_path
+from crawler.cli.main import main
+from crawler.ops.runlog import open_run_log, run_log_path
+from tests.test_health import record_run
 
 SOURCES = """\
 [archive]
@@ -53,8 +53,9 @@ def invoke(*args: str):
 
 def schedule_jobs(jobstore: Path, sources: list[str]) -> None:
     """Store jobs exactly as the scheduler does: an APScheduler SQLAlchemyJobStore, job id = source."""
-    scheduler = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{jobstore}")},
-                                    timezone="UTC")
+    scheduler = BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{jobstore}")}, timezone="UTC"
+    )
     scheduler.start()
     try:
         for name in sources:
@@ -72,7 +73,9 @@ def write_log(path: Path, run_id: int, source: str, messages: list[tuple[int, st
     logger.addHandler(handler)
     try:
         for level, message in messages:
-            logger.log(level, message, extra={"url": f"https://{source}.example/page"} if level >= logging.ERROR else {})
+            logger.log(
+                level, message, extra={"url": f"https://{source}.example/page"} if level >= logging.ERROR else {}
+            )
     finally:
         logger.removeHandler(handler)
         handler.close()
@@ -87,8 +90,12 @@ def run_with_log(archive: Archive, log_dir: Path, source: str, status: str = "su
     return run_id, path
 
 
-LOG_MESSAGES = [(logging.DEBUG, "robots.txt fetched"), (logging.INFO, "crawl started"),
-                (logging.WARNING, "slow host, backing off"), (logging.ERROR, "HTTP 500 on article")]
+LOG_MESSAGES = [
+    (logging.DEBUG, "robots.txt fetched"),
+    (logging.INFO, "crawl started"),
+    (logging.WARNING, "slow host, backing off"),
+    (logging.ERROR, "HTTP 500 on article"),
+]
 
 
 # --- help -----------------------------------------------------------------------------------------
@@ -149,7 +156,7 @@ def test_status_json_is_a_document_for_machines(project: Path) -> None:
             record_run(archive, "beta", "failed", reason="HTTP 503")
         good = record_run(archive, "alpha", articles=2, pages=4)
     schedule_jobs(project / "data/scheduler.db", ["alpha"])
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
 
     result = invoke("status", "--config", str(project / "sources.toml"), "--json")
 
@@ -214,13 +221,28 @@ def test_runs_lists_newest_first_with_counts_and_reasons(runs_archive: tuple[Pat
     result = invoke("runs", "--db", str(db))
     assert result.exit_code == 0
     output = result.output
-    for header in ("id", "source", "trigger", "status", "started", "duration", "pages", "new", "unchanged",
-                   "duplicate", "rejected", "errors", "reason"):
+    for header in (
+        "id",
+        "source",
+        "trigger",
+        "status",
+        "started",
+        "duration",
+        "pages",
+        "new",
+        "unchanged",
+        "duplicate",
+        "rejected",
+        "errors",
+        "reason",
+    ):
         assert header in output
-    rows = [[cell.strip() for cell in line.strip("│").split("│")] for line in output.splitlines()
-            if line.startswith("│")]
-    assert [int(row[0]) for row in rows] == [ids[key] for key in ("beta_ok", "alpha_timeout", "alpha_skipped",
-                                                                  "beta_failed", "alpha_ok")]
+    rows = [
+        [cell.strip() for cell in line.strip("│").split("│")] for line in output.splitlines() if line.startswith("│")
+    ]
+    assert [int(row[0]) for row in rows] == [
+        ids[key] for key in ("beta_ok", "alpha_timeout", "alpha_skipped", "beta_failed", "alpha_ok")
+    ]
     alpha_ok = rows[-1]
     assert alpha_ok[1:4] == ["alpha", "schedule", "succeeded"]
     assert alpha_ok[6:12] == ["6", "2", "0", "0", "1", "0"]  # pages, new, unchanged, duplicate, rejected, errors

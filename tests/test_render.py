@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from crawler.cli import main
+from crawler.cli.main import main
 from crawler.demo.server import serve
 from tests.jssite import expected_js_articles, js_site_app, static_article_urls
 
@@ -21,10 +21,22 @@ def crawl(tmp_path: Path, mode: str, static_only: bool = False) -> tuple[Path, s
     db = tmp_path / f"{mode}.db"
     counts = {"n_static": 3, "n_json": 0, "n_write": 0, "n_dom": 0} if static_only else {}
     with serve(js_site_app(**counts)) as site:
-        result = CliRunner().invoke(main, [
-            "crawl", site.base_url + "/", "--db", str(db), "--no-progress", "--delay", "0",
-            "--render-js", mode, "-s", "RENDER_WAIT_MS=200",
-        ])
+        result = CliRunner().invoke(
+            main,
+            [
+                "crawl",
+                site.base_url + "/",
+                "--db",
+                str(db),
+                "--no-progress",
+                "--delay",
+                "0",
+                "--render-js",
+                mode,
+                "-s",
+                "RENDER_WAIT_MS=200",
+            ],
+        )
         assert result.exit_code == 0, result.output
         paths = site.paths()
         base = site.base_url
@@ -68,10 +80,22 @@ def test_auto_remembers_a_javascript_source_and_goes_browser_first(tmp_path: Pat
     db = tmp_path / "learning.db"
     with serve(js_site_app()) as site:
         for _ in range(2):
-            result = CliRunner().invoke(main, [
-                "crawl", site.base_url + "/", "--db", str(db), "--no-progress", "--delay", "0",
-                "--render-js", "auto", "-s", "RENDER_WAIT_MS=200",
-            ])
+            result = CliRunner().invoke(
+                main,
+                [
+                    "crawl",
+                    site.base_url + "/",
+                    "--db",
+                    str(db),
+                    "--no-progress",
+                    "--delay",
+                    "0",
+                    "--render-js",
+                    "auto",
+                    "-s",
+                    "RENDER_WAIT_MS=200",
+                ],
+            )
             assert result.exit_code == 0, result.output
         expected = expected_js_articles(site.base_url)
     with sqlite3.connect(db) as connection:
@@ -79,7 +103,8 @@ def test_auto_remembers_a_javascript_source_and_goes_browser_first(tmp_path: Pat
         first, second = connection.execute("SELECT * FROM crawl_runs ORDER BY id").fetchall()
         fetched_twice = connection.execute(
             "SELECT count(*) FROM fetches WHERE run_id = ? AND fetch_mode = 'plain' AND url LIKE '%/json/%'",
-            (second["id"],)).fetchone()[0]
+            (second["id"],),
+        ).fetchone()[0]
     assert not first["browser_first"] and first["renders_needed"] == len(expected)
     assert second["browser_first"] == 1 and second["renders_needed"] == 0
     assert second["pages_rendered"] >= len(expected) and fetched_twice == 0
@@ -92,8 +117,12 @@ def test_never_misses_javascript_articles_and_says_why(tmp_path: Path) -> None:
     assert not set(expected_js_articles(base)) & set(stored)
     assert set(static_article_urls(base)) <= set(stored)
     with sqlite3.connect(db) as connection:
-        reasons = {reason for (reason,) in connection.execute(
-            "SELECT reason FROM fetches WHERE outcome = 'rejected' AND url LIKE '%/json/%'")}
+        reasons = {
+            reason
+            for (reason,) in connection.execute(
+                "SELECT reason FROM fetches WHERE outcome = 'rejected' AND url LIKE '%/json/%'"
+            )
+        }
     assert reasons and all(reason.startswith("no article text") for reason in reasons)
     stats, run = run_stats(db)
     assert not run["pages_rendered"] and "playwright/browser_count" not in stats
@@ -108,15 +137,26 @@ def test_static_pages_under_auto_never_open_the_browser(tmp_path: Path) -> None:
     assert not [key for key in stats if key.startswith("playwright/request_count")]
 
 
-@pytest.mark.parametrize("browser_setting", [[], ["-s", "NEWSARCHIVE_BROWSER=/nonexistent/chromium"]],
-                         ids=["none installed", "wrong path"])
+@pytest.mark.parametrize(
+    "browser_setting", [[], ["-s", "NEWSARCHIVE_BROWSER=/nonexistent/chromium"]], ids=["none installed", "wrong path"]
+)
 def test_always_without_a_browser_fails_with_the_fix(tmp_path: Path, browser_setting: list[str]) -> None:
     db = tmp_path / "nobrowser.db"
     with serve(js_site_app()) as site:
-        result = CliRunner().invoke(main, [
-            "crawl", site.base_url + "/", "--db", str(db), "--no-progress", "--render-js", "always",
-            *browser_setting,
-        ], env={"PATH": "/nonexistent", "NEWSARCHIVE_BROWSER": ""})
+        result = CliRunner().invoke(
+            main,
+            [
+                "crawl",
+                site.base_url + "/",
+                "--db",
+                str(db),
+                "--no-progress",
+                "--render-js",
+                "always",
+                *browser_setting,
+            ],
+            env={"PATH": "/nonexistent", "NEWSARCHIVE_BROWSER": ""},
+        )
     assert result.exit_code == 1
     with sqlite3.connect(db) as connection:
         status, reason = connection.execute("SELECT status, reason FROM crawl_runs").fetchone()

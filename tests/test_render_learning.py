@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from crawler.render_learning import plan_rendering
+from crawler.browser.learning import plan_rendering
 
 
-def run(run_id: int, needed: int = 0, articles: int = 20, browser_first: bool = False, status: str = "succeeded") -> dict:
-    return {"id": run_id, "status": status, "renders_needed": needed, "articles_new": articles,
-            "articles_unchanged": 0, "articles_updated": 0, "articles_duplicate": 0, "browser_first": browser_first}
+def run(
+    run_id: int, needed: int = 0, articles: int = 20, browser_first: bool = False, status: str = "succeeded"
+) -> dict:
+    return {
+        "id": run_id,
+        "status": status,
+        "renders_needed": needed,
+        "articles_new": articles,
+        "articles_unchanged": 0,
+        "articles_updated": 0,
+        "articles_duplicate": 0,
+        "browser_first": browser_first,
+    }
 
 
 def test_plain_first_until_most_articles_needed_the_browser() -> None:

@@ -8,12 +8,12 @@ import os
 import re
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from crawler.runlog import (
+from crawler.ops.runlog import (
     LEVELS,
     HumanFormatter,
     JsonLinesFormatter,
@@ -64,7 +64,7 @@ def test_open_run_log_creates_folders_and_writes_one_json_object_per_line(run_lo
     assert first["logger"] == logger.name and first["message"] == "Spider opened"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", first["time"])
     logged_at = datetime.fromisoformat(first["time"].replace("Z", "+00:00"))
-    assert abs((datetime.now(timezone.utc) - logged_at).total_seconds()) < 60
+    assert abs((datetime.now(UTC) - logged_at).total_seconds()) < 60
     assert json.loads(lines[1])["message"] == "line one\nline two"
 
 
@@ -146,7 +146,7 @@ def test_torn_last_line_and_garbage_are_skipped_and_counted(run_logger) -> None:
     with path.open("ab") as file:
         file.write(b"not json at all\n")
         file.write(b"[1, 2]\n")  # JSON, but not an entry
-        file.write('{"time": "2026-11-24T23:50:01.123Z", "message": "cut mid-wr'.encode() + "é".encode()[:1])
+        file.write(b'{"time": "2026-11-24T23:50:01.123Z", "message": "cut mid-wr' + "é".encode()[:1])
     entries = read_log(path)
     assert [entry["message"] for entry in entries] == ["first", "second"]
     assert entries.skipped_lines == 3
@@ -163,7 +163,7 @@ def test_read_log_errors_name_the_problem(tmp_path: Path) -> None:
 
 def test_format_entry_matches_the_console_formatter() -> None:
     record = logging.LogRecord("scrapy.core.engine", logging.WARNING, __file__, 1, "fetch %s failed", ("page",), None)
-    record.created = datetime(2026, 11, 24, 23, 50, 1, 123000, tzinfo=timezone.utc).timestamp()
+    record.created = datetime(2026, 11, 24, 23, 50, 1, 123000, tzinfo=UTC).timestamp()
     record.url = "https://example.com/a"
     human = HumanFormatter(12, "example").format(record)
     assert human == "2026-11-24 23:50:01 WARNING [example#12] fetch page failed (https://example.com/a)"
@@ -173,10 +173,14 @@ def test_format_entry_matches_the_console_formatter() -> None:
 
 
 def test_format_entry_copes_with_missing_fields() -> None:
-    assert format_entry({"time": "2026-11-24T23:50:01.123Z", "level": "INFO", "message": "hi"}) \
+    assert (
+        format_entry({"time": "2026-11-24T23:50:01.123Z", "level": "INFO", "message": "hi"})
         == "2026-11-24 23:50:01 INFO hi"
-    assert format_entry({"level": "ERROR", "source": "example", "event": "run_timed_out"}) \
+    )
+    assert (
+        format_entry({"level": "ERROR", "source": "example", "event": "run_timed_out"})
         == "- ERROR [example] run_timed_out"
+    )
 
 
 def set_age(path: Path, now: float, days: float) -> None:

@@ -6,6 +6,7 @@ the run logs, a webhook receiver.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -42,14 +43,20 @@ def slow_site(delay: float, articles: int = 6) -> Callable[[Request], Reply]:
         if path == "/robots.txt":
             return Reply(200, b"User-agent: *\nAllow: /\n", {"content-type": "text/plain"})
         if path == "/":
-            links = "".join(f'<li><a href="/2025/01/0{i + 1}/story-number-{i}/">Story {i}</a></li>' for i in range(articles))
-            return Reply(200, f"<html><head><title>Slow news</title></head><body><ul>{links}</ul></body></html>".encode())
+            links = "".join(
+                f'<li><a href="/2025/01/0{i + 1}/story-number-{i}/">Story {i}</a></li>' for i in range(articles)
+            )
+            return Reply(
+                200, f"<html><head><title>Slow news</title></head><body><ul>{links}</ul></body></html>".encode()
+            )
         if path.startswith("/2025/"):
             time.sleep(delay)
             number = path.rstrip("/").rsplit("-", 1)[-1]
             body = "".join(f"<p>{PARAGRAPH} This is story {number}, paragraph {p}.</p>" for p in range(4))
-            page = (f'<html lang="en"><head><title>Story {number}</title><meta property="og:type" content="article">'
-                    f'</head><body><article><h1>Story {number}</h1>{body}</article></body></html>')
+            page = (
+                f'<html lang="en"><head><title>Story {number}</title><meta property="og:type" content="article">'
+                f"</head><body><article><h1>Story {number}</h1>{body}</article></body></html>"
+            )
             return Reply(200, page.encode())
         return Reply(404, b"<html><body>Not found</body></html>")
 
@@ -65,8 +72,14 @@ def write_config(folder: Path, sources: str, extra: str = "") -> Path:
 
 
 def source_block(name: str, url: str, schedule: str, **keys: object) -> str:
-    values = {"name": name, "start_urls": [f"{url}/"], "schedule": schedule, "download_delay": 0.0,
-              "concurrency": 4, **keys}
+    values = {
+        "name": name,
+        "start_urls": [f"{url}/"],
+        "schedule": schedule,
+        "download_delay": 0.0,
+        "concurrency": 4,
+        **keys,
+    }
     return "[[sources]]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in values.items()) + "\n"
 
 
@@ -74,8 +87,10 @@ def source_block(name: str, url: str, schedule: str, **keys: object) -> str:
 def running_scheduler(config: Path) -> Iterator[subprocess.Popen]:
     log = open(config.parent / "scheduler.log", "a")
     process = subprocess.Popen(
-        [sys.executable, "-m", "crawler.cli", "schedule", "--config", str(config)],
-        stdout=log, stderr=subprocess.STDOUT, cwd=config.parent,
+        [sys.executable, "-m", "crawler.cli.main", "schedule", "--config", str(config)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=config.parent,
     )
     try:
         yield process
@@ -117,17 +132,23 @@ def overlaps(rows: list[sqlite3.Row]) -> list[tuple[int, int]]:
     for row in rows:
         if row["status"] != "skipped":
             by_source.setdefault(row["source"], []).append(row)
-    return [(before["id"], after["id"]) for source_runs in by_source.values()
-            for before, after in zip(source_runs, source_runs[1:]) if before["finished_at"] > after["started_at"]]
+    return [
+        (before["id"], after["id"])
+        for source_runs in by_source.values()
+        for before, after in itertools.pairwise(source_runs)
+        if before["finished_at"] > after["started_at"]
+    ]
 
 
 def assert_no_overlap(rows: list[sqlite3.Row], label: str, capsys: pytest.CaptureFixture[str]) -> None:
     found = overlaps(rows)
     statuses = [row["status"] for row in rows]
     with capsys.disabled():
-        print(f"\n[scheduler: {label}] runs {len(rows)}: "
-              + ", ".join(f"{status} {statuses.count(status)}" for status in sorted(set(statuses)))
-              + f"; overlaps {len(found)}")
+        print(
+            f"\n[scheduler: {label}] runs {len(rows)}: "
+            + ", ".join(f"{status} {statuses.count(status)}" for status in sorted(set(statuses)))
+            + f"; overlaps {len(found)}"
+        )
     assert found == []
 
 
@@ -140,11 +161,17 @@ def free_port() -> int:
 def test_recurring_runs_accumulate_without_overlap(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     port = free_port()
     with serve_site(NewsSite(n_articles=30, seed=2)) as site:
-        config = write_config(tmp_path, source_block("fixture", site.base_url, "every 2s", concurrency=8),
-                              extra=f"[metrics]\nport = {port}\n")
+        config = write_config(
+            tmp_path,
+            source_block("fixture", site.base_url, "every 2s", concurrency=8),
+            extra=f"[metrics]\nport = {port}\n",
+        )
         with running_scheduler(config) as scheduler:
-            wait_for(lambda: sum(r["status"] == "succeeded" for r in runs(tmp_path / "archive.db")) >= 3, 60,
-                     "three succeeded runs")
+            wait_for(
+                lambda: sum(r["status"] == "succeeded" for r in runs(tmp_path / "archive.db")) >= 3,
+                60,
+                "three succeeded runs",
+            )
 
             def metrics_count_three() -> bool:
                 metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
@@ -158,7 +185,9 @@ def test_recurring_runs_accumulate_without_overlap(tmp_path: Path, capsys: pytes
     assert all(row["trigger"] == "schedule" for row in rows)
     assert_no_overlap(rows, "every 2s", capsys)
     finished = [row for row in rows if row["status"] == "succeeded"]
-    assert finished[0]["articles_new"] > 0 and finished[1]["articles_new"] == 0 and finished[1]["articles_unchanged"] > 0
+    assert (
+        finished[0]["articles_new"] > 0 and finished[1]["articles_new"] == 0 and finished[1]["articles_unchanged"] > 0
+    )
     for row in finished:
         log = Path(row["log_path"])
         events = [json.loads(line) for line in log.read_text().splitlines()]
@@ -170,9 +199,14 @@ def test_a_slow_run_makes_the_next_one_skip_not_overlap(tmp_path: Path, capsys: 
     with serve(slow_site(delay=1.0, articles=4)) as site:
         config = write_config(tmp_path, source_block("slow", site.base_url, "every 1s", concurrency=1))
         with running_scheduler(config) as scheduler:
-            wait_for(lambda: any(r["status"] == "skipped" for r in runs(tmp_path / "archive.db"))
-                     and any(r["status"] == "succeeded" for r in runs(tmp_path / "archive.db")), 60,
-                     "a skipped and a succeeded run")
+            wait_for(
+                lambda: (
+                    any(r["status"] == "skipped" for r in runs(tmp_path / "archive.db"))
+                    and any(r["status"] == "succeeded" for r in runs(tmp_path / "archive.db"))
+                ),
+                60,
+                "a skipped and a succeeded run",
+            )
             stop(scheduler)
     rows = runs(tmp_path / "archive.db")
     skipped = [row for row in rows if row["status"] == "skipped"]
@@ -182,14 +216,16 @@ def test_a_slow_run_makes_the_next_one_skip_not_overlap(tmp_path: Path, capsys: 
 
 def test_overrunning_crawl_is_stopped_and_recorded_as_timed_out(tmp_path: Path) -> None:
     with serve(slow_site(delay=2.0, articles=8)) as site:
-        config = write_config(tmp_path, source_block("stuck", site.base_url, "every 4s", concurrency=1,
-                                                     max_runtime="3s"))
+        config = write_config(
+            tmp_path, source_block("stuck", site.base_url, "every 4s", concurrency=1, max_runtime="3s")
+        )
         log = tmp_path / "scheduler.log"
         with running_scheduler(config) as scheduler:
             wait_for(lambda: "scheduler running" in log.read_text(), 30, "the scheduler to start")
             os.kill(scheduler.pid, signal.SIGHUP)  # a reload while a crawl runs changes nothing
-            wait_for(lambda: any(r["status"] == "timed_out" for r in runs(tmp_path / "archive.db")), 60,
-                     "a timed-out run")
+            wait_for(
+                lambda: any(r["status"] == "timed_out" for r in runs(tmp_path / "archive.db")), 60, "a timed-out run"
+            )
             stop(scheduler)
         assert "reloaded" in log.read_text()
     (run,) = [row for row in runs(tmp_path / "archive.db") if row["status"] == "timed_out"]
@@ -206,8 +242,13 @@ def test_restart_keeps_jobs_and_runs_one_catch_up(tmp_path: Path) -> None:
             stop(scheduler)
         time.sleep(9)  # two runs fall due while the scheduler is down
         with running_scheduler(config) as scheduler:
-            wait_for(lambda: any(r["trigger"] == "catch-up" and r["status"] != "running"
-                                 for r in runs(tmp_path / "archive.db")), 30, "the catch-up run")
+            wait_for(
+                lambda: any(
+                    r["trigger"] == "catch-up" and r["status"] != "running" for r in runs(tmp_path / "archive.db")
+                ),
+                30,
+                "the catch-up run",
+            )
             stop(scheduler)
     with sqlite3.connect(tmp_path / "data" / "scheduler.db") as connection:
         assert connection.execute("SELECT id FROM apscheduler_jobs").fetchall() == [("fixture",)]
@@ -227,8 +268,11 @@ def test_sigterm_during_a_crawl_loses_nothing(tmp_path: Path) -> None:
                 return connection.execute("SELECT count(*) FROM articles").fetchone()[0]
 
         with running_scheduler(config) as scheduler:
-            wait_for(lambda: db.exists() and any(r["status"] == "running" for r in runs(db)) and archived() >= 2,
-                     60, "a crawl in progress")
+            wait_for(
+                lambda: db.exists() and any(r["status"] == "running" for r in runs(db)) and archived() >= 2,
+                60,
+                "a crawl in progress",
+            )
             assert stop(scheduler) == 0
         rows = runs(db)
     assert [row["status"] for row in rows if row["status"] not in ("skipped",)] == ["interrupted"]
@@ -236,8 +280,9 @@ def test_sigterm_during_a_crawl_loses_nothing(tmp_path: Path) -> None:
     with sqlite3.connect(db) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         stored = connection.execute("SELECT count(*) FROM articles").fetchone()[0]
-        logged = connection.execute("SELECT count(*) FROM fetches WHERE outcome = 'new' AND run_id = ?",
-                                    (run["id"],)).fetchone()[0]
+        logged = connection.execute(
+            "SELECT count(*) FROM fetches WHERE outcome = 'new' AND run_id = ?", (run["id"],)
+        ).fetchone()[0]
     assert stored == logged == run["articles_new"] >= 2
 
 
@@ -247,7 +292,7 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 receiver.messages.append(json.loads(self.rfile.read(length)))
                 self.send_response(200)
@@ -274,7 +319,8 @@ def test_a_dead_source_turns_unhealthy_and_fires_the_webhook(tmp_path: Path) -> 
         with serve_site(NewsSite(n_articles=30, seed=4)) as gone:
             dead_url = gone.base_url  # the server stops at the end of this block: nothing listens there
         config = write_config(
-            tmp_path, source_block("dead", dead_url, "every 1s"),
+            tmp_path,
+            source_block("dead", dead_url, "every 1s"),
             extra=f'[health]\nmax_consecutive_failures = 2\n\n[alerts]\nwebhook_url = "{receiver.url}"\n',
         )
         with running_scheduler(config) as scheduler:
@@ -320,7 +366,7 @@ def test_sighup_reloads_the_sources_file_without_duplicates(tmp_path: Path) -> N
 def test_stale_running_rows_are_abandoned_at_start(tmp_path: Path) -> None:
     from archive import Archive
 
-    config = write_config(tmp_path, "[[sources]]\nname = \"idle\"\nstart_urls = [\"http://127.0.0.1:9/\"]\n")
+    config = write_config(tmp_path, '[[sources]]\nname = "idle"\nstart_urls = ["http://127.0.0.1:9/"]\n')
     with Archive(tmp_path / "archive.db") as archive:
         run_id = archive.start_run("idle", trigger="schedule")
         archive.set_run_process(run_id, 2**22 + 12345)  # no such process
@@ -333,15 +379,30 @@ def test_stale_running_rows_are_abandoned_at_start(tmp_path: Path) -> None:
 def test_three_parallel_crawls_into_one_archive(tmp_path: Path) -> None:
     sites = [NewsSite(n_articles=40, seed=seed) for seed in (21, 22, 23)]
     with serve_site(sites[0]) as a, serve_site(sites[1]) as b, serve_site(sites[2]) as c:
-        blocks = "".join(source_block(name, site.base_url, "every 1h", concurrency=8)
-                         for name, site in (("one", a), ("two", b), ("three", c)))
+        blocks = "".join(
+            source_block(name, site.base_url, "every 1h", concurrency=8)
+            for name, site in (("one", a), ("two", b), ("three", c))
+        )
         config = write_config(tmp_path, blocks)
         completed = subprocess.run(
-            [sys.executable, "-m", "crawler.cli", "crawl", "--config", str(config), "--no-progress",
-             "--log-level", "WARNING"],
-            capture_output=True, text=True, timeout=300,
+            [
+                sys.executable,
+                "-m",
+                "crawler.cli.main",
+                "crawl",
+                "--config",
+                str(config),
+                "--no-progress",
+                "--log-level",
+                "WARNING",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
-        expected = {site_name: len(site.expected_articles("x")) for site_name, site in zip(("one", "two", "three"), sites)}
+        expected = {
+            site_name: len(site.expected_articles("x")) for site_name, site in zip(("one", "two", "three"), sites)
+        }
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "database is locked" not in completed.stdout + completed.stderr
     rows = runs(tmp_path / "archive.db")
@@ -357,7 +418,11 @@ def test_three_parallel_crawls_into_one_archive(tmp_path: Path) -> None:
 @pytest.mark.parametrize("schedule", ["every 5 parsecs", "61 * * * *"])
 def test_a_bad_schedule_is_a_config_error_naming_source_and_field(tmp_path: Path, schedule: str) -> None:
     config = write_config(tmp_path, source_block("bad", "http://127.0.0.1:9", schedule))
-    completed = subprocess.run([sys.executable, "-m", "crawler.cli", "schedule", "--config", str(config)],
-                               capture_output=True, text=True, timeout=60)
+    completed = subprocess.run(
+        [sys.executable, "-m", "crawler.cli.main", "schedule", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert completed.returncode == 2
     assert "source 'bad', field 'schedule'" in completed.stdout

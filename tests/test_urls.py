@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawler.urls import (
+from crawler.discovery.urls import (
     TRACKING_PARAMETERS,
     canonicalize_url,
     is_on_hosts,
@@ -25,17 +25,28 @@ from crawler.urls import (
     "url, canonical",
     [
         # newsletter and social links to one article
-        ("https://www.theguardian.com/world/2024/may/17/story?utm_source=twitter&utm_medium=social&CMP=share_btn_tw",
-         "https://www.theguardian.com/world/2024/may/17/story?CMP=share_btn_tw"),
-        ("https://www.nytimes.com/2024/05/17/us/politics/budget.html?smid=tw-share&fbclid=IwAR0abc",
-         "https://www.nytimes.com/2024/05/17/us/politics/budget.html"),
-        ("https://edition.cnn.com/2024/05/17/world/story/index.html?cmpid=org=cnn~source=twitter&gclid=Cj0K",
-         "https://edition.cnn.com/2024/05/17/world/story/index.html"),
-        ("https://news.example/a?mc_cid=1f2e&mc_eid=9a8b&_ga=2.1.2&igshid=MzRl&yclid=77&ref_src=twsrc%5Etfw&msclkid=x&dclid=y",
-         "https://news.example/a"),
+        (
+            "https://www.theguardian.com/world/2024/may/17/story?utm_source=twitter&utm_medium=social&CMP=share_btn_tw",
+            "https://www.theguardian.com/world/2024/may/17/story?CMP=share_btn_tw",
+        ),
+        (
+            "https://www.nytimes.com/2024/05/17/us/politics/budget.html?smid=tw-share&fbclid=IwAR0abc",
+            "https://www.nytimes.com/2024/05/17/us/politics/budget.html",
+        ),
+        (
+            "https://edition.cnn.com/2024/05/17/world/story/index.html?cmpid=org=cnn~source=twitter&gclid=Cj0K",
+            "https://edition.cnn.com/2024/05/17/world/story/index.html",
+        ),
+        (
+            "https://news.example/a?mc_cid=1f2e&mc_eid=9a8b&_ga=2.1.2&igshid=MzRl&yclid=77&ref_src=twsrc%5Etfw&msclkid=x&dclid=y",
+            "https://news.example/a",
+        ),
         ("https://news.example/a?UTM_Source=x&pk_campaign=y&mtm_kwd=z&id=7", "https://news.example/a?id=7"),
         # case, default ports, fragments
-        ("HTTPS://News.Example:443/Politics/Budget-Vote.HTML#comments", "https://news.example/Politics/Budget-Vote.HTML"),
+        (
+            "HTTPS://News.Example:443/Politics/Budget-Vote.HTML#comments",
+            "https://news.example/Politics/Budget-Vote.HTML",
+        ),
         ("http://news.example:80/", "http://news.example/"),
         ("http://news.example:8080/a", "http://news.example:8080/a"),
         ("https://news.example:80/a", "https://news.example:80/a"),
@@ -43,11 +54,17 @@ from crawler.urls import (
         ("https://news.example./a", "https://news.example/a"),
         # session ids, in the query and as path parameters
         ("https://news.example/story.jsp;jsessionid=0A1B2C3D?id=5", "https://news.example/story.jsp?id=5"),
-        ("https://news.example/section;JSESSIONID=abc/story?PHPSESSID=x&sid=9&sessionid=1", "https://news.example/section/story"),
+        (
+            "https://news.example/section;JSESSIONID=abc/story?PHPSESSID=x&sid=9&sessionid=1",
+            "https://news.example/section/story",
+        ),
         # WordPress comment and share links, AMP flag
         ("https://blog.example/2024/05/post/?replytocom=123#respond", "https://blog.example/2024/05/post/"),
         ("https://blog.example/2024/05/post/?share=facebook&nb=1", "https://blog.example/2024/05/post/?nb=1"),
-        ("https://blog.example/2024/05/post/?like_comment=42&_wpnonce=abc", "https://blog.example/2024/05/post/?_wpnonce=abc"),
+        (
+            "https://blog.example/2024/05/post/?like_comment=42&_wpnonce=abc",
+            "https://blog.example/2024/05/post/?_wpnonce=abc",
+        ),
         ("https://news.example/story?amp", "https://news.example/story"),
         ("https://news.example/story?amp=", "https://news.example/story"),
         # sorting, percent-encoding and dot segments (w3lib)
@@ -71,7 +88,10 @@ def test_canonicalize_real_world_urls(url, canonical):
     assert canonicalize_url(url) == canonical
 
 
-@pytest.mark.parametrize("url", ["ftp://news.example/a", "mailto:desk@news.example", "/relative/path", "https:///no-host", "javascript:void(0)"])
+@pytest.mark.parametrize(
+    "url",
+    ["ftp://news.example/a", "mailto:desk@news.example", "/relative/path", "https:///no-host", "javascript:void(0)"],
+)
 def test_canonicalize_refuses_what_is_not_an_http_url(url):
     with pytest.raises(ValueError, match="not an absolute http"):
         canonicalize_url(url)
@@ -197,9 +217,18 @@ def test_query_order_never_changes_the_result(generated, rnd):
         ("https://news.example/politics/story?outputType=amp", "https://news.example/politics/story"),
         ("https://amp.theguardian.com/world/2024/may/17/story", "https://theguardian.com/world/2024/may/17/story"),
         ("https://news.example/amp/world/story-123", "https://news.example/world/story-123"),
-        ("https://edition.cnn.com/2024/05/17/world/story/index.amp.html", "https://edition.cnn.com/2024/05/17/world/story/index.html"),
-        ("https://news-example.cdn.ampproject.org/c/s/news.example/world/story/amp/", "https://news.example/world/story/"),
-        ("https://news-example.cdn.ampproject.org/v/news.example/story?amp_js_v=0.1", "http://news.example/story?amp_js_v=0.1"),
+        (
+            "https://edition.cnn.com/2024/05/17/world/story/index.amp.html",
+            "https://edition.cnn.com/2024/05/17/world/story/index.html",
+        ),
+        (
+            "https://news-example.cdn.ampproject.org/c/s/news.example/world/story/amp/",
+            "https://news.example/world/story/",
+        ),
+        (
+            "https://news-example.cdn.ampproject.org/v/news.example/story?amp_js_v=0.1",
+            "http://news.example/story?amp_js_v=0.1",
+        ),
     ],
 )
 def test_strip_amp_finds_the_canonical_page(amp_url, canonical):
@@ -223,7 +252,10 @@ def test_strip_amp_leaves_other_urls_alone(url):
 
 def test_strip_amp_then_canonicalize_merges_amp_and_regular_links():
     regular = canonicalize_url("https://www.news.example/world/story/?utm_source=rss")
-    for amp in ("https://www.news.example/world/story/amp/?utm_source=rss", "https://www.news.example/world/story/?amp=1"):
+    for amp in (
+        "https://www.news.example/world/story/amp/?utm_source=rss",
+        "https://www.news.example/world/story/?amp=1",
+    ):
         assert canonicalize_url(strip_amp(amp)) == regular
 
 
@@ -235,7 +267,9 @@ def test_url_pattern_groups_calendar_and_pagination_traps():
     assert days == {"news.example/calendar/{n}/{n}/"}
     pages = {url_pattern(f"https://news.example/search?q=x{n}&page={n}&utm_source=a") for n in range(50)}
     assert pages == {"news.example/search?page&q"}
-    assert url_pattern("https://news.example/search?page=2&q=x") == url_pattern("https://News.Example/search?q=y&page=3#top")
+    assert url_pattern("https://news.example/search?page=2&q=x") == url_pattern(
+        "https://News.Example/search?q=y&page=3#top"
+    )
 
 
 def test_url_pattern_keeps_different_pages_apart():
@@ -283,13 +317,21 @@ def test_is_on_hosts(url, hosts, expected):
 @pytest.mark.parametrize(
     "url",
     [
-        "https://news.example/report.pdf", "https://news.example/files/Report.PDF?download=1",
-        "https://cdn.news.example/img/photo.jpg", "https://cdn.news.example/img/photo.webp",
-        "https://cdn.news.example/video/clip.mp4", "https://cdn.news.example/pod/episode.mp3",
-        "https://news.example/data/archive.zip", "https://news.example/data/dump.tar.gz",
-        "https://news.example/budget.xlsx", "https://news.example/slides.pptx", "https://news.example/letter.docx",
-        "https://news.example/static/site.css", "https://news.example/static/app.js",
-        "https://news.example/fonts/serif.woff2", "https://news.example/fonts/sans.ttf",
+        "https://news.example/report.pdf",
+        "https://news.example/files/Report.PDF?download=1",
+        "https://cdn.news.example/img/photo.jpg",
+        "https://cdn.news.example/img/photo.webp",
+        "https://cdn.news.example/video/clip.mp4",
+        "https://cdn.news.example/pod/episode.mp3",
+        "https://news.example/data/archive.zip",
+        "https://news.example/data/dump.tar.gz",
+        "https://news.example/budget.xlsx",
+        "https://news.example/slides.pptx",
+        "https://news.example/letter.docx",
+        "https://news.example/static/site.css",
+        "https://news.example/static/app.js",
+        "https://news.example/fonts/serif.woff2",
+        "https://news.example/fonts/sans.ttf",
     ],
 )
 def test_non_html_files_are_recognised(url):
@@ -299,9 +341,15 @@ def test_non_html_files_are_recognised(url):
 @pytest.mark.parametrize(
     "url",
     [
-        "https://news.example/", "https://news.example/world/story-123", "https://news.example/story.html",
-        "https://news.example/index.php?id=5", "https://news.example/article.aspx", "https://news.example/v1.2/story",
-        "https://news.example/search?format=pdf", "https://news.example/photos.jpg/gallery", "https://news.example/.pdf",
+        "https://news.example/",
+        "https://news.example/world/story-123",
+        "https://news.example/story.html",
+        "https://news.example/index.php?id=5",
+        "https://news.example/article.aspx",
+        "https://news.example/v1.2/story",
+        "https://news.example/search?format=pdf",
+        "https://news.example/photos.jpg/gallery",
+        "https://news.example/.pdf",
     ],
 )
 def test_pages_are_not_taken_for_files(url):

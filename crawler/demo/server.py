@@ -93,13 +93,13 @@ def _handler_class(app: App, site_holder: list[LocalSite]) -> type[BaseHTTPReque
                 self.wfile.write(reply.body)
             site.record(Hit(self.command, self.path, reply.status, self.headers.get("User-Agent", "")))
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             self._answer(send_body=True)
 
-        def do_HEAD(self) -> None:  # noqa: N802
+        def do_HEAD(self) -> None:
             self._answer(send_body=False)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             # Crawls hit thousands of pages; stderr noise would drown the crawl's own output.
             return
 

@@ -33,7 +33,8 @@ def rss_feed(site: SiteModel, base: str) -> str:
     for position, article in enumerate(site.feed_articles):
         creators = "".join(f"<dc:creator>{escape(a.name)}</dc:creator>" for a in article.authors)
         categories = f"<category>{escape(article.section[1])}</category>" + "".join(
-            f"<category>{escape(t.name)}</category>" for t in article.tags)
+            f"<category>{escape(t.name)}</category>" for t in article.tags
+        )
         items.append(
             f"<item><title>{escape(article.title)}</title>"
             f"<link>{escape(base + m.feed_link(article, position))}</link>{creators}"
@@ -49,8 +50,7 @@ def rss_feed(site: SiteModel, base: str) -> str:
         f'<atom:link href="{base}/feed/rss.xml" rel="self" type="application/rss+xml"/>'
         f"<link>{base}/</link><description>{escape(m.SITE_TAGLINE)}</description>"
         f"<lastBuildDate>{format_datetime(newest)}</lastBuildDate><language>en</language>"
-        "<generator>https://wordpress.org/?v=6.4.2</generator>\n"
-        + "\n".join(items) + "\n</channel></rss>\n"
+        "<generator>https://wordpress.org/?v=6.4.2</generator>\n" + "\n".join(items) + "\n</channel></rss>\n"
     )
 
 
@@ -70,13 +70,13 @@ def atom_feed(site: SiteModel, base: str) -> str:
         )
     newest = site.feed_articles[0]
     return (
-        XML_DECLARATION
-        + '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en">\n'
+        XML_DECLARATION + '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en">\n'
         f"<title>{escape(m.SITE_NAME)}</title><subtitle>{escape(m.SITE_TAGLINE)}</subtitle>"
         f'<link rel="alternate" type="text/html" href="{base}/"/>'
         f'<link rel="self" type="application/atom+xml" href="{base}/feed/atom.xml"/>'
         f"<id>{base}/</id><updated>{(newest.modified or newest.published).isoformat()}</updated>\n"
-        + "\n".join(entries) + "\n</feed>\n"
+        + "\n".join(entries)
+        + "\n</feed>\n"
     )
 
 
@@ -96,8 +96,12 @@ def archive_sitemap_index(base: str) -> str:
 
 def _index_xml(locations: list[str]) -> str:
     body = "".join(f"<sitemap><loc>{escape(loc)}</loc></sitemap>\n" for loc in locations)
-    return (XML_DECLARATION + '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-            + body + "</sitemapindex>\n")
+    return (
+        XML_DECLARATION
+        + '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        + body
+        + "</sitemapindex>\n"
+    )
 
 
 def article_sitemap(site: SiteModel, base: str, number: int) -> str | None:
@@ -106,14 +110,13 @@ def article_sitemap(site: SiteModel, base: str, number: int) -> str | None:
     start = (number - 1) * m.SITEMAP_URLS_PER_FILE
     urls = "".join(
         f"<url><loc>{escape(base + a.path)}</loc><lastmod>{(a.modified or a.published).isoformat()}</lastmod></url>\n"
-        for a in site.sitemap_articles[start:start + m.SITEMAP_URLS_PER_FILE]
+        for a in site.sitemap_articles[start : start + m.SITEMAP_URLS_PER_FILE]
     )
-    return (XML_DECLARATION + '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-            + urls + "</urlset>\n")
+    return XML_DECLARATION + '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n' + urls + "</urlset>\n"
 
 
 def news_sitemap(site: SiteModel, base: str) -> str:
-    newest = site.sitemap_articles[::-1][:m.NEWS_SITEMAP_ITEMS]
+    newest = site.sitemap_articles[::-1][: m.NEWS_SITEMAP_ITEMS]
     urls = "".join(
         f"<url><loc>{escape(base + a.path)}</loc><news:news><news:publication>"
         f"<news:name>{escape(m.SITE_NAME)}</news:name><news:language>{a.language}</news:language>"
@@ -122,15 +125,16 @@ def news_sitemap(site: SiteModel, base: str) -> str:
         f"<news:keywords>{escape(', '.join(t.name for t in a.tags))}</news:keywords></news:news></url>\n"
         for a in newest
     )
-    return (XML_DECLARATION + '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
-            'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">\n' + urls + "</urlset>\n")
+    return (
+        XML_DECLARATION + '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">\n' + urls + "</urlset>\n"
+    )
 
 
 def pages_sitemap(base: str) -> str:
     paths = ["/"] + [f"/section/{slug}/" for slug, _ in (*m.SECTIONS, m.WIRE_SECTION)] + ["/about/", "/contact/"]
     urls = "".join(f"<url><loc>{base}{path}</loc><changefreq>hourly</changefreq></url>\n" for path in paths)
-    return (XML_DECLARATION + '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-            + urls + "</urlset>\n")
+    return XML_DECLARATION + '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n' + urls + "</urlset>\n"
 
 
 def pdf_document(title: str, lines: list[str]) -> bytes:
@@ -161,15 +165,21 @@ def pdf_document(title: str, lines: list[str]) -> bytes:
 
 
 def annual_report_pdf(year: int) -> bytes:
-    return pdf_document(f"Harbour Gazette Foundation - Annual report {year}", [
-        f"Print circulation {year}: {41000 - (year - 2020) * 1300} copies.",
-        f"Digital subscribers {year}: {18000 + (year - 2020) * 2400}.",
-        "All profits were reinvested in the newsroom.",
-    ])
+    return pdf_document(
+        f"Harbour Gazette Foundation - Annual report {year}",
+        [
+            f"Print circulation {year}: {41000 - (year - 2020) * 1300} copies.",
+            f"Digital subscribers {year}: {18000 + (year - 2020) * 2400}.",
+            "All profits were reinvested in the newsroom.",
+        ],
+    )
 
 
 def survey_pdf(part: int) -> bytes:
-    return pdf_document(f"Reader survey 2023 - part {part}", [
-        "1,204 readers took part in the survey.",
-        "Most read section: Politics. Most wanted: more local sport.",
-    ])
+    return pdf_document(
+        f"Reader survey 2023 - part {part}",
+        [
+            "1,204 readers took part in the survey.",
+            "Most read section: Politics. Most wanted: more local sport.",
+        ],
+    )

@@ -32,8 +32,11 @@ LATEST_PUBLICATION = datetime(2024, 6, 28, 18, 0)
 TEMPLATE_CYCLE = ("wordpress",) * 4 + ("portal",) * 4 + ("minimal",) * 2
 
 SECTIONS: tuple[tuple[str, str], ...] = (
-    ("politics", "Politics"), ("business", "Business"), ("science", "Science & Tech"),
-    ("culture", "Culture"), ("sport", "Sport"),
+    ("politics", "Politics"),
+    ("business", "Business"),
+    ("science", "Science & Tech"),
+    ("culture", "Culture"),
+    ("sport", "Sport"),
 )
 WIRE_SECTION = ("wire", "Wire")
 
@@ -65,8 +68,10 @@ AUTHOR_BIO = (
     "{first} worked for a regional radio station and studied journalism in Hamburg. Tips and "
     "story ideas are always welcome via the contact page."
 )
-LIVE_PAGES = (("election-night-results", "Election night: results as they come in"),
-              ("harbour-marathon-live", "Harbour Marathon 2024 – live ticker"))
+LIVE_PAGES = (
+    ("election-night-results", "Election night: results as they come in"),
+    ("harbour-marathon-live", "Harbour Marathon 2024 – live ticker"),
+)
 REPORT_NUMBERS = (2021, 2022, 2023)
 DOWNLOAD_NUMBERS = (1, 2)
 REMOVED_ARTICLE_PATH = "/2019/03/04/ferry-timetable-changes-for-the-summer/"
@@ -190,8 +195,9 @@ def _authors() -> tuple[Author, ...]:
     authors = []
     for index, (name, beats) in enumerate(STAFF):
         names = [dict(SECTIONS)[beat].lower() for beat in beats]
-        bio = AUTHOR_BIO.format(name=name, site=SITE_NAME, year=2008 + index, first=name.split()[0],
-                                beats=" and ".join(names))
+        bio = AUTHOR_BIO.format(
+            name=name, site=SITE_NAME, year=2008 + index, first=name.split()[0], beats=" and ".join(names)
+        )
         authors.append(Author(prose.slugify(name), name, bio))
     return tuple(authors)
 
@@ -202,8 +208,16 @@ def _tags() -> tuple[Tag, ...]:
 
 
 def _make_article(
-    seed: int, article_id: int, published: datetime, section: tuple[str, str], language: str,
-    template: str, encoding: str, reach: Reach, authors: tuple[Author, ...], used_slugs: set[str],
+    seed: int,
+    article_id: int,
+    published: datetime,
+    section: tuple[str, str],
+    language: str,
+    template: str,
+    encoding: str,
+    reach: Reach,
+    authors: tuple[Author, ...],
+    used_slugs: set[str],
     path_kind: str,
 ) -> Article:
     seed_text = f"newssite:{seed}:article:{article_id}"
@@ -226,8 +240,12 @@ def _make_article(
     comments = ()
     if template == "wordpress":
         comments = tuple(
-            Comment(article_id * 10 + k, prose.person_name(rng), prose.comment_text(rng),
-                    published + timedelta(minutes=7 + 37 * k + rng.randrange(0, 30)))
+            Comment(
+                article_id * 10 + k,
+                prose.person_name(rng),
+                prose.comment_text(rng),
+                published + timedelta(minutes=7 + 37 * k + rng.randrange(0, 30)),
+            )
             for k in range(1, rng.randrange(3, 6))
         )
     if path_kind == "flaky":
@@ -239,10 +257,23 @@ def _make_article(
     else:
         path = f"/{published:%Y/%m/%d}/{slug}/"
     return Article(
-        article_id=article_id, slug=slug, path=path, title=title, summary=summary, language=language,
-        section=section, tags=tuple(Tag(prose.slugify(n), n) for n in tag_names), authors=writers,
-        published=published, modified=modified, template=template, encoding=encoding, reach=reach,
-        comments=comments, image_id=article_id, seed_text=seed_text,
+        article_id=article_id,
+        slug=slug,
+        path=path,
+        title=title,
+        summary=summary,
+        language=language,
+        section=section,
+        tags=tuple(Tag(prose.slugify(n), n) for n in tag_names),
+        authors=writers,
+        published=published,
+        modified=modified,
+        template=template,
+        encoding=encoding,
+        reach=reach,
+        comments=comments,
+        image_id=article_id,
+        seed_text=seed_text,
     )
 
 
@@ -257,26 +288,26 @@ def build_model(n_articles: int, seed: int) -> SiteModel:
     times = _publication_times(rng, n_articles + 3)
     ids = list(range(1, n_articles + 1))
     # The newest articles stay ordinary so the home page and feeds are full.
-    ordinary_pool = ids[: -HOME_TEASERS]
+    ordinary_pool = ids[:-HOME_TEASERS]
     flaky_id, busy_id, *special = rng.sample(ordinary_pool, 2 + 2 * max(2, n_articles // 50))
     hidden = len(special) // 2
-    reach = {i: "everywhere" for i in ids}
-    reach.update({i: "sitemap-only" for i in special[:hidden]})
-    reach.update({i: "links-only" for i in special[hidden:]})
+    reach = dict.fromkeys(ids, "everywhere")
+    reach.update(dict.fromkeys(special[:hidden], "sitemap-only"))
+    reach.update(dict.fromkeys(special[hidden:], "links-only"))
 
     english_pool = [i for i in ids if i not in (flaky_id, busy_id)]
     n_german, n_french = max(1, round(n_articles * 0.03)), max(1, round(n_articles * 0.02))
     foreign = rng.sample(english_pool, n_german + n_french)
-    language = {i: "en" for i in ids}
-    language.update({i: "de" for i in foreign[:n_german]})
-    language.update({i: "fr" for i in foreign[n_german:]})
+    language = dict.fromkeys(ids, "en")
+    language.update(dict.fromkeys(foreign[:n_german], "de"))
+    language.update(dict.fromkeys(foreign[n_german:], "fr"))
 
     legacy_count = max(1, round(n_articles * 0.05))
     english_ids = [i for i in english_pool if language[i] == "en"]
     recoded = rng.sample(english_ids, 2 * legacy_count)
-    encoding = {i: "utf-8" for i in ids}
-    encoding.update({i: "windows-1252" for i in recoded[:legacy_count]})
-    encoding.update({i: "utf-8-undeclared" for i in recoded[legacy_count:]})
+    encoding = dict.fromkeys(ids, "utf-8")
+    encoding.update(dict.fromkeys(recoded[:legacy_count], "windows-1252"))
+    encoding.update(dict.fromkeys(recoded[legacy_count:], "utf-8-undeclared"))
 
     templates = dict(zip(ids, _spread(rng, TEMPLATE_CYCLE, n_articles)))
     templates[flaky_id] = templates[busy_id] = "portal"
@@ -286,21 +317,49 @@ def build_model(n_articles: int, seed: int) -> SiteModel:
     articles = []
     for article_id, published in zip(ids, times):
         kind = {flaky_id: "flaky", busy_id: "busy"}.get(article_id, "dated")
-        articles.append(_make_article(
-            seed, article_id, published, sections[article_id], language[article_id],
-            templates[article_id], encoding[article_id], reach[article_id], authors, used_slugs, kind,
-        ))
+        articles.append(
+            _make_article(
+                seed,
+                article_id,
+                published,
+                sections[article_id],
+                language[article_id],
+                templates[article_id],
+                encoding[article_id],
+                reach[article_id],
+                authors,
+                used_slugs,
+                kind,
+            )
+        )
     private = tuple(
-        _make_article(seed, n_articles + k, times[n_articles + k - 1], SECTIONS[k % len(SECTIONS)],
-                      "en", "portal", "utf-8", "private", authors, used_slugs, "private")
+        _make_article(
+            seed,
+            n_articles + k,
+            times[n_articles + k - 1],
+            SECTIONS[k % len(SECTIONS)],
+            "en",
+            "portal",
+            "utf-8",
+            "private",
+            authors,
+            used_slugs,
+            "private",
+        )
         for k in range(1, 4)
     )
     wire_pool = [a for a in articles if a.reach == "everywhere" and a.path.count("/") == 5]
-    wire = tuple(WireCopy(f"/wire/{a.slug}/", a)
-                 for a in rng.sample(wire_pool, max(2, n_articles // 100)))
-    model = SiteModel(seed=seed, articles=tuple(articles), private_articles=private, wire_copies=wire,
-                      authors=authors, tags=_tags(), flaky_path="/flaky/",
-                      busy_path=next(a.path for a in articles if a.article_id == busy_id))
+    wire = tuple(WireCopy(f"/wire/{a.slug}/", a) for a in rng.sample(wire_pool, max(2, n_articles // 100)))
+    model = SiteModel(
+        seed=seed,
+        articles=tuple(articles),
+        private_articles=private,
+        wire_copies=wire,
+        authors=authors,
+        tags=_tags(),
+        flaky_path="/flaky/",
+        busy_path=next(a.path for a in articles if a.article_id == busy_id),
+    )
     _index(model, rng)
     return model
 
@@ -327,7 +386,7 @@ def article_paragraphs(article: Article) -> list[str]:
 
 def section_pages(model: SiteModel, section_slug: str) -> list[tuple[Article, ...]]:
     listed = model.section_listed_newest[section_slug]
-    return [listed[i:i + TEASERS_PER_PAGE] for i in range(0, len(listed), TEASERS_PER_PAGE)] or [()]
+    return [listed[i : i + TEASERS_PER_PAGE] for i in range(0, len(listed), TEASERS_PER_PAGE)] or [()]
 
 
 def section_page_path(section_slug: str, page: int) -> str:
@@ -339,9 +398,11 @@ def related_articles(model: SiteModel, article: Article, count: int = 3) -> list
     same_section = model.section_listed_newest[article.section[0]][::-1]  # oldest first
     ids = [a.article_id for a in same_section]
     position = bisect.bisect_left(ids, article.article_id)
-    around = same_section[max(0, position - count): position + count + 1]
-    nearest = sorted((a for a in around if a.article_id != article.article_id),
-                     key=lambda a: (abs(a.article_id - article.article_id), a.article_id))
+    around = same_section[max(0, position - count) : position + count + 1]
+    nearest = sorted(
+        (a for a in around if a.article_id != article.article_id),
+        key=lambda a: (abs(a.article_id - article.article_id), a.article_id),
+    )
     return nearest[:count]
 
 
@@ -361,11 +422,11 @@ def tag_articles(model: SiteModel, tag_slug: str) -> tuple[Article, ...]:
 
 
 def author_articles(model: SiteModel, author_slug: str) -> tuple[Article, ...]:
-    return tuple(a for a in model.listed_newest
-                 if any(w.slug == author_slug for w in a.authors))[:LISTING_TEASERS]
+    return tuple(a for a in model.listed_newest if any(w.slug == author_slug for w in a.authors))[:LISTING_TEASERS]
 
 
 # --- Link decoration: the single place that decides which links carry tracking junk. ---------
+
 
 def home_link(article: Article, position: int) -> str:
     if position % 4 == 1:
@@ -379,8 +440,11 @@ def home_comments_link(article: Article, position: int) -> str | None:
 
 
 def most_read_link(article: Article, position: int) -> str:
-    suffixes = (f"?fbclid=IwAR0x{article.article_id:04d}Kq8vZ3mWn", f"?gclid=Cj0KCQjw{article.article_id:04d}BhB",
-                "?utm_source=facebook&utm_medium=social")
+    suffixes = (
+        f"?fbclid=IwAR0x{article.article_id:04d}Kq8vZ3mWn",
+        f"?gclid=Cj0KCQjw{article.article_id:04d}BhB",
+        "?utm_source=facebook&utm_medium=social",
+    )
     return article.path + (suffixes[position] if position < len(suffixes) else "")
 
 
@@ -394,8 +458,13 @@ def related_link(article: Article) -> str:
 
 def wordpress_self_links(article: Article) -> list[str]:
     """Links a WordPress post page makes to itself: share buttons, comment anchors, reply links."""
-    links = [article.path + "?share=twitter", article.path + "?share=facebook",
-             article.path + "#comments", article.path + "#respond", f"/?p={article.article_id}"]
+    links = [
+        article.path + "?share=twitter",
+        article.path + "?share=facebook",
+        article.path + "#comments",
+        article.path + "#respond",
+        f"/?p={article.article_id}",
+    ]
     for comment in article.comments:
         links.append(f"{article.path}#comment-{comment.comment_id}")
         links.append(f"{article.path}?replytocom={comment.comment_id}#respond")

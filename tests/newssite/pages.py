@@ -86,8 +86,7 @@ def calendar_path(year: int, month: int) -> str:
 
 def calendar_link(site: SiteModel) -> str:
     year, month = site.calendar_month
-    return (f'<a class="archive-month" href="{calendar_path(year, month)}">'
-            f'{calendar.month_name[month]} {year}</a>')
+    return f'<a class="archive-month" href="{calendar_path(year, month)}">{calendar.month_name[month]} {year}</a>'
 
 
 def main_nav(current: str = "") -> str:
@@ -108,8 +107,10 @@ def author_links(article: Article) -> str:
 def teaser(article: Article, href: str, comments_href: str | None = None, with_image: bool = False) -> str:
     image = ""
     if with_image:
-        image = (f'<a class="teaser__image" href="{esc(href)}"><img src="/img/{article.image_id}.jpg" '
-                 f'alt="" width="640" height="360" loading="lazy"></a>')
+        image = (
+            f'<a class="teaser__image" href="{esc(href)}"><img src="/img/{article.image_id}.jpg" '
+            f'alt="" width="640" height="360" loading="lazy"></a>'
+        )
     comments = ""
     if comments_href:
         comments = f' · <a class="teaser__comments" href="{esc(comments_href)}">{len(article.comments)} comments</a>'
@@ -126,8 +127,7 @@ def teaser(article: Article, href: str, comments_href: str | None = None, with_i
 
 def most_read_box(site: SiteModel) -> str:
     items = "".join(
-        f'<li><a href="{esc(m.most_read_link(a, i))}">{esc(a.title)}</a></li>'
-        for i, a in enumerate(site.most_read)
+        f'<li><a href="{esc(m.most_read_link(a, i))}">{esc(a.title)}</a></li>' for i, a in enumerate(site.most_read)
     )
     return f'<section class="most-read"><h2>Most read</h2><ol>{items}</ol></section>'
 
@@ -162,9 +162,21 @@ def site_footer() -> str:
 
 
 def portal_page(
-    site: SiteModel, base: str, *, title: str, path: str, description: str, main_html: str,
-    og_type: str = "website", lang: str = "en", head_extra: str = "", json_ld_data: object = None,
-    encoding: str = "utf-8", sidebar_extra: str = "", body_class: str = "", current_section: str = "",
+    site: SiteModel,
+    base: str,
+    *,
+    title: str,
+    path: str,
+    description: str,
+    main_html: str,
+    og_type: str = "website",
+    lang: str = "en",
+    head_extra: str = "",
+    json_ld_data: object = None,
+    encoding: str = "utf-8",
+    sidebar_extra: str = "",
+    body_class: str = "",
+    current_section: str = "",
 ) -> str:
     """The news portal chrome around ``main_html``: head, cookie banner, nav, sidebar, footer."""
     url = base + path
@@ -206,11 +218,18 @@ def portal_page(
 
 # --- Listing and service pages --------------------------------------------------------------
 
+
 def home_page(site: SiteModel, base: str) -> str:
     teasers = []
-    for position, article in enumerate(site.listed_newest[:m.HOME_TEASERS]):
-        teasers.append(teaser(article, m.home_link(article, position), m.home_comments_link(article, position),
-                              with_image=position < 3))
+    for position, article in enumerate(site.listed_newest[: m.HOME_TEASERS]):
+        teasers.append(
+            teaser(
+                article,
+                m.home_link(article, position),
+                m.home_comments_link(article, position),
+                with_image=position < 3,
+            )
+        )
     live = "".join(f'<li><a href="/live/{slug}/">{esc(title)}</a></li>' for slug, title in m.LIVE_PAGES)
     members = "".join(f'<li><a href="{a.path}">{esc(a.title)}</a></li>' for a in site.private_articles)
     documents = "".join(
@@ -223,17 +242,37 @@ def home_page(site: SiteModel, base: str) -> str:
         f'<section class="from-the-archive"><h2>From the archive</h2><ul>'
         f'<li><a href="{m.REMOVED_ARTICLE_PATH}">Ferry timetable changes for the summer</a></li></ul></section>'
     )
-    ld = {"@context": "https://schema.org", "@type": "WebSite", "name": m.SITE_NAME, "url": base + "/",
-          "description": m.SITE_TAGLINE}
-    main_html = '<h1 class="visually-hidden">Latest news</h1>\n<section class="latest">' + "\n".join(teasers) + "</section>"
-    return portal_page(site, base, title=f"{m.SITE_NAME} – {m.SITE_TAGLINE}", path="/",
-                       description=m.SITE_TAGLINE, main_html=main_html, json_ld_data=ld,
-                       sidebar_extra=extra, body_class="home")
+    ld = {
+        "@context": "https://schema.org",
+        "@type": "WebSite",
+        "name": m.SITE_NAME,
+        "url": base + "/",
+        "description": m.SITE_TAGLINE,
+    }
+    main_html = (
+        '<h1 class="visually-hidden">Latest news</h1>\n<section class="latest">' + "\n".join(teasers) + "</section>"
+    )
+    return portal_page(
+        site,
+        base,
+        title=f"{m.SITE_NAME} – {m.SITE_TAGLINE}",
+        path="/",
+        description=m.SITE_TAGLINE,
+        main_html=main_html,
+        json_ld_data=ld,
+        sidebar_extra=extra,
+        body_class="home",
+    )
 
 
 def _collection_ld(base: str, path: str, name: str) -> dict[str, object]:
-    return {"@context": "https://schema.org", "@type": "CollectionPage", "name": name, "url": base + path,
-            "isPartOf": {"@type": "WebSite", "name": m.SITE_NAME, "url": base + "/"}}
+    return {
+        "@context": "https://schema.org",
+        "@type": "CollectionPage",
+        "name": name,
+        "url": base + path,
+        "isPartOf": {"@type": "WebSite", "name": m.SITE_NAME, "url": base + "/"},
+    }
 
 
 def section_page(site: SiteModel, base: str, section_slug: str, page: int) -> str | None:
@@ -252,25 +291,43 @@ def section_page(site: SiteModel, base: str, section_slug: str, page: int) -> st
         links.append(f'<link rel="prev" href="{base}{newer}">')
         nav.append(f'<a class="prev" href="{newer}">Newer posts</a>')
     heading = name if page == 1 else f"{name} – page {page} of {len(pages)}"
-    main_html = (f'<h1 class="section-title">{esc(heading)}</h1>\n<section class="teasers">'
-                 + "\n".join(teaser(a, a.path) for a in pages[page - 1])
-                 + f'</section>\n<nav class="pagination">{" ".join(nav)}</nav>')
-    return portal_page(site, base, title=f"{heading} | {m.SITE_NAME}", path=path,
-                       description=f"The latest {name.lower()} news from {m.SITE_NAME}.",
-                       main_html=main_html, head_extra="\n".join(links) + "\n",
-                       json_ld_data=_collection_ld(base, path, name), body_class="section",
-                       current_section=section_slug)
+    main_html = (
+        f'<h1 class="section-title">{esc(heading)}</h1>\n<section class="teasers">'
+        + "\n".join(teaser(a, a.path) for a in pages[page - 1])
+        + f'</section>\n<nav class="pagination">{" ".join(nav)}</nav>'
+    )
+    return portal_page(
+        site,
+        base,
+        title=f"{heading} | {m.SITE_NAME}",
+        path=path,
+        description=f"The latest {name.lower()} news from {m.SITE_NAME}.",
+        main_html=main_html,
+        head_extra="\n".join(links) + "\n",
+        json_ld_data=_collection_ld(base, path, name),
+        body_class="section",
+        current_section=section_slug,
+    )
 
 
 def wire_section_page(site: SiteModel, base: str) -> str:
     path = "/section/wire/"
     teasers = "\n".join(teaser(copy.original, copy.path) for copy in site.wire_copies)
-    main_html = ('<h1 class="section-title">Wire</h1>\n<p class="section-intro">Stories from our news '
-                 f'agency partners, published unedited.</p>\n<section class="teasers">{teasers}</section>')
-    return portal_page(site, base, title=f"Wire | {m.SITE_NAME}", path=path,
-                       description="Agency copy from our wire partners.", main_html=main_html,
-                       json_ld_data=_collection_ld(base, path, "Wire"), body_class="section",
-                       current_section="wire")
+    main_html = (
+        '<h1 class="section-title">Wire</h1>\n<p class="section-intro">Stories from our news '
+        f'agency partners, published unedited.</p>\n<section class="teasers">{teasers}</section>'
+    )
+    return portal_page(
+        site,
+        base,
+        title=f"Wire | {m.SITE_NAME}",
+        path=path,
+        description="Agency copy from our wire partners.",
+        main_html=main_html,
+        json_ld_data=_collection_ld(base, path, "Wire"),
+        body_class="section",
+        current_section="wire",
+    )
 
 
 def tag_page(site: SiteModel, base: str, tag_slug: str) -> str | None:
@@ -281,9 +338,16 @@ def tag_page(site: SiteModel, base: str, tag_slug: str) -> str | None:
     articles = m.tag_articles(site, tag.slug)
     body = "\n".join(teaser(a, a.path) for a in articles) or "<p>Nothing has been tagged with this yet.</p>"
     main_html = f'<h1 class="archive-title">Tag: {esc(tag.name)}</h1>\n<section class="teasers">{body}</section>'
-    return portal_page(site, base, title=f"{tag.name} | {m.SITE_NAME}", path=path,
-                       description=f"Articles tagged “{tag.name}”.", main_html=main_html,
-                       json_ld_data=_collection_ld(base, path, tag.name), body_class="tag")
+    return portal_page(
+        site,
+        base,
+        title=f"{tag.name} | {m.SITE_NAME}",
+        path=path,
+        description=f"Articles tagged “{tag.name}”.",
+        main_html=main_html,
+        json_ld_data=_collection_ld(base, path, tag.name),
+        body_class="tag",
+    )
 
 
 def author_page(site: SiteModel, base: str, author_slug: str) -> str | None:
@@ -297,24 +361,42 @@ def author_page(site: SiteModel, base: str, author_slug: str) -> str | None:
         f'<h1 class="author-name">{esc(author.name)}</h1><p class="author-bio">{esc(author.bio)}</p></div>\n'
         f'<h2>Latest articles by {esc(author.name)}</h2>\n<section class="teasers">{teasers}</section>'
     )
-    ld = {"@context": "https://schema.org", "@type": "ProfilePage",
-          "mainEntity": {"@type": "Person", "name": author.name, "url": base + path}}
-    return portal_page(site, base, title=f"{author.name} | {m.SITE_NAME}", path=path,
-                       description=f"Articles by {author.name}.", og_type="profile", main_html=main_html,
-                       json_ld_data=ld, body_class="author")
+    ld = {
+        "@context": "https://schema.org",
+        "@type": "ProfilePage",
+        "mainEntity": {"@type": "Person", "name": author.name, "url": base + path},
+    }
+    return portal_page(
+        site,
+        base,
+        title=f"{author.name} | {m.SITE_NAME}",
+        path=path,
+        description=f"Articles by {author.name}.",
+        og_type="profile",
+        main_html=main_html,
+        json_ld_data=ld,
+        body_class="author",
+    )
 
 
 def about_page(site: SiteModel, base: str) -> str:
     reports = "".join(f'<li><a href="/files/report-{n}.pdf">Annual report {n}</a></li>' for n in m.REPORT_NUMBERS)
     main_html = (
-        '<h1>About us</h1>\n' + "\n".join(f"<p>{esc(p)}</p>" for p in ABOUT_PARAGRAPHS)
+        "<h1>About us</h1>\n"
+        + "\n".join(f"<p>{esc(p)}</p>" for p in ABOUT_PARAGRAPHS)
         + f"\n<h2>Transparency</h2><ul>{reports}</ul>"
         + '<h2>Press</h2><p>Journalists can find logos and photos in our <a href="/loop/a">press kit</a>.</p>'
     )
-    return portal_page(site, base, title=f"About us | {m.SITE_NAME}", path="/about/",
-                       description=f"Who we are: {m.SITE_NAME}, independent since 1887.", main_html=main_html,
-                       json_ld_data={"@context": "https://schema.org", "@type": "AboutPage", "name": "About us"},
-                       body_class="page")
+    return portal_page(
+        site,
+        base,
+        title=f"About us | {m.SITE_NAME}",
+        path="/about/",
+        description=f"Who we are: {m.SITE_NAME}, independent since 1887.",
+        main_html=main_html,
+        json_ld_data={"@context": "https://schema.org", "@type": "AboutPage", "name": "About us"},
+        body_class="page",
+    )
 
 
 def contact_page(site: SiteModel, base: str) -> str:
@@ -327,8 +409,15 @@ def contact_page(site: SiteModel, base: str) -> str:
         '<label>Message <textarea name="message" rows="6"></textarea></label>'
         '<button type="submit">Send message</button></form>'
     )
-    return portal_page(site, base, title=f"Contact | {m.SITE_NAME}", path="/contact/",
-                       description="How to reach the newsroom.", main_html=main_html, body_class="page")
+    return portal_page(
+        site,
+        base,
+        title=f"Contact | {m.SITE_NAME}",
+        path="/contact/",
+        description="How to reach the newsroom.",
+        main_html=main_html,
+        body_class="page",
+    )
 
 
 def login_page(site: SiteModel, base: str) -> str:
@@ -339,10 +428,17 @@ def login_page(site: SiteModel, base: str) -> str:
         '<label for="user_pass">Password</label><input id="user_pass" type="password" name="pwd">'
         '<label><input type="checkbox" name="rememberme" value="forever"> Remember me</label>'
         '<button type="submit">Log in</button></form>'
-        '<p>Not a subscriber yet? Subscriptions start at €7.99 a month.</p>'
+        "<p>Not a subscriber yet? Subscriptions start at €7.99 a month.</p>"
     )
-    return portal_page(site, base, title=f"Log in | {m.SITE_NAME}", path="/login/",
-                       description="Subscriber login.", main_html=main_html, body_class="login")
+    return portal_page(
+        site,
+        base,
+        title=f"Log in | {m.SITE_NAME}",
+        path="/login/",
+        description="Subscriber login.",
+        main_html=main_html,
+        body_class="login",
+    )
 
 
 def calendar_page(site: SiteModel, base: str, year: int, month: int) -> str:
@@ -353,16 +449,29 @@ def calendar_page(site: SiteModel, base: str, year: int, month: int) -> str:
     links = []
     if (year, month) > (1, 1):
         prev_year, prev_month = (year, month - 1) if month > 1 else (year - 1, 12)
-        links.append(f'<a class="prev" href="{calendar_path(prev_year, prev_month)}">« {calendar.month_name[prev_month]}</a>')
+        links.append(
+            f'<a class="prev" href="{calendar_path(prev_year, prev_month)}">« {calendar.month_name[prev_month]}</a>'
+        )
     if (year, month) < (9999, 12):
         next_year, next_month = (year, month + 1) if month < 12 else (year + 1, 1)
-        links.append(f'<a class="next" href="{calendar_path(next_year, next_month)}">{calendar.month_name[next_month]} »</a>')
+        links.append(
+            f'<a class="next" href="{calendar_path(next_year, next_month)}">{calendar.month_name[next_month]} »</a>'
+        )
     label = f"{calendar.month_name[month]} {year}"
-    main_html = (f"<h1>Events: {label}</h1><table class=\"calendar\"><thead><tr>{head}</tr></thead>"
-                 f"<tbody>{rows}</tbody></table><p>No events are listed for {label}.</p>"
-                 f'<nav class="calendar-nav">{" ".join(links)}</nav>')
-    return portal_page(site, base, title=f"Events {label} | {m.SITE_NAME}", path=path,
-                       description=f"Events calendar for {label}.", main_html=main_html, body_class="calendar")
+    main_html = (
+        f'<h1>Events: {label}</h1><table class="calendar"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{rows}</tbody></table><p>No events are listed for {label}.</p>"
+        f'<nav class="calendar-nav">{" ".join(links)}</nav>'
+    )
+    return portal_page(
+        site,
+        base,
+        title=f"Events {label} | {m.SITE_NAME}",
+        path=path,
+        description=f"Events calendar for {label}.",
+        main_html=main_html,
+        body_class="calendar",
+    )
 
 
 def live_page(site: SiteModel, base: str, slug: str) -> str | None:
@@ -394,13 +503,23 @@ def live_page(site: SiteModel, base: str, slug: str) -> str | None:
 
 
 def not_found_page(site: SiteModel, base: str, path: str) -> str:
-    main_html = ("<h1>Page not found</h1><p>Sorry, the page you were looking for does not exist or has been "
-                 'moved. Try the <a href="/">home page</a> or browse the sections above.</p>')
-    return portal_page(site, base, title=f"Page not found | {m.SITE_NAME}", path=path,
-                       description="Page not found.", main_html=main_html, body_class="error404")
+    main_html = (
+        "<h1>Page not found</h1><p>Sorry, the page you were looking for does not exist or has been "
+        'moved. Try the <a href="/">home page</a> or browse the sections above.</p>'
+    )
+    return portal_page(
+        site,
+        base,
+        title=f"Page not found | {m.SITE_NAME}",
+        path=path,
+        description="Page not found.",
+        main_html=main_html,
+        body_class="error404",
+    )
 
 
 # --- Articles -------------------------------------------------------------------------------
+
 
 def _body_paragraph(text: str, link: str | None = None) -> str:
     """One body paragraph; with ``link``, words 2-5 become a link (the text itself is unchanged)."""
@@ -413,34 +532,48 @@ def _body_paragraph(text: str, link: str | None = None) -> str:
 
 def _news_article_ld(article: Article, base: str, url: str) -> dict[str, object]:
     data: dict[str, object] = {
-        "@context": "https://schema.org", "@type": "NewsArticle",
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
         "mainEntityOfPage": {"@type": "WebPage", "@id": url},
-        "headline": article.title, "description": article.summary,
+        "headline": article.title,
+        "description": article.summary,
         "image": [f"{base}/img/{article.image_id}.jpg"],
         "datePublished": article.published.isoformat(),
     }
     if article.modified:
         data["dateModified"] = article.modified.isoformat()
-    data.update({
-        "author": [{"@type": "Person", "name": a.name, "url": f"{base}/author/{a.slug}/"} for a in article.authors],
-        "publisher": {"@type": "Organization", "name": m.SITE_NAME,
-                      "logo": {"@type": "ImageObject", "url": f"{base}/img/0.jpg"}},
-        "inLanguage": article.language, "articleSection": article.section[1],
-        "keywords": [t.name for t in article.tags],
-    })
+    data.update(
+        {
+            "author": [{"@type": "Person", "name": a.name, "url": f"{base}/author/{a.slug}/"} for a in article.authors],
+            "publisher": {
+                "@type": "Organization",
+                "name": m.SITE_NAME,
+                "logo": {"@type": "ImageObject", "url": f"{base}/img/0.jpg"},
+            },
+            "inLanguage": article.language,
+            "articleSection": article.section[1],
+            "keywords": [t.name for t in article.tags],
+        }
+    )
     return data
 
 
 def _article_meta(article: Article) -> str:
     tags = "".join(f'<meta property="article:tag" content="{esc(t.name)}">\n' for t in article.tags)
-    modified = (f'<meta property="article:modified_time" content="{article.modified.isoformat()}">\n'
-                if article.modified else "")
-    return (f'<meta property="article:published_time" content="{article.published.isoformat()}">\n'
-            f"{modified}<meta property=\"article:section\" content=\"{esc(article.section[1])}\">\n{tags}")
+    modified = (
+        f'<meta property="article:modified_time" content="{article.modified.isoformat()}">\n'
+        if article.modified
+        else ""
+    )
+    return (
+        f'<meta property="article:published_time" content="{article.published.isoformat()}">\n'
+        f'{modified}<meta property="article:section" content="{esc(article.section[1])}">\n{tags}'
+    )
 
 
-def portal_article(site: SiteModel, base: str, article: Article, paragraphs: list[str],
-                   presented_path: str | None = None) -> str:
+def portal_article(
+    site: SiteModel, base: str, article: Article, paragraphs: list[str], presented_path: str | None = None
+) -> str:
     """The portal template; ``presented_path`` shows the article under another URL (wire copies)."""
     path = presented_path or article.path
     url = base + path
@@ -459,8 +592,10 @@ def portal_article(site: SiteModel, base: str, article: Article, paragraphs: lis
             )
     modified = ""
     if article.modified:
-        modified = (f' · Updated <time class="modified" datetime="{article.modified.isoformat()}">'
-                    f"{long_date(article.modified)}, {article.modified:%H:%M}</time>")
+        modified = (
+            f' · Updated <time class="modified" datetime="{article.modified.isoformat()}">'
+            f"{long_date(article.modified)}, {article.modified:%H:%M}</time>"
+        )
     crumb_slug, crumb_name = m.WIRE_SECTION if presented_path else article.section
     related_items = "".join(f'<li><a href="{esc(m.related_link(r))}">{esc(r.title)}</a></li>' for r in related)
     tags = ", ".join(f'<a href="/tag/{t.slug}/" rel="tag">{esc(t.name)}</a>' for t in article.tags)
@@ -481,14 +616,25 @@ def portal_article(site: SiteModel, base: str, article: Article, paragraphs: lis
 <section class="related-articles"><h2>Related articles</h2><ul>{related_items}</ul></section>"""
     amp = f'<link rel="amphtml" href="{base}{article.amp_path}">\n' if article.amp_path and not presented_path else ""
     authors = ", ".join(a.name for a in article.authors)
-    head_extra = f'<meta name="author" content="{esc(authors)}">\n{amp}{_article_meta(article)}' + \
-        f'<meta property="og:image" content="{base}/img/{article.image_id}.jpg">\n'
-    return portal_page(site, base, title=f"{article.title} | {m.SITE_NAME}", path=path,
-                       description=article.summary, main_html=main_html, og_type="article",
-                       lang=article.language, head_extra=head_extra,
-                       json_ld_data=_news_article_ld(article, base, url),
-                       encoding=article.encoding if not presented_path else "utf-8",
-                       body_class="article", current_section=crumb_slug)
+    head_extra = (
+        f'<meta name="author" content="{esc(authors)}">\n{amp}{_article_meta(article)}'
+        + f'<meta property="og:image" content="{base}/img/{article.image_id}.jpg">\n'
+    )
+    return portal_page(
+        site,
+        base,
+        title=f"{article.title} | {m.SITE_NAME}",
+        path=path,
+        description=article.summary,
+        main_html=main_html,
+        og_type="article",
+        lang=article.language,
+        head_extra=head_extra,
+        json_ld_data=_news_article_ld(article, base, url),
+        encoding=article.encoding if not presented_path else "utf-8",
+        body_class="article",
+        current_section=crumb_slug,
+    )
 
 
 def _comment_form(url: str) -> str:
@@ -550,8 +696,10 @@ def wordpress_article(site: SiteModel, base: str, article: Article, paragraphs: 
         f'<p class="jp-relatedposts-post-context">In &quot;{esc(r.section[1])}&quot;</p></div>'
         for i, r in enumerate(related)
     )
-    related_block = (f"<div id='jp-relatedposts' class='jp-relatedposts'><h3 class=\"jp-relatedposts-headline\">"
-                     f"<em>Related</em></h3><div class=\"jp-relatedposts-items jp-relatedposts-items-visual\">{related_items}</div></div>")
+    related_block = (
+        f"<div id='jp-relatedposts' class='jp-relatedposts'><h3 class=\"jp-relatedposts-headline\">"
+        f'<em>Related</em></h3><div class="jp-relatedposts-items jp-relatedposts-items-visual">{related_items}</div></div>'
+    )
     body = "\n".join(f"<p>{esc(p)}</p>" for p in paragraphs)
     updated = article.modified or article.published
     tag_classes = " ".join(f"tag-{t.slug}" for t in article.tags)
@@ -563,7 +711,7 @@ def wordpress_article(site: SiteModel, base: str, article: Article, paragraphs: 
         f'<div class="comment-author vcard"><img alt="" src="/img/{800 + k}.jpg" class="avatar avatar-50" height="50" width="50">'
         f'<b class="fn">{esc(c.author_name)}</b> <span class="says">says:</span></div>'
         f'<div class="comment-metadata"><a href="{esc(url)}#comment-{c.comment_id}"><time datetime="{c.posted.isoformat()}">'
-        f'{us_date(c.posted)} at {c.posted:%I:%M %p}</time></a></div></footer>'
+        f"{us_date(c.posted)} at {c.posted:%I:%M %p}</time></a></div></footer>"
         f'<div class="comment-content"><p>{esc(c.text)}</p></div>'
         f'<div class="reply"><a rel="nofollow" class="comment-reply-link" href="{esc(url)}?replytocom={c.comment_id}#respond" '
         f'data-commentid="{c.comment_id}" data-postid="{pid}" aria-label="Reply to {esc(c.author_name)}">Reply</a></div>'
@@ -578,7 +726,9 @@ def wordpress_article(site: SiteModel, base: str, article: Article, paragraphs: 
         post_nav += f'<div class="nav-next"><a href="{base}{following.path}" rel="next"><span class="meta-nav">Next</span> {esc(following.title)}</a></div>'
     post_nav += "</div></nav>"
     recent = "".join(f'<li><a href="{base}{a.path}">{esc(a.title)}</a></li>' for a in site.listed_newest[:5])
-    nav_items = "".join(f'<li class="menu-item"><a href="/section/{s}/">{n}</a></li>' for s, n in (*m.SECTIONS, m.WIRE_SECTION))
+    nav_items = "".join(
+        f'<li class="menu-item"><a href="/section/{s}/">{n}</a></li>' for s, n in (*m.SECTIONS, m.WIRE_SECTION)
+    )
     amp = f'<link rel="amphtml" href="{base}{article.amp_path}">\n' if article.amp_path else ""
     title_words = esc(article.title)
     return f"""<!DOCTYPE html>

@@ -29,88 +29,263 @@ class SectionWords:
 
 ENGLISH_SECTIONS: dict[str, SectionWords] = {
     "politics": SectionWords(
-        actors=("the city council", "the regional government", "the opposition", "the mayor’s office",
-                "the transport committee", "the coalition", "the finance ministry",
-                "the planning board"),
-        topics=("the new tram line", "the housing plan", "the municipal budget", "the school reform",
-                "the parking levy", "the harbour redevelopment", "the climate strategy",
-                "the bridge renovation", "the cycle lane network"),
-        sources=("council documents", "the audit office", "a report seen by the Gazette",
-                 "the regional statistics office"),
+        actors=(
+            "the city council",
+            "the regional government",
+            "the opposition",
+            "the mayor’s office",
+            "the transport committee",
+            "the coalition",
+            "the finance ministry",
+            "the planning board",
+        ),
+        topics=(
+            "the new tram line",
+            "the housing plan",
+            "the municipal budget",
+            "the school reform",
+            "the parking levy",
+            "the harbour redevelopment",
+            "the climate strategy",
+            "the bridge renovation",
+            "the cycle lane network",
+        ),
+        sources=(
+            "council documents",
+            "the audit office",
+            "a report seen by the Gazette",
+            "the regional statistics office",
+        ),
     ),
     "business": SectionWords(
-        actors=("the port authority", "the retailers’ association", "the chamber of commerce", "the regional bank",
-                "a Hamburg-based start-up", "the shipyard", "the Old Mill brewery", "the works council"),
-        topics=("the merger", "the new logistics centre", "the expansion of the container terminal",
-                "the wage agreement", "the rise in energy prices", "the Sunday trading rules",
-                "the takeover bid", "the apprenticeship scheme"),
-        sources=("the company’s annual report", "figures from the chamber of commerce",
-                 "the federal employment agency", "analysts at the regional bank"),
+        actors=(
+            "the port authority",
+            "the retailers’ association",
+            "the chamber of commerce",
+            "the regional bank",
+            "a Hamburg-based start-up",
+            "the shipyard",
+            "the Old Mill brewery",
+            "the works council",
+        ),
+        topics=(
+            "the merger",
+            "the new logistics centre",
+            "the expansion of the container terminal",
+            "the wage agreement",
+            "the rise in energy prices",
+            "the Sunday trading rules",
+            "the takeover bid",
+            "the apprenticeship scheme",
+        ),
+        sources=(
+            "the company’s annual report",
+            "figures from the chamber of commerce",
+            "the federal employment agency",
+            "analysts at the regional bank",
+        ),
     ),
     "science": SectionWords(
-        actors=("the university’s computing lab", "the data protection office", "the marine institute",
-                "the observatory", "the botanical garden", "the geology department",
-                "the regional health authority", "the university hospital"),
-        topics=("the fibre roll-out", "the open data portal", "the seagrass survey", "the vaccine trial",
-                "the drought study", "the comet sighting", "the river temperature measurements",
-                "the bird migration project", "the new research vessel", "the ransomware attack on the town hall"),
-        sources=("a paper published this week", "the institute’s annual report",
-                 "data from the weather service", "the research ministry"),
+        actors=(
+            "the university’s computing lab",
+            "the data protection office",
+            "the marine institute",
+            "the observatory",
+            "the botanical garden",
+            "the geology department",
+            "the regional health authority",
+            "the university hospital",
+        ),
+        topics=(
+            "the fibre roll-out",
+            "the open data portal",
+            "the seagrass survey",
+            "the vaccine trial",
+            "the drought study",
+            "the comet sighting",
+            "the river temperature measurements",
+            "the bird migration project",
+            "the new research vessel",
+            "the ransomware attack on the town hall",
+        ),
+        sources=(
+            "a paper published this week",
+            "the institute’s annual report",
+            "data from the weather service",
+            "the research ministry",
+        ),
     ),
     "culture": SectionWords(
-        actors=("the city theatre", "the maritime museum", "the film festival",
-                "the philharmonic orchestra", "the public library", "the art academy"),
-        topics=("the new season", "the Rembrandt exhibition", "the restoration of the organ",
-                "the jazz weekend", "the book fair", "the open-air cinema", "the street art trail"),
-        sources=("the culture department", "the festival’s organisers", "the box office",
-                 "the museum’s director"),
+        actors=(
+            "the city theatre",
+            "the maritime museum",
+            "the film festival",
+            "the philharmonic orchestra",
+            "the public library",
+            "the art academy",
+        ),
+        topics=(
+            "the new season",
+            "the Rembrandt exhibition",
+            "the restoration of the organ",
+            "the jazz weekend",
+            "the book fair",
+            "the open-air cinema",
+            "the street art trail",
+        ),
+        sources=("the culture department", "the festival’s organisers", "the box office", "the museum’s director"),
     ),
     "sport": SectionWords(
-        actors=("the football club", "the rowing club", "the marathon committee", "the handball side",
-                "the league’s board", "the swimming association"),
-        topics=("the derby", "the new stadium", "the record transfer", "the season opener",
-                "the cup final", "the youth academy", "the floodlight upgrade"),
-        sources=("the club’s website", "league officials", "the sports office",
-                 "the supporters’ trust"),
+        actors=(
+            "the football club",
+            "the rowing club",
+            "the marathon committee",
+            "the handball side",
+            "the league’s board",
+            "the swimming association",
+        ),
+        topics=(
+            "the derby",
+            "the new stadium",
+            "the record transfer",
+            "the season opener",
+            "the cup final",
+            "the youth academy",
+            "the floodlight upgrade",
+        ),
+        sources=("the club’s website", "league officials", "the sports office", "the supporters’ trust"),
     ),
 }
 
-PLACES = ("Northgate", "the old town", "Riverside", "Eastbrook", "the harbour district", "Millbank",
-          "St Clement’s", "Hill End", "the university quarter", "Westfield")
-FIRST_NAMES = ("Anna", "Thomas", "Sarah", "Michael", "Julia", "David", "Zoé", "René", "Laura", "Peter",
-               "Chloé", "Jonas", "Emma", "Lukas", "Hannah", "José", "Marie", "Oliver", "Clara", "Felix")
-LAST_NAMES = ("Becker", "Hughes", "Laurent", "Okafor", "Schmidt", "Morrison", "Novak", "Fischer",
-              "Dubois", "Patel", "Jensen", "O’Neill", "Weber", "Costa", "Lindqvist", "Brennan")
-ROLES = ("a spokesperson for {actor}", "a board member of {actor}", "head of the planning department",
-         "an economist at the regional university", "chair of the residents’ association",
-         "a councillor for the Greens", "the project’s lead engineer", "a local business owner",
-         "deputy mayor", "a researcher who has followed the issue for years")
+PLACES = (
+    "Northgate",
+    "the old town",
+    "Riverside",
+    "Eastbrook",
+    "the harbour district",
+    "Millbank",
+    "St Clement’s",
+    "Hill End",
+    "the university quarter",
+    "Westfield",
+)
+FIRST_NAMES = (
+    "Anna",
+    "Thomas",
+    "Sarah",
+    "Michael",
+    "Julia",
+    "David",
+    "Zoé",
+    "René",
+    "Laura",
+    "Peter",
+    "Chloé",
+    "Jonas",
+    "Emma",
+    "Lukas",
+    "Hannah",
+    "José",
+    "Marie",
+    "Oliver",
+    "Clara",
+    "Felix",
+)
+LAST_NAMES = (
+    "Becker",
+    "Hughes",
+    "Laurent",
+    "Okafor",
+    "Schmidt",
+    "Morrison",
+    "Novak",
+    "Fischer",
+    "Dubois",
+    "Patel",
+    "Jensen",
+    "O’Neill",
+    "Weber",
+    "Costa",
+    "Lindqvist",
+    "Brennan",
+)
+ROLES = (
+    "a spokesperson for {actor}",
+    "a board member of {actor}",
+    "head of the planning department",
+    "an economist at the regional university",
+    "chair of the residents’ association",
+    "a councillor for the Greens",
+    "the project’s lead engineer",
+    "a local business owner",
+    "deputy mayor",
+    "a researcher who has followed the issue for years",
+)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-          "October", "November", "December")
-DURATIONS = ("two years", "eighteen months", "several months", "almost a decade", "three years",
-             "six weeks", "a year")
-QUOTES = ("We have waited long enough", "This is a good day for the whole region",
-          "Nobody wants to see the costs rise again", "The details still need work",
-          "We’re confident the schedule will hold", "It’s a compromise, and compromises hurt",
-          "People deserve a clear answer", "We will not rush this decision",
-          "The numbers simply don’t add up", "This could change the city for a generation")
-FUTURE_ACTIONS = ("be completed by the end of next year", "need further funding",
-                  "go to a public consultation", "be reviewed by independent experts",
-                  "start later than planned", "be scaled back", "create around {number} jobs")
-CRITICISMS = ("comes too late for many families", "has been poorly explained to the public",
-              "will cost far more than promised", "ignores the needs of smaller neighbourhoods",
-              "was drawn up without proper consultation")
-BENEFITS = ("will cut journey times considerably", "will bring new investment to the area",
-            "is already paying for itself", "has broad support among younger residents",
-            "will reduce emissions by a measurable amount")
-REACTIONS = ("welcomed the news but remain cautious", "say they have heard such promises before",
-             "have started a petition", "turned out for a lively public meeting on the subject",
-             "are still waiting for detailed plans")
-HEDGES = ("some members want more time", "the date has slipped before",
-          "legal challenges cannot be ruled out", "the funding is not yet secured")
-ADJECTIVES = ("ambitious", "overdue", "sensible", "risky", "expensive", "necessary", "cautious",
-              "long-awaited")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+DURATIONS = ("two years", "eighteen months", "several months", "almost a decade", "three years", "six weeks", "a year")
+QUOTES = (
+    "We have waited long enough",
+    "This is a good day for the whole region",
+    "Nobody wants to see the costs rise again",
+    "The details still need work",
+    "We’re confident the schedule will hold",
+    "It’s a compromise, and compromises hurt",
+    "People deserve a clear answer",
+    "We will not rush this decision",
+    "The numbers simply don’t add up",
+    "This could change the city for a generation",
+)
+FUTURE_ACTIONS = (
+    "be completed by the end of next year",
+    "need further funding",
+    "go to a public consultation",
+    "be reviewed by independent experts",
+    "start later than planned",
+    "be scaled back",
+    "create around {number} jobs",
+)
+CRITICISMS = (
+    "comes too late for many families",
+    "has been poorly explained to the public",
+    "will cost far more than promised",
+    "ignores the needs of smaller neighbourhoods",
+    "was drawn up without proper consultation",
+)
+BENEFITS = (
+    "will cut journey times considerably",
+    "will bring new investment to the area",
+    "is already paying for itself",
+    "has broad support among younger residents",
+    "will reduce emissions by a measurable amount",
+)
+REACTIONS = (
+    "welcomed the news but remain cautious",
+    "say they have heard such promises before",
+    "have started a petition",
+    "turned out for a lively public meeting on the subject",
+    "are still waiting for detailed plans",
+)
+HEDGES = (
+    "some members want more time",
+    "the date has slipped before",
+    "legal challenges cannot be ruled out",
+    "the funding is not yet secured",
+)
+ADJECTIVES = ("ambitious", "overdue", "sensible", "risky", "expensive", "necessary", "cautious", "long-awaited")
 CHANGES = ("increase", "decrease", "rise", "drop")
 ORDINALS = ("second", "third", "fourth")
 
@@ -198,14 +373,30 @@ TYPOGRAPHIC_SENTENCE = (
 )
 
 GERMAN = {
-    "actors": ("der Stadtrat", "die Landesregierung", "die Opposition", "der Bürgermeister",
-               "die Handelskammer", "der Verkehrsausschuss"),
-    "topics": ("die neue Straßenbahnlinie", "der Haushalt", "die Schulreform",
-               "das Wohnungsbauprogramm", "der Umbau des Hafens", "die Radwegeplanung"),
+    "actors": (
+        "der Stadtrat",
+        "die Landesregierung",
+        "die Opposition",
+        "der Bürgermeister",
+        "die Handelskammer",
+        "der Verkehrsausschuss",
+    ),
+    "topics": (
+        "die neue Straßenbahnlinie",
+        "der Haushalt",
+        "die Schulreform",
+        "das Wohnungsbauprogramm",
+        "der Umbau des Hafens",
+        "die Radwegeplanung",
+    ),
     # Only ever used after "in", so they are given in the dative.
     "places": ("der Altstadt", "Nordhafen", "Oststadt", "der Hafencity"),
-    "quotes": ("Wir haben lange genug gewartet", "Das ist ein guter Tag für die ganze Region",
-               "Die Details müssen noch geklärt werden", "Niemand will, dass die Kosten weiter steigen"),
+    "quotes": (
+        "Wir haben lange genug gewartet",
+        "Das ist ein guter Tag für die ganze Region",
+        "Die Details müssen noch geklärt werden",
+        "Niemand will, dass die Kosten weiter steigen",
+    ),
     "sentences": (
         "{Actor} kündigte am {weekday} an, dass {topic} bis {month} fertig sein soll.",
         "Nach Angaben der Stadtverwaltung steigen die Kosten auf {money} Millionen Euro.",
@@ -226,21 +417,44 @@ GERMAN = {
         "Kosten für Großprojekt steigen auf {money} Millionen Euro",
         "{Topic}: Entscheidung fällt im {month}",
     ),
-    "deks": ("Nach monatelanger Debatte zeichnet sich eine Entscheidung ab.",
-             "Die Kosten steigen, die Kritik wächst – ein Überblick."),
-    "months": ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September",
-               "Oktober", "November", "Dezember"),
+    "deks": (
+        "Nach monatelanger Debatte zeichnet sich eine Entscheidung ab.",
+        "Die Kosten steigen, die Kritik wächst – ein Überblick.",
+    ),
+    "months": (
+        "Januar",
+        "Februar",
+        "März",
+        "April",
+        "Mai",
+        "Juni",
+        "Juli",
+        "August",
+        "September",
+        "Oktober",
+        "November",
+        "Dezember",
+    ),
     "weekdays": ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag"),
 }
 
 FRENCH = {
     "actors": ("le conseil municipal", "la région", "l’opposition", "la mairie", "la chambre de commerce"),
-    "topics": ("la nouvelle ligne de tramway", "le budget municipal", "la réforme scolaire",
-               "le plan de logement", "la rénovation du port"),
+    "topics": (
+        "la nouvelle ligne de tramway",
+        "le budget municipal",
+        "la réforme scolaire",
+        "le plan de logement",
+        "la rénovation du port",
+    ),
     # Only ever used after "à", so they are town names.
     "places": ("Port-Nord", "Belleville-sur-Mer", "Saint-Aubin", "Montclair"),
-    "quotes": ("Nous avons assez attendu", "C’est une bonne journée pour toute la région",
-               "Les détails doivent encore être précisés", "Personne ne veut voir les coûts augmenter"),
+    "quotes": (
+        "Nous avons assez attendu",
+        "C’est une bonne journée pour toute la région",
+        "Les détails doivent encore être précisés",
+        "Personne ne veut voir les coûts augmenter",
+    ),
     "sentences": (
         "{Actor} a annoncé {weekday} que les travaux sur {topic} commenceraient en {month}.",
         "Selon la mairie, le coût du projet atteint désormais {money} millions d’euros.",
@@ -261,10 +475,24 @@ FRENCH = {
         "Le coût du grand projet grimpe à {money} millions d’euros",
         "Une décision sur {topic} attendue en {month}",
     ),
-    "deks": ("Après des mois de débat, une décision se profile enfin.",
-             "Les coûts augmentent, les critiques aussi – le point sur le dossier."),
-    "months": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-               "octobre", "novembre", "décembre"),
+    "deks": (
+        "Après des mois de débat, une décision se profile enfin.",
+        "Les coûts augmentent, les critiques aussi – le point sur le dossier.",
+    ),
+    "months": (
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ),
     "weekdays": ("lundi", "mardi", "mercredi", "jeudi", "vendredi"),
 }
 
@@ -310,8 +538,7 @@ _ENGLISH_SLOTS: dict[str, Callable[[random.Random, SectionWords], str]] = {
     "month": lambda rng, words: rng.choice(MONTHS),
     "duration": lambda rng, words: rng.choice(DURATIONS),
     "quote": lambda rng, words: rng.choice(QUOTES),
-    "future_action": lambda rng, words: rng.choice(FUTURE_ACTIONS).replace(
-        "{number}", str(rng.randrange(40, 900))),
+    "future_action": lambda rng, words: rng.choice(FUTURE_ACTIONS).replace("{number}", str(rng.randrange(40, 900))),
     "criticism": lambda rng, words: rng.choice(CRITICISMS),
     "benefit": lambda rng, words: rng.choice(BENEFITS),
     "reaction": lambda rng, words: rng.choice(REACTIONS),
@@ -352,8 +579,14 @@ def _fill_foreign(template: str, rng: random.Random, bank: dict[str, tuple[str, 
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
         key = name.lower()
-        plural = {"actor": "actors", "topic": "topics", "place": "places", "quote": "quotes",
-                  "month": "months", "weekday": "weekdays"}
+        plural = {
+            "actor": "actors",
+            "topic": "topics",
+            "place": "places",
+            "quote": "quotes",
+            "month": "months",
+            "weekday": "weekdays",
+        }
         if key in plural:
             value = rng.choice(bank[plural[key]])
         elif key == "person":
@@ -399,8 +632,7 @@ def _sentence(template: str, rng: random.Random, language: str, section: str) ->
     return _fill_foreign(template, rng, _bank(language))
 
 
-def paragraph(rng: random.Random, language: str, section: str, templates: tuple[str, ...],
-              opening: str = "") -> str:
+def paragraph(rng: random.Random, language: str, section: str, templates: tuple[str, ...], opening: str = "") -> str:
     """One paragraph of 40 to 120 words from ``templates``; ``opening`` (if given) comes first."""
     target = rng.randrange(MIN_PARAGRAPH_WORDS + 5, 95)
     sentences = [opening] if opening else []

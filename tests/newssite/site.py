@@ -74,8 +74,11 @@ class _Page:
 
     def reply(self, base: str) -> Reply:
         placeholder = BASE_PLACEHOLDER.encode("ascii")
-        return Reply(self.status, self.body.replace(placeholder, base.encode("ascii")),
-                     {name: value.replace(BASE_PLACEHOLDER, base) for name, value in self.headers})
+        return Reply(
+            self.status,
+            self.body.replace(placeholder, base.encode("ascii")),
+            {name: value.replace(BASE_PLACEHOLDER, base) for name, value in self.headers},
+        )
 
 
 def _html(text: str, encoding: str = "utf-8", status: int = 200) -> _Page:
@@ -120,11 +123,17 @@ class NewsSite:
     def expected_articles(self, base: str) -> list[ExpectedArticle]:
         return [
             ExpectedArticle(
-                url=base + a.path, title=a.title, authors=[w.name for w in a.authors],
+                url=base + a.path,
+                title=a.title,
+                authors=[w.name for w in a.authors],
                 published_at=a.published.isoformat(),
                 modified_at=a.modified.isoformat() if a.modified else None,
-                language=a.language, section=a.section[1], tags=[t.name for t in a.tags],
-                paragraphs=list(self.paragraphs(a)), template=a.template, encoding=a.encoding,
+                language=a.language,
+                section=a.section[1],
+                tags=[t.name for t in a.tags],
+                paragraphs=list(self.paragraphs(a)),
+                template=a.template,
+                encoding=a.encoding,
             )
             for a in self.model.articles
         ]
@@ -175,10 +184,15 @@ class NewsSite:
         if not failing:
             return None
         status, reason = kinds[path]
-        text = (f"<!DOCTYPE html><html><head><title>{status} {reason}</title></head>"
-                f"<body><h1>{reason}</h1><p>Please try again in a moment.</p></body></html>")
-        return _Page(status, text.encode("utf-8"),
-                     (("Content-Type", "text/html; charset=utf-8"), ("Retry-After", RETRY_AFTER_SECONDS)))
+        text = (
+            f"<!DOCTYPE html><html><head><title>{status} {reason}</title></head>"
+            f"<body><h1>{reason}</h1><p>Please try again in a moment.</p></body></html>"
+        )
+        return _Page(
+            status,
+            text.encode("utf-8"),
+            (("Content-Type", "text/html; charset=utf-8"), ("Retry-After", RETRY_AFTER_SECONDS)),
+        )
 
     def _cached(self, path: str) -> _Page | None:
         if path.startswith(UNCACHED_PREFIXES):
@@ -218,7 +232,7 @@ class NewsSite:
             return maybe_html(pages.section_page(site, base, slug, int(page or 1)))
 
         def calendar_month(base: str, year: str, month: str) -> _Page | None:
-            if not (1 <= int(year) and 1 <= int(month) <= 12):
+            if not (int(year) >= 1 and 1 <= int(month) <= 12):
                 return None
             return _html(pages.calendar_page(site, base, int(year), int(month)))
 
@@ -249,10 +263,14 @@ class NewsSite:
             (re.compile(r"/calendar/(\d{4})/(\d{2})/"), calendar_month),
             (re.compile(r"/live/([a-z0-9-]+)/"), lambda base, slug: maybe_html(pages.live_page(site, base, slug))),
             (re.compile(r"/robots\.txt"), lambda base: _file(feeds.robots_txt(base), "text/plain; charset=utf-8")),
-            (re.compile(r"/feed/rss\.xml"),
-             lambda base: _file(feeds.rss_feed(site, base), "application/rss+xml; charset=utf-8")),
-            (re.compile(r"/feed/atom\.xml"),
-             lambda base: _file(feeds.atom_feed(site, base), "application/atom+xml; charset=utf-8")),
+            (
+                re.compile(r"/feed/rss\.xml"),
+                lambda base: _file(feeds.rss_feed(site, base), "application/rss+xml; charset=utf-8"),
+            ),
+            (
+                re.compile(r"/feed/atom\.xml"),
+                lambda base: _file(feeds.atom_feed(site, base), "application/atom+xml; charset=utf-8"),
+            ),
             (re.compile(r"/sitemap_index\.xml"), lambda base: _file(feeds.sitemap_index(site, base), xml)),
             (re.compile(r"/sitemaps/articles-(\d+)\.xml"), article_sitemap),
             (re.compile(r"/sitemaps/news\.xml"), lambda base: _file(feeds.news_sitemap(site, base), xml)),

@@ -1,0 +1,198 @@
+"""The headless browser for pages that need JavaScript: finding it, its settings, checking it works.
+
+Rendering goes through scrapy-playwright, with the *system* Chromium (or Chrome) launched via
+``executable_path``: ``playwright install`` downloads a browser build of its own, which an offline
+or locked-down machine cannot do, so newsarchive never relies on it.
+
+The render settings that use it are read and checked in crawler.browser.render_settings.
+``python -m crawler.browser.chromium [PATH]`` launches the browser once and says whether it works.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+BROWSER_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+BROWSER_ENV = "NEWSARCHIVE_BROWSER"
+INSTALL_HINT = (
+    "install Chromium (Debian/Ubuntu: `apt-get install chromium`; Fedora: `dnf install chromium`), "
+    f"or point newsarchive at an installed Chrome or Chromium with {BROWSER_ENV}=/path/to/chrome "
+    f"(environment) or -s {BROWSER_ENV}=/path/to/chrome"
+)
+
+# Chromium phones home (component updates, sync, QUIC probes) unless told not to; on a machine
+# without internet that means hangs and error logs. Shared memory in containers is often tiny.
+CHECK_MODULE = "crawler.browser.chromium"  # not __name__, which is "__main__" under `python -m`
+CHROMIUM_ARGS: tuple[str, ...] = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+)
+
+
+def chromium_args() -> list[str]:
+    """Command-line flags for Chromium here; ``--no-sandbox`` only as root, where its sandbox refuses to start."""
+    return ["--no-sandbox", *CHROMIUM_ARGS] if os.geteuid() == 0 else list(CHROMIUM_ARGS)
+
+
+def _resolve_executable(candidate: str, search_path: str | None = None) -> str | None:
+    """A path (with a "/" or "~") as an absolute executable path; a bare name looked up on ``search_path``.
+
+    ``search_path`` None means this process's PATH. None when it is not an executable file.
+    """
+    if os.sep in candidate or candidate.startswith("~"):
+        path = Path(candidate).expanduser()
+        return str(path.absolute()) if path.is_file() and os.access(path, os.X_OK) else None
+    found = shutil.which(candidate, path=search_path)
+    return str(Path(found).absolute()) if found else None
+
+
+def find_browser(configured: str | None = None, environ: Mapping[str, str] = os.environ) -> str | None:
+    """The browser executable to use, or None when there is none.
+
+    Looks at ``configured`` (the NEWSARCHIVE_BROWSER setting or PLAYWRIGHT_LAUNCH_OPTIONS'
+    executable_path), then the NEWSARCHIVE_BROWSER environment variable, then
+    :data:`BROWSER_CANDIDATES` on ``environ``'s PATH. A name that is not an executable is passed
+    over (:meth:`RenderSettings.from_settings` reports a configured one that is wrong).
+    """
+    for candidate in (configured, environ.get(BROWSER_ENV)):
+        if candidate:
+            found = _resolve_executable(candidate, environ.get("PATH", ""))
+            if found:
+                return found
+    for name in BROWSER_CANDIDATES:
+        found = _resolve_executable(name, environ.get("PATH", ""))
+        if found:
+            return found
+    return None
+
+
+# --- checking that the browser really starts ------------------------------------------------------
+
+# A page whose text exists only once its script ran: a browser that loads it but runs no
+# JavaScript fails the check too.
+CHECK_PAGE = (
+    "data:text/html,<title>newsarchive check</title><p id=out>no JavaScript</p>"
+    "<script>document.getElementById('out').textContent='JavaScript works'</script>"
+)
+CHECK_TEXT = "JavaScript works"
+
+
+def _launch_and_probe(executable_path: str, timeout_ms: int) -> dict[str, Any]:
+    """Launch the browser with Playwright's sync API, render :data:`CHECK_PAGE`; runs in the check's child process."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=executable_path, headless=True, args=chromium_args(), timeout=timeout_ms
+            )
+            try:
+                page = browser.new_page()
+                page.goto(CHECK_PAGE, timeout=timeout_ms)
+                text = page.text_content("#out", timeout=timeout_ms)
+                return {"ok": text == CHECK_TEXT, "version": browser.version, "text": text}
+            finally:
+                browser.close()
+    except PlaywrightError as error:
+        return {"ok": False, "error": str(error)}
+
+
+def _explain_launch_error(executable_path: str, error: str) -> str:
+    first_line = error.strip().splitlines()[0] if error.strip() else "no error message"
+    exited = re.search(r"process did exit: exitCode=(\w+), signal=(\w+)", error)
+    how = ""
+    if exited:
+        code, sig = exited.groups()
+        how = f"it exited at once ({'signal ' + sig if sig != 'null' else 'exit code ' + code}) instead of starting; "
+    if "Timeout" in first_line:
+        how = "it did not answer in time; "
+    return (
+        f"{executable_path} is not a working headless Chrome/Chromium: {how}{first_line.rstrip('.')}. "
+        f"Fix: {INSTALL_HINT}."
+    )
+
+
+def check_browser(executable_path: str, timeout: float = 30) -> tuple[bool, str]:
+    """Really launch the browser headless and render a page with JavaScript.
+
+    Returns ``(True, "Chromium 156.0… at /usr/bin/chromium")`` or ``(False, what failed and the
+    fix)``. The launch happens in a child process of its own (``python -m crawler.browser.chromium``):
+    Playwright's sync API refuses to run inside an event loop (Scrapy's reactor, say), and a
+    hung browser is killed with its whole process group after ``timeout`` seconds.
+    """
+    path = _resolve_executable(executable_path)
+    if path is None:
+        return False, f"{executable_path} is not an executable file. Fix: {INSTALL_HINT}."
+    project_root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (project_root, env.get("PYTHONPATH"))))
+    command = [sys.executable, "-m", CHECK_MODULE, "--json", "--timeout", str(timeout), path]
+    child = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
+    )
+    try:
+        out, err = child.communicate(timeout=timeout + 10)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.communicate()
+        return False, (
+            f"{path} did not start within {timeout:g} s (killed). "
+            f"Fix: check it runs headless by hand (`{path} --headless --dump-dom about:blank`), or {INSTALL_HINT}."
+        )
+    try:
+        result = json.loads(out.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        tail = (err.strip().splitlines() or ["no output"])[-1]
+        return False, (
+            f"The browser check for {path} failed before launching ({tail}). "
+            "Fix: make sure the `playwright` package is installed (pip install scrapy-playwright)."
+        )
+    if result.get("ok"):
+        return True, f"Chromium {result['version']} at {path}"
+    if "error" in result:
+        return False, _explain_launch_error(path, result["error"])
+    return False, (
+        f"{path} started (version {result.get('version')}) but did not run JavaScript: the test page "
+        f"showed {result.get('text')!r}. Fix: use a full Chrome or Chromium build, or {INSTALL_HINT}."
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m crawler.browser.chromium [--json] [--timeout S] [PATH]``: does the browser work? Exit 0 if so."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m crawler.browser.chromium", description=main.__doc__)
+    parser.add_argument("path", nargs="?", help="browser executable (default: the one newsarchive would find)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds for the launch and the test page")
+    parser.add_argument("--json", action="store_true", help="launch in this process and print one JSON line")
+    args = parser.parse_args(argv)
+    if args.json:
+        result = _launch_and_probe(args.path, int(args.timeout * 1000))
+        print(json.dumps(result))
+        return 0 if result.get("ok") else 1
+    path = args.path or find_browser()
+    if path is None:
+        print(f"No Chrome or Chromium browser found. Fix: {INSTALL_HINT}.")
+        return 1
+    ok, detail = check_browser(path, args.timeout)
+    print(detail)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""scrapy-playwright's download handler, started only when a page first needs the browser.
+
+The stock handler starts the Playwright driver when the engine starts, so every crawl of a
+``render_js = "auto"`` source would pay about two seconds and a Node process for a browser
+that most crawls of static sites never use. This subclass starts it on the first request with
+``meta["playwright"]``; requests without it go over plain HTTP as before. Installed for
+``http``/``https`` by crawler.browser.chromium when rendering is on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from scrapy.crawler import Crawler
+from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+from twisted.internet.defer import Deferred, succeed
+
+
+class LazyPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.driver_lock = asyncio.Lock()
+
+    def _engine_started(self) -> Deferred:
+        return succeed(None)  # not yet: see _download_request
+
+    async def _download_request(self, request: Any, spider: Any = None) -> Any:
+        if getattr(self, "browser_provider", None) is None:
+            async with self.driver_lock:
+                if getattr(self, "browser_provider", None) is None:
+                    await self._launch()
+        return await super()._download_request(request, spider)

@@ -1,0 +1,310 @@
+"""The ``newsarchive`` command line: a thin layer over the crawl process and the archive.
+
+Every command's help shows an example. Exit codes: 0 success, 1 a crawl failed, 2 bad usage
+or a broken sources file.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from archive import Archive
+from crawler.cli.crawling import CrawlReport, run_crawls
+from crawler.cli.progress import articles_table, runs_table
+from crawler.run.crawl_process import EXIT_CONFIG, CrawlSpec
+from crawler.sources.config import DEFAULT_ARCHIVE_DB, ConfigError, adhoc_name, load_config
+
+ARTICLES_SHOWN = 20
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _console() -> Console:
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        # Piped or logged output: wide enough that the summary's columns keep their names.
+        console = Console(highlight=False, width=max(console.width, 200))
+    return console
+
+
+def _parse_settings(pairs: tuple[str, ...]) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{pair!r} is not NAME=VALUE (e.g. -s DOWNLOAD_TIMEOUT=10)", param_hint="-s")
+        settings[name.strip()] = value
+    return settings
+
+
+def _show_report(console: Console, report: CrawlReport, articles_shown: int) -> None:
+    if not report.runs:
+        console.print("[red]No crawl run was recorded[/red] (see the messages above).")
+        return
+    console.print(runs_table(report.runs, f"Crawl summary: {report.db}"))
+    with Archive(report.db) as archive:
+        for run in report.runs:
+            articles = archive.run_articles(run["id"], limit=articles_shown or None)
+            if articles:
+                total = run.get("articles_new") or len(articles)
+                shown = f" (first {len(articles)})" if total > len(articles) else ""
+                console.print(articles_table(articles, f"New articles from {run['source']}, run {run['id']}{shown}"))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="newsarchive")
+def main() -> None:
+    """newsarchive: crawl news sites into a research-grade SQLite archive.
+
+    \b
+    Examples:
+      newsarchive demo                                  # crawl the built-in demo site
+      newsarchive crawl https://news.example/ --db archive.db
+      newsarchive crawl --config sources.toml           # every source, once, now
+      newsarchive crawl example --config sources.toml   # one source
+      newsarchive schedule --config sources.toml        # every source on its schedule, for months
+      newsarchive status --config sources.toml          # what ran, what failed; exit 1 if unhealthy
+      newsarchive doctor --config sources.toml          # browser, archive and config checks
+    """
+
+
+@main.command()
+@click.argument("targets", nargs=-1)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Sources file (TOML). TARGETS are then source names; none means all.",
+)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"SQLite archive (default: the sources file's [archive] db, else {DEFAULT_ARCHIVE_DB}).",
+)
+@click.option("--max-pages", type=click.IntRange(min=1), help="Page budget for ad hoc URLs (default 5000).")
+@click.option("--delay", type=click.FloatRange(min=0), help="Seconds between requests to one host, ad hoc URLs.")
+@click.option("--workers", type=click.IntRange(min=1), help="Extraction processes (default: one per core).")
+@click.option(
+    "--render-js",
+    type=click.Choice(("never", "auto", "always")),
+    help="Browser rendering for ad hoc URLs (default auto: only pages that turn out to need it).",
+)
+@click.option(
+    "-s",
+    "--set",
+    "setting_pairs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy/newsarchive setting; repeatable.",
+)
+@click.option("--progress/--no-progress", default=None, help="Live progress (default: on a terminal).")
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    default="WARNING",
+    show_default=True,
+    help="Crawl log messages shown on stderr.",
+)
+@click.option(
+    "--log-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Per-run log files go to LOG_DIR/SOURCE/RUN_ID.jsonl (default: the sources file's "
+    "[scheduler] log_dir, else logs/ beside the archive).",
+)
+def crawl(
+    targets: tuple[str, ...],
+    config_path: Path | None,
+    db: Path | None,
+    max_pages: int | None,
+    delay: float | None,
+    workers: int | None,
+    render_js: str | None,
+    setting_pairs: tuple[str, ...],
+    progress: bool | None,
+    log_level: str,
+    log_dir: Path | None,
+) -> None:
+    """Crawl sources once, now, and archive their articles.
+
+    TARGETS are site URLs (crawled ad hoc, no config needed) or, with --config, source names.
+
+    \b
+    Examples:
+      newsarchive crawl https://news.example/ --db archive.db
+      newsarchive crawl --config sources.toml
+      newsarchive crawl example other --config sources.toml -s DOWNLOAD_TIMEOUT=10
+    """
+    console = _console()
+    urls = [target for target in targets if "://" in target]
+    names = [target for target in targets if "://" not in target]
+    if names and not config_path:
+        raise click.UsageError(f"{names[0]!r} is not a URL; source names need --config sources.toml")
+    if not urls and not config_path:
+        raise click.UsageError("give a site URL or --config sources.toml (or try: newsarchive demo)")
+    archive_db, sources, config_log_dir = db, [], None
+    if config_path:
+        try:
+            config = load_config(config_path)
+            sources = [(source.name, source.render_js) for source in config.select(names)]
+        except ConfigError as error:
+            console.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
+            sys.exit(EXIT_CONFIG)
+        archive_db = archive_db or config.archive.db
+        config_log_dir = config.scheduler.log_dir
+    archive_db = Path(archive_db or DEFAULT_ARCHIVE_DB)
+    overrides: dict[str, Any] = {}
+    if max_pages is not None:
+        overrides["max_pages"] = max_pages
+    if delay is not None:
+        overrides["download_delay"] = delay
+    if render_js is not None:
+        overrides["render_js"] = render_js
+    settings = _parse_settings(setting_pairs)
+    crawls = len(sources) + len(urls)
+    settings.setdefault("EXTRACT_WORKERS", workers or max(1, (os.cpu_count() or 1) // crawls))
+    common = {"db": str(archive_db), "settings": settings, "log_level": log_level}
+    specs = [(name, CrawlSpec(config=str(config_path), source=name, **common), mode) for name, mode in sources]
+    specs += [
+        (
+            overrides.get("name") or adhoc_name(url),
+            CrawlSpec(url=url, source_overrides=overrides, **common),
+            overrides.get("render_js", "auto"),
+        )
+        for url in urls
+    ]
+    report = run_crawls(
+        specs,
+        archive_db,
+        log_dir or config_log_dir or archive_db.parent / "logs",
+        console,
+        live=console.is_terminal if progress is None else progress,
+    )
+    _show_report(console, report, ARTICLES_SHOWN)
+    sys.exit(report.exit_code)
+
+
+@main.command()
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("data/demo.db"),
+    show_default=True,
+    help="SQLite archive to write.",
+)
+@click.option("--progress/--no-progress", default=None, help="Live progress (default: on a terminal).")
+def demo(db: Path, progress: bool | None) -> None:
+    """Crawl the built-in demo news site (served on 127.0.0.1, no internet needed) into an archive.
+
+    \b
+    Example:
+      newsarchive demo && sqlite3 data/demo.db "SELECT title, published_at FROM articles"
+    """
+    from crawler.demo import DEMO_SOURCE_NAME, serve_demo_site
+
+    console = _console()
+    with serve_demo_site() as site:
+        console.print(f"Demo news site served at {site.base_url}/ ; crawling it into {db} …")
+        spec = CrawlSpec(
+            db=str(db),
+            url=site.base_url + "/",
+            # The demo site is static: no browser needed, none started.
+            source_overrides={"name": DEMO_SOURCE_NAME, "download_delay": 0.0, "concurrency": 4, "render_js": "never"},
+            settings={"AUTOTHROTTLE_ENABLED": False},
+            log_level="WARNING",
+        )
+        report = run_crawls(
+            [(DEMO_SOURCE_NAME, spec, "never")],
+            db,
+            db.parent / "logs",
+            console,
+            live=console.is_terminal if progress is None else progress,
+        )
+    _show_report(console, report, articles_shown=0)
+    console.print(f'Explore it: sqlite3 {db} "SELECT title, published_at FROM articles"')
+    sys.exit(report.exit_code)
+
+
+from crawler.cli.ops import logs, runs, status  # noqa: E402  (commands defined in their own module)
+
+main.add_command(status)
+main.add_command(runs)
+main.add_command(logs)
+
+
+@main.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Sources file to check (default: sources.toml here, if there is one).",
+)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Archive to check (default: the sources file's [archive] db).",
+)
+def doctor(config_path: Path | None, db: Path | None) -> None:
+    """Check the browser, the archive and the sources file, and say what is missing and how to fix it.
+
+    Exits 1 when something required is missing (e.g. no browser while a source has
+    render_js = "always").
+
+    \b
+    Example:
+      newsarchive doctor --config sources.toml
+    """
+    from crawler.ops.doctor import exit_code, format_checks, run_checks
+    from crawler.run.crawl_process import build_settings
+
+    if config_path is None and Path("sources.toml").exists():
+        config_path = Path("sources.toml")
+    checks = run_checks(config_path, db, os.environ, build_settings())
+    click.echo(format_checks(checks))
+    sys.exit(exit_code(checks))
+
+
+@main.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("sources.toml"),
+    show_default=True,
+    help="Sources file with schedules.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    default="INFO",
+    show_default=True,
+    help="Scheduler messages shown on stdout (each run also has its own log file).",
+)
+def schedule(config_path: Path, log_level: str) -> None:
+    """Run every source's crawls on its schedule, in the foreground, until stopped.
+
+    Logs to stdout; SIGTERM or Ctrl-C stops it cleanly (running crawls get [scheduler]
+    shutdown_grace to finish), SIGHUP re-reads the sources file. Runs, skips and failures are
+    recorded in the archive: see `newsarchive status`, `runs` and `logs`.
+
+    \b
+    Example:
+      newsarchive schedule --config sources.toml
+    """
+    import scheduler as scheduler_service  # the top of the dependency chain: loaded only for this command
+
+    scheduler_service.configure_console_logging(log_level)
+    try:
+        service = scheduler_service.CrawlScheduler(config_path)
+    except ConfigError as error:
+        _console().print(f"[red]error:[/red] {error}", markup=True, highlight=False)
+        sys.exit(EXIT_CONFIG)
+    sys.exit(service.run_forever())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+"""Article or not: decide from the fields :func:`crawler.extraction.extract.extract_page` returns.
+
+Two modes, chosen by the source configuration:
+
+* ``article_patterns`` given (the source lists URL regexes of its article pages): a page is an
+  article iff its URL matches one of them and it has real text (not an app shell or placeholder).
+* no patterns: page signals decide, the way news-please/fundus-style crawlers judge real news
+  sites. In order: no text / app shell / placeholder -> not; JSON-LD article type with enough text
+  -> article; JSON-LD collection/profile/about/... page or og:type website/profile -> not; URL of a
+  home, tag, category, author, section, pagination, about, login, contact or search page -> not;
+  listing layout (several ``<article>`` teasers, many links) -> not; og:type article with enough
+  text -> article; otherwise enough text in >= 3 real paragraphs, low link density and a title ->
+  article.
+
+``min_text_chars`` (default 200, the extraction setting of the same name) is "enough text".
+Every verdict carries a short human reason, so a user can see why a page was kept or skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from crawler.extraction.extract import ARTICLE_JSONLD_TYPES
+
+NON_ARTICLE_JSONLD_TYPES = frozenset(
+    {"CollectionPage", "ProfilePage", "AboutPage", "ContactPage", "SearchResultsPage", "CheckoutPage"}
+)
+# Present on every page of most CMS sites (Yoast, Rank Math): says nothing about this page alone.
+SITE_WIDE_JSONLD_TYPES = frozenset(
+    {
+        "WebSite",
+        "Organization",
+        "NewsMediaOrganization",
+        "Person",
+        "BreadcrumbList",
+        "ImageObject",
+        "ListItem",
+        "SiteNavigationElement",
+        "WPHeader",
+        "WPFooter",
+        "SearchAction",
+        "WebPage",
+    }
+)
+NON_ARTICLE_OG_TYPES = frozenset({"website", "profile", "book", "music.song", "video.other", "product"})
+MIN_PARAGRAPHS = 3
+MAX_LINK_DENSITY = 0.5
+LISTING_MIN_TEASERS = 3
+LISTING_LINK_DENSITY = 0.15
+LISTING_ALWAYS_TEASERS = 6
+# Pages with no article markup at all (no og:type article, no JSON-LD) must show more of an
+# article's shape: a short section front with two teasers otherwise passes as a news brief.
+UNMARKED_MIN_TEXT_CHARS = 400
+UNMARKED_LISTING_TEASERS = 2
+UNMARKED_LISTING_LINK_DENSITY = 0.2
+
+NON_ARTICLE_URL_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^/(index\.(html?|php))?$"), "home page"),
+    (re.compile(r"/(tag|tags|topic|topics|schlagwort|thema)/", re.I), "tag page"),
+    (re.compile(r"/(category|categories|rubrik|kategorie)/", re.I), "category page"),
+    (re.compile(r"/(author|authors|autor|autoren|people|profile)/", re.I), "author page"),
+    (re.compile(r"/section/", re.I), "section page"),
+    (re.compile(r"/page/\d+/?$", re.I), "pagination page"),
+    (re.compile(r"/(about|about-us|ueber-uns|impressum|imprint)/?$", re.I), "/about page"),
+    (re.compile(r"/(login|log-in|signin|sign-in|register|signup|sign-up|anmelden|account)/?$", re.I), "login page"),
+    (re.compile(r"/(contact|contact-us|kontakt)/?$", re.I), "contact page"),
+    (re.compile(r"/(search|suche)(/|$)", re.I), "search page"),
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a page is an article, and why (short, for humans and logs)."""
+
+    is_article: bool
+    reason: str
+
+
+def classify_page(
+    fields: dict[str, Any],
+    url: str,
+    article_patterns: Sequence[re.Pattern[str]] = (),
+    *,
+    min_text_chars: int = 200,
+) -> Verdict:
+    """Classify one extracted page as article or not; see the module docstring for the rules."""
+    signals = fields.get("signals") or {}
+    text_chars = int(signals.get("text_chars") or len(fields.get("text") or ""))
+    no_text_reason = _no_text_reason(fields, signals, text_chars)
+
+    if article_patterns:
+        matched = next((p for p in article_patterns if p.search(url)), None)
+        if matched is None:
+            return Verdict(False, "URL matches none of the source's article patterns")
+        if no_text_reason:
+            return Verdict(False, f"URL matches article pattern but {no_text_reason}")
+        return Verdict(True, f"URL matches article pattern {matched.pattern!r}")
+
+    if no_text_reason:
+        return Verdict(False, no_text_reason)
+
+    jsonld_types = [str(t) for t in signals.get("jsonld_types") or []]
+    article_types = [t for t in jsonld_types if t in ARTICLE_JSONLD_TYPES]
+    enough_text = text_chars >= min_text_chars
+    if len(article_types) >= 2:
+        return Verdict(False, f"listing page: JSON-LD lists {len(article_types)} articles")
+    if article_types and enough_text:
+        return Verdict(True, f"JSON-LD {article_types[0]} with {text_chars} chars of text")
+
+    page_types = [t for t in jsonld_types if t in NON_ARTICLE_JSONLD_TYPES]
+    if page_types:
+        return Verdict(False, f"JSON-LD {page_types[0]}: not an article page")
+    if "WebSite" in jsonld_types and not set(jsonld_types) - {"WebSite", "Organization", "SearchAction"}:
+        return Verdict(False, "JSON-LD WebSite only: a home page")
+    og_type = (signals.get("og_type") or "").lower()
+    if og_type in NON_ARTICLE_OG_TYPES:
+        return Verdict(False, f"og:type {og_type}: not an article page")
+
+    url_hint = _url_hint(url)
+    if url_hint:
+        return Verdict(False, f"URL looks like a {url_hint}")
+
+    teasers = int(signals.get("article_elements") or 0)
+    link_density = float(signals.get("link_density") or 0.0)
+    if teasers >= LISTING_ALWAYS_TEASERS or (teasers >= LISTING_MIN_TEASERS and link_density >= LISTING_LINK_DENSITY):
+        return Verdict(False, f"listing page: {teasers} <article> teasers, link density {link_density:.2f}")
+
+    if og_type == "article" and enough_text:
+        return Verdict(True, f"og:type article with {text_chars} chars of text")
+
+    paragraphs = int(signals.get("paragraphs") or 0)
+    if teasers >= UNMARKED_LISTING_TEASERS and link_density >= UNMARKED_LISTING_LINK_DENSITY:
+        return Verdict(False, f"listing page: {teasers} <article> teasers, link density {link_density:.2f}")
+    needed = max(min_text_chars, UNMARKED_MIN_TEXT_CHARS)
+    if text_chars < needed:
+        return Verdict(False, f"too little text for a page without article markup ({text_chars} < {needed} chars)")
+    if paragraphs < MIN_PARAGRAPHS:
+        return Verdict(False, f"too few paragraphs ({paragraphs} < {MIN_PARAGRAPHS})")
+    if link_density > MAX_LINK_DENSITY:
+        return Verdict(False, f"mostly links (link density {link_density:.2f})")
+    if not (fields.get("title") or "").strip():
+        return Verdict(False, "no title")
+    return Verdict(True, f"{paragraphs} paragraphs, {text_chars} chars, link density {link_density:.2f}")
+
+
+def looks_like_javascript_shell(fields: dict[str, Any]) -> bool:
+    """The page's text comes from scripts: an empty app root, "Loading…", an "enable JavaScript" notice."""
+    signals = fields.get("signals") or {}
+    return bool(signals.get("app_shell") or signals.get("placeholder"))
+
+
+def _no_text_reason(fields: dict[str, Any], signals: dict[str, Any], text_chars: int) -> str | None:
+    if signals.get("app_shell"):
+        return "no article text (JavaScript app shell)"
+    if signals.get("placeholder"):
+        return "no article text (placeholder page)"
+    if text_chars == 0:
+        if fields.get("error"):
+            return f"no article text (extraction failed: {fields['error']})"
+        return "no article text"
+    return None
+
+
+def _url_hint(url: str) -> str | None:
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    for pattern, hint in NON_ARTICLE_URL_HINTS:
+        if pattern.search(path):
+            return hint
+    if re.search(r"(^|&)(s|q|query|search)=", parts.query) and path.rstrip("/") in ("", "/search"):
+        return "search page"
+    return None

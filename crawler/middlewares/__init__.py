@@ -1,0 +1,1 @@
+"""Scrapy downloader middlewares, one per module, each built in ``from_crawler``."""

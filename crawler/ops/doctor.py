@@ -1,0 +1,294 @@
+"""``newsarchive doctor``: is this machine ready to crawl? One check per thing that can be wrong.
+
+:func:`run_checks` looks at the Python and its packages, the sources file, the archive (read only:
+it is never created, migrated or changed here), the browser for JavaScript pages, and the folders
+crawls write to (log files, the scheduler's job store). :func:`format_checks` prints them for a
+person, each failure with its fix; :func:`exit_code` is 1 when a check that crawling needs failed.
+
+The browser is needed only when a source has ``render_js = "always"``; otherwise a missing
+browser is a warning ("auto" sources then use plain HTTP). Driven by the sources file, the
+``NEWSARCHIVE_BROWSER`` environment variable and PATH; nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+MIN_PYTHON = (3, 11)
+CORE_PACKAGES = ("scrapy", "trafilatura", "sqlite-utils", "w3lib", "click")
+RENDER_PACKAGES = ("scrapy-playwright", "playwright")
+BROWSER_CHECK_TIMEOUT_S = 30.0
+OK_MARK, FAIL_MARK, WARN_MARK = "✓", "✗", "!"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One verdict: ``ok`` or not, what was found, and how to fix it; ``required`` failures stop crawls."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str | None = None
+    required: bool = True
+
+
+def _package_version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def check_python() -> Check:
+    version = ".".join(map(str, sys.version_info[:3]))
+    packages = {name: _package_version(name) for name in (*CORE_PACKAGES, *RENDER_PACKAGES)}
+    found = ", ".join(f"{name} {packages[name]}" for name in packages if packages[name])
+    detail = f"Python {version} ({sys.executable}); {found}"
+    if sys.version_info[:2] < MIN_PYTHON:
+        wanted = ".".join(map(str, MIN_PYTHON))
+        return Check("python", False, detail, f"use Python {wanted} or newer (e.g. python{wanted} -m venv .venv)")
+    missing = [name for name in CORE_PACKAGES if packages[name] is None]
+    if missing:
+        return Check(
+            "python",
+            False,
+            f"{detail}; missing: {', '.join(missing)}",
+            "install newsarchive into this Python: pip install -e . (from the repository)",
+        )
+    return Check("python", True, detail)
+
+
+def check_sources(config_path: Path | None) -> tuple[Check, Any]:
+    """The sources file's check and the loaded Config (None when there is no usable file)."""
+    from crawler.sources.config import ConfigError, load_config
+
+    if config_path is None:
+        return Check(
+            "sources file", True, "none given: only ad hoc crawls of URLs (pass --config sources.toml)", required=False
+        ), None
+    try:
+        config = load_config(config_path)
+    except ConfigError as error:
+        problems = "\n".join(f"- {problem}" for problem in error.problems)
+        count = len(error.problems)
+        return Check(
+            "sources file",
+            False,
+            f"{config_path}: {count} problem{'s' * (count != 1)}\n{problems}",
+            "fix each problem listed (reference: docs/sources.md)",
+        ), None
+    modes = sorted({getattr(source, "render_js", "auto") for source in config.sources})
+    return Check(
+        "sources file", True, f"{config_path}: {len(config.sources)} source(s), render_js {'/'.join(modes)}"
+    ), config
+
+
+def _human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def _nearest_existing_folder(path: Path) -> Path:
+    folder = path.absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def _can_write_in(folder: Path) -> str | None:
+    """None when a file can really be created in ``folder``; otherwise why not."""
+    if not folder.is_dir():
+        return f"{folder} is not a folder"
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".newsarchive-doctor-", dir=folder)
+    except OSError as error:
+        return f"cannot create a file in {folder}: {error.strerror}"
+    os.close(handle)
+    os.unlink(probe)
+    return None
+
+
+def check_archive(db: Path) -> Check:
+    """Open an existing archive read-only and report its schema, integrity, journal mode and size."""
+    from archive.connection import describe_database_error
+    from archive.migrations import MIGRATIONS
+
+    if not db.exists():
+        folder = _nearest_existing_folder(db.parent)
+        problem = _can_write_in(folder)
+        if problem:
+            return Check(
+                "archive",
+                False,
+                f"{db} does not exist and cannot be created: {problem}",
+                "choose a writable location with --db or [archive] db in the sources file",
+            )
+        return Check("archive", True, f"{db} does not exist yet: it will be created at {db.absolute()}")
+    if db.is_dir():
+        return Check(
+            "archive",
+            False,
+            f"{db} is a folder, not an archive file",
+            "point --db (or [archive] db) at a file, e.g. data/archive.db",
+        )
+    try:
+        conn = sqlite3.connect(f"{db.absolute().as_uri()}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error as error:
+        return Check("archive", False, f"cannot open {db}: {error}", "check the file's permissions")
+    try:
+        return _describe_archive(db, conn, {m.number for m in MIGRATIONS})
+    except sqlite3.DatabaseError as error:
+        explained = str(describe_database_error(db, error))
+        detail, _, fix = explained.partition(" Fix: ")
+        return Check("archive", False, detail, fix or None)
+    finally:
+        conn.close()
+
+
+def _describe_archive(db: Path, conn: sqlite3.Connection, known: set[int]) -> Check:
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    applied = (
+        {row[0] for row in conn.execute("SELECT id FROM schema_migrations")} if "schema_migrations" in tables else set()
+    )
+    integrity = [row[0] for row in conn.execute("PRAGMA quick_check")]
+    journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    articles = conn.execute("SELECT count(*) FROM articles").fetchone()[0] if "articles" in tables else 0
+    size = sum(path.stat().st_size for path in (db, Path(f"{db}-wal")) if path.exists())
+    facts = [
+        f"{db}: {articles} articles, {_human_size(size)}",
+        f"schema {len(applied & known)}/{len(known)} migrations",
+        f"journal {journal}",
+    ]
+    if integrity != ["ok"]:
+        shown = "; ".join(integrity[:5])
+        return Check(
+            "archive",
+            False,
+            f"{', '.join(facts)}; integrity check failed: {shown}",
+            f"salvage it: sqlite3 {db} .recover | sqlite3 recovered.db, then use recovered.db",
+        )
+    newer = sorted(applied - known)
+    if newer:
+        return Check(
+            "archive",
+            False,
+            f"{', '.join(facts)}; migrations {newer} come from a newer newsarchive",
+            "upgrade newsarchive to open this archive",
+        )
+    if tables and "schema_migrations" not in tables:
+        return Check(
+            "archive",
+            False,
+            f"{db} is a SQLite file but not a newsarchive archive (tables: {', '.join(sorted(tables)[:6])})",
+            "point --db at a newsarchive archive, or at a new file",
+        )
+    notes = []
+    pending = sorted(known - applied)
+    if pending:
+        notes.append(f"migrations {pending} will be applied at the next crawl")
+    if journal != "wal":
+        notes.append("it switches to WAL at the next crawl")
+    return Check("archive", True, ", ".join(facts) + (f" ({'; '.join(notes)})" if notes else "") + ", integrity ok")
+
+
+def check_browser_ready(config: Any, environ: Mapping[str, str], settings: Any) -> Check:
+    """Find and really launch the browser; required only when a source must always render."""
+    from crawler.browser.chromium import INSTALL_HINT, check_browser
+    from crawler.browser.render_settings import RenderSettings
+
+    sources = config.sources if config is not None else ()
+    always = [source.name for source in sources if getattr(source, "render_js", "auto") == "always"]
+    if sources and all(getattr(source, "render_js", "auto") == "never" for source in sources):
+        return Check("browser", True, 'not needed: every source has render_js = "never"', required=False)
+    required = bool(always)
+    needed_by = f' (needed by render_js = "always" sources: {", ".join(always)})' if always else ""
+    try:
+        render = RenderSettings.from_settings(settings, environ)
+    except ValueError as error:
+        return Check("browser", False, f"{error}{needed_by}", INSTALL_HINT, required)
+    if render.executable_path is None:
+        fallback = "" if required else '; "auto" sources will use plain HTTP and miss pages that need JavaScript'
+        return Check("browser", False, f"no Chrome or Chromium found{needed_by}{fallback}", INSTALL_HINT, required)
+    ok, detail = check_browser(render.executable_path, BROWSER_CHECK_TIMEOUT_S)
+    if ok:
+        return Check("browser", True, f"{detail}, starts headless and runs JavaScript", required=required)
+    message, _, fix = detail.partition(" Fix: ")
+    return Check("browser", False, message + needed_by, fix.rstrip(".") or INSTALL_HINT, required)
+
+
+def check_writable_folder(name: str, folder: Path, purpose: str) -> Check:
+    existing = _nearest_existing_folder(folder)
+    problem = _can_write_in(existing)
+    if problem:
+        return Check(
+            name,
+            False,
+            f"{folder} ({purpose}): {problem}",
+            f"make {existing} writable for this user, or choose another folder in the sources file",
+        )
+    state = "writable" if existing == folder.absolute() else f"will be created (inside writable {existing})"
+    return Check(name, True, f"{folder}: {state}")
+
+
+def run_checks(config_path: Path | None, db: Path | None, environ: Mapping[str, str], settings: Any) -> list[Check]:
+    """Every check, in the order a person would fix them; ``db`` overrides the sources file's archive.
+
+    ``settings``: the crawl's Scrapy settings (crawler.run.crawl_process.build_settings), for the
+    browser settings; ``environ``: where the browser is looked for.
+    """
+    from crawler.sources.config import DEFAULT_ARCHIVE_DB
+
+    checks = [check_python()]
+    sources_check, config = check_sources(config_path)
+    checks.append(sources_check)
+    archive_db = Path(db or (config.archive.db if config is not None else DEFAULT_ARCHIVE_DB))
+    checks.append(check_archive(archive_db))
+    checks.append(check_browser_ready(config, environ, settings))
+    log_dir = config.scheduler.log_dir if config is not None else archive_db.parent / "logs"
+    checks.append(check_writable_folder("log folder", log_dir, "per-run log files"))
+    if config is not None:
+        jobstore = config.scheduler.jobstore
+        checks.append(check_writable_folder("jobstore folder", jobstore.parent, f"the scheduler's {jobstore.name}"))
+    return checks
+
+
+def format_checks(checks: Sequence[Check]) -> str:
+    """One line per check (✓ ok, ✗ failed, ! failed but not needed), details indented, then the fix."""
+    lines = []
+    for check in checks:
+        mark = OK_MARK if check.ok else (FAIL_MARK if check.required else WARN_MARK)
+        first, *rest = check.detail.splitlines() or [""]
+        lines.append(f"{mark} {check.name}: {first}")
+        lines.extend(f"    {line}" for line in rest)
+        if not check.ok and check.fix:
+            lines.append(f"    fix: {check.fix}")
+    failed = sum(1 for check in checks if not check.ok and check.required)
+    warned = sum(1 for check in checks if not check.ok and not check.required)
+    if failed:
+        lines.append(
+            f"{failed} problem{'s' * (failed != 1)} to fix before crawling"
+            + (f", {warned} warning{'s' * (warned != 1)}" if warned else "")
+            + "."
+        )
+    elif warned:
+        lines.append(f"Ready to crawl, with {warned} warning{'s' * (warned != 1)}.")
+    else:
+        lines.append("Ready to crawl.")
+    return "\n".join(lines)
+
+
+def exit_code(checks: Sequence[Check]) -> int:
+    """1 when a required check failed, else 0 (warnings do not count)."""
+    return 1 if any(not check.ok and check.required for check in checks) else 0

@@ -1,0 +1,163 @@
+"""The crawl process: one source's crawl with Scrapy, in a process of its own.
+
+Scrapy's reactor cannot restart, so every crawl, manual (``newsarchive crawl``) or scheduled
+(``newsarchive schedule``), runs in a child started as ``python -m crawler.run.crawl_process SPEC_JSON``
+with an argument list, never a shell. The spec names the source (in a sources file, or an ad
+hoc URL), the archive, the ``crawl_runs`` row the parent created for it, its log file and any
+setting overrides. The parent reads progress and the outcome from the archive; the exit code is
+0 when the crawl succeeded, 1 when it failed, 2 on a configuration error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scrapy.settings import Settings
+
+EXIT_OK, EXIT_CRAWL_FAILED, EXIT_CONFIG = 0, 1, 2
+LOG_FORMAT = "%(asctime)s [%(name)s] %(levelname)s: %(message)s"
+
+
+@dataclass
+class CrawlSpec:
+    """Everything a crawl process needs; JSON-serialisable so it can cross the process boundary."""
+
+    db: str  # the archive
+    config: str | None = None  # sources file, with ``source``
+    source: str | None = None  # a source name in the sources file
+    url: str | None = None  # or an ad hoc site URL
+    source_overrides: dict[str, Any] = field(default_factory=dict)  # applied to an ad hoc source
+    settings: dict[str, Any] = field(default_factory=dict)  # Scrapy setting overrides
+    trigger: str = "manual"
+    run_id: int | None = None  # the crawl_runs row to fill (None: the crawl creates one)
+    log_level: str = "INFO"  # what reaches stderr
+    log_file: str | None = None  # the run's own log, JSON lines (crawler.ops.runlog)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> CrawlSpec:
+        return cls(**json.loads(text))
+
+
+def resolve_source(spec: CrawlSpec) -> Any:
+    """The SourceConfig to crawl; raises ConfigError."""
+    from crawler.sources.config import ConfigError, ConfigProblem, adhoc_source, load_config
+
+    if spec.url:
+        return adhoc_source(spec.url, **spec.source_overrides)
+    if spec.config and spec.source:
+        return load_config(spec.config).source(spec.source)
+    raise ConfigError(
+        ConfigProblem(None, "nothing to crawl: the spec names neither a URL nor a source and sources file")
+    )
+
+
+def build_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Scrapy settings: every default from crawler.settings, then ``overrides`` at command-line priority.
+
+    The one way settings are built, in the crawl process and in its parents (the CLI, the scheduler,
+    doctor), so both sides read the same values.
+    """
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    for name, value in (overrides or {}).items():
+        settings.set(name, value, priority="cmdline")
+    return settings
+
+
+def crawl_settings(spec: CrawlSpec) -> Settings:
+    """Scrapy settings for this process: our defaults, then the spec's overrides."""
+    settings = build_settings()
+    settings.set("ARCHIVE_DB", spec.db, priority="cmdline")
+    settings.set("NEWSARCHIVE_RUN_TRIGGER", spec.trigger, priority="cmdline")
+    settings.set("NEWSARCHIVE_RUN_ID", spec.run_id, priority="cmdline")
+    settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")  # configure_logging's handlers instead
+    for name, value in spec.settings.items():
+        settings.set(name, value, priority="cmdline")
+    return settings
+
+
+def configure_logging(spec: CrawlSpec, source_name: str) -> None:
+    """stderr at the spec's level for whoever watches; the run's log file, if any, at INFO for the record."""
+    from crawler.ops.runlog import open_run_log
+
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG)
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(spec.log_level.upper())
+    console.setFormatter(logging.Formatter(LOG_FORMAT))
+    root.addHandler(console)
+    if spec.log_file:
+        root.addHandler(open_run_log(Path(spec.log_file), spec.run_id, source_name))
+
+
+def browser_problem(source: Any, settings: Any) -> str | None:
+    """Why this source cannot be crawled at all without a browser, or None."""
+    from crawler.browser.render_settings import BrowserMissing, apply_render_settings
+
+    if source.render_js != "always":
+        return None
+    try:
+        apply_render_settings(settings.copy(), source)
+    except BrowserMissing as error:
+        return str(error)
+    return None
+
+
+def record_failure(spec: CrawlSpec, source_name: str, reason: str) -> None:
+    """A crawl that cannot start still gets a run row that says why."""
+    from archive import Archive
+
+    with Archive(spec.db) as archive:
+        run_id = spec.run_id if spec.run_id is not None else archive.start_run(source_name, trigger=spec.trigger)
+        archive.finish_run(run_id, "failed", reason=reason)
+
+
+def run(spec: CrawlSpec) -> int:
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.sources.config import ConfigError
+    from spiders.news import NewsSpider
+
+    try:
+        source = resolve_source(spec)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    configure_logging(spec, source.name)
+    settings = crawl_settings(spec)
+    problem = browser_problem(source, settings)
+    if problem:
+        logging.getLogger(__name__).error(problem, extra={"event": "browser_missing"})
+        record_failure(spec, source.name, problem)
+        return EXIT_CRAWL_FAILED
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(NewsSpider)
+    process.crawl(crawler, source=source)
+    process.start()
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    status = stats.get("newsarchive/run_status", "failed")
+    return EXIT_OK if status == "succeeded" else EXIT_CRAWL_FAILED
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m crawler.run.crawl_process SPEC_JSON", file=sys.stderr)
+        return EXIT_CONFIG
+    return run(CrawlSpec.from_json(args[0]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,310 @@
+"""The operations part of the sources file: when sources run and how they are watched.
+
+Per source: ``schedule`` (a cron expression or ``every 45s|30m|6h|1d``) and ``max_runtime``.
+Tables: ``[scheduler]``, ``[health]``, ``[alerts]``, ``[metrics]`` (reference: docs/sources.md).
+Parsed into frozen dataclasses by the same field specs as the rest of the file (crawler.sources.fields).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from crawler.sources.fields import (
+    FieldSpec,
+    _kind_of,
+    _shown,
+    check_http_url,
+    float_parser,
+    int_parser,
+    invalid,
+    parse_path,
+)
+
+_INTERVAL = re.compile(r"^every\s+(\d+(?:\.\d+)?)\s*(s|m|h|d)$", re.IGNORECASE)
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)$", re.IGNORECASE)
+UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When a source runs: every ``interval_seconds``, or at the times of a cron expression."""
+
+    text: str  # as written, for messages and change detection
+    interval_seconds: float | None = None
+    cron: str | None = None
+
+    def describe(self) -> str:
+        return self.text
+
+
+def parse_schedule(value: Any) -> Schedule:
+    if not isinstance(value, str) or not value.strip():
+        raise invalid(
+            f'expected a string such as "every 30m" or "*/30 * * * *", got {_shown(value)} ({_kind_of(value)})'
+        )
+    text = " ".join(value.split())
+    interval = _INTERVAL.match(text)
+    if interval:
+        seconds = float(interval[1]) * UNIT_SECONDS[interval[2].lower()]
+        if seconds < 1:
+            raise invalid(f'{value!r} is shorter than a second (use e.g. "every 30s")')
+        return Schedule(text=text, interval_seconds=seconds)
+    if text.lower().startswith("every"):
+        raise invalid(
+            f'{value!r} is not an interval (write "every" then a number and s, m, h or d: "every 45s", '
+            '"every 30m", "every 6h", "every 1d")'
+        )
+    from apscheduler.triggers.cron import CronTrigger  # only needed when a cron expression is given
+
+    if len(text.split()) != 5:
+        raise invalid(
+            f"{value!r} is not a cron expression (five fields: minute hour day month weekday, "
+            'e.g. "*/30 * * * *"; or an interval such as "every 30m")'
+        )
+    try:
+        CronTrigger.from_crontab(text, timezone="UTC")
+    except ValueError as error:
+        raise invalid(f'{value!r} is not a valid cron expression: {error} (e.g. "*/30 * * * *")') from None
+    return Schedule(text=text, cron=text)
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds, from a number of seconds or "90s", "30m", "2h", "1d"."""
+    if isinstance(value, bool):
+        raise invalid(f'expected a duration such as "2h" or a number of seconds, got {_shown(value)}')
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str) and _DURATION.match(value.strip()):
+        match = _DURATION.match(value.strip())
+        seconds = float(match[1]) * UNIT_SECONDS[match[2].lower()]
+    else:
+        raise invalid(f'expected a duration such as "90s", "30m", "2h" or a number of seconds, got {_shown(value)}')
+    if seconds <= 0:
+        raise invalid(f"{_shown(value)} is not a positive duration")
+    return seconds
+
+
+def parse_timezone(value: Any) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not isinstance(value, str):
+        raise invalid(f'expected a time zone name such as "UTC" or "Europe/Berlin", got {_shown(value)}')
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise invalid(
+            f'{value!r} is not a known time zone (use an IANA name such as "UTC" or "Europe/Berlin")'
+        ) from None
+    return value
+
+
+def parse_optional_url(value: Any) -> str | None:
+    if value == "":
+        return None
+    return check_http_url(value, "https://hooks.example/services/T000/B000/XXX")
+
+
+def parse_host(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise invalid(f'expected a host address such as "127.0.0.1", got {_shown(value)}')
+    return value
+
+
+def parse_fraction(value: Any) -> float:
+    number = float_parser(0.0)(value)
+    if number > 1:
+        raise invalid(f"{_shown(value)} is more than 1 (give a share between 0 and 1, e.g. 0.25)")
+    return number
+
+
+def parse_argv(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        raise invalid(
+            f'expected a list of arguments such as ["notify-send", "newsarchive"], got the string {value!r} '
+            "(commands run without a shell: split the words into a list)"
+        )
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise invalid(
+            f'expected a list of non-empty strings such as ["notify-send", "newsarchive"], got {_shown(value)}'
+        )
+    return tuple(value)
+
+
+def parse_port(value: Any) -> int:
+    port = int_parser(0)(value)
+    if port > 65535:
+        raise invalid(f"{port} is not a TCP port (0-65535; 0 turns metrics off)")
+    return port
+
+
+RENDER_MODES = ("never", "auto", "always")
+
+
+def parse_render_js(value: Any) -> str:
+    if value not in RENDER_MODES:
+        raise invalid(f'{_shown(value)} is not a rendering mode (use "never", "auto" or "always")')
+    return value
+
+
+SCHEDULE_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec(
+        "schedule",
+        "cron or interval",
+        None,
+        parse_schedule,
+        example='"every 30m"',
+        doc='When `newsarchive schedule` runs the source: a cron expression ("*/30 * * * *") or '
+        '"every N" with s, m, h or d ("every 45s", "every 6h"). Omitted: never scheduled.',
+    ),
+    FieldSpec(
+        "max_runtime",
+        "duration",
+        3600.0,
+        parse_duration,
+        example='"2h"',
+        doc="A scheduled crawl running longer is stopped (gracefully, then killed) and recorded as "
+        'timed_out. Seconds, or "90s", "30m", "2h".',
+    ),
+    FieldSpec(
+        "render_js",
+        '"never" | "auto" | "always"',
+        "auto",
+        parse_render_js,
+        example='"auto"',
+        doc='Browser rendering: "always" every page through headless Chromium; "auto" plain HTTP first and '
+        'the browser once for a page that turns out to be a JavaScript shell; "never" plain HTTP only.',
+    ),
+)
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    max_parallel_crawls: int = 2
+    timezone: str = "UTC"
+    jobstore: Path = Path("data/scheduler.db")
+    log_dir: Path = Path("logs")
+    log_retention_days: int = 30
+    shutdown_grace: float = 60.0
+    stop_grace: float = 30.0
+    misfire_grace: float = 86400.0
+
+
+@dataclass(frozen=True)
+class HealthConfig:
+    max_consecutive_failures: int = 3
+    zero_articles_after: int = 3
+    extraction_failure_rise: float = 0.25
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    webhook_url: str | None = None
+    command: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    port: int = 0
+    host: str = "127.0.0.1"
+
+
+SCHEDULER_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec(
+        "max_parallel_crawls",
+        "integer >= 1",
+        2,
+        int_parser(1),
+        doc="Crawls that run at once; further due runs wait for a free slot.",
+    ),
+    FieldSpec("timezone", "time zone", "UTC", parse_timezone, doc="Time zone of cron schedules."),
+    FieldSpec(
+        "jobstore",
+        "path",
+        Path("data/scheduler.db"),
+        parse_path,
+        doc="SQLite file holding the schedule's state across restarts (relative to the sources file).",
+    ),
+    FieldSpec(
+        "log_dir",
+        "path",
+        Path("logs"),
+        parse_path,
+        doc="Folder of per-run log files, logs/SOURCE/RUN_ID.jsonl (relative to the sources file).",
+    ),
+    FieldSpec("log_retention_days", "integer >= 1", 30, int_parser(1), doc="Run logs older than this are deleted."),
+    FieldSpec(
+        "shutdown_grace",
+        "duration",
+        60.0,
+        parse_duration,
+        doc="At shutdown, running crawls get this long to finish and flush before they are killed.",
+    ),
+    FieldSpec(
+        "stop_grace",
+        "duration",
+        30.0,
+        parse_duration,
+        doc="A crawl over its max_runtime gets this long after the stop signal before it is killed.",
+    ),
+    FieldSpec(
+        "misfire_grace",
+        "duration",
+        86400.0,
+        parse_duration,
+        doc="After downtime, runs missed by up to this long are coalesced into one catch-up run.",
+    ),
+)
+HEALTH_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec(
+        "max_consecutive_failures",
+        "integer >= 1",
+        3,
+        int_parser(1),
+        doc="A source is unhealthy after this many failed or timed-out runs in a row.",
+    ),
+    FieldSpec(
+        "zero_articles_after",
+        "integer >= 0",
+        3,
+        int_parser(0),
+        doc="Unhealthy when a run archived no article while each of this many runs before it did (0: off).",
+    ),
+    FieldSpec(
+        "extraction_failure_rise",
+        "share 0-1",
+        0.25,
+        parse_fraction,
+        doc="Unhealthy when the share of fetched pages with no extractable text rises by this much over the "
+        "previous runs' (0: off).",
+    ),
+)
+ALERTS_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec(
+        "webhook_url",
+        "URL",
+        None,
+        parse_optional_url,
+        doc="POSTed a JSON message (Slack-compatible `text`) when a source turns unhealthy or recovers.",
+    ),
+    FieldSpec(
+        "command",
+        "list of strings",
+        (),
+        parse_argv,
+        doc="Run (no shell) when a source turns unhealthy or recovers; the message on stdin, details in "
+        "NEWSARCHIVE_* environment variables.",
+    ),
+)
+METRICS_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("port", "integer 0-65535", 0, parse_port, doc="Prometheus metrics port of the scheduler (0: off)."),
+    FieldSpec("host", "address", "127.0.0.1", parse_host, doc="Address the metrics server listens on."),
+)
+OPS_TABLES = {
+    "scheduler": (SCHEDULER_FIELDS, SchedulerConfig),
+    "health": (HEALTH_FIELDS, HealthConfig),
+    "alerts": (ALERTS_FIELDS, AlertsConfig),
+    "metrics": (METRICS_FIELDS, MetricsConfig),
+}
