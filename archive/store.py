@@ -24,9 +24,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from datasketch import LeanMinHash, MinHash
 from sqlite_utils import Database
 
 from . import articles as article_rows
@@ -37,6 +36,9 @@ from .migrations import apply_migrations
 from .models import FINAL_RUN_STATUSES, NON_ARTICLE_OUTCOMES, ArchiveError, SaveResult
 from .records import article_columns, fetch_columns, unique_urls
 from .runs import finish_run_row, insert_fetch, insert_run
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash, MinHash  # loaded by dedup when a signature is first computed
 
 _SAVEPOINT = "archive_write"
 

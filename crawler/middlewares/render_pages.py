@@ -11,6 +11,7 @@ turned rendering on (``NEWSARCHIVE_RENDER_ENABLED``, set when a browser was foun
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from typing import Any
 
@@ -18,6 +19,8 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
+
+logger = logging.getLogger(__name__)
 
 
 class ContextRotation:
@@ -55,7 +58,10 @@ class RenderPagesMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RenderPagesMiddleware:
         if not crawler.settings.getbool("NEWSARCHIVE_RENDER_ENABLED"):
-            raise NotConfigured("no source of this crawl renders pages in a browser")
+            # No message: Scrapy logs "Disabled <component>: <message>" at WARNING level, and a crawl
+            # that renders nothing is normal, not a warning. The reason goes to DEBUG instead.
+            logger.debug("RenderPagesMiddleware off: no source of this crawl renders pages in a browser")
+            raise NotConfigured
         settings = crawler.settings
         return cls(crawler, settings.getint("RENDER_CONTEXT_PAGES"), settings.getint("RENDER_WAIT_MS"))
 
