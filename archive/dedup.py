@@ -78,13 +78,18 @@ def jaccard(first: set[bytes], second: set[bytes]) -> float:
     return len(first & second) / union if union else 0.0
 
 
+def is_comparable(text: str | None) -> bool:
+    """Whether the text is long enough to be compared for near duplicates (and so gets a MinHash)."""
+    return word_count(text) >= MIN_WORDS_FOR_NEAR_DUPLICATE
+
+
 def text_minhash(text: str | None, template: MinHash | None = None) -> LeanMinHash | None:
     """MinHash signature of the text, or None if the text is too short to compare fairly.
 
     `template` is an existing MinHash whose permutations are reused, which saves
     regenerating them for every article.
     """
-    if word_count(text) < MIN_WORDS_FOR_NEAR_DUPLICATE:
+    if not is_comparable(text):
         return None
     from datasketch import LeanMinHash, MinHash
 

@@ -107,7 +107,9 @@ def open_read_only(path: Path, timeout: float = BUSY_TIMEOUT_S) -> Database:
             f"--db {path}), or point --db / the sources file's [archive] db at the archive you mean."
         )
     if path.is_dir():
-        raise ArchiveError(f"{path} is a folder, not an archive file. Fix: point at the archive file, e.g. data/archive.db.")
+        raise ArchiveError(
+            f"{path} is a folder, not an archive file. Fix: point at the archive file, e.g. data/archive.db."
+        )
     try:
         conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=timeout, isolation_level=None)
     except sqlite3.Error as error:
