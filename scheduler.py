@@ -46,7 +46,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from archive import Archive
+from archive import Archive, ArchiveReader
 from crawler.ops.runlog import prune_logs
 from crawler.run.crawl_process import CrawlSpec
 from crawler.run.supervisor import close_run, kill_process_group, mark_interrupted, start_crawl, stop_crawl
@@ -304,8 +304,8 @@ class CrawlScheduler:
         """Wait until these runs are closed (their job threads record the end); False on timeout."""
         deadline = time.monotonic() + timeout
         while run_ids:
-            with Archive(self.config.archive.db) as archive:
-                if all(archive.run(run_id)["status"] != "running" for run_id in run_ids):
+            with ArchiveReader(self.config.archive.db) as archive:
+                if all(status != "running" for status in archive.run_statuses(run_ids).values()):
                     return True
             if time.monotonic() > deadline:
                 return False

@@ -8,10 +8,12 @@ updated / duplicate) are documented in docs/schema.md. No settings.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from datasketch import LeanMinHash
 from sqlite_utils import Database
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash  # imported by dedup only where signatures are computed
 
 from . import dedup
 from .records import CONTENT_COLUMNS, METADATA_COLUMNS, is_blank

@@ -9,6 +9,10 @@ seen too. The LSH proposes candidates; a candidate counts as a near duplicate wh
 Jaccard similarity of the two texts' shingle sets is at least 0.85. The constants below are the settings; changing
 `NUM_PERM`, `SEED` or `SCHEME` makes stored signatures incomparable, which is why every row
 records them and rows with other parameters are ignored.
+
+datasketch and numpy are imported inside the functions that compute or compare signatures:
+datasketch pulls in scipy (0.6-1.5 s), which a process that only reads the archive (the CLI,
+the scheduler, monitors) must not pay for.
 """
 
 from __future__ import annotations
@@ -16,12 +20,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash, MinHash, MinHashLSH
+    from sqlite_utils import Database
 
 NUM_PERM = 64
 SEED = 1
@@ -38,7 +42,7 @@ MAX_LSH_CANDIDATES = 500
 MIN_WORDS_FOR_NEAR_DUPLICATE = 30
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_SIGNATURE_DTYPE = np.dtype("<u4")
+_SIGNATURE_DTYPE = "<u4"  # little-endian uint32, whatever the machine
 
 
 def normalise_whitespace(text: str | None) -> str:
@@ -74,14 +78,21 @@ def jaccard(first: set[bytes], second: set[bytes]) -> float:
     return len(first & second) / union if union else 0.0
 
 
+def is_comparable(text: str | None) -> bool:
+    """Whether the text is long enough to be compared for near duplicates (and so gets a MinHash)."""
+    return word_count(text) >= MIN_WORDS_FOR_NEAR_DUPLICATE
+
+
 def text_minhash(text: str | None, template: MinHash | None = None) -> LeanMinHash | None:
     """MinHash signature of the text, or None if the text is too short to compare fairly.
 
     `template` is an existing MinHash whose permutations are reused, which saves
     regenerating them for every article.
     """
-    if word_count(text) < MIN_WORDS_FOR_NEAR_DUPLICATE:
+    if not is_comparable(text):
         return None
+    from datasketch import LeanMinHash, MinHash
+
     if template is None:
         minhash = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
     else:
@@ -92,16 +103,23 @@ def text_minhash(text: str | None, template: MinHash | None = None) -> LeanMinHa
 
 def new_template() -> MinHash:
     """A MinHash carrying the archive's permutations, to pass as `template` to `text_minhash`."""
+    from datasketch import MinHash
+
     return MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
 
 
 def signature_to_blob(minhash: LeanMinHash) -> bytes:
     """Serialise the signature's hash values for the `article_minhashes.signature` column."""
+    import numpy as np
+
     return np.asarray(minhash.hashvalues, dtype=_SIGNATURE_DTYPE).tobytes()
 
 
 def blob_to_minhash(blob: bytes) -> LeanMinHash:
     """Inverse of `signature_to_blob`."""
+    import numpy as np
+    from datasketch import LeanMinHash
+
     values = np.frombuffer(blob, dtype=_SIGNATURE_DTYPE).astype(np.uint32)
     return LeanMinHash(seed=SEED, hashvalues=values, scheme=SCHEME)
 
@@ -162,6 +180,8 @@ class NearDuplicateIndex:
 
     def _refresh(self, db: Database) -> MinHashLSH:
         if self._lsh is None:
+            from datasketch import MinHashLSH
+
             self._lsh = MinHashLSH(threshold=LSH_CANDIDATE_THRESHOLD, num_perm=NUM_PERM)
         rows = db.execute(
             "SELECT article_id, signature FROM article_minhashes"

@@ -24,9 +24,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from datasketch import LeanMinHash, MinHash
 from sqlite_utils import Database
 
 from . import articles as article_rows
@@ -37,6 +36,9 @@ from .migrations import apply_migrations
 from .models import FINAL_RUN_STATUSES, NON_ARTICLE_OUTCOMES, ArchiveError, SaveResult
 from .records import article_columns, fetch_columns, unique_urls
 from .runs import finish_run_row, insert_fetch, insert_run
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash, MinHash  # loaded by dedup when a signature is first computed
 
 _SAVEPOINT = "archive_write"
 
@@ -144,7 +146,7 @@ class Archive:
                     and self._is_the_original_of(duplicate_of, run_id, columns, fetch_values)
                 ):
                     old_url = article_rows.move_article(self.db, duplicate_of, columns, run_id)
-                    minhash = dedup.text_minhash(columns["text"], self._template())
+                    minhash = self._signature(columns["text"])
                     result = SaveResult("new", duplicate_of)
                     reasons = {
                         **_alias_reasons(candidate_urls, fetch_values, default_reason="redirect"),
@@ -390,14 +392,14 @@ class Archive:
             article_rows.mark_unchanged(self.db, article_id, columns, run_id, now, fetched_at)
             return SaveResult("unchanged", article_id), None
         article_rows.apply_update(self.db, article_id, columns, run_id, now, fetched_at)
-        minhash = dedup.text_minhash(columns["text"], self._template())
+        minhash = self._signature(columns["text"])
         article_rows.store_minhash(self.db, article_id, minhash)
         return SaveResult("updated", article_id), minhash
 
     def _save_new(
         self, run_id: int, columns: Mapping[str, Any], now: str, fetched_at: str
     ) -> tuple[SaveResult, LeanMinHash | None]:
-        minhash = dedup.text_minhash(columns["text"], self._template())
+        minhash = self._signature(columns["text"])
         near_duplicate_of = None
         if minhash is not None:
             match = self._near_duplicates.best_match(self.db, minhash, columns["text"])
@@ -407,10 +409,13 @@ class Archive:
         article_rows.store_minhash(self.db, article_id, minhash)
         return SaveResult("new", article_id), minhash
 
-    def _template(self) -> MinHash:
+    def _signature(self, text: str | None) -> LeanMinHash | None:
+        """The text's MinHash, None when it is too short to compare (then no MinHash code is even loaded)."""
+        if not dedup.is_comparable(text):
+            return None
         if self._minhash_template is None:
             self._minhash_template = dedup.new_template()
-        return self._minhash_template
+        return dedup.text_minhash(text, self._minhash_template)
 
     def _require_run(self, run_id: int) -> None:
         if run_id in self._known_runs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import subprocess
@@ -77,6 +78,42 @@ def test_demo_archives_every_demo_article_once(tmp_path: Path) -> None:
         assert title in result.output  # the command prints what it archived
     (status,) = rows(db, "SELECT status FROM crawl_runs")[0]
     assert status == "succeeded"
+    # The crawl's stderr (WARNING and above) is shown: a demo that goes well says nothing alarming,
+    # in particular not that the browser middleware is off (the demo renders nothing, on purpose).
+    assert "WARNING" not in result.output, result.output
+
+
+def test_a_crawl_that_renders_nothing_logs_no_warning_for_the_render_middleware(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Scrapy logs "Disabled X: message" at WARNING when NotConfigured carries a message in its args; ours does not."""
+    from scrapy.core.downloader.middleware import DownloaderMiddlewareManager
+    from scrapy.exceptions import NotConfigured
+    from scrapy.utils.test import get_crawler
+
+    from crawler.middlewares.render_pages import RenderPagesMiddleware
+
+    def crawler(rendering: bool):
+        middleware = "crawler.middlewares.render_pages.RenderPagesMiddleware"
+        return get_crawler(
+            settings_dict={
+                "DOWNLOADER_MIDDLEWARES_BASE": {},
+                "DOWNLOADER_MIDDLEWARES": {middleware: 950},
+                "NEWSARCHIVE_RENDER_ENABLED": rendering,
+            }
+        )
+
+    for rendering in (False, True):
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG):
+            manager = DownloaderMiddlewareManager.from_crawler(crawler(rendering))
+        assert len(manager.middlewares) == (1 if rendering else 0)
+        assert not [record for record in caplog.records if record.levelno >= logging.WARNING], caplog.text
+        if not rendering:
+            assert "no source of this crawl renders pages in a browser" in caplog.text  # said, at DEBUG
+    # Whoever catches the exception still reads why.
+    with pytest.raises(NotConfigured, match="no source of this crawl renders pages in a browser"):
+        RenderPagesMiddleware.from_crawler(crawler(False))
 
 
 def test_dead_server_fails_the_run_and_says_so(tmp_path: Path) -> None:

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archive import Archive
+from archive import Archive, ArchiveReader
 from crawler.cli.progress import live_runs, runs_table
 from crawler.run.crawl_process import CrawlSpec
 from crawler.run.supervisor import CrawlChild, close_run, mark_interrupted, start_crawl
 
 REFRESH_SECONDS = 0.5
+LIVE_READ_TIMEOUT_S = 1.0  # a refresh that cannot read at once is skipped, not waited for
 
 
 @dataclass
@@ -52,9 +53,12 @@ def run_crawls(
         if live:
             from rich.live import Live
 
-            with Live(console=console, refresh_per_second=4, transient=True) as display:
+            with (
+                ArchiveReader(db, timeout=LIVE_READ_TIMEOUT_S) as reader,
+                Live(console=console, refresh_per_second=4, transient=True) as display,
+            ):
                 while any(child.process.poll() is None for child in children):
-                    display.update(runs_table(live_runs(db, run_ids), "Crawling…"))
+                    display.update(runs_table(live_runs(reader, run_ids), "Crawling…"))
                     time.sleep(REFRESH_SECONDS)
         for child in children:
             child.process.wait()

@@ -2,6 +2,10 @@
 
 Every command's help shows an example. Exit codes: 0 success, 1 a crawl failed, 2 bad usage
 or a broken sources file.
+
+Only click is imported up front: rich, the archive, the sources file (which loads Scrapy through
+crawler.discovery), the crawl runner and the scheduler are imported inside the commands that use
+them, so ``newsarchive --help`` and a mistyped command answer at once.
 """
 
 from __future__ import annotations
@@ -9,22 +13,25 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
-from archive import Archive
-from crawler.cli.crawling import CrawlReport, run_crawls
-from crawler.cli.progress import articles_table, runs_table
-from crawler.run.crawl_process import EXIT_CONFIG, CrawlSpec
-from crawler.sources.config import DEFAULT_ARCHIVE_DB, ConfigError, adhoc_name, load_config
+from crawler.cli.ops import DEFAULT_ARCHIVE_DB, logs, runs, status
+from crawler.run.crawl_process import EXIT_CONFIG  # a plain module: Scrapy is imported inside its functions
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from crawler.cli.crawling import CrawlReport
 
 ARTICLES_SHOWN = 20
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     console = Console(highlight=False)
     if not console.is_terminal:
         # Piped or logged output: wide enough that the summary's columns keep their names.
@@ -43,11 +50,14 @@ def _parse_settings(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _show_report(console: Console, report: CrawlReport, articles_shown: int) -> None:
+    from archive import ArchiveReader
+    from crawler.cli.progress import articles_table, runs_table
+
     if not report.runs:
         console.print("[red]No crawl run was recorded[/red] (see the messages above).")
         return
     console.print(runs_table(report.runs, f"Crawl summary: {report.db}"))
-    with Archive(report.db) as archive:
+    with ArchiveReader(report.db) as archive:
         for run in report.runs:
             articles = archive.run_articles(run["id"], limit=articles_shown or None)
             if articles:
@@ -139,6 +149,10 @@ def crawl(
       newsarchive crawl --config sources.toml
       newsarchive crawl example other --config sources.toml -s DOWNLOAD_TIMEOUT=10
     """
+    from crawler.cli.crawling import run_crawls
+    from crawler.run.crawl_process import CrawlSpec
+    from crawler.sources.config import ConfigError, adhoc_name, load_config
+
     console = _console()
     urls = [target for target in targets if "://" in target]
     names = [target for target in targets if "://" not in target]
@@ -204,7 +218,9 @@ def demo(db: Path, progress: bool | None) -> None:
     Example:
       newsarchive demo && sqlite3 data/demo.db "SELECT title, published_at FROM articles"
     """
+    from crawler.cli.crawling import run_crawls
     from crawler.demo import DEMO_SOURCE_NAME, serve_demo_site
+    from crawler.run.crawl_process import CrawlSpec
 
     console = _console()
     with serve_demo_site() as site:
@@ -229,8 +245,7 @@ def demo(db: Path, progress: bool | None) -> None:
     sys.exit(report.exit_code)
 
 
-from crawler.cli.ops import logs, runs, status  # noqa: E402  (commands defined in their own module)
-
+# Commands defined in their own module (crawler/cli/ops.py).
 main.add_command(status)
 main.add_command(runs)
 main.add_command(logs)
@@ -296,6 +311,7 @@ def schedule(config_path: Path, log_level: str) -> None:
       newsarchive schedule --config sources.toml
     """
     import scheduler as scheduler_service  # the top of the dependency chain: loaded only for this command
+    from crawler.sources.config import ConfigError
 
     scheduler_service.configure_console_logging(log_level)
     try:

@@ -8,8 +8,12 @@
 
 Settings read: the sources file's ``[archive] db``, ``[health]`` (rules, crawler.ops.health) and
 ``[scheduler] jobstore`` (next run times); without ``--config``, ``sources.toml`` in the current
-folder is used when present. ``--db`` names the archive directly. The commands only read: they never
-create an archive or change health records (the scheduler's ``crawler.ops.alerts.check_source`` does).
+folder is used when present. ``--db`` names the archive directly. The commands only read, through
+``archive.ArchiveReader``: they never create, migrate or write an archive (an archive of an older
+schema is shown as it is) nor change health records (the scheduler's ``crawler.ops.alerts.check_source`` does).
+
+rich and the sources file (which loads Scrapy through crawler.discovery) are imported inside the
+commands, so that importing this module for ``newsarchive --help`` costs next to nothing.
 """
 
 from __future__ import annotations
@@ -21,19 +25,23 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from archive import Archive, ArchiveError
+from archive import ArchiveError
 from archive.dates import parse_utc
 from crawler.ops.health import FAILURE_STATUSES, articles_archived, evaluate_health
 from crawler.ops.runlog import LEVELS, format_entry, level_rank, parse_line, read_log
-from crawler.sources.config import DEFAULT_ARCHIVE_DB, Config, ConfigError, load_config
+from crawler.settings import ARCHIVE_DB as DEFAULT_ARCHIVE_DB  # = crawler.sources.config.DEFAULT_ARCHIVE_DB (tested)
 from crawler.sources.ops_tables import HealthConfig
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from archive import ArchiveReader
+    from crawler.sources.config import Config
 
 DEFAULT_CONFIG_FILE = Path("sources.toml")
 STATUS_RUNS_EVALUATED = 30
@@ -75,6 +83,8 @@ def fail(message: str, exit_code: int = EXIT_USAGE) -> NoReturn:
 
 def load_optional_config(config_path: Path | None) -> Config | None:
     """The given sources file, else ./sources.toml when it exists, else None; exit 2 on a broken file."""
+    from crawler.sources.config import ConfigError, load_config
+
     path = config_path or (DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None)
     if path is None:
         return None
@@ -90,20 +100,19 @@ def archive_path(config: Config | None, db: Path | None) -> Path:
     return config.archive.db if config is not None else Path(DEFAULT_ARCHIVE_DB)
 
 
-def open_existing_archive(path: Path) -> Archive:
-    """Open an archive that must already exist (these commands never create one)."""
-    if not path.is_file():
-        fail(
-            f"no archive at {path}. Create it by crawling (newsarchive crawl --config sources.toml, "
-            f"or newsarchive demo --db {path}), or point --db / --config at the archive you mean."
-        )
+def open_existing_archive(path: Path) -> ArchiveReader:
+    """Open an archive that must already exist, read-only (these commands never create or migrate one)."""
+    from archive import ArchiveReader
+
     try:
-        return Archive(path)
+        return ArchiveReader(path)
     except ArchiveError as error:
         fail(str(error))
 
 
 def make_console() -> Console:
+    from rich.console import Console
+
     console = Console(highlight=False)
     if not console.is_terminal:
         # Piped or logged output: wide enough that table columns keep their names.
@@ -201,9 +210,9 @@ class SourceStatus:
 
 
 def source_status(
-    archive: Archive, name: str, config: Config | None, next_runs: Mapping[str, datetime | None], now: datetime
+    archive: ArchiveReader, name: str, config: Config | None, next_runs: Mapping[str, datetime | None], now: datetime
 ) -> SourceStatus:
-    runs = archive.source_runs(name, STATUS_RUNS_EVALUATED)
+    runs = archive.runs(name, limit=STATUS_RUNS_EVALUATED)
     verdict = evaluate_health(runs, config.health if config is not None else HealthConfig())
     configured = config is not None and any(source.name == name for source in config.sources)
     schedule = None
@@ -319,23 +328,6 @@ def status(config_path: Path | None, db: Path | None, as_json: bool) -> None:
 # --- runs -----------------------------------------------------------------------------------------
 
 
-def select_runs(archive: Archive, source: str | None, failed_only: bool, limit: int) -> list[dict[str, Any]]:
-    """Runs newest first, optionally of one source and only failed / timed-out / abandoned ones."""
-    conditions: list[str] = []
-    params: list[Any] = []
-    if source is not None:
-        conditions.append("source = ?")
-        params.append(source)
-    if failed_only:
-        statuses = sorted(FAILURE_STATUSES)
-        conditions.append(f"status IN ({', '.join('?' for _ in statuses)})")
-        params.extend(statuses)
-    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    cursor = archive.db.execute(f"SELECT * FROM crawl_runs{where} ORDER BY id DESC LIMIT ?", [*params, limit])
-    columns = [description[0] for description in cursor.description]
-    return [dict(zip(columns, row)) for row in cursor.fetchall()]
-
-
 def shown_duration(seconds: float | None) -> str:
     if not isinstance(seconds, (int, float)):
         return ""
@@ -351,6 +343,9 @@ def styled_status(status_name: str) -> str:
 
 
 def runs_overview_table(runs: Sequence[Mapping[str, Any]], title: str) -> Table:
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     for name in (
         "id",
@@ -413,10 +408,12 @@ def runs(
       newsarchive runs --db data/archive.db --failed
       newsarchive runs --json | jq '.[0].status'
     """
+    from rich.markup import escape
+
     config = load_optional_config(config_path)
     path = archive_path(config, db)
     with open_existing_archive(path) as archive:
-        rows = select_runs(archive, source, failed_only, limit)
+        rows = archive.runs(source, statuses=FAILURE_STATUSES if failed_only else None, limit=limit)
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return

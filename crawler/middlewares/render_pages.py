@@ -11,6 +11,7 @@ turned rendering on (``NEWSARCHIVE_RENDER_ENABLED``, set when a browser was foun
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from typing import Any
 
@@ -18,6 +19,8 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
+
+logger = logging.getLogger(__name__)
 
 
 class ContextRotation:
@@ -46,6 +49,17 @@ class ContextRotation:
         return finished
 
 
+class RenderingOff(NotConfigured):
+    """The crawl renders nothing. Its reason is kept out of ``args``: Scrapy logs "Disabled <component>:
+    <args[0]>" at WARNING level, and a crawl without a browser is normal, not a warning (the reason is
+    logged at DEBUG instead). ``str()`` still gives it, for whoever catches the exception."""
+
+    REASON = "no source of this crawl renders pages in a browser"
+
+    def __str__(self) -> str:
+        return self.REASON
+
+
 class RenderPagesMiddleware:
     def __init__(self, crawler: Crawler, pages_per_context: int, wait_ms: int) -> None:
         self.stats = crawler.stats
@@ -55,7 +69,8 @@ class RenderPagesMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RenderPagesMiddleware:
         if not crawler.settings.getbool("NEWSARCHIVE_RENDER_ENABLED"):
-            raise NotConfigured("no source of this crawl renders pages in a browser")
+            logger.debug("RenderPagesMiddleware off: %s", RenderingOff.REASON)
+            raise RenderingOff
         settings = crawler.settings
         return cls(crawler, settings.getint("RENDER_CONTEXT_PAGES"), settings.getint("RENDER_WAIT_MS"))
 

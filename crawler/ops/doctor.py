@@ -13,14 +13,16 @@ browser is a warning ("auto" sources then use plain HTTP). Driven by the sources
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from archive.reader import ArchiveFacts
 
 MIN_PYTHON = (3, 11)
 CORE_PACKAGES = ("scrapy", "trafilatura", "sqlite-utils", "w3lib", "click")
@@ -121,9 +123,8 @@ def _can_write_in(folder: Path) -> str | None:
 
 
 def check_archive(db: Path) -> Check:
-    """Open an existing archive read-only and report its schema, integrity, journal mode and size."""
-    from archive.connection import describe_database_error
-    from archive.migrations import MIGRATIONS
+    """Open an existing archive read-only (archive.ArchiveReader) and report its schema, integrity, journal mode and size."""
+    from archive import ArchiveError, ArchiveReader
 
     if not db.exists():
         folder = _nearest_existing_folder(db.parent)
@@ -144,39 +145,27 @@ def check_archive(db: Path) -> Check:
             "point --db (or [archive] db) at a file, e.g. data/archive.db",
         )
     try:
-        conn = sqlite3.connect(f"{db.absolute().as_uri()}?mode=ro", uri=True, timeout=5)
-    except sqlite3.Error as error:
-        return Check("archive", False, f"cannot open {db}: {error}", "check the file's permissions")
-    try:
-        return _describe_archive(db, conn, {m.number for m in MIGRATIONS})
-    except sqlite3.DatabaseError as error:
-        explained = str(describe_database_error(db, error))
-        detail, _, fix = explained.partition(" Fix: ")
+        with ArchiveReader(db, timeout=5, check=False) as reader:
+            return _describe_archive(db, reader.facts(), reader.integrity_problems())
+    except ArchiveError as error:
+        detail, _, fix = str(error).partition(" Fix: ")
         return Check("archive", False, detail, fix or None)
-    finally:
-        conn.close()
 
 
-def _describe_archive(db: Path, conn: sqlite3.Connection, known: set[int]) -> Check:
-    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    applied = (
-        {row[0] for row in conn.execute("SELECT id FROM schema_migrations")} if "schema_migrations" in tables else set()
-    )
-    integrity = [row[0] for row in conn.execute("PRAGMA quick_check")]
-    journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
-    articles = conn.execute("SELECT count(*) FROM articles").fetchone()[0] if "articles" in tables else 0
-    size = sum(path.stat().st_size for path in (db, Path(f"{db}-wal")) if path.exists())
-    facts = [
-        f"{db}: {articles} articles, {_human_size(size)}",
+def _describe_archive(db: Path, facts: ArchiveFacts, integrity_problems: Sequence[str]) -> Check:
+    """The verdict on an archive from its facts and SQLite's quick_check findings."""
+    tables, applied, known = facts.tables, facts.applied, facts.known
+    summary = [
+        f"{db}: {facts.articles} articles, {_human_size(facts.size_bytes)}",
         f"schema {len(applied & known)}/{len(known)} migrations",
-        f"journal {journal}",
+        f"journal {facts.journal_mode}",
     ]
-    if integrity != ["ok"]:
-        shown = "; ".join(integrity[:5])
+    if integrity_problems:
+        shown = "; ".join(integrity_problems[:5])
         return Check(
             "archive",
             False,
-            f"{', '.join(facts)}; integrity check failed: {shown}",
+            f"{', '.join(summary)}; integrity check failed: {shown}",
             f"salvage it: sqlite3 {db} .recover | sqlite3 recovered.db, then use recovered.db",
         )
     newer = sorted(applied - known)
@@ -184,7 +173,7 @@ def _describe_archive(db: Path, conn: sqlite3.Connection, known: set[int]) -> Ch
         return Check(
             "archive",
             False,
-            f"{', '.join(facts)}; migrations {newer} come from a newer newsarchive",
+            f"{', '.join(summary)}; migrations {newer} come from a newer newsarchive",
             "upgrade newsarchive to open this archive",
         )
     if tables and "schema_migrations" not in tables:
@@ -198,9 +187,9 @@ def _describe_archive(db: Path, conn: sqlite3.Connection, known: set[int]) -> Ch
     pending = sorted(known - applied)
     if pending:
         notes.append(f"migrations {pending} will be applied at the next crawl")
-    if journal != "wal":
+    if facts.journal_mode != "wal":
         notes.append("it switches to WAL at the next crawl")
-    return Check("archive", True, ", ".join(facts) + (f" ({'; '.join(notes)})" if notes else "") + ", integrity ok")
+    return Check("archive", True, ", ".join(summary) + (f" ({'; '.join(notes)})" if notes else "") + ", integrity ok")
 
 
 def check_browser_ready(config: Any, environ: Mapping[str, str], settings: Any) -> Check:

@@ -1,0 +1,327 @@
+"""`ArchiveReader`: the read side of an archive file, which never creates, migrates or writes it.
+
+Everything that only looks at an archive reads through this class: ``newsarchive status``, ``runs``
+and ``logs``, the live table of a crawl in the foreground, ``newsarchive doctor`` and the
+scheduler while it waits for runs to end. The file is opened with SQLite's read-only URI mode
+(``mode=ro``) and ``PRAGMA query_only``, so no statement can change it; a missing file is an
+ArchiveError (never a new empty archive), and so is a file that is not a newsarchive archive or
+was written by a newer newsarchive.
+
+Reading while crawls write: archives are in WAL mode, so a reader sees the last committed state at
+once and neither waits for nor blocks the writers (a crawl commits at least every
+``ARCHIVE_COMMIT_INTERVAL`` seconds). To read a WAL file SQLite needs its ``-wal`` and ``-shm``
+companions, and creates them (empty) when no writer has the file open; they hold no data and the
+next writer uses them. The archive file itself is never touched.
+
+Older archives are read as they are, never migrated: a column that a later migration added reads
+as None in every row (that version did not record it), and a read that needs a table the file
+does not have yet raises ArchiveError naming the migration that adds it and how to get it (a
+crawl into the archive applies the pending migrations). What the current schema looks like is
+learned by applying ``archive.migrations.MIGRATIONS`` to an in-memory database once per process,
+so new migrations are known here without a second list.
+
+Settings: ``ArchiveReader(path, timeout=BUSY_TIMEOUT_S, check=True)``: ``timeout`` is how long a
+read waits for a lock (rare with WAL: a writer recovering a crashed file), ``check=False`` opens
+any SQLite file for inspection (``doctor``) instead of refusing what is not a readable archive.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sqlite_utils import Database
+
+from .connection import BUSY_TIMEOUT_S, describe_database_error
+from .migrations import MIGRATIONS, applied_numbers
+from .models import ArchiveError
+
+SCHEMA_TABLE = "schema_migrations"
+
+# Each run with its counts so far, computed from its fetch rows (crawl_runs holds the counts only
+# once a run has finished); duration up to now for a run still going.
+_RUN_PROGRESS_SQL = """
+SELECT r.id AS run_id, r.source, r.status, r.started_at,
+       (julianday(COALESCE(r.finished_at, strftime('%Y-%m-%dT%H:%M:%fZ','now'))) - julianday(r.started_at)) * 86400.0
+           AS duration_s,
+       SUM(f.status IS NOT NULL) AS pages_fetched,
+       SUM(f.outcome = 'new') AS articles_new,
+       SUM(f.outcome = 'unchanged') AS articles_unchanged,
+       SUM(f.outcome = 'updated') AS articles_updated,
+       SUM(f.outcome = 'duplicate') AS articles_duplicate,
+       SUM(f.outcome = 'rejected') AS articles_rejected,
+       SUM(f.outcome = 'error') AS errors
+FROM crawl_runs r LEFT JOIN fetches f ON f.run_id = r.id
+WHERE r.id IN ({placeholders})
+GROUP BY r.id ORDER BY r.id
+"""
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """A table as the current migrations build it: its columns in order, and the migration that creates it."""
+
+    columns: tuple[str, ...]
+    created_by: int
+
+
+@dataclass(frozen=True)
+class ArchiveFacts:
+    """What `newsarchive doctor` reports about an archive file (see `ArchiveReader.facts`)."""
+
+    tables: frozenset[str]
+    applied: frozenset[int]  # migration numbers recorded in the file
+    known: frozenset[int]  # migration numbers this newsarchive knows
+    journal_mode: str
+    articles: int
+    size_bytes: int  # the file and its -wal
+
+
+@functools.cache
+def current_schema() -> dict[str, TableSchema]:
+    """Every table the migrations create, built in an in-memory database (a few ms, once per process)."""
+    db = Database(sqlite3.connect(":memory:", isolation_level=None))
+    try:
+        tables: dict[str, TableSchema] = {}
+        for migration in sorted(MIGRATIONS, key=lambda m: m.number):
+            migration.apply(db)
+            for name in db.table_names():
+                created_by = tables[name].created_by if name in tables else migration.number
+                tables[name] = TableSchema(tuple(db[name].columns_dict), created_by)
+        return tables
+    finally:
+        db.close()
+
+
+def open_read_only(path: Path, timeout: float = BUSY_TIMEOUT_S) -> Database:
+    """Open an existing archive file read-only; ArchiveError naming the file and the fix when it cannot be."""
+    if not path.exists():
+        raise ArchiveError(
+            f"No archive at {path}: the file does not exist (reading never creates one). "
+            f"Fix: create it by crawling into it (newsarchive crawl --config sources.toml, or newsarchive demo "
+            f"--db {path}), or point --db / the sources file's [archive] db at the archive you mean."
+        )
+    if path.is_dir():
+        raise ArchiveError(
+            f"{path} is a folder, not an archive file. Fix: point at the archive file, e.g. data/archive.db."
+        )
+    try:
+        conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=timeout, isolation_level=None)
+    except sqlite3.Error as error:
+        raise _describe_read_error(path, error) from error
+    try:
+        conn.execute("PRAGMA query_only = ON")
+        # The first real file access: a file that is not SQLite fails here.
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return Database(conn)
+    except sqlite3.DatabaseError as error:
+        conn.close()
+        raise _describe_read_error(path, error) from error
+
+
+def _describe_read_error(path: Path, error: sqlite3.Error) -> ArchiveError:
+    message = str(error)
+    if "unable to open" in message or "readonly" in message:
+        return ArchiveError(
+            f"Cannot read archive {path} ({message}). Fix: make the file readable for this user; to read an "
+            "archive in WAL mode SQLite also needs its folder writable (for the -wal and -shm files beside it) "
+            "or those files present."
+        )
+    return describe_database_error(path, error)
+
+
+class ArchiveReader:
+    """An archive file opened for reading only. Use as a context manager, or call `close()`."""
+
+    def __init__(self, path: str | Path, *, timeout: float = BUSY_TIMEOUT_S, check: bool = True) -> None:
+        self.path = Path(path)
+        self.db: Database = open_read_only(self.path, timeout)
+        try:
+            self._columns = {name: tuple(self.db[name].columns_dict) for name in self.db.table_names()}
+            self.applied_migrations = frozenset(applied_numbers(self.db))
+            if check:
+                self._check_readable()
+        except sqlite3.DatabaseError as error:
+            self.db.close()
+            raise _describe_read_error(self.path, error) from error
+        except ArchiveError:
+            self.db.close()
+            raise
+
+    def __enter__(self) -> ArchiveReader:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file (safe to call twice)."""
+        self.db.close()
+
+    # -- the schema ------------------------------------------------------------------------
+
+    @property
+    def pending_migrations(self) -> list[int]:
+        """Migrations this newsarchive knows and the file lacks (a crawl into it applies them)."""
+        return sorted({migration.number for migration in MIGRATIONS} - self.applied_migrations)
+
+    @property
+    def newer_migrations(self) -> list[int]:
+        """Migrations recorded in the file that this newsarchive does not know (a newer version wrote it)."""
+        return sorted(self.applied_migrations - {migration.number for migration in MIGRATIONS})
+
+    def facts(self) -> ArchiveFacts:
+        """Tables, schema, journal mode, article count and size on disk, for a report."""
+        articles = self._scalar("SELECT count(*) FROM articles") if "articles" in self._columns else 0
+        size = sum(file.stat().st_size for file in (self.path, Path(f"{self.path}-wal")) if file.exists())
+        return ArchiveFacts(
+            tables=frozenset(self._columns),
+            applied=self.applied_migrations,
+            known=frozenset(migration.number for migration in MIGRATIONS),
+            journal_mode=str(self._scalar("PRAGMA journal_mode")),
+            articles=int(articles),
+            size_bytes=size,
+        )
+
+    def integrity_problems(self) -> list[str]:
+        """SQLite's quick_check findings; [] when the file is sound."""
+        problems = [row[0] for row in self._query("PRAGMA quick_check", [])]
+        return [] if problems == ["ok"] else problems
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def run(self, run_id: int) -> dict[str, Any]:
+        """The crawl_runs row; ArchiveError if there is none."""
+        rows = self._rows("crawl_runs", "SELECT * FROM crawl_runs WHERE id = ?", [run_id], "a crawl run")
+        if not rows:
+            raise ArchiveError(
+                f"No crawl run with id {run_id} in archive {self.path}. Fix: list the runs it has "
+                f"(newsarchive runs --db {self.path}) and use one of their ids."
+            )
+        return rows[0]
+
+    def runs(
+        self, source: str | None = None, *, statuses: Iterable[str] | None = None, limit: int = 20
+    ) -> list[dict[str, Any]]:
+        """Most recent runs first, optionally of one source and only with these statuses."""
+        conditions: list[str] = []
+        params: list[Any] = []
+        if source is not None:
+            conditions.append("source = ?")
+            params.append(source)
+        if statuses is not None:
+            wanted = sorted(set(statuses))
+            conditions.append(f"status IN ({', '.join('?' for _ in wanted) or 'NULL'})")
+            params.extend(wanted)
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        sql = f"SELECT * FROM crawl_runs{where} ORDER BY id DESC LIMIT ?"
+        return self._rows("crawl_runs", sql, [*params, limit], "crawl runs")
+
+    def sources_with_runs(self) -> list[str]:
+        """Every source name that has at least one run, sorted."""
+        self._require_table("crawl_runs", "crawl runs")
+        return [row[0] for row in self._query("SELECT DISTINCT source FROM crawl_runs ORDER BY source", [])]
+
+    def run_statuses(self, run_ids: Sequence[int]) -> dict[int, str]:
+        """Run id -> status for these runs (ids not in the archive are left out)."""
+        self._require_table("crawl_runs", "crawl runs")
+        placeholders = ", ".join("?" for _ in run_ids) or "NULL"
+        sql = f"SELECT id, status FROM crawl_runs WHERE id IN ({placeholders})"
+        return {int(run_id): status for run_id, status in self._query(sql, list(run_ids))}
+
+    def run_progress(self, run_ids: Sequence[int]) -> list[dict[str, Any]]:
+        """These runs with their counts so far, counted from their fetches (they may still be running)."""
+        self._require_table("fetches", "crawl progress")
+        sql = _RUN_PROGRESS_SQL.format(placeholders=", ".join("?" for _ in run_ids) or "NULL")
+        return self._dicts(sql, list(run_ids))
+
+    # -- articles --------------------------------------------------------------------------
+
+    def run_articles(self, run_id: int, limit: int | None = None) -> list[dict[str, Any]]:
+        """Articles first archived by the run: id, url, title, published_at, source."""
+        self._require_table("articles", "articles")
+        return self._dicts(
+            "SELECT id, url, title, published_at, source FROM articles WHERE first_run_id = ? ORDER BY id LIMIT ?",
+            [run_id, -1 if limit is None else limit],
+        )
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _check_readable(self) -> None:
+        if not self._columns:
+            raise ArchiveError(
+                f"{self.path} is an empty SQLite file, not an archive yet. Fix: crawl into it to create the "
+                f"archive (newsarchive crawl URL --db {self.path}), or point at the archive you meant."
+            )
+        if SCHEMA_TABLE not in self._columns:
+            shown = ", ".join(sorted(self._columns)[:6])
+            raise ArchiveError(
+                f"{self.path} is a SQLite file but not a newsarchive archive (tables: {shown}). "
+                "Fix: point at a newsarchive archive (--db, or [archive] db in the sources file)."
+            )
+        if self.newer_migrations:
+            raise ArchiveError(
+                f"Archive {self.path} has schema migrations {self.newer_migrations} that this version of "
+                "newsarchive does not know; it was written by a newer version. Fix: upgrade newsarchive to read it."
+            )
+
+    def _require_table(self, table: str, what: str) -> None:
+        if table in self._columns:
+            return
+        schema = current_schema().get(table)
+        if schema is None:  # not a table of the archive at all: a programming error, said plainly
+            raise ArchiveError(f"Archive tables have no {table!r}; cannot read {what} from {self.path}")
+        migration = next(m for m in MIGRATIONS if m.number == schema.created_by)
+        known = len(MIGRATIONS)
+        raise ArchiveError(
+            f"Cannot read {what} from archive {self.path}: it has no {table} table, which migration "
+            f"{migration.number} ({migration.name}) adds; the file has {len(self.applied_migrations)} of "
+            f"{known} migrations. Fix: crawl into it once with this newsarchive (which applies the pending "
+            "migrations), then read it again."
+        )
+
+    def _rows(self, table: str, sql: str, params: list[Any], what: str) -> list[dict[str, Any]]:
+        """Rows of `table` as dicts with every current column: columns this file's schema lacks read as None."""
+        self._require_table(table, what)
+        rows = self._dicts(sql, params)
+        if not self.pending_migrations:
+            return rows  # a file with every migration has the current columns by construction
+        schema = current_schema().get(table)
+        if schema is None or self._columns[table] == schema.columns:
+            return rows
+        return [_with_columns(row, schema.columns) for row in rows]
+
+    def _dicts(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        try:
+            cursor = self.db.execute(sql, params)
+            names = [column[0] for column in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+        except sqlite3.DatabaseError as error:
+            raise _describe_read_error(self.path, error) from error
+
+    def _query(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+        try:
+            return self.db.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as error:
+            raise _describe_read_error(self.path, error) from error
+
+    def _scalar(self, sql: str) -> Any:
+        rows = self._query(sql, [])
+        return rows[0][0] if rows else None
+
+
+def _with_columns(row: Mapping[str, Any], columns: Sequence[str]) -> dict[str, Any]:
+    """The row in the current column order, None for the columns it lacks, then any columns it has beyond them."""
+    completed = {column: row.get(column) for column in columns}
+    completed.update({key: value for key, value in row.items() if key not in completed})
+    return completed
