@@ -71,6 +71,12 @@ def test_the_command_line_module_loads_neither_scrapy_nor_rich_nor_minhash_libra
     assert not loaded & (CRAWL_LIBRARIES | MINHASH_LIBRARIES | {"rich", "apscheduler"}), loaded
 
 
+def test_loading_a_sources_file_loads_no_crawl_library() -> None:
+    # status, runs, logs and doctor read the sources file: that must not cost a Scrapy start.
+    loaded = top_level_modules_after("from crawler.sources.config import load_config, adhoc_source")
+    assert not loaded & (CRAWL_LIBRARIES | MINHASH_LIBRARIES), loaded & (CRAWL_LIBRARIES | MINHASH_LIBRARIES)
+
+
 def test_help_still_lists_every_command() -> None:
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0

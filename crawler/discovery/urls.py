@@ -14,11 +14,11 @@ the news-specific rules around it.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection
 from urllib.parse import SplitResult, unquote_plus, urlsplit, urlunsplit
 
-from scrapy.linkextractors import IGNORED_EXTENSIONS
 from w3lib.url import canonicalize_url as w3lib_canonicalize_url
 
 # Query keys (compared lower-cased) that identify a campaign, a click or a visitor, never content.
@@ -98,34 +98,11 @@ TRACKING_PREFIXES: tuple[str, ...] = ("utm_", "mtm_", "pk_", "hsa_", "ns_")
 SESSION_PATH_PARAMETER = re.compile(r";(?:jsessionid|phpsessid|sid|sessionid)=[^/;?#]*", re.I)
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
-# Scrapy's list of non-page extensions (documents, media, archives, executables, css/js) plus
-# the web-only types it lacks: fonts, modern image/video formats, data files and source maps.
-NON_HTML_EXTENSIONS: frozenset[str] = frozenset(IGNORED_EXTENSIONS) | {
-    "woff",
-    "woff2",
-    "ttf",
-    "otf",
-    "eot",
-    "avif",
-    "heic",
-    "jfif",
-    "mkv",
-    "flac",
-    "opus",
-    "m3u8",
-    "gz",
-    "bz2",
-    "tgz",
-    "zst",
-    "epub",
-    "rtf",
-    "csv",
-    "json",
-    "xml",
-    "mjs",
-    "map",
-    "ics",
-}
+# Web-only non-page types that Scrapy's IGNORED_EXTENSIONS lacks: fonts, modern image/video
+# formats, data files and source maps.
+EXTRA_NON_HTML_EXTENSIONS: frozenset[str] = frozenset(
+    "woff woff2 ttf otf eot avif heic jfif mkv flac opus m3u8 gz bz2 tgz zst epub rtf csv json xml mjs map ics".split()
+)
 
 AMP_CACHE_HOST_SUFFIX = ".cdn.ampproject.org"
 # Google AMP cache: /c/ = document, /v/ = viewer; an "s/" segment marks an https origin.
@@ -275,9 +252,21 @@ def is_on_hosts(url: str, hosts: Collection[str]) -> bool:
     return any(host == allowed or host.endswith("." + allowed) for allowed in map(host_key, hosts) if allowed)
 
 
+@functools.cache
+def non_html_extensions() -> frozenset[str]:
+    """Scrapy's list of non-page extensions (documents, media, archives, executables, css/js) plus ours.
+
+    Imported on first use: loading a sources file (which needs this module's host rules) must not
+    load Scrapy, so that the CLI's read-only commands start fast.
+    """
+    from scrapy.linkextractors import IGNORED_EXTENSIONS
+
+    return frozenset(IGNORED_EXTENSIONS) | EXTRA_NON_HTML_EXTENSIONS
+
+
 def looks_like_non_html(url: str) -> bool:
     """True when the URL's path ends in an extension of a non-page file (pdf, image, video, audio,
-    archive, office document, css/js, font, data file); see :data:`NON_HTML_EXTENSIONS`."""
+    archive, office document, css/js, font, data file); see :func:`non_html_extensions`."""
     last_segment = urlsplit(url.strip()).path.rsplit("/", 1)[-1]
     stem, dot, extension = last_segment.rpartition(".")
-    return bool(dot and stem) and unquote_plus(extension).lower() in NON_HTML_EXTENSIONS
+    return bool(dot and stem) and unquote_plus(extension).lower() in non_html_extensions()
