@@ -25,6 +25,9 @@ class LazyPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
     def _engine_started(self) -> Deferred:
         return succeed(None)  # not yet: see _download_request
 
+    async def _maybe_launch_in_thread(self) -> None:
+        """Not yet either: with Scrapy >= 2.14, scrapy-playwright starts the driver from this ``engine_started`` hook."""
+
     async def _download_request(self, request: Any, spider: Any = None) -> Any:
         if getattr(self, "browser_provider", None) is None:
             async with self.driver_lock:
