@@ -40,6 +40,9 @@ from spiders.news import NewsSpider
 
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 RUN_TIMEOUT_S = 60.0
+# For a crawler whose spider is opened and closed (open_spider, close_spider): AutoThrottle sets the
+# engine's downloader delay on spider_opened, and without an engine there is no downloader to pace.
+NO_ENGINE_SETTINGS = {"AUTOTHROTTLE_ENABLED": False}
 
 T = TypeVar("T")
 
@@ -101,7 +104,12 @@ def news_crawler(settings: Mapping[str, Any] | None = None, **spider_args: Any) 
 
 
 def open_spider(crawler: Crawler) -> None:
-    """What the engine does when it opens the spider (after the pipelines are open)."""
+    """What the engine does when it opens the spider (after the pipelines are open).
+
+    The crawler needs :data:`NO_ENGINE_SETTINGS`.
+    """
+    if crawler.settings.getbool("AUTOTHROTTLE_ENABLED"):
+        raise ValueError("open_spider() without an engine needs a crawler built with NO_ENGINE_SETTINGS")
     crawler.stats.open_spider()
     run(crawler.signals.send_catch_log_async(signals.spider_opened, spider=crawler.spider))
 

@@ -36,7 +36,15 @@ from scrapy.utils.misc import load_object
 from crawler.discovery.links import PRIORITY_FEED_OR_SITEMAP, PRIORITY_LIKELY_ARTICLE, PRIORITY_LISTING
 from crawler.items import FetchItem, PageItem
 from crawler.sources.config import adhoc_source, load_config
-from tests.inprocess import close_spider, collect, failure_from, news_crawler, open_spider, response_to
+from tests.inprocess import (
+    NO_ENGINE_SETTINGS,
+    close_spider,
+    collect,
+    failure_from,
+    news_crawler,
+    open_spider,
+    response_to,
+)
 
 SITE = "https://www.news.example"
 SOURCES_TOML = r"""
@@ -429,7 +437,8 @@ def test_follow_links_off_follows_no_links() -> None:
 def test_pattern_budget_bounds_a_calendar_and_closed_reports_it(
     sources_file: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    crawler = news_crawler({"DISCOVERY_PATTERN_BUDGET": 3}, source=load_config(sources_file).source("harbour"))
+    settings = {"DISCOVERY_PATTERN_BUDGET": 3, **NO_ENGINE_SETTINGS}
+    crawler = news_crawler(settings, source=load_config(sources_file).source("harbour"))
     calendar = "".join(f'<a href="/calendar/2025/03/{day:02d}/">{day}</a>' for day in range(1, 7))
     request = start_request(crawler, f"{SITE}/")
     body = f"<html><body>{calendar}</body></html>".encode()
@@ -446,7 +455,8 @@ def test_pattern_budget_bounds_a_calendar_and_closed_reports_it(
     assert "DISCOVERY_PATTERN_BUDGET" in message and "www.news.example/calendar/{n}/{n}/{n}/" in message
 
 
-def test_closed_without_a_cut_pattern_sets_no_stat(crawler: Crawler) -> None:
+def test_closed_without_a_cut_pattern_sets_no_stat(sources_file: Path) -> None:
+    crawler = news_crawler(NO_ENGINE_SETTINGS, source=load_config(sources_file).source("harbour"))
     open_spider(crawler)
     close_spider(crawler, "finished")
     assert stat(crawler, "pattern_budget_exhausted") is None
