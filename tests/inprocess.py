@@ -8,7 +8,9 @@ and the one scrapy-playwright requires). That reactor is built on an asyncio eve
 rest of the session (the suite's other in-process tests never import a reactor). :func:`run` runs a
 coroutine on the reactor's own loop until it completes: components await Scrapy deferreds,
 ``asyncio`` futures and reactor timers exactly as they do in a crawl, while the reactor itself is
-never started, because a reactor can run only once per process and every test needs it.
+never started, because a reactor can run only once per process and every test needs it. (So no test
+downloads through Scrapy's HTTP handler: Twisted resolves host names, even 127.0.0.1, in a thread
+pool that starts with the reactor. The browser handler drives Chromium over asyncio and works.)
 
 The crawler. ``scrapy.utils.test.get_crawler`` applies and freezes the settings before any spider
 exists. That suits a component that only reads settings (:func:`component_crawler`). The news
@@ -138,8 +140,8 @@ def response_to(
 
 
 def failure_from(request: Request, call: Callable[[], Any]) -> Failure:
-    """The Failure an errback receives when ``call`` (a real Scrapy component's method, or a download:
-    a coroutine is run to completion) raises for ``request``."""
+    """The Failure an errback receives when ``call`` (a real Scrapy component's method; a coroutine is
+    run to completion) raises for ``request``."""
     try:
         result = call()
         if inspect.isawaitable(result):

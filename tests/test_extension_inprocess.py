@@ -12,6 +12,7 @@ Chromium is marked ``browser``.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from pathlib import Path
@@ -165,19 +166,28 @@ SCRIPTED_PAGE = b"""<html><head><title>Harbour wall</title></head><body><div id=
 
 
 @pytest.mark.browser
-def test_the_first_rendered_request_starts_the_driver_and_renders(rendering_crawler: Crawler) -> None:
+def test_the_first_rendered_requests_start_one_driver_and_render(rendering_crawler: Crawler) -> None:
     before = playwright_drivers()
     handlers = start_handlers(rendering_crawler)
     try:
         with serve(lambda request: Reply(200, SCRIPTED_PAGE, {"Content-Type": "text/html; charset=utf-8"})) as site:
-            request = Request(f"{site.base_url}/2025/03/24/harbour-wall/", meta={"kind": "page", "playwright": True})
-            response = run(handlers.download_request_async(request))
+            # Two pages need the browser at once, as in a crawl: both wait for the one driver start.
+            requests = [
+                Request(f"{site.base_url}/2025/03/24/harbour-wall-{n}/", meta={"kind": "page", "playwright": True})
+                for n in (1, 2)
+            ]
+
+            async def download_both() -> list[Any]:
+                return await asyncio.gather(*(handlers.download_request_async(request) for request in requests))
+
+            responses = run(download_both())
             started = playwright_drivers() - before
     finally:
         stop_handlers(rendering_crawler)
 
-    assert isinstance(response, HtmlResponse)
-    assert response.status == 200
-    assert "Repairs to the harbour wall began on Monday." in response.text  # written by the page's script
-    assert len(started) == 1, f"expected one Playwright driver once a page needed the browser, found {started}"
+    for response in responses:
+        assert isinstance(response, HtmlResponse)
+        assert response.status == 200
+        assert "Repairs to the harbour wall began on Monday." in response.text  # written by the page's script
+    assert len(started) == 1, f"expected one Playwright driver once pages needed the browser, found {started}"
     assert wait_for(lambda: not (playwright_drivers() & started)), "the driver outlived the crawl"

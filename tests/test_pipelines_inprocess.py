@@ -38,7 +38,16 @@ from crawler.items import FetchItem, PageItem
 from crawler.sources.config import SourceConfig, adhoc_source
 from pipelines.archive import ArchivePipeline
 from pipelines.extract import ExtractPipeline
-from tests.inprocess import NO_ENGINE_SETTINGS, close_spider, failure_from, news_crawler, open_spider, response_to, run
+from tests.inprocess import (
+    NO_ENGINE_SETTINGS,
+    close_spider,
+    collect,
+    failure_from,
+    news_crawler,
+    open_spider,
+    response_to,
+    run,
+)
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 ARTICLE_URL = "https://www.continentalherald.example/business/2024/08/21/rhine-freight-record-low-water"
@@ -194,9 +203,8 @@ def test_a_run_records_every_fetch_and_finishes_with_counts(tmp_path: Path) -> N
         rejected = crawl.page(LISTING_URL, listing_body)
         assert rejected.is_article is False and listing["reason_contains"] in rejected.reason
 
-        robots = crawl.spider._discovery_request(
-            "https://www.continentalherald.example/robots.txt", "robots", crawl.spider.parse_robots, found_by="robots"
-        )
+        robots = collect(crawl.spider.start())[0]
+        assert robots.url == "https://www.continentalherald.example/robots.txt"
         robots_response = response_to(robots, b"User-agent: *\nAllow: /\n", "text/plain")
         crawl.downloader_stats.process_response(robots, robots_response)
         for item in crawl.spider.parse_robots(robots_response):

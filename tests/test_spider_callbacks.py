@@ -255,7 +255,9 @@ def test_parse_sitemap_urlset_with_news_hints(crawler: Crawler) -> None:
 
 
 def test_parse_sitemap_reads_gzip(crawler: Crawler) -> None:
-    request = crawler.spider._discovery_request(f"{SITE}/sitemap.xml.gz", "sitemap", crawler.spider.parse_sitemap)
+    robots = start_request(crawler, f"{SITE}/robots.txt")
+    robots_txt = b"Sitemap: https://www.news.example/sitemap.xml.gz\n"
+    (request,) = split(crawler.spider.parse_robots(response_to(robots, robots_txt, "text/plain")))[1]
     response = response_to(request, gzip.compress(NEWS_URLSET), "application/gzip")
     items, requests = split(crawler.spider.parse_sitemap(response))
     assert items[0].reason == "urlset with 5 entries"
