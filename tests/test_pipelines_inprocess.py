@@ -22,8 +22,10 @@ crawl (a run where no page answered 2xx fails).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -307,3 +309,21 @@ def test_the_run_the_parent_created_is_the_one_filled(tmp_path: Path) -> None:
         run(wrong.items.open_spider_async())
     wrong.pipeline(ExtractPipeline).pool.close()
     wrong.pipeline(ArchivePipeline).archive.close()
+
+
+def test_writes_are_committed_while_the_crawl_runs(tmp_path: Path) -> None:
+    """The committer (a LoopingCall on the reactor) makes pending writes visible every ARCHIVE_COMMIT_INTERVAL,
+    so a crawl that is killed loses at most that much."""
+    db = tmp_path / "archive.db"
+    with Crawl(db, ARCHIVE_COMMIT_INTERVAL=1.0) as crawl:
+        run_id = crawl.crawler.stats.get_value("newsarchive/run_id")
+        robots = collect(crawl.spider.start())[0]
+        (item,) = crawl.spider.parse_robots(response_to(robots, b"User-agent: *\n", "text/plain"))
+        crawl.pipeline(ArchivePipeline).process_item(item)  # directly: no turn of the loop in between
+        assert fetch_rows(db, run_id) == []  # written, not yet committed: another reader cannot see it
+
+        deadline = time.monotonic() + 5
+        while not fetch_rows(db, run_id) and time.monotonic() < deadline:
+            run(asyncio.sleep(0.1))  # the reactor's loop runs on, as between pages of a crawl
+        assert [row["outcome"] for row in fetch_rows(db, run_id)] == ["discovery"]
+        crawl.close()
