@@ -21,13 +21,20 @@ class LazyPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self.driver_lock = asyncio.Lock()
+        # Set once _launch() has finished: it sets browser_provider before it starts it, so
+        # browser_provider alone would let a second request use a provider still starting.
+        self.driver_started = False
 
     def _engine_started(self) -> Deferred:
         return succeed(None)  # not yet: see _download_request
 
+    async def _maybe_launch_in_thread(self) -> None:
+        """Not yet either: with Scrapy >= 2.14, scrapy-playwright starts the driver from this ``engine_started`` hook."""
+
     async def _download_request(self, request: Any, spider: Any = None) -> Any:
-        if getattr(self, "browser_provider", None) is None:
+        if not self.driver_started:
             async with self.driver_lock:
-                if getattr(self, "browser_provider", None) is None:
+                if not self.driver_started:
                     await self._launch()
+                    self.driver_started = True
         return await super()._download_request(request, spider)
