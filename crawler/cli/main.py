@@ -18,7 +18,7 @@ from archive import Archive
 from crawler.cli.crawling import CrawlReport, run_crawls
 from crawler.cli.progress import articles_table, runs_table
 from crawler.run.crawl_process import EXIT_CONFIG, CrawlSpec
-from crawler.sources.config import DEFAULT_ARCHIVE_DB, ConfigError, adhoc_name, load_config
+from crawler.sources.config import DEFAULT_ARCHIVE_DB, ConfigError, adhoc_name, load_config, source_default
 
 ARTICLES_SHOWN = 20
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -86,13 +86,22 @@ def main() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help=f"SQLite archive (default: the sources file's [archive] db, else {DEFAULT_ARCHIVE_DB}).",
 )
-@click.option("--max-pages", type=click.IntRange(min=1), help="Page budget for ad hoc URLs (default 5000).")
-@click.option("--delay", type=click.FloatRange(min=0), help="Seconds between requests to one host, ad hoc URLs.")
+@click.option(
+    "--max-pages",
+    type=click.IntRange(min=1),
+    help=f"Page budget for ad hoc URLs (default {source_default('max_pages')}).",
+)
+@click.option(
+    "--delay",
+    type=click.FloatRange(min=0),
+    help=f"Seconds between requests to one host, ad hoc URLs (default {source_default('download_delay')}).",
+)
 @click.option("--workers", type=click.IntRange(min=1), help="Extraction processes (default: one per core).")
 @click.option(
     "--render-js",
     type=click.Choice(("never", "auto", "always")),
-    help="Browser rendering for ad hoc URLs (default auto: only pages that turn out to need it).",
+    help=f"Browser rendering for ad hoc URLs (default {source_default('render_js')}; auto: only pages that "
+    "turn out to need it).",
 )
 @click.option(
     "-s",
@@ -173,7 +182,7 @@ def crawl(
         (
             overrides.get("name") or adhoc_name(url),
             CrawlSpec(url=url, source_overrides=overrides, **common),
-            overrides.get("render_js", "auto"),
+            overrides.get("render_js", source_default("render_js")),
         )
         for url in urls
     ]
