@@ -100,8 +100,8 @@ def main() -> None:
 @click.option(
     "--render-js",
     type=click.Choice(("never", "auto", "always")),
-    help=f"Browser rendering for ad hoc URLs (default {source_default('render_js')}; auto: only pages that "
-    "turn out to need it).",
+    help=f"Browser rendering for ad hoc URLs (default {source_default('render_js')}). auto: only the pages that "
+    "turn out to need it.",
 )
 @click.option(
     "-s",
