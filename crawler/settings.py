@@ -1,9 +1,20 @@
-"""Scrapy settings for newsarchive: every setting's default lives here, and only here.
+"""Scrapy settings for newsarchive: every setting is declared here, and only here.
 
 Our own settings are prefixed by feature (``ARCHIVE_``, ``EXTRACT_``, ``DISCOVERY_``, ``BACKOFF_``,
-``NEWSARCHIVE_``); docs/settings.md documents each one in a single table. The CLI overrides a few
-per source (delay, concurrency, robots, page budget) from the sources file.
+``RENDER_``, ``NEWSARCHIVE_``); docs/settings.md documents each one in a single table (a test keeps
+the two in step). Read them only through Scrapy's ``Settings``, built by
+``crawler.run.crawl_process.build_settings``, never from this module.
+
+Four defaults belong to sources-file keys and are read from their FieldSpecs (crawler.sources.config),
+so each is declared once: ``ARCHIVE_DB`` is ``[archive] db``'s default; ``DOWNLOAD_DELAY``,
+``CONCURRENT_REQUESTS_PER_DOMAIN`` and ``ROBOTSTXT_OBEY`` are those of the source keys
+``download_delay``, ``concurrency`` and ``obey_robots``, which the spider sets per source at spider
+priority (``-s`` on the command line still wins). Imported names are lower-case: Scrapy takes every
+upper-case name of this module for a setting.
 """
+
+from crawler.sources.config import DEFAULT_ARCHIVE_DB as _default_archive_db
+from crawler.sources.config import source_default as _source_default
 
 BOT_NAME = "newsarchive"
 SPIDER_MODULES = ["spiders"]
@@ -15,12 +26,12 @@ USER_AGENT = f"newsarchive/0.1 (+{NEWSARCHIVE_CONTACT_URL}; research news archiv
 NEWSARCHIVE_SOURCES = "sources.toml"  # sources file for `scrapy crawl news -a source=NAME`
 
 # Politeness.
-ROBOTSTXT_OBEY = True
-DOWNLOAD_DELAY = 1.0
+ROBOTSTXT_OBEY = _source_default("obey_robots")
+DOWNLOAD_DELAY = _source_default("download_delay")  # seconds between requests to one host
 CONCURRENT_REQUESTS = 16
-CONCURRENT_REQUESTS_PER_DOMAIN = 2
+CONCURRENT_REQUESTS_PER_DOMAIN = _source_default("concurrency")
 AUTOTHROTTLE_ENABLED = True
-AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_START_DELAY = DOWNLOAD_DELAY  # per source: its download_delay (at least 0.1)
 AUTOTHROTTLE_MAX_DELAY = 60.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 30
@@ -49,7 +60,7 @@ DISCOVERY_SITEMAP_MAX_DEPTH = 4  # nested sitemap indexes followed
 
 # Extraction: a process pool keeps trafilatura off the reactor thread.
 EXTRACT_WORKERS = 0  # 0: one worker per core
-EXTRACT_MIN_TEXT_CHARS = 200  # shorter article text is "no article text"
+EXTRACT_MIN_TEXT_CHARS = 200  # shorter article text is "no article text"; also the app-shell threshold
 
 # Browser rendering (scrapy-playwright, system Chromium), only for the requests that need it.
 NEWSARCHIVE_BROWSER = None  # path of a Chromium/Chrome executable; None: NEWSARCHIVE_BROWSER env, then PATH
@@ -64,7 +75,7 @@ NEWSARCHIVE_RENDER_FIRST = False  # set per run by the parent when the source go
 NEWSARCHIVE_RENDER_ENABLED = False  # set by the spider when a source may render and a browser was found
 
 # Archive.
-ARCHIVE_DB = "data/archive.db"
+ARCHIVE_DB = str(_default_archive_db)  # [archive] db of the sources file, else relative to the current folder
 ARCHIVE_BATCH_SIZE = 200  # writes per transaction
 ARCHIVE_COMMIT_INTERVAL = 0.25  # seconds; pending writes are committed at least this often
 NEWSARCHIVE_RUN_TRIGGER = "manual"

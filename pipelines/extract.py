@@ -3,7 +3,8 @@
 trafilatura costs tens of milliseconds a page, so it runs in worker processes
 (crawler.extraction.pool) and the reactor keeps fetching meanwhile. A page that turns out to be a JavaScript shell is
 fetched again through the browser when its source says ``render_js = "auto"``. Settings:
-``EXTRACT_WORKERS`` (0 = one per core), ``EXTRACT_MIN_TEXT_CHARS``.
+``EXTRACT_WORKERS`` (0 = one per core), ``EXTRACT_MIN_TEXT_CHARS`` (for the extraction's app-shell test
+and the article verdict: shorter text is "no article text").
 """
 
 from __future__ import annotations
@@ -34,7 +35,12 @@ class ExtractPipeline:
         fetch = item.fetch
         fields = await self.pool.extract(item.body, fetch.final_url or fetch.url, fetch.content_type)
         spider = self.crawler.spider
-        verdict = classify_page(fields, fetch.final_url or fetch.url, spider.source.article_urls)
+        verdict = classify_page(
+            fields,
+            fetch.final_url or fetch.url,
+            spider.source.article_urls,
+            min_text_chars=self.pool.min_text_chars,  # EXTRACT_MIN_TEXT_CHARS, as the extraction had it
+        )
         item.fields = fields
         item.is_article = verdict.is_article
         item.reason = verdict.reason

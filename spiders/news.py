@@ -7,7 +7,12 @@ on the source's own hosts, bounded by hops and per-pattern budgets (crawler.disc
 
 Run by the CLI with a ``SourceConfig``, or from the project root as
 ``scrapy crawl news -a source=NAME [-a config=sources.toml]`` or ``-a url=https://news.example/``.
-Settings: ``NEWSARCHIVE_SOURCES``, ``DISCOVERY_*``, ``ARCHIVE_DB``.
+Settings read: ``NEWSARCHIVE_SOURCES``, ``DISCOVERY_MAX_DEPTH``, ``DISCOVERY_SITEMAP_MAX_DEPTH``,
+``DISCOVERY_PATTERN_BUDGET``, ``NEWSARCHIVE_RENDER_FIRST``, ``DOWNLOAD_MAXSIZE``. Set per source, at
+spider priority (``-s`` still wins): ``DOWNLOAD_DELAY`` and ``AUTOTHROTTLE_START_DELAY``
+(``download_delay``), ``CONCURRENT_REQUESTS_PER_DOMAIN`` (``concurrency``), ``ROBOTSTXT_OBEY``
+(``obey_robots``), ``CLOSESPIDER_PAGECOUNT`` (``max_pages``), ``ARCHIVE_DB`` (``[archive] db``), and the
+browser's settings (crawler.browser.render_settings).
 """
 
 from __future__ import annotations
@@ -75,14 +80,23 @@ def apply_source_settings(settings: Any, source: SourceConfig, config: Config | 
 class NewsSpider(scrapy.Spider):
     name = "news"
 
-    def __init__(self, source: SourceConfig, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        source: SourceConfig,
+        *args: Any,
+        max_hops: int,
+        max_sitemap_depth: int,
+        pattern_budget: int,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, name=self.name, **kwargs)
         self.source = source
         self.hosts = source.hosts()
         self.page_links = LinkExtractor(unique=True, canonicalize=False)
-        self.max_hops = 6
-        self.max_sitemap_depth = 4
-        self.budget = PatternBudget(0)
+        # From the DISCOVERY_* settings (from_crawler): their defaults live in crawler/settings.py only.
+        self.max_hops = max_hops
+        self.max_sitemap_depth = max_sitemap_depth
+        self.budget = PatternBudget(pattern_budget)
         self.rendering = False
         self.browser_first = False  # render_js auto, learned from earlier runs (crawler.browser.learning)
 
@@ -93,14 +107,19 @@ class NewsSpider(scrapy.Spider):
         )
         apply_source_settings(crawler.settings, source, config)
         rendering, warning = apply_render_settings(crawler.settings, source)
-        spider = super().from_crawler(crawler, source, *args, **kwargs)
+        spider = super().from_crawler(
+            crawler,
+            source,
+            *args,
+            max_hops=crawler.settings.getint("DISCOVERY_MAX_DEPTH"),
+            max_sitemap_depth=crawler.settings.getint("DISCOVERY_SITEMAP_MAX_DEPTH"),
+            pattern_budget=crawler.settings.getint("DISCOVERY_PATTERN_BUDGET"),
+            **kwargs,
+        )
         spider.rendering = rendering
         spider.browser_first = rendering and crawler.settings.getbool("NEWSARCHIVE_RENDER_FIRST")
         if warning:
             spider.logger.warning(warning, extra={"event": "browser_missing"})
-        spider.max_hops = crawler.settings.getint("DISCOVERY_MAX_DEPTH")
-        spider.max_sitemap_depth = crawler.settings.getint("DISCOVERY_SITEMAP_MAX_DEPTH")
-        spider.budget = PatternBudget(crawler.settings.getint("DISCOVERY_PATTERN_BUDGET"))
         return spider
 
     # -- requests ---------------------------------------------------------------------------

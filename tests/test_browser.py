@@ -21,6 +21,7 @@ from crawler.browser.chromium import BROWSER_CANDIDATES, check_browser, find_bro
 from crawler.browser.render_settings import RenderSettings, should_abort_request
 from crawler.demo.server import serve
 from crawler.extraction.extract import extract_page
+from crawler.run.crawl_process import build_settings
 from tests.jssite import FONT_PATH, asset_paths, expected_js_articles, js_site_app, static_article_urls
 
 
@@ -79,7 +80,7 @@ def test_missing_configured_browser_falls_through_and_none_when_nothing(tmp_path
 
 
 def test_defaults_without_any_render_setting(real_browser: str) -> None:
-    render = RenderSettings.from_settings(Settings(), environ=os.environ)
+    render = RenderSettings.from_settings(build_settings(), environ=os.environ)
     assert render.available()
     assert render.executable_path == real_browser
     assert render.headless is True
@@ -90,7 +91,7 @@ def test_defaults_without_any_render_setting(real_browser: str) -> None:
 
 def test_values_given_as_command_line_strings(tmp_path: Path) -> None:
     browser = fake_executable(tmp_path, "chromium")
-    settings = Settings(
+    settings = build_settings(
         {
             "RENDER_PAGE_TIMEOUT": "12.5",
             "RENDER_MAX_PAGES": "6",
@@ -107,7 +108,7 @@ def test_values_given_as_command_line_strings(tmp_path: Path) -> None:
 
 def test_executable_path_in_playwright_launch_options_is_used(tmp_path: Path) -> None:
     browser = fake_executable(tmp_path, "chrome")
-    settings = Settings({"PLAYWRIGHT_LAUNCH_OPTIONS": {"executable_path": str(browser), "headless": False}})
+    settings = build_settings({"PLAYWRIGHT_LAUNCH_OPTIONS": {"executable_path": str(browser), "headless": False}})
     render = RenderSettings.from_settings(settings, environ={"PATH": ""})
     assert (render.executable_path, render.headless) == (str(browser), False)
 
@@ -126,14 +127,21 @@ def test_executable_path_in_playwright_launch_options_is_used(tmp_path: Path) ->
         ("RENDER_WAIT_MS", "-1"),
         ("RENDER_WAIT_MS", "600000"),
         ("RENDER_MAX_PAGES", True),
+        ("RENDER_WAIT_MS", ""),
     ],
 )
 def test_bad_values_are_refused_naming_the_setting_and_the_fix(name: str, value: object) -> None:
     with pytest.raises(ValueError) as error:
-        RenderSettings.from_settings(Settings({name: value}), environ={"PATH": ""})
+        RenderSettings.from_settings(build_settings({name: value}), environ={"PATH": ""})
     message = str(error.value)
     assert name in message and repr(value) in message
     assert f"-s {name}=" in message
+
+
+def test_settings_without_the_defaults_are_refused_not_given_a_second_default() -> None:
+    # The defaults live in crawler/settings.py only; settings built without them are a mistake.
+    with pytest.raises(ValueError, match=r"Setting RENDER_PAGE_TIMEOUT is not set.*build_settings"):
+        RenderSettings.from_settings(Settings(), environ={"PATH": ""})
 
 
 def test_a_configured_browser_that_is_not_there_is_an_error_not_a_fallback(tmp_path: Path) -> None:
@@ -142,22 +150,22 @@ def test_a_configured_browser_that_is_not_there_is_an_error_not_a_fallback(tmp_p
     with pytest.raises(
         ValueError, match=r"Setting NEWSARCHIVE_BROWSER names .*no-such-chrome.*apt-get install chromium"
     ):
-        RenderSettings.from_settings(Settings({"NEWSARCHIVE_BROWSER": str(tmp_path / "no-such-chrome")}), environ)
+        RenderSettings.from_settings(build_settings({"NEWSARCHIVE_BROWSER": str(tmp_path / "no-such-chrome")}), environ)
     with pytest.raises(ValueError, match="Environment variable NEWSARCHIVE_BROWSER"):
-        RenderSettings.from_settings(Settings(), {**environ, "NEWSARCHIVE_BROWSER": "/nowhere/chrome"})
+        RenderSettings.from_settings(build_settings(), {**environ, "NEWSARCHIVE_BROWSER": "/nowhere/chrome"})
     with pytest.raises(ValueError, match="headless"):
-        RenderSettings.from_settings(Settings({"PLAYWRIGHT_LAUNCH_OPTIONS": {"headless": "maybe"}}), environ)
+        RenderSettings.from_settings(build_settings({"PLAYWRIGHT_LAUNCH_OPTIONS": {"headless": "maybe"}}), environ)
 
 
 def test_no_browser_installed_means_unavailable_and_no_handler(tmp_path: Path) -> None:
-    render = RenderSettings.from_settings(Settings(), environ={"PATH": str(tmp_path)})
+    render = RenderSettings.from_settings(build_settings(), environ={"PATH": str(tmp_path)})
     assert render.executable_path is None and not render.available()
     with pytest.raises(RuntimeError, match="apt-get install chromium"):
         render.scrapy_settings()
 
 
 def test_scrapy_settings_are_what_scrapy_playwright_reads(real_browser: str) -> None:
-    render = RenderSettings.from_settings(Settings({"RENDER_MAX_PAGES": 6, "RENDER_PAGE_TIMEOUT": 20}))
+    render = RenderSettings.from_settings(build_settings({"RENDER_MAX_PAGES": 6, "RENDER_PAGE_TIMEOUT": 20}))
     produced = render.scrapy_settings()
     handlers = produced["DOWNLOAD_HANDLERS"]
     assert set(handlers) == {"http", "https"} and handlers["http"] == handlers["https"]
@@ -177,7 +185,7 @@ def test_scrapy_settings_are_what_scrapy_playwright_reads(real_browser: str) -> 
     assert parsed.max_pages_per_context * parsed.max_contexts <= 6
     assert parsed.max_pages_per_context == 3
 
-    single = RenderSettings.from_settings(Settings({"RENDER_MAX_PAGES": 1})).scrapy_settings()
+    single = RenderSettings.from_settings(build_settings({"RENDER_MAX_PAGES": 1})).scrapy_settings()
     assert single["PLAYWRIGHT_MAX_PAGES_PER_CONTEXT"] * single["PLAYWRIGHT_MAX_CONTEXTS"] == 1
 
 
@@ -186,7 +194,7 @@ def test_scrapy_settings_are_what_scrapy_playwright_reads(real_browser: str) -> 
 
 def test_images_and_fonts_are_aborted_and_the_javascript_text_renders(real_browser: str) -> None:
     with serve(js_site_app(n_static=1, n_json=1, n_write=1, n_dom=1)) as site, sync_playwright() as playwright:
-        options = RenderSettings.from_settings(Settings()).scrapy_settings()["PLAYWRIGHT_LAUNCH_OPTIONS"]
+        options = RenderSettings.from_settings(build_settings()).scrapy_settings()["PLAYWRIGHT_LAUNCH_OPTIONS"]
         browser = playwright.chromium.launch(**options)
         aborted: list[str] = []
 
@@ -219,7 +227,7 @@ def test_images_and_fonts_are_aborted_and_the_javascript_text_renders(real_brows
 
 def test_without_aborting_the_same_pages_fetch_their_image_and_font(real_browser: str) -> None:
     with serve(js_site_app(n_static=1, n_json=1, n_write=0, n_dom=0)) as site, sync_playwright() as playwright:
-        options = RenderSettings.from_settings(Settings()).scrapy_settings()["PLAYWRIGHT_LAUNCH_OPTIONS"]
+        options = RenderSettings.from_settings(build_settings()).scrapy_settings()["PLAYWRIGHT_LAUNCH_OPTIONS"]
         browser = playwright.chromium.launch(**options)
         try:
             page = browser.new_page()

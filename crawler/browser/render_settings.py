@@ -1,6 +1,7 @@
 """Browser rendering settings, read once from Scrapy's settings into a validated dataclass.
 
-Settings (defaults in crawler/settings.py): ``NEWSARCHIVE_BROWSER`` (else ``PLAYWRIGHT_LAUNCH_OPTIONS
+Settings (declared, with their defaults, only in crawler/settings.py; this module checks them
+and keeps no copy of a default): ``NEWSARCHIVE_BROWSER`` (else ``PLAYWRIGHT_LAUNCH_OPTIONS
 ["executable_path"]``, the environment variable ``NEWSARCHIVE_BROWSER``, then Chromium on ``PATH``:
 crawler.browser.chromium), ``RENDER_PAGE_TIMEOUT``, ``RENDER_MAX_PAGES``, ``RENDER_CONTEXT_PAGES``,
 ``RENDER_WAIT_MS``, ``PLAYWRIGHT_LAUNCH_OPTIONS["headless"]``.
@@ -24,10 +25,6 @@ if TYPE_CHECKING:
     from crawler.sources.config import SourceConfig
 
 BLOCKED_RESOURCE_TYPES: tuple[str, ...] = ("image", "font", "media")
-DEFAULT_PAGE_TIMEOUT_S = 30
-DEFAULT_MAX_PAGES = 4
-DEFAULT_CONTEXT_PAGES = 100
-DEFAULT_WAIT_MS = 500
 MAX_WAIT_MS = 60_000
 # One context in use, one being recycled: the old context finishes its open pages while the new
 # one already takes new ones.
@@ -38,15 +35,16 @@ ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 # --- settings -------------------------------------------------------------------------------------
 
 
-def _number(
-    settings: Any, name: str, default: float, minimum: float, maximum: float | None, integer: bool, unit: str
-) -> float:
-    raw = settings.get(name, default)
-    if raw is None or raw == "":
-        raw = default
+def _number(settings: Any, name: str, minimum: float, maximum: float | None, integer: bool, unit: str) -> float:
+    raw = settings.get(name)
     kind = "a whole number" if integer else "a number"
     bounds = f">= {minimum:g}" + (f" and <= {maximum:g}" if maximum is not None else "")
-    fix = f"Fix: set it to {kind} {bounds}, e.g. -s {name}={default} (the default)."
+    if raw is None:  # settings not built from crawler/settings.py, which gives every one a default
+        raise ValueError(
+            f"Setting {name} is not set. Fix: build the settings with crawler.run.crawl_process.build_settings() "
+            f"(it has every default), or set it to {kind} {bounds} ({unit}): -s {name}=VALUE."
+        )
+    fix = f"Fix: set it to {kind} {bounds} with -s {name}=VALUE, or leave it out for its default (docs/settings.md)."
     try:
         if isinstance(raw, bool):
             raise ValueError
@@ -104,6 +102,9 @@ class RenderSettings:
     def from_settings(cls, settings: Any, environ: Mapping[str, str] = os.environ) -> RenderSettings:
         """Read and check the render settings from Scrapy ``settings``; ValueError names the bad one and the fix.
 
+        ``settings`` come from crawler.run.crawl_process.build_settings (or a crawler's), so every
+        render setting has a value; one that is missing is an error, not a silent fallback.
+
         A browser that was configured explicitly but is not an executable is an error (a typo
         must not silently fall back to another browser or to none); a browser that is simply not
         installed gives ``executable_path=None``.
@@ -114,19 +115,15 @@ class RenderSettings:
                 f"{where} names {configured!r}, which is not an executable file. "
                 f"Fix: give the full path of a Chrome or Chromium executable (e.g. /usr/bin/chromium), or {INSTALL_HINT}."
             )
-        timeout_s = _number(settings, "RENDER_PAGE_TIMEOUT", DEFAULT_PAGE_TIMEOUT_S, 1, 600, False, "seconds")
+        timeout_s = _number(settings, "RENDER_PAGE_TIMEOUT", 1, 600, False, "seconds")
         return cls(
             executable_path=find_browser(configured, environ),
             headless=_headless(settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS") or {}),
             navigation_timeout_ms=int(timeout_s * 1000),
-            max_open_pages=int(_number(settings, "RENDER_MAX_PAGES", DEFAULT_MAX_PAGES, 1, 64, True, "pages")),
-            pages_per_context=int(
-                _number(settings, "RENDER_CONTEXT_PAGES", DEFAULT_CONTEXT_PAGES, 1, None, True, "pages")
-            ),
+            max_open_pages=int(_number(settings, "RENDER_MAX_PAGES", 1, 64, True, "pages")),
+            pages_per_context=int(_number(settings, "RENDER_CONTEXT_PAGES", 1, None, True, "pages")),
             blocked_resource_types=BLOCKED_RESOURCE_TYPES,
-            wait_after_load_ms=int(
-                _number(settings, "RENDER_WAIT_MS", DEFAULT_WAIT_MS, 0, MAX_WAIT_MS, True, "milliseconds")
-            ),
+            wait_after_load_ms=int(_number(settings, "RENDER_WAIT_MS", 0, MAX_WAIT_MS, True, "milliseconds")),
         )
 
     def available(self) -> bool:

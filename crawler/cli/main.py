@@ -3,9 +3,10 @@
 Every command's help shows an example. Exit codes: 0 success, 1 a crawl failed, 2 bad usage
 or a broken sources file.
 
-Only click is imported up front: rich, the archive, the sources file (which loads Scrapy through
-crawler.discovery), the crawl runner and the scheduler are imported inside the commands that use
-them, so ``newsarchive --help`` and a mistyped command answer at once.
+Only click and plain-Python modules (the sources file's field specs, for the defaults in help texts)
+are imported up front: rich, the archive, the crawl runner, Scrapy and the scheduler are imported
+inside the commands that use them, so ``newsarchive --help`` and a mistyped command answer at once
+(tests/test_startup.py checks it).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import click
 
 from crawler.cli.ops import DEFAULT_ARCHIVE_DB, logs, runs, status
 from crawler.run.crawl_process import EXIT_CONFIG  # a plain module: Scrapy is imported inside its functions
+from crawler.sources.config import source_default  # no Scrapy either: the sources file is plain Python
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -96,13 +98,22 @@ def main() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help=f"SQLite archive (default: the sources file's [archive] db, else {DEFAULT_ARCHIVE_DB}).",
 )
-@click.option("--max-pages", type=click.IntRange(min=1), help="Page budget for ad hoc URLs (default 5000).")
-@click.option("--delay", type=click.FloatRange(min=0), help="Seconds between requests to one host, ad hoc URLs.")
+@click.option(
+    "--max-pages",
+    type=click.IntRange(min=1),
+    help=f"Page budget for ad hoc URLs (default {source_default('max_pages')}).",
+)
+@click.option(
+    "--delay",
+    type=click.FloatRange(min=0),
+    help=f"Seconds between requests to one host, ad hoc URLs (default {source_default('download_delay')}).",
+)
 @click.option("--workers", type=click.IntRange(min=1), help="Extraction processes (default: one per core).")
 @click.option(
     "--render-js",
     type=click.Choice(("never", "auto", "always")),
-    help="Browser rendering for ad hoc URLs (default auto: only pages that turn out to need it).",
+    help=f"Browser rendering for ad hoc URLs (default {source_default('render_js')}). auto: only the pages that "
+    "turn out to need it.",
 )
 @click.option(
     "-s",
@@ -187,7 +198,7 @@ def crawl(
         (
             overrides.get("name") or adhoc_name(url),
             CrawlSpec(url=url, source_overrides=overrides, **common),
-            overrides.get("render_js", "auto"),
+            overrides.get("render_js", source_default("render_js")),
         )
         for url in urls
     ]

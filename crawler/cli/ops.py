@@ -33,7 +33,7 @@ from archive import ArchiveError
 from archive.dates import parse_utc
 from crawler.ops.health import FAILURE_STATUSES, articles_archived, evaluate_health
 from crawler.ops.runlog import LEVELS, format_entry, level_rank, parse_line, read_log
-from crawler.settings import ARCHIVE_DB as DEFAULT_ARCHIVE_DB  # = crawler.sources.config.DEFAULT_ARCHIVE_DB (tested)
+from crawler.sources.config import DEFAULT_ARCHIVE_DB
 from crawler.sources.ops_tables import HealthConfig
 
 if TYPE_CHECKING:

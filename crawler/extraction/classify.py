@@ -12,7 +12,8 @@ Two modes, chosen by the source configuration:
   text -> article; otherwise enough text in >= 3 real paragraphs, low link density and a title ->
   article.
 
-``min_text_chars`` (default 200, the extraction setting of the same name) is "enough text".
+``min_text_chars`` (the ``EXTRACT_MIN_TEXT_CHARS`` setting, passed in by pipelines/extract.py) is
+"enough text": a page with less text is "no article text", in both modes.
 Every verdict carries a short human reason, so a user can see why a page was kept or skipped.
 """
 
@@ -90,7 +91,7 @@ def classify_page(
     """Classify one extracted page as article or not; see the module docstring for the rules."""
     signals = fields.get("signals") or {}
     text_chars = int(signals.get("text_chars") or len(fields.get("text") or ""))
-    no_text_reason = _no_text_reason(fields, signals, text_chars)
+    no_text_reason = _no_text_reason(fields, signals, text_chars, min_text_chars)
 
     if article_patterns:
         matched = next((p for p in article_patterns if p.search(url)), None)
@@ -153,7 +154,7 @@ def looks_like_javascript_shell(fields: dict[str, Any]) -> bool:
     return bool(signals.get("app_shell") or signals.get("placeholder"))
 
 
-def _no_text_reason(fields: dict[str, Any], signals: dict[str, Any], text_chars: int) -> str | None:
+def _no_text_reason(fields: dict[str, Any], signals: dict[str, Any], text_chars: int, min_chars: int) -> str | None:
     if signals.get("app_shell"):
         return "no article text (JavaScript app shell)"
     if signals.get("placeholder"):
@@ -162,6 +163,8 @@ def _no_text_reason(fields: dict[str, Any], signals: dict[str, Any], text_chars:
         if fields.get("error"):
             return f"no article text (extraction failed: {fields['error']})"
         return "no article text"
+    if text_chars < min_chars:
+        return f"no article text (too little text: {text_chars} < {min_chars} chars)"
     return None
 
 

@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from archive import Archive
-from crawler import settings as crawl_defaults
 from crawler.browser.learning import plan_rendering
 from crawler.ops.runlog import run_log_path
-from crawler.run.crawl_process import CrawlSpec
+from crawler.run.crawl_process import CrawlSpec, build_settings
 
 logger = logging.getLogger(__name__)
 
@@ -58,18 +57,23 @@ def start_crawl(
     log_dir: Path | None,
     emit: Callable[[str], None],
     own_session: bool = False,
-    render_js: str = "auto",
+    *,
+    render_js: str,
 ) -> CrawlChild:
     """Create the run row, start its crawl process, and relay the process's stderr lines to ``emit``.
 
+    ``render_js``: the source's mode (``auto`` consults its earlier runs: crawler.browser.learning).
     ``own_session``: the child gets its own process group (the scheduler stops it itself);
-    otherwise Ctrl-C at the terminal reaches it directly and Scrapy stops gracefully.
+    otherwise Ctrl-C at the terminal reaches it directly and Scrapy stops gracefully. Settings read
+    here (``RENDER_LEARN_SHARE``, ``RENDER_LEARN_MIN``, ``RENDER_REPROBE_RUNS``) come from
+    :func:`build_settings` with the spec's overrides, as in the crawl process.
     """
+    settings = build_settings(spec.settings)  # the same values the crawl process will read
     plan = plan_rendering(
         archive.source_runs(source, 20, include_skipped=False) if render_js == "auto" else [],
-        float(spec.settings.get("RENDER_LEARN_SHARE", crawl_defaults.RENDER_LEARN_SHARE)),
-        int(spec.settings.get("RENDER_LEARN_MIN", crawl_defaults.RENDER_LEARN_MIN)),
-        int(spec.settings.get("RENDER_REPROBE_RUNS", crawl_defaults.RENDER_REPROBE_RUNS)),
+        settings.getfloat("RENDER_LEARN_SHARE"),
+        settings.getint("RENDER_LEARN_MIN"),
+        settings.getint("RENDER_REPROBE_RUNS"),
     )
     if plan.browser_first:
         spec.settings["NEWSARCHIVE_RENDER_FIRST"] = True

@@ -5,11 +5,16 @@ and one ``[[sources]]`` table per site, checks everything, and returns a frozen 
 Every problem found is collected into one :class:`ConfigError` that names the file, the source and
 the field, so a user fixes the whole file in one go and nothing is crawled from a broken file.
 
-Source keys are declared once, as :class:`FieldSpec` entries in :data:`SOURCE_FIELDS` (the keys
-that are attributes of :class:`SourceConfig`) and :data:`EXTRA_SOURCE_FIELDS` (keys added by later
-features, e.g. ``schedule``; their parsed values land in ``SourceConfig.extra``). Top-level tables
-that other modules own (``[scheduler]``) are listed in :data:`TOP_LEVEL_TABLES`; their raw content
-is in ``Config.raw``. Callers can pass further specs and tables to :func:`load_config`.
+Every key and its default are declared once, as :class:`FieldSpec` entries: :data:`ARCHIVE_FIELDS`,
+:data:`SOURCE_FIELDS` (the keys that are attributes of :class:`SourceConfig`, with ``schedule``,
+``max_runtime`` and ``render_js`` from crawler.sources.ops_tables), :data:`EXTRA_SOURCE_FIELDS` (keys
+added by later features; their parsed values land in ``SourceConfig.extra``) and the ops tables'
+specs (``[scheduler]``, ``[health]``, ``[alerts]``, ``[metrics]``: crawler.sources.ops_tables). Whatever
+else needs a default reads it from there: :data:`DEFAULT_ARCHIVE_DB` (also the ``ARCHIVE_DB``
+setting's default) and :func:`source_default` (the CLI's help texts, and the ``DOWNLOAD_DELAY``,
+``CONCURRENT_REQUESTS_PER_DOMAIN`` and ``ROBOTSTXT_OBEY`` settings' defaults in crawler/settings.py).
+Every top-level table is listed in :data:`TOP_LEVEL_TABLES`; the raw file is in ``Config.raw``.
+Callers can pass further specs and tables to :func:`load_config`.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from crawler.sources.fields import (  # noqa: F401 - InvalidValue, check_http_ur
     list_parser,
     parse_bool,
     parse_path,
+    spec_defaults,
     urllist_parser,
 )
 from crawler.sources.ops_tables import (
@@ -52,7 +58,6 @@ from crawler.sources.ops_tables import (
     SchedulerConfig,
 )
 
-DEFAULT_ARCHIVE_DB = "data/archive.db"
 SOURCE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 DOCS_FILE = "docs/sources.md"
 
@@ -182,13 +187,30 @@ ARCHIVE_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "db",
         "path",
-        Path(DEFAULT_ARCHIVE_DB),
+        Path("data/archive.db"),
         parse_path,
         doc="SQLite archive file; a relative path is relative to the sources file's folder, ~ is expanded.",
     ),
 )
-# Top-level tables of a sources file. Tables owned by other modules are accepted here and handed
-# over untouched in Config.raw.
+# The archive's default path, declared once (the spec above): also the ARCHIVE_DB setting's default
+# (crawler/settings.py) and the CLI's archive without a sources file, where it is relative to the current folder.
+DEFAULT_ARCHIVE_DB: Path = spec_defaults(ARCHIVE_FIELDS)["db"]
+
+
+def source_default(name: str) -> Any:
+    """The default of the source key ``name`` (its FieldSpec's), for help texts and the settings that share it.
+
+    ``download_delay``, ``concurrency`` and ``obey_robots`` are the defaults of the DOWNLOAD_DELAY,
+    CONCURRENT_REQUESTS_PER_DOMAIN and ROBOTSTXT_OBEY settings (crawler/settings.py reads them here).
+    """
+    defaults = spec_defaults((*SOURCE_FIELDS, *EXTRA_SOURCE_FIELDS))
+    if name not in defaults:
+        raise KeyError(f"{name!r} is not a source key; known keys: {', '.join(defaults)}")
+    return defaults[name]
+
+
+# Top-level tables of a sources file; tables passed as load_config(extra_tables=...) are accepted
+# too and handed over untouched in Config.raw.
 TOP_LEVEL_TABLES: tuple[str, ...] = ("archive", "sources", *OPS_TABLES)
 
 
@@ -197,7 +219,10 @@ TOP_LEVEL_TABLES: tuple[str, ...] = ("archive", "sources", *OPS_TABLES)
 
 @dataclass(frozen=True)
 class SourceConfig:
-    """One news site to crawl; see docs/sources.md for what each field means."""
+    """One news site to crawl; see docs/sources.md for what each field means.
+
+    No defaults here: a source is built from a table parsed by SOURCE_FIELDS, whose specs hold them.
+    """
 
     name: str
     start_urls: tuple[str, ...]
@@ -210,9 +235,9 @@ class SourceConfig:
     download_delay: float
     concurrency: int
     obey_robots: bool
-    schedule: Schedule | None = None
-    max_runtime: float = 3600.0
-    render_js: str = "auto"
+    schedule: Schedule | None
+    max_runtime: float
+    render_js: str
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
 
     def hosts(self) -> frozenset[str]:
@@ -379,7 +404,7 @@ def load_config(
         field_prefix="archive.",
         noun="archive keys",
     )
-    db = archive_values.get("db", Path(DEFAULT_ARCHIVE_DB))
+    db = archive_values.get("db", DEFAULT_ARCHIVE_DB)
     archive = ArchiveConfig(db=db if db.is_absolute() else file.absolute().parent / db)
 
     ops = _parse_ops_tables(data, file, problems)

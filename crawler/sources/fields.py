@@ -81,6 +81,14 @@ class FieldSpec:
     example: str = ""  # a TOML value, used in the docs and in "missing" messages
 
 
+def spec_defaults(specs: Sequence[FieldSpec]) -> dict[str, Any]:
+    """Each key's default, by name: what dataclasses and settings derive their defaults from.
+
+    A key's default is declared once, in its FieldSpec; everything else reads it from here.
+    """
+    return {spec.name: spec.default for spec in specs}
+
+
 def parse_bool(value: Any) -> bool:
     if not isinstance(value, bool):
         raise invalid(f"expected true or false, got {_shown(value)} ({_kind_of(value)})")

@@ -2,7 +2,8 @@
 
 Per source: ``schedule`` (a cron expression or ``every 45s|30m|6h|1d``) and ``max_runtime``.
 Tables: ``[scheduler]``, ``[health]``, ``[alerts]``, ``[metrics]`` (reference: docs/sources.md).
-Parsed into frozen dataclasses by the same field specs as the rest of the file (crawler.sources.fields).
+Parsed into frozen dataclasses by the same field specs as the rest of the file (crawler.sources.fields);
+each key's default is declared once, in its FieldSpec, and the dataclasses take theirs from there.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from crawler.sources.fields import (
     int_parser,
     invalid,
     parse_path,
+    spec_defaults,
 )
 
 _INTERVAL = re.compile(r"^every\s+(\d+(?:\.\d+)?)\s*(s|m|h|d)$", re.IGNORECASE)
@@ -180,37 +182,6 @@ SCHEDULE_FIELDS: tuple[FieldSpec, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class SchedulerConfig:
-    max_parallel_crawls: int = 2
-    timezone: str = "UTC"
-    jobstore: Path = Path("data/scheduler.db")
-    log_dir: Path = Path("logs")
-    log_retention_days: int = 30
-    shutdown_grace: float = 60.0
-    stop_grace: float = 30.0
-    misfire_grace: float = 86400.0
-
-
-@dataclass(frozen=True)
-class HealthConfig:
-    max_consecutive_failures: int = 3
-    zero_articles_after: int = 3
-    extraction_failure_rise: float = 0.25
-
-
-@dataclass(frozen=True)
-class AlertsConfig:
-    webhook_url: str | None = None
-    command: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class MetricsConfig:
-    port: int = 0
-    host: str = "127.0.0.1"
-
-
 SCHEDULER_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "max_parallel_crawls",
@@ -302,6 +273,54 @@ METRICS_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("port", "integer 0-65535", 0, parse_port, doc="Prometheus metrics port of the scheduler (0: off)."),
     FieldSpec("host", "address", "127.0.0.1", parse_host, doc="Address the metrics server listens on."),
 )
+# The parsed tables. Every default is the one its FieldSpec declares (tests check that the fields
+# and the specs name the same keys); constructing one with keywords, e.g. HealthConfig(zero_articles_after=2),
+# gives the spec's defaults for the rest.
+_SCHEDULER = spec_defaults(SCHEDULER_FIELDS)
+_HEALTH = spec_defaults(HEALTH_FIELDS)
+_ALERTS = spec_defaults(ALERTS_FIELDS)
+_METRICS = spec_defaults(METRICS_FIELDS)
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    """The ``[scheduler]`` table (SCHEDULER_FIELDS)."""
+
+    max_parallel_crawls: int = _SCHEDULER["max_parallel_crawls"]
+    timezone: str = _SCHEDULER["timezone"]
+    jobstore: Path = _SCHEDULER["jobstore"]
+    log_dir: Path = _SCHEDULER["log_dir"]
+    log_retention_days: int = _SCHEDULER["log_retention_days"]
+    shutdown_grace: float = _SCHEDULER["shutdown_grace"]
+    stop_grace: float = _SCHEDULER["stop_grace"]
+    misfire_grace: float = _SCHEDULER["misfire_grace"]
+
+
+@dataclass(frozen=True)
+class HealthConfig:
+    """The ``[health]`` table (HEALTH_FIELDS)."""
+
+    max_consecutive_failures: int = _HEALTH["max_consecutive_failures"]
+    zero_articles_after: int = _HEALTH["zero_articles_after"]
+    extraction_failure_rise: float = _HEALTH["extraction_failure_rise"]
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """The ``[alerts]`` table (ALERTS_FIELDS)."""
+
+    webhook_url: str | None = _ALERTS["webhook_url"]
+    command: tuple[str, ...] = _ALERTS["command"]
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """The ``[metrics]`` table (METRICS_FIELDS)."""
+
+    port: int = _METRICS["port"]
+    host: str = _METRICS["host"]
+
+
 OPS_TABLES = {
     "scheduler": (SCHEDULER_FIELDS, SchedulerConfig),
     "health": (HEALTH_FIELDS, HealthConfig),
