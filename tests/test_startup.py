@@ -88,4 +88,5 @@ def test_the_help_text_default_archive_is_the_sources_file_default() -> None:
     from crawler.sources.config import DEFAULT_ARCHIVE_DB as SOURCES_DEFAULT
 
     for command in ("crawl", "status", "runs"):
-        assert f"else {SOURCES_DEFAULT})" in CliRunner().invoke(main, [command, "--help"]).output
+        help_text = " ".join(CliRunner().invoke(main, [command, "--help"]).output.split())  # as if unwrapped
+        assert f"else {SOURCES_DEFAULT})" in help_text

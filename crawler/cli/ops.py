@@ -12,8 +12,8 @@ folder is used when present. ``--db`` names the archive directly. The commands o
 ``archive.ArchiveReader``: they never create, migrate or write an archive (an archive of an older
 schema is shown as it is) nor change health records (the scheduler's ``crawler.ops.alerts.check_source`` does).
 
-rich and the sources file (which loads Scrapy through crawler.discovery) are imported inside the
-commands, so that importing this module for ``newsarchive --help`` costs next to nothing.
+rich and the archive library are imported inside the commands, so that importing this module for
+``newsarchive --help`` costs next to nothing.
 """
 
 from __future__ import annotations
