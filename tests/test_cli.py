@@ -65,6 +65,8 @@ def test_unknown_source_name_lists_the_known_ones(tmp_path: Path) -> None:
     assert "nosuch" in result.output and "local" in result.output
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_demo_archives_every_demo_article_once(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
     result = CliRunner().invoke(main, ["demo", "--db", str(db), "--no-progress"])
@@ -79,6 +81,8 @@ def test_demo_archives_every_demo_article_once(tmp_path: Path) -> None:
     assert status == "succeeded"
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_dead_server_fails_the_run_and_says_so(tmp_path: Path) -> None:
     db = tmp_path / "dead.db"
     with serve_demo_site() as site:
@@ -91,6 +95,8 @@ def test_dead_server_fails_the_run_and_says_so(tmp_path: Path) -> None:
     assert errors and all("Connection" in reason or "refused" in reason.lower() for (reason,) in errors)
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_scrapy_crawl_news_from_the_project_root(tmp_path: Path) -> None:
     db = tmp_path / "scrapy.db"
     with serve_demo_site() as site:
