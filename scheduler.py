@@ -64,6 +64,8 @@ RETENTION_CHECK = timedelta(hours=6)
 
 
 # -- plain functions ----------------------------------------------------------------------------
+# The service's decisions, values in and values out (tests/test_scheduler_plan.py checks them as data);
+# CrawlScheduler below only feeds them what APScheduler and the archive hold and carries them out.
 
 
 def build_trigger(schedule: Schedule, timezone_name: str) -> BaseTrigger:
@@ -130,7 +132,8 @@ class JobDefinition:
 
 def job_definition(source: SourceConfig, config: Config, config_path: Path, now: datetime) -> JobDefinition:
     """The job of a source that has a schedule; its first run is the trigger's first fire time after ``now``."""
-    assert source.schedule is not None
+    if source.schedule is None:
+        raise ValueError(f'source {source.name!r} has no schedule, so no job: give it one (schedule = "every 1h")')
     trigger = build_trigger(source.schedule, config.scheduler.timezone)
     return JobDefinition(
         id=source.name,

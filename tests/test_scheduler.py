@@ -213,7 +213,7 @@ def articles_of(db: Path, source: str) -> int:
 
 
 @pytest.mark.slow
-def test_a_day_of_scheduling_then_sigterm_and_a_restart_that_catches_up(
+def test_sources_side_by_side_then_sigterm_and_a_restart_that_catches_up(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """One scheduler, three sources side by side in one archive, then a restart after downtime.
@@ -262,7 +262,7 @@ def test_a_day_of_scheduling_then_sigterm_and_a_restart_that_catches_up(
                     )
 
                 wait_for(metrics_count_three, 30, "the metrics to count three succeeded runs")
-                wait_for(lambda: receiver.messages, 60, "the webhook")
+                wait_for(lambda: any(m["source"] == "dead" for m in receiver.messages), 60, "the webhook")
                 wait_for(
                     lambda: any(r["status"] == "running" for r in runs(db, "long")) and articles_of(db, "long") >= 2,
                     60,

@@ -221,7 +221,7 @@ def test_job_defaults_never_run_two_at_once_and_coalesce(tmp_path: Path) -> None
 def test_a_source_without_schedule_has_no_job_definition(tmp_path: Path) -> None:
     config: Config = load_config(sources_file(tmp_path, source("manual")))
     assert job_definitions(config, tmp_path / "sources.toml", NOW) == {}
-    with pytest.raises(AssertionError):
+    with pytest.raises(ValueError, match="'manual' has no schedule"):
         job_definition(config.source("manual"), config, tmp_path / "sources.toml", NOW)
 
 
