@@ -24,9 +24,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from apscheduler.events import (
@@ -50,8 +52,8 @@ from archive import Archive, ArchiveReader
 from crawler.ops.runlog import prune_logs
 from crawler.run.crawl_process import CrawlSpec
 from crawler.run.supervisor import close_run, kill_process_group, mark_interrupted, start_crawl, stop_crawl
-from crawler.sources.config import Config, ConfigError, load_config
-from crawler.sources.ops_tables import Schedule
+from crawler.sources.config import Config, ConfigError, SourceConfig, load_config
+from crawler.sources.ops_tables import Schedule, SchedulerConfig
 
 logger = logging.getLogger("newsarchive.scheduler")
 
@@ -62,6 +64,8 @@ RETENTION_CHECK = timedelta(hours=6)
 
 
 # -- plain functions ----------------------------------------------------------------------------
+# The service's decisions, values in and values out (tests/test_scheduler_plan.py checks them as data);
+# CrawlScheduler below only feeds them what APScheduler and the archive hold and carries them out.
 
 
 def build_trigger(schedule: Schedule, timezone_name: str) -> BaseTrigger:
@@ -92,12 +96,169 @@ def count_missed(trigger: BaseTrigger, first_missed: datetime, now: datetime, ca
     return missed
 
 
-def process_is_alive(pid: int | None, hostname: str | None) -> bool:
-    """Whether the process behind a "running" row may still be working (other hosts: assume so)."""
-    if hostname and hostname != socket.gethostname():
-        return True
-    if pid is None:
-        return False
+def job_defaults(settings: SchedulerConfig) -> dict[str, Any]:
+    """What every job gets: never two instances at once, missed runs coalesced, ``misfire_grace`` to start late."""
+    return {"coalesce": True, "max_instances": 1, "misfire_grace_time": int(settings.misfire_grace)}
+
+
+@dataclass(frozen=True)
+class JobDefinition:
+    """One scheduled source's job, as ``add_job`` takes it (the job store keeps only these values)."""
+
+    id: str
+    name: str
+    schedule: str  # as written in the sources file, for messages
+    trigger: BaseTrigger
+    args: tuple[str, ...]  # run_scheduled_crawl(config_path, db_path, source_name)
+    kwargs: dict[str, str]
+    max_instances: int
+    coalesce: bool
+    misfire_grace_time: int
+    next_run_time: datetime | None
+
+    def add_job_options(self) -> dict[str, Any]:
+        return {
+            "trigger": self.trigger,
+            "args": list(self.args),
+            "kwargs": dict(self.kwargs),
+            "id": self.id,
+            "name": self.name,
+            "max_instances": self.max_instances,
+            "coalesce": self.coalesce,
+            "misfire_grace_time": self.misfire_grace_time,
+            "next_run_time": self.next_run_time,
+        }
+
+
+def job_definition(source: SourceConfig, config: Config, config_path: Path, now: datetime) -> JobDefinition:
+    """The job of a source that has a schedule; its first run is the trigger's first fire time after ``now``."""
+    if source.schedule is None:
+        raise ValueError(f'source {source.name!r} has no schedule, so no job: give it one (schedule = "every 1h")')
+    trigger = build_trigger(source.schedule, config.scheduler.timezone)
+    return JobDefinition(
+        id=source.name,
+        name=f"crawl {source.name}",
+        schedule=source.schedule.text,
+        trigger=trigger,
+        args=(str(config_path), str(config.archive.db), source.name),
+        kwargs={"trigger": "schedule"},
+        **job_defaults(config.scheduler),
+        next_run_time=trigger.get_next_fire_time(None, now),
+    )
+
+
+def job_definitions(config: Config, config_path: Path, now: datetime) -> dict[str, JobDefinition]:
+    """The jobs the sources file asks for, by source name, in the file's order (sources without schedule: none)."""
+    return {
+        source.name: job_definition(source, config, config_path, now)
+        for source in config.sources
+        if source.schedule is not None
+    }
+
+
+@dataclass(frozen=True)
+class StoredJob:
+    """What a reload compares of a job already in the job store."""
+
+    id: str
+    trigger: str  # str(job.trigger): the schedule, without the start date an interval trigger gets
+    args: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class JobChange:
+    """One step that brings the job store in line with the sources file."""
+
+    action: Literal["remove", "add", "reschedule", "change_args"]
+    job_id: str
+    definition: JobDefinition | None = None  # None for "remove"
+
+
+def plan_sync(wanted: Mapping[str, JobDefinition], stored: Mapping[str, StoredJob]) -> list[JobChange]:
+    """The steps from the stored jobs to the wanted ones: remove, add, reschedule, change args; never a duplicate.
+
+    A job whose schedule is unchanged keeps its next run time (so a reload or restart does not
+    postpone runs, and runs missed while the scheduler was down can be caught up); a new schedule
+    starts afresh. Changed arguments (another sources file path or archive) are updated in place.
+    """
+    changes = [JobChange("remove", name) for name in sorted(stored.keys() - wanted.keys())]
+    for name, definition in wanted.items():
+        job = stored.get(name)
+        if job is None:
+            changes.append(JobChange("add", name, definition))
+            continue
+        if job.trigger != str(definition.trigger):
+            changes.append(JobChange("reschedule", name, definition))
+        if tuple(job.args) != definition.args:
+            changes.append(JobChange("change_args", name, definition))
+    return changes
+
+
+@dataclass(frozen=True)
+class CatchUp:
+    """A job whose next run passed while the scheduler was down."""
+
+    job_id: str
+    since: datetime  # the first fire time missed
+    missed: int  # fire times from ``since`` up to now
+    run_now: bool  # within misfire_grace: the missed runs become one catch-up run, now
+
+
+def catch_up(
+    job_id: str, trigger: BaseTrigger, next_run_time: datetime | None, now: datetime, misfire_grace: float
+) -> CatchUp | None:
+    """What was missed, for a job found with its next run in the past at start (None: nothing missed)."""
+    if next_run_time is None or next_run_time >= now:
+        return None
+    return CatchUp(
+        job_id=job_id,
+        since=next_run_time,
+        missed=count_missed(trigger, next_run_time, now),
+        run_now=now - next_run_time <= timedelta(seconds=misfire_grace),
+    )
+
+
+@dataclass(frozen=True)
+class SkipRecord:
+    """The crawl_runs row for a run that was due but did not start (Archive.record_skipped_run's arguments)."""
+
+    source: str
+    trigger: str
+    reason: str
+    scheduled_for: str | None  # UTC, ISO 8601
+    cause: str  # the reason's first part, for the scheduler's log line
+
+
+def skip_record(source: str, scheduled: datetime | None, running: Iterable[Mapping[str, Any]]) -> SkipRecord:
+    """A run due while the previous one still goes: skipped, naming the run it waited on (from ``running`` rows)."""
+    ours = [run for run in running if run["source"] == source]
+    still = (
+        f"run {ours[-1]['id']} (started {ours[-1]['started_at']}) was still running"
+        if ours
+        else "the previous run was still running"
+    )
+    return SkipRecord(
+        source=source,
+        trigger="schedule",
+        reason=f"{still}; never two runs of one source at once",
+        scheduled_for=scheduled.astimezone(UTC).isoformat() if scheduled else None,
+        cause=still,
+    )
+
+
+def missed_record(source: str, scheduled: datetime) -> SkipRecord:
+    """A run APScheduler could not start within misfire_grace of its time: recorded as skipped, "missed"."""
+    return SkipRecord(
+        source=source,
+        trigger="schedule",
+        reason=f"missed: due at {scheduled.isoformat()}, more than misfire_grace late",
+        scheduled_for=scheduled.astimezone(UTC).isoformat(),
+        cause="missed",
+    )
+
+
+def pid_is_running(pid: int) -> bool:
+    """Whether a process with this id exists on this machine (one of another user's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -105,6 +266,31 @@ def process_is_alive(pid: int | None, hostname: str | None) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def process_is_alive(
+    pid: int | None,
+    hostname: str | None,
+    this_host: str | None = None,
+    pid_exists: Callable[[int], bool] = pid_is_running,
+) -> bool:
+    """Whether the process behind a "running" row may still be working (other hosts: assume so).
+
+    The scheduler marks "running" rows for which this is False abandoned at start
+    (Archive.abandon_stale_runs). ``this_host`` defaults to this machine's name.
+    """
+    if hostname and hostname != (this_host if this_host is not None else socket.gethostname()):
+        return True
+    if pid is None:
+        return False
+    return pid_exists(pid)
+
+
+def runs_to_interrupt(
+    running: Iterable[Mapping[str, Any]], is_ours: Callable[[int | None], bool]
+) -> list[Mapping[str, Any]]:
+    """At shutdown: the running rows of scheduled crawls this scheduler started (never others' crawls)."""
+    return [run for run in running if run["trigger"] in SCHEDULED_TRIGGERS and is_ours(run["pid"])]
 
 
 def is_child_of_this_process(pid: int | None) -> bool:
@@ -211,11 +397,7 @@ class CrawlScheduler:
                 "internal": MemoryJobStore(),
             },
             executors={"default": ThreadPoolExecutor(max_workers=config.scheduler.max_parallel_crawls)},
-            job_defaults={
-                "coalesce": True,
-                "max_instances": 1,
-                "misfire_grace_time": int(config.scheduler.misfire_grace),
-            },
+            job_defaults=job_defaults(config.scheduler),
             timezone=ZoneInfo(config.scheduler.timezone),
         )
         self.scheduler.add_listener(self.on_submitted, EVENT_JOB_SUBMITTED)
@@ -279,11 +461,7 @@ class CrawlScheduler:
         self.scheduler.shutdown(wait=False)
         db = self.config.archive.db
         with Archive(db) as archive:
-            running = [
-                run
-                for run in archive.runs_with_status("running")
-                if run["trigger"] in SCHEDULED_TRIGGERS and is_child_of_this_process(run["pid"])
-            ]
+            running = runs_to_interrupt(archive.runs_with_status("running"), is_child_of_this_process)
             for run in running:
                 mark_interrupted(archive, run["id"], "the scheduler was shut down")
         if running:
@@ -317,48 +495,37 @@ class CrawlScheduler:
     def sync_jobs(self, config: Config) -> None:
         """Make the job store match the sources file: add, reschedule, remove; never duplicate."""
         assert self.scheduler is not None
-        wanted = {source.name: source for source in config.sources if source.schedule is not None}
-        existing = {job.id: job for job in self.scheduler.get_jobs(jobstore="default")}
-        for name in existing.keys() - wanted.keys():
-            self.scheduler.remove_job(name, jobstore="default")
-            logger.info("source %s: no longer scheduled (removed from the sources file or its schedule)", name)
-        for name, source in wanted.items():
-            trigger = build_trigger(source.schedule, config.scheduler.timezone)
-            args = [str(self.config_path), str(config.archive.db), name]
-            job = existing.get(name)
-            if job is None:
-                self.scheduler.add_job(
-                    run_scheduled_crawl,
-                    trigger,
-                    args=args,
-                    kwargs={"trigger": "schedule"},
-                    id=name,
-                    name=f"crawl {name}",
-                    jobstore="default",
-                )
-                logger.info("source %s: scheduled %s", name, source.schedule.text)
-                continue
-            if str(job.trigger) != str(trigger):
-                self.scheduler.reschedule_job(name, jobstore="default", trigger=trigger)
-                logger.info("source %s: schedule changed to %s", name, source.schedule.text)
-            if list(job.args) != args:
-                self.scheduler.modify_job(name, jobstore="default", args=args)
+        wanted = job_definitions(config, self.config_path, datetime.now(UTC))
+        stored = {
+            job.id: StoredJob(job.id, str(job.trigger), tuple(job.args))
+            for job in self.scheduler.get_jobs(jobstore="default")
+        }
+        for change in plan_sync(wanted, stored):
+            name, definition = change.job_id, change.definition
+            if change.action == "remove":
+                self.scheduler.remove_job(name, jobstore="default")
+                logger.info("source %s: no longer scheduled (removed from the sources file or its schedule)", name)
+            elif change.action == "add":
+                self.scheduler.add_job(run_scheduled_crawl, jobstore="default", **definition.add_job_options())
+                logger.info("source %s: scheduled %s", name, definition.schedule)
+            elif change.action == "reschedule":
+                self.scheduler.reschedule_job(name, jobstore="default", trigger=definition.trigger)
+                logger.info("source %s: schedule changed to %s", name, definition.schedule)
+            else:
+                self.scheduler.modify_job(name, jobstore="default", args=list(definition.args))
 
     def plan_catch_up(self) -> None:
         """Jobs whose next run passed while the scheduler was down run once now, as catch-up."""
         assert self.scheduler is not None
         now = datetime.now(UTC)
-        grace = timedelta(seconds=self.config.scheduler.misfire_grace)
         for job in self.scheduler.get_jobs(jobstore="default"):
-            if job.next_run_time is None or job.next_run_time >= now:
-                continue
-            missed = count_missed(job.trigger, job.next_run_time, now)
-            if now - job.next_run_time <= grace:
+            missed = catch_up(job.id, job.trigger, job.next_run_time, now, self.config.scheduler.misfire_grace)
+            if missed is not None and missed.run_now:
                 logger.warning(
                     "source %s: %d run(s) missed since %s while the scheduler was down; running one catch-up run now",
                     job.id,
-                    missed,
-                    _local(job.next_run_time),
+                    missed.missed,
+                    _local(missed.since),
                 )
                 self.scheduler.modify_job(job.id, jobstore="default", kwargs={"trigger": "catch-up"})
 
@@ -374,32 +541,20 @@ class CrawlScheduler:
             return
         scheduled = event.scheduled_run_times[0] if event.scheduled_run_times else None
         with Archive(self.config.archive.db) as archive:
-            running = [run for run in archive.runs_with_status("running") if run["source"] == event.job_id]
-            still = (
-                f"run {running[-1]['id']} (started {running[-1]['started_at']}) was still running"
-                if running
-                else "the previous run was still running"
-            )
-            run_id = archive.record_skipped_run(
-                event.job_id,
-                "schedule",
-                f"{still}; never two runs of one source at once",
-                scheduled.astimezone(UTC).isoformat() if scheduled else None,
-            )
+            skip = skip_record(event.job_id, scheduled, archive.runs_with_status("running"))
+            run_id = archive.record_skipped_run(skip.source, skip.trigger, skip.reason, skip.scheduled_for)
             run = archive.run(run_id)
-        logger.warning("source %s: run due at %s skipped (run %s): %s", event.job_id, _local(scheduled), run_id, still)
+        logger.warning(
+            "source %s: run due at %s skipped (run %s): %s", event.job_id, _local(scheduled), run_id, skip.cause
+        )
         self.after_run(run)
 
     def on_missed(self, event: JobExecutionEvent) -> None:
         if event.jobstore != "default":
             return
         with Archive(self.config.archive.db) as archive:
-            run_id = archive.record_skipped_run(
-                event.job_id,
-                "schedule",
-                f"missed: due at {event.scheduled_run_time.isoformat()}, more than misfire_grace late",
-                event.scheduled_run_time.astimezone(UTC).isoformat(),
-            )
+            skip = missed_record(event.job_id, event.scheduled_run_time)
+            run_id = archive.record_skipped_run(skip.source, skip.trigger, skip.reason, skip.scheduled_for)
             run = archive.run(run_id)
         logger.warning(
             "source %s: run due at %s missed and recorded as skipped (run %s)",

@@ -11,6 +11,8 @@ from click.testing import CliRunner
 from crawler.cli.main import main
 from crawler.demo.server import Reply, Request, serve
 
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 PARAGRAPHS = [
     "The harbour authority confirmed on Tuesday that the dredging of the eastern channel will begin in "
     "September, two years later than first promised to the fishing cooperative and the ferry operator.",

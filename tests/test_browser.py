@@ -79,6 +79,7 @@ def test_missing_configured_browser_falls_through_and_none_when_nothing(tmp_path
 # --- RenderSettings -------------------------------------------------------------------------------
 
 
+@pytest.mark.browser
 def test_defaults_without_any_render_setting(real_browser: str) -> None:
     render = RenderSettings.from_settings(build_settings(), environ=os.environ)
     assert render.available()
@@ -164,6 +165,7 @@ def test_no_browser_installed_means_unavailable_and_no_handler(tmp_path: Path) -
         render.scrapy_settings()
 
 
+@pytest.mark.browser
 def test_scrapy_settings_are_what_scrapy_playwright_reads(real_browser: str) -> None:
     render = RenderSettings.from_settings(build_settings({"RENDER_MAX_PAGES": 6, "RENDER_PAGE_TIMEOUT": 20}))
     produced = render.scrapy_settings()
@@ -192,6 +194,7 @@ def test_scrapy_settings_are_what_scrapy_playwright_reads(real_browser: str) -> 
 # --- real Chromium: aborting assets, rendering the JavaScript text --------------------------------
 
 
+@pytest.mark.browser
 def test_images_and_fonts_are_aborted_and_the_javascript_text_renders(real_browser: str) -> None:
     with serve(js_site_app(n_static=1, n_json=1, n_write=1, n_dom=1)) as site, sync_playwright() as playwright:
         options = RenderSettings.from_settings(build_settings()).scrapy_settings()["PLAYWRIGHT_LAUNCH_OPTIONS"]
@@ -225,6 +228,7 @@ def test_images_and_fonts_are_aborted_and_the_javascript_text_renders(real_brows
     assert aborted.count("image") == 4  # one photo per article page opened
 
 
+@pytest.mark.browser
 def test_without_aborting_the_same_pages_fetch_their_image_and_font(real_browser: str) -> None:
     with serve(js_site_app(n_static=1, n_json=1, n_write=0, n_dom=0)) as site, sync_playwright() as playwright:
         options = RenderSettings.from_settings(build_settings()).scrapy_settings()["PLAYWRIGHT_LAUNCH_OPTIONS"]
@@ -256,6 +260,7 @@ def test_plain_http_sees_no_text_on_javascript_pages() -> None:
 # --- check_browser --------------------------------------------------------------------------------
 
 
+@pytest.mark.browser
 def test_check_browser_launches_the_real_browser(real_browser: str) -> None:
     ok, detail = check_browser(real_browser)
     assert ok, detail

@@ -66,6 +66,8 @@ def test_unknown_source_name_lists_the_known_ones(tmp_path: Path) -> None:
     assert "nosuch" in result.output and "local" in result.output
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_demo_archives_every_demo_article_once(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
     result = CliRunner().invoke(main, ["demo", "--db", str(db), "--no-progress"])
@@ -116,6 +118,8 @@ def test_a_crawl_that_renders_nothing_logs_no_warning_for_the_render_middleware(
         RenderPagesMiddleware.from_crawler(crawler(False))
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_dead_server_fails_the_run_and_says_so(tmp_path: Path) -> None:
     db = tmp_path / "dead.db"
     with serve_demo_site() as site:
@@ -128,6 +132,8 @@ def test_dead_server_fails_the_run_and_says_so(tmp_path: Path) -> None:
     assert errors and all("Connection" in reason or "refused" in reason.lower() for (reason,) in errors)
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_scrapy_crawl_news_from_the_project_root(tmp_path: Path) -> None:
     db = tmp_path / "scrapy.db"
     with serve_demo_site() as site:

@@ -9,9 +9,13 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from crawler.run.crawl_process import CrawlSpec
 from crawler.run.supervisor import crawl_process_command
 from tests.newssite import NewsSite, serve_site
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def count(db: Path, sql: str) -> int:

@@ -6,6 +6,8 @@ import os
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from archive import Archive
 from archive.migrations import MIGRATIONS
 from crawler.ops import doctor
@@ -58,6 +60,7 @@ def by_name(checks: list[Check]) -> dict[str, Check]:
     return {check.name: check for check in checks}
 
 
+@pytest.mark.browser
 def test_a_good_setup_passes_every_check(tmp_path: Path, real_browser: str) -> None:
     config = write_sources(tmp_path, render_js="always")
     make_archive(tmp_path / "data" / "archive.db", articles=3)

@@ -22,6 +22,8 @@ from crawler.cli.main import main
 from crawler.demo.server import LocalSite
 from tests.newssite import ExpectedArticle, NewsSite, serve_site
 
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 WIDGET_AND_CHROME = (
     "Leave a Reply",
     "Fill in your details below",

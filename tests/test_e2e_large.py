@@ -16,6 +16,8 @@ from click.testing import CliRunner
 from crawler.cli.main import main
 from tests.newssite import NewsSite, serve_site
 
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 N_ARTICLES = 2500
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from archive import Archive
 from crawler.cli.main import main
 from tests.newssite import NewsSite, serve_site
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def write_config(folder: Path, body: str) -> Path:

@@ -14,7 +14,7 @@ from crawler.cli.main import main
 from crawler.demo.server import serve
 from tests.jssite import expected_js_articles, js_site_app, static_article_urls
 
-pytestmark = pytest.mark.usefixtures("real_browser")
+pytestmark = [pytest.mark.usefixtures("real_browser"), pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
 
 
 def crawl(tmp_path: Path, mode: str, static_only: bool = False) -> tuple[Path, str, dict, list[str]]:
