@@ -47,6 +47,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from archive import Archive
+from archive.models import RunStatus, RunTrigger
 from crawler.ops.runlog import prune_logs
 from crawler.run.crawl_process import CrawlSpec
 from crawler.run.supervisor import close_run, kill_process_group, mark_interrupted, start_crawl, stop_crawl
@@ -56,7 +57,10 @@ from crawler.sources.ops_tables import Schedule
 logger = logging.getLogger("newsarchive.scheduler")
 
 JOBS_TABLE = "apscheduler_jobs"
-SCHEDULED_TRIGGERS = ("schedule", "catch-up")
+SCHEDULED_TRIGGERS = (RunTrigger.SCHEDULE, RunTrigger.CATCH_UP)
+# Job kwargs are pickled into the job store: plain strings, so stored jobs never depend on a class.
+_SCHEDULE = RunTrigger.SCHEDULE.value
+_CATCH_UP = RunTrigger.CATCH_UP.value
 MAINTENANCE_SECONDS = 30.0
 RETENTION_CHECK = timedelta(hours=6)
 
@@ -118,7 +122,7 @@ def is_child_of_this_process(pid: int | None) -> bool:
     return int(fields[1]) == os.getpid()
 
 
-def run_scheduled_crawl(config_path: str, db_path: str, source_name: str, trigger: str = "schedule") -> dict[str, Any]:
+def run_scheduled_crawl(config_path: str, db_path: str, source_name: str, trigger: str = _SCHEDULE) -> dict[str, Any]:
     """The job: one crawl of one source in a child process, within its max_runtime; returns the run row.
 
     Stateless on purpose (the persistent job store keeps only this function's name and its
@@ -131,7 +135,7 @@ def run_scheduled_crawl(config_path: str, db_path: str, source_name: str, trigge
         with Archive(db_path) as archive:
             run_id = archive.start_run(source_name, trigger=trigger)
             logger.error("run %s of %s not started: the sources file is unusable:\n%s", run_id, source_name, error)
-            return archive.finish_run(run_id, "failed", reason=f"sources file unusable: {error}")
+            return archive.finish_run(run_id, RunStatus.FAILED, reason=f"sources file unusable: {error}")
     spec = CrawlSpec(
         db=str(config.archive.db), config=str(config_path), source=source.name, trigger=trigger, log_level="WARNING"
     )
@@ -281,7 +285,7 @@ class CrawlScheduler:
         with Archive(db) as archive:
             running = [
                 run
-                for run in archive.runs_with_status("running")
+                for run in archive.runs_with_status(RunStatus.RUNNING)
                 if run["trigger"] in SCHEDULED_TRIGGERS and is_child_of_this_process(run["pid"])
             ]
             for run in running:
@@ -305,7 +309,7 @@ class CrawlScheduler:
         deadline = time.monotonic() + timeout
         while run_ids:
             with Archive(self.config.archive.db) as archive:
-                if all(archive.run(run_id)["status"] != "running" for run_id in run_ids):
+                if all(archive.run(run_id)["status"] != RunStatus.RUNNING for run_id in run_ids):
                     return True
             if time.monotonic() > deadline:
                 return False
@@ -331,7 +335,7 @@ class CrawlScheduler:
                     run_scheduled_crawl,
                     trigger,
                     args=args,
-                    kwargs={"trigger": "schedule"},
+                    kwargs={"trigger": _SCHEDULE},
                     id=name,
                     name=f"crawl {name}",
                     jobstore="default",
@@ -360,21 +364,21 @@ class CrawlScheduler:
                     missed,
                     _local(job.next_run_time),
                 )
-                self.scheduler.modify_job(job.id, jobstore="default", kwargs={"trigger": "catch-up"})
+                self.scheduler.modify_job(job.id, jobstore="default", kwargs={"trigger": _CATCH_UP})
 
     # events (APScheduler calls these from its own threads)
 
     def on_submitted(self, event: JobSubmissionEvent) -> None:
         job = self.scheduler.get_job(event.job_id, jobstore="default") if event.jobstore == "default" else None
-        if job is not None and job.kwargs.get("trigger") == "catch-up":
-            self.scheduler.modify_job(job.id, jobstore="default", kwargs={"trigger": "schedule"})
+        if job is not None and job.kwargs.get("trigger") == RunTrigger.CATCH_UP:
+            self.scheduler.modify_job(job.id, jobstore="default", kwargs={"trigger": _SCHEDULE})
 
     def on_skipped(self, event: JobSubmissionEvent) -> None:
         if event.jobstore != "default":
             return
         scheduled = event.scheduled_run_times[0] if event.scheduled_run_times else None
         with Archive(self.config.archive.db) as archive:
-            running = [run for run in archive.runs_with_status("running") if run["source"] == event.job_id]
+            running = [run for run in archive.runs_with_status(RunStatus.RUNNING) if run["source"] == event.job_id]
             still = (
                 f"run {running[-1]['id']} (started {running[-1]['started_at']}) was still running"
                 if running
@@ -382,7 +386,7 @@ class CrawlScheduler:
             )
             run_id = archive.record_skipped_run(
                 event.job_id,
-                "schedule",
+                RunTrigger.SCHEDULE,
                 f"{still}; never two runs of one source at once",
                 scheduled.astimezone(UTC).isoformat() if scheduled else None,
             )
@@ -396,7 +400,7 @@ class CrawlScheduler:
         with Archive(self.config.archive.db) as archive:
             run_id = archive.record_skipped_run(
                 event.job_id,
-                "schedule",
+                RunTrigger.SCHEDULE,
                 f"missed: due at {event.scheduled_run_time.isoformat()}, more than misfire_grace late",
                 event.scheduled_run_time.astimezone(UTC).isoformat(),
             )

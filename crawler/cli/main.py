@@ -19,6 +19,7 @@ from crawler.cli.crawling import CrawlReport, run_crawls
 from crawler.cli.progress import articles_table, runs_table
 from crawler.run.crawl_process import EXIT_CONFIG, CrawlSpec
 from crawler.sources.config import DEFAULT_ARCHIVE_DB, ConfigError, adhoc_name, load_config
+from crawler.sources.ops_tables import RenderMode
 
 ARTICLES_SHOWN = 20
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -91,7 +92,7 @@ def main() -> None:
 @click.option("--workers", type=click.IntRange(min=1), help="Extraction processes (default: one per core).")
 @click.option(
     "--render-js",
-    type=click.Choice(("never", "auto", "always")),
+    type=click.Choice([mode.value for mode in RenderMode]),  # values: click matches Enum members by name
     help="Browser rendering for ad hoc URLs (default auto: only pages that turn out to need it).",
 )
 @click.option(
@@ -173,7 +174,7 @@ def crawl(
         (
             overrides.get("name") or adhoc_name(url),
             CrawlSpec(url=url, source_overrides=overrides, **common),
-            overrides.get("render_js", "auto"),
+            overrides.get("render_js", RenderMode.AUTO),
         )
         for url in urls
     ]
@@ -213,12 +214,17 @@ def demo(db: Path, progress: bool | None) -> None:
             db=str(db),
             url=site.base_url + "/",
             # The demo site is static: no browser needed, none started.
-            source_overrides={"name": DEMO_SOURCE_NAME, "download_delay": 0.0, "concurrency": 4, "render_js": "never"},
+            source_overrides={
+                "name": DEMO_SOURCE_NAME,
+                "download_delay": 0.0,
+                "concurrency": 4,
+                "render_js": RenderMode.NEVER,
+            },
             settings={"AUTOTHROTTLE_ENABLED": False},
             log_level="WARNING",
         )
         report = run_crawls(
-            [(DEMO_SOURCE_NAME, spec, "never")],
+            [(DEMO_SOURCE_NAME, spec, RenderMode.NEVER)],
             db,
             db.parent / "logs",
             console,

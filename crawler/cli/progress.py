@@ -15,6 +15,8 @@ from typing import Any
 
 from rich.table import Table
 
+from archive.models import RunStatus
+
 COLUMNS = (
     ("pages", "pages_fetched"),
     ("new", "articles_new"),
@@ -82,7 +84,7 @@ def runs_table(runs: Iterable[Mapping[str, Any]], title: str) -> Table:
 
 
 def _styled_status(status: str) -> str:
-    colour = {"succeeded": "green", "failed": "red", "running": "yellow"}.get(status)
+    colour = {RunStatus.SUCCEEDED: "green", RunStatus.FAILED: "red", RunStatus.RUNNING: "yellow"}.get(status)
     return f"[{colour}]{status}[/{colour}]" if colour else status
 
 

@@ -48,6 +48,7 @@ from crawler.sources.ops_tables import (
     AlertsConfig,
     HealthConfig,
     MetricsConfig,
+    RenderMode,
     Schedule,
     SchedulerConfig,
 )
@@ -212,7 +213,7 @@ class SourceConfig:
     obey_robots: bool
     schedule: Schedule | None = None
     max_runtime: float = 3600.0
-    render_js: str = "auto"
+    render_js: RenderMode = RenderMode.AUTO
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
 
     def hosts(self) -> frozenset[str]:
