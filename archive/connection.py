@@ -29,12 +29,13 @@ def open_database(path: Path) -> Database:
         raise ArchiveError(
             f"Cannot create the folder {path.parent} for archive {path}: {error}.",
             "choose a writable location for the archive file.",
+            path=path,
         ) from error
     try:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
     except sqlite3.Error as error:
         raise ArchiveError(
-            f"Cannot open archive {path}: {error}.", "check the path exists and is readable and writable."
+            f"Cannot open archive {path}: {error}.", "check the path exists and is readable and writable.", path=path
         ) from error
     try:
         db = Database(conn)
@@ -87,16 +88,19 @@ def describe_database_error(path: Path, error: sqlite3.Error) -> ArchiveError:
             f"Archive {path} is not a SQLite database or is corrupt ({message}).",
             "point the crawler at another archive file, or move this file aside so a fresh "
             f"archive is created; to salvage a damaged archive run `sqlite3 {path} .recover | sqlite3 recovered.db`.",
+            path=path,
         )
     if code in _BUSY_CODES:
         return ArchiveError(
             f"Archive {path} is locked by another process ({message}; waited up to {BUSY_TIMEOUT_S:.0f} s).",
             "look for a stuck process holding the file open (e.g. `fuser` on it) or a "
             "long-running write in another tool, and stop it.",
+            path=path,
         )
     if code in _CANNOT_WRITE_CODES:
         return ArchiveError(
             f"Archive {path} cannot be written ({message}).",
             "make the file and its folder writable (SQLite also needs to create the -wal and -shm files next to it).",
+            path=path,
         )
-    return ArchiveError(f"Archive {path}: SQLite error ({message}).")
+    return ArchiveError(f"Archive {path}: SQLite error ({message}).", path=path)

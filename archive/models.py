@@ -12,18 +12,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 
 class ArchiveError(Exception):
     """A problem with the archive file or with how the archive was called.
 
-    ``problem`` says what failed and ``fix`` (when there is one) what to do about it; ``str()``
-    renders both as one message ("… Fix: …") for a log line or the command line.
+    ``problem`` says what failed, ``fix`` (when there is one) what to do about it, ``path`` (when
+    the file itself is the problem) which file; ``str()`` renders problem and fix as one message
+    ("… Fix: …") for a log line or the command line.
     """
 
-    def __init__(self, problem: str, fix: str | None = None) -> None:
+    def __init__(self, problem: str, fix: str | None = None, *, path: Path | None = None) -> None:
         self.problem = problem
         self.fix = fix
+        self.path = path
         super().__init__(f"{problem} Fix: {fix}" if fix else problem)
 
 

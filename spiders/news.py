@@ -7,7 +7,9 @@ on the source's own hosts, bounded by hops and per-pattern budgets (crawler.disc
 
 Run by the CLI with a ``SourceConfig``, or from the project root as
 ``scrapy crawl news -a source=NAME [-a config=sources.toml]`` or ``-a url=https://news.example/``.
-Settings: ``NEWSARCHIVE_SOURCES``, ``DISCOVERY_*``, ``ARCHIVE_DB``.
+Settings: ``NEWSARCHIVE_SOURCES``, ``DISCOVERY_*``, ``ARCHIVE_DB``; ``DOWNLOAD_MAXSIZE`` and
+``REDIRECT_MAX_TIMES`` to explain a failed request. A failure is recorded with a reason in words and
+a ``ReasonKind`` decided from the exception's class and the request's meta, never from its message.
 """
 
 from __future__ import annotations

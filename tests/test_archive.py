@@ -195,7 +195,7 @@ def test_non_sqlite_file_gives_archive_error_with_path(tmp_path: Path) -> None:
     assert "Fix" in str(raised.value)
     # The problem and the fix also apart, for whoever shows them (doctor prints the fix on its own line).
     assert str(path) in raised.value.problem and "Fix" not in raised.value.problem
-    assert raised.value.fix is not None and ".recover" in raised.value.fix
+    assert raised.value.fix is not None and ".recover" in raised.value.fix and raised.value.path == path
 
 
 def test_bad_arguments_are_named(db_path: Path) -> None:

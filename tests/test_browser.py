@@ -18,9 +18,16 @@ from scrapy_playwright.handler import Config as PlaywrightConfig
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
 from crawler.browser.chromium import BROWSER_CANDIDATES, check_browser, find_browser
-from crawler.browser.render_settings import RenderSettings, SettingError, should_abort_request
+from crawler.browser.render_settings import (
+    BrowserMissing,
+    RenderSettings,
+    SettingError,
+    apply_render_settings,
+    should_abort_request,
+)
 from crawler.demo.server import serve
 from crawler.extraction.extract import extract_page
+from crawler.sources.config import adhoc_source
 from tests.jssite import FONT_PATH, asset_paths, expected_js_articles, js_site_app, static_article_urls
 
 
@@ -268,6 +275,20 @@ def test_check_browser_explains_a_program_that_is_not_a_browser() -> None:
     assert "/bin/true is not a working headless Chrome/Chromium" in result.detail
     assert "exited at once (exit code 0)" in result.detail and "apt-get install chromium" in result.fix
     assert str(result) == f"{result.detail}. Fix: {result.fix}."  # one message, for the command line
+
+
+def test_a_source_that_must_render_names_itself_the_problem_and_the_fix(tmp_path: Path) -> None:
+    source = adhoc_source("https://app.news.example/", render_js="always")
+    settings = Settings({"NEWSARCHIVE_BROWSER": str(tmp_path / "no-such-chrome")})
+    with pytest.raises(BrowserMissing) as error:
+        apply_render_settings(settings, source)
+    missing = error.value
+    assert missing.source == source.name and "no-such-chrome" in missing.problem
+    assert "apt-get install chromium" in missing.fix and "Fix" not in missing.problem
+    assert str(missing) == f"{missing.problem} Fix: {missing.fix}"
+    # "auto" falls back to plain HTTP, with the same words as a warning for the run log.
+    rendering, warning = apply_render_settings(settings, adhoc_source("https://app.news.example/"))
+    assert rendering is False and warning is not None and "no-such-chrome" in warning
 
 
 def test_check_browser_names_the_signal_that_killed_it(tmp_path: Path) -> None:

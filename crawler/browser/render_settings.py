@@ -198,11 +198,13 @@ def should_abort_request(request: Any) -> bool:
 class BrowserMissing(RuntimeError):
     """Pages must be rendered in a browser and no usable one was found.
 
-    ``problem`` says what is missing (and for which source, when one needs it), ``fix`` what to do;
-    ``str()`` joins them for the log line and the run's reason, where they are shown.
+    ``source`` names the source that needs it (None: no particular one), ``problem`` says what is
+    missing, ``fix`` what to do; ``str()`` joins them for the log line and the run's reason, where
+    they are shown.
     """
 
-    def __init__(self, problem: str, fix: str) -> None:
+    def __init__(self, problem: str, fix: str, source: str | None = None) -> None:
+        self.source = source
         self.problem = problem
         self.fix = fix
         super().__init__(f"{problem} Fix: {fix}")
@@ -221,13 +223,15 @@ def apply_render_settings(settings: Any, source: SourceConfig) -> tuple[bool, st
     except SettingError as error:  # a browser setting that is wrong, not merely absent
         if source.render_js == RenderMode.ALWAYS:
             raise BrowserMissing(
-                f'source {source.name!r} has render_js = "always" but {error.problem}', error.fix
+                f'source {source.name!r} has render_js = "always" but {error.problem}', error.fix, source.name
             ) from None
         return False, f"browser rendering is off for source {source.name!r}: {error}"
     if not render.available():
         if source.render_js == RenderMode.ALWAYS:
             raise BrowserMissing(
-                f'source {source.name!r} has render_js = "always" but no Chromium/Chrome was found.', INSTALL_HINT
+                f'source {source.name!r} has render_js = "always" but no Chromium/Chrome was found.',
+                f"{INSTALL_HINT}.",
+                source.name,
             )
         return False, (
             f'no Chromium/Chrome found: render_js = "auto" falls back to plain HTTP for source '

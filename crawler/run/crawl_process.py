@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archive.models import RunTrigger
+from archive.models import RunStatus, RunTrigger
 
 if TYPE_CHECKING:
     from scrapy.settings import Settings
@@ -133,7 +133,6 @@ def ensure_run(spec: CrawlSpec, source_name: str) -> int:
 def record_failure(spec: CrawlSpec, run_id: int, reason: str) -> None:
     """A crawl that cannot start still gets a run row that says why."""
     from archive import Archive
-    from archive.models import RunStatus
 
     with Archive(spec.db) as archive:
         archive.finish_run(run_id, RunStatus.FAILED, reason=reason)
@@ -142,7 +141,6 @@ def record_failure(spec: CrawlSpec, run_id: int, reason: str) -> None:
 def recorded_exit_code(spec: CrawlSpec, run_id: int) -> int:
     """This process's exit code, read back from the outcome the crawl recorded in its run row."""
     from archive import Archive
-    from archive.models import RunStatus
 
     with Archive(spec.db) as archive:
         status = archive.run(run_id)["status"]
