@@ -49,6 +49,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from archive import Archive, ArchiveReader
+from archive.models import RunStatus, RunTrigger
 from crawler.ops.runlog import prune_logs
 from crawler.run.crawl_process import CrawlSpec
 from crawler.run.supervisor import close_run, kill_process_group, mark_interrupted, start_crawl, stop_crawl
@@ -58,7 +59,10 @@ from crawler.sources.ops_tables import Schedule, SchedulerConfig
 logger = logging.getLogger("newsarchive.scheduler")
 
 JOBS_TABLE = "apscheduler_jobs"
-SCHEDULED_TRIGGERS = ("schedule", "catch-up")
+SCHEDULED_TRIGGERS = (RunTrigger.SCHEDULE, RunTrigger.CATCH_UP)
+# Job kwargs are pickled into the job store: plain strings, so stored jobs never depend on a class.
+_SCHEDULE = RunTrigger.SCHEDULE.value
+_CATCH_UP = RunTrigger.CATCH_UP.value
 MAINTENANCE_SECONDS = 30.0
 RETENTION_CHECK = timedelta(hours=6)
 
@@ -141,7 +145,7 @@ def job_definition(source: SourceConfig, config: Config, config_path: Path, now:
         schedule=source.schedule.text,
         trigger=trigger,
         args=(str(config_path), str(config.archive.db), source.name),
-        kwargs={"trigger": "schedule"},
+        kwargs={"trigger": _SCHEDULE},
         **job_defaults(config.scheduler),
         next_run_time=trigger.get_next_fire_time(None, now),
     )
@@ -239,7 +243,7 @@ def skip_record(source: str, scheduled: datetime | None, running: Iterable[Mappi
     )
     return SkipRecord(
         source=source,
-        trigger="schedule",
+        trigger=RunTrigger.SCHEDULE,
         reason=f"{still}; never two runs of one source at once",
         scheduled_for=scheduled.astimezone(UTC).isoformat() if scheduled else None,
         cause=still,
@@ -250,7 +254,7 @@ def missed_record(source: str, scheduled: datetime) -> SkipRecord:
     """A run APScheduler could not start within misfire_grace of its time: recorded as skipped, "missed"."""
     return SkipRecord(
         source=source,
-        trigger="schedule",
+        trigger=RunTrigger.SCHEDULE,
         reason=f"missed: due at {scheduled.isoformat()}, more than misfire_grace late",
         scheduled_for=scheduled.astimezone(UTC).isoformat(),
         cause="missed",
@@ -304,7 +308,7 @@ def is_child_of_this_process(pid: int | None) -> bool:
     return int(fields[1]) == os.getpid()
 
 
-def run_scheduled_crawl(config_path: str, db_path: str, source_name: str, trigger: str = "schedule") -> dict[str, Any]:
+def run_scheduled_crawl(config_path: str, db_path: str, source_name: str, trigger: str = _SCHEDULE) -> dict[str, Any]:
     """The job: one crawl of one source in a child process, within its max_runtime; returns the run row.
 
     Stateless on purpose (the persistent job store keeps only this function's name and its
@@ -317,7 +321,7 @@ def run_scheduled_crawl(config_path: str, db_path: str, source_name: str, trigge
         with Archive(db_path) as archive:
             run_id = archive.start_run(source_name, trigger=trigger)
             logger.error("run %s of %s not started: the sources file is unusable:\n%s", run_id, source_name, error)
-            return archive.finish_run(run_id, "failed", reason=f"sources file unusable: {error}")
+            return archive.finish_run(run_id, RunStatus.FAILED, reason=f"sources file unusable: {error}")
     spec = CrawlSpec(
         db=str(config.archive.db), config=str(config_path), source=source.name, trigger=trigger, log_level="WARNING"
     )
@@ -461,7 +465,7 @@ class CrawlScheduler:
         self.scheduler.shutdown(wait=False)
         db = self.config.archive.db
         with Archive(db) as archive:
-            running = runs_to_interrupt(archive.runs_with_status("running"), is_child_of_this_process)
+            running = runs_to_interrupt(archive.runs_with_status(RunStatus.RUNNING), is_child_of_this_process)
             for run in running:
                 mark_interrupted(archive, run["id"], "the scheduler was shut down")
         if running:
@@ -483,7 +487,7 @@ class CrawlScheduler:
         deadline = time.monotonic() + timeout
         while run_ids:
             with ArchiveReader(self.config.archive.db) as archive:
-                if all(status != "running" for status in archive.run_statuses(run_ids).values()):
+                if all(status != RunStatus.RUNNING for status in archive.run_statuses(run_ids).values()):
                     return True
             if time.monotonic() > deadline:
                 return False
@@ -527,21 +531,21 @@ class CrawlScheduler:
                     missed.missed,
                     _local(missed.since),
                 )
-                self.scheduler.modify_job(job.id, jobstore="default", kwargs={"trigger": "catch-up"})
+                self.scheduler.modify_job(job.id, jobstore="default", kwargs={"trigger": _CATCH_UP})
 
     # events (APScheduler calls these from its own threads)
 
     def on_submitted(self, event: JobSubmissionEvent) -> None:
         job = self.scheduler.get_job(event.job_id, jobstore="default") if event.jobstore == "default" else None
-        if job is not None and job.kwargs.get("trigger") == "catch-up":
-            self.scheduler.modify_job(job.id, jobstore="default", kwargs={"trigger": "schedule"})
+        if job is not None and job.kwargs.get("trigger") == RunTrigger.CATCH_UP:
+            self.scheduler.modify_job(job.id, jobstore="default", kwargs={"trigger": _SCHEDULE})
 
     def on_skipped(self, event: JobSubmissionEvent) -> None:
         if event.jobstore != "default":
             return
         scheduled = event.scheduled_run_times[0] if event.scheduled_run_times else None
         with Archive(self.config.archive.db) as archive:
-            skip = skip_record(event.job_id, scheduled, archive.runs_with_status("running"))
+            skip = skip_record(event.job_id, scheduled, archive.runs_with_status(RunStatus.RUNNING))
             run_id = archive.record_skipped_run(skip.source, skip.trigger, skip.reason, skip.scheduled_for)
             run = archive.run(run_id)
         logger.warning(

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from datasketch import LeanMinHash  # imported by dedup only where signatures are computed
 
 from . import dedup
+from .models import FetchOutcome
 from .records import CONTENT_COLUMNS, METADATA_COLUMNS, is_blank
 
 
@@ -192,8 +193,8 @@ def move_article(db: Database, article_id: int, columns: Mapping[str, Any], run_
     db.execute("DELETE FROM url_aliases WHERE url = ?", [columns["url"]])
     _update_article(db, article_id, {"url": columns["url"], **{name: columns.get(name) for name in METADATA_COLUMNS}})
     db.execute(
-        "UPDATE fetches SET outcome = 'duplicate' WHERE run_id = ? AND article_id = ? AND outcome = 'new'",
-        [run_id, article_id],
+        "UPDATE fetches SET outcome = ? WHERE run_id = ? AND article_id = ? AND outcome = ?",
+        [FetchOutcome.DUPLICATE, run_id, article_id, FetchOutcome.NEW],
     )
     return old_url
 
@@ -202,9 +203,9 @@ def first_found_this_run(db: Database, article_id: int, run_id: int) -> tuple[st
     """(url, published_at_utc, found_by) of an article first archived by this run, else None."""
     row = db.execute(
         "SELECT a.url, a.published_at_utc, f.found_by FROM articles a"
-        " LEFT JOIN fetches f ON f.article_id = a.id AND f.run_id = a.first_run_id AND f.outcome = 'new'"
+        " LEFT JOIN fetches f ON f.article_id = a.id AND f.run_id = a.first_run_id AND f.outcome = ?"
         " WHERE a.id = ? AND a.first_run_id = ? ORDER BY f.id LIMIT 1",
-        [article_id, run_id],
+        [FetchOutcome.NEW, article_id, run_id],
     ).fetchone()
     return None if row is None else (row[0], row[1], row[2])
 

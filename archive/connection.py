@@ -27,14 +27,15 @@ def open_database(path: Path) -> Database:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ArchiveError(
-            f"Cannot create the folder {path.parent} for archive {path}: {error}. "
-            "Fix: choose a writable location for the archive file."
+            f"Cannot create the folder {path.parent} for archive {path}: {error}.",
+            "choose a writable location for the archive file.",
+            path=path,
         ) from error
     try:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
     except sqlite3.Error as error:
         raise ArchiveError(
-            f"Cannot open archive {path}: {error}. Fix: check the path exists and is readable and writable."
+            f"Cannot open archive {path}: {error}.", "check the path exists and is readable and writable.", path=path
         ) from error
     try:
         db = Database(conn)
@@ -61,29 +62,45 @@ def _switch_to_wal(db: Database) -> None:
                 db.enable_wal()
             return
         except sqlite3.OperationalError as error:
-            if "locked" not in str(error) or time.monotonic() >= deadline:
+            if primary_code(error) not in _BUSY_CODES or time.monotonic() >= deadline:
                 raise
             time.sleep(WAL_SWITCH_RETRY_S)
 
 
+# SQLite's primary result codes (https://sqlite.org/rescode.html), read from the error itself.
+_CORRUPT_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+_CANNOT_WRITE_CODES = frozenset({sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN})
+
+
+def primary_code(error: sqlite3.Error) -> int | None:
+    """The primary SQLite result code of an error (extended codes carry it in their low byte)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
+
+
 def describe_database_error(path: Path, error: sqlite3.Error) -> ArchiveError:
-    """An ArchiveError naming the file and the fix for a low-level SQLite error."""
+    """An ArchiveError naming the file, what SQLite said, and the fix, from the error's result code."""
     message = str(error)
-    if "not a database" in message or "malformed" in message or "corrupt" in message:
+    code = primary_code(error)
+    if code in _CORRUPT_CODES:
         return ArchiveError(
-            f"Archive {path} is not a SQLite database or is corrupt ({message}). "
-            "Fix: point the crawler at another archive file, or move this file aside so a fresh "
-            f"archive is created; to salvage a damaged archive run `sqlite3 {path} .recover | sqlite3 recovered.db`."
+            f"Archive {path} is not a SQLite database or is corrupt ({message}).",
+            "point the crawler at another archive file, or move this file aside so a fresh "
+            f"archive is created; to salvage a damaged archive run `sqlite3 {path} .recover | sqlite3 recovered.db`.",
+            path=path,
         )
-    if "locked" in message or "busy" in message:
+    if code in _BUSY_CODES:
         return ArchiveError(
-            f"Archive {path} is locked by another process ({message}; waited up to {BUSY_TIMEOUT_S:.0f} s). "
-            "Fix: look for a stuck process holding the file open (e.g. `fuser` on it) or a "
-            "long-running write in another tool, and stop it."
+            f"Archive {path} is locked by another process ({message}; waited up to {BUSY_TIMEOUT_S:.0f} s).",
+            "look for a stuck process holding the file open (e.g. `fuser` on it) or a "
+            "long-running write in another tool, and stop it.",
+            path=path,
         )
-    if "readonly" in message or "unable to open" in message:
+    if code in _CANNOT_WRITE_CODES:
         return ArchiveError(
-            f"Archive {path} cannot be written ({message}). Fix: make the file and its folder "
-            "writable (SQLite also needs to create the -wal and -shm files next to it)."
+            f"Archive {path} cannot be written ({message}).",
+            "make the file and its folder writable (SQLite also needs to create the -wal and -shm files next to it).",
+            path=path,
         )
-    return ArchiveError(f"Archive {path}: SQLite error ({message}).")
+    return ArchiveError(f"Archive {path}: SQLite error ({message}).", path=path)

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from datasketch import LeanMinHash, MinHash, MinHashLSH
     from sqlite_utils import Database
 
+from .models import FoundBy
+
 NUM_PERM = 64
 SEED = 1
 SCHEME = "affine32"
@@ -199,7 +201,7 @@ class NearDuplicateIndex:
 # earliest published, then one the site lists itself (sitemap, feed, start URL), then one at a
 # dated article path rather than an agency or section path, then the shortest URL.
 _DATED_PATH = re.compile(r"/(19|20)\d\d/[01]?\d/")
-LISTED_BY_SITE = ("sitemap", "feed", "start")
+LISTED_BY_SITE = (FoundBy.SITEMAP, FoundBy.FEED, FoundBy.START)
 
 
 def original_rank(url: str, published_at_utc: str | None, found_by: str | None) -> tuple[Any, ...]:

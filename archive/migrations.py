@@ -199,6 +199,71 @@ def _add_browser_first_column(db: Database) -> None:
     db.execute("ALTER TABLE crawl_runs ADD COLUMN browser_first INTEGER")
 
 
+# How the reasons written before migration 6 map to kinds (archive.models.ReasonKind), first match
+# wins. Reading the words is acceptable here only: new rows get their kind from the code that
+# decided, and these patterns are frozen with the versions that wrote those reasons.
+_REASON_KIND_BACKFILL: tuple[tuple[str, str], ...] = (
+    ("reason LIKE '%no article text (JavaScript app shell)%'", "javascript_shell"),
+    ("reason LIKE '%no article text (placeholder page)%'", "placeholder"),
+    ("reason LIKE '%no article text (extraction failed:%'", "extraction_failed"),
+    ("reason LIKE 'no article text%' OR reason LIKE 'URL matches article pattern but no article text%'", "no_text"),
+    ("reason = 'URL matches none of the source''s article patterns'", "outside_article_patterns"),
+    ("reason LIKE 'listing page:%'", "listing"),
+    (
+        "reason LIKE 'JSON-LD %: not an article page' OR reason = 'JSON-LD WebSite only: a home page'"
+        " OR reason LIKE 'og:type %: not an article page'",
+        "not_article_type",
+    ),
+    ("reason LIKE 'URL looks like a %'", "not_article_url"),
+    ("reason LIKE 'too little text%'", "too_little_text"),
+    ("reason LIKE 'too few paragraphs%'", "too_few_paragraphs"),
+    ("reason LIKE 'mostly links%'", "mostly_links"),
+    ("reason = 'no title'", "no_title"),
+    ("reason LIKE 'alternate copy of %'", "alternate_copy"),
+    ("reason LIKE 'not HTML (%' OR reason = 'not a text response'", "not_html"),
+    ("reason GLOB 'HTTP [0-9][0-9][0-9]'", "http_status"),
+    ("reason LIKE 'response larger than DOWNLOAD_MAXSIZE%'", "too_large"),
+    ("reason LIKE 'too many redirects%'", "too_many_redirects"),
+    ("reason LIKE 'redirect loop:%'", "redirect_loop"),
+    ("reason LIKE 'unreadable feed:%'", "unreadable_feed"),
+    ("reason LIKE 'unreadable sitemap:%'", "unreadable_sitemap"),
+    (
+        "reason GLOB 'TimeoutError:*' OR reason GLOB 'TCPTimedOutError:*' OR reason GLOB 'DownloadTimeoutError:*'",
+        "timeout",
+    ),
+    ("reason GLOB 'DNSLookupError:*' OR reason GLOB 'CannotResolveHostError:*'", "dns_lookup"),
+    (
+        "reason GLOB 'ConnectionRefusedError:*' OR reason GLOB 'DownloadConnectionRefusedError:*'"
+        " OR reason GLOB 'ConnectError:*' OR reason GLOB 'ConnectionLost:*' OR reason GLOB 'ResponseFailed:*'"
+        " OR reason GLOB 'ResponseNeverReceived:*' OR reason GLOB 'DownloadFailedError:*'"
+        " OR reason GLOB 'ResponseDataLossError:*'",
+        "connection_failed",
+    ),
+    ("outcome = 'error'", "download_failed"),
+)
+
+
+def _add_reason_kind(db: Database) -> None:
+    db.execute("ALTER TABLE fetches ADD COLUMN reason_kind TEXT")
+    cases = " ".join(f"WHEN {condition} THEN '{kind}'" for condition, kind in _REASON_KIND_BACKFILL)
+    db.execute(
+        f"UPDATE fetches SET reason_kind = CASE {cases} END"
+        " WHERE reason IS NOT NULL AND outcome IN ('rejected', 'skipped', 'error', 'discovery')"
+    )
+
+
+# Before migration 7 a run stopped on purpose carried this prefix in its reason.
+_OLD_INTERRUPTED_PREFIX = "interrupted: "
+
+
+def _add_stop_requested(db: Database) -> None:
+    db.execute("ALTER TABLE crawl_runs ADD COLUMN stop_requested INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        "UPDATE crawl_runs SET stop_requested = 1, reason = substr(reason, ?) WHERE substr(reason, 1, ?) = ?",
+        [len(_OLD_INTERRUPTED_PREFIX) + 1, len(_OLD_INTERRUPTED_PREFIX), _OLD_INTERRUPTED_PREFIX],
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core tables: crawl_runs, articles, versions, aliases, minhashes, fetches", _create_core_tables),
     Migration(2, "articles_fts: FTS5 over title and text, porter stemming, sync triggers", _enable_full_text_search),
@@ -212,6 +277,16 @@ MIGRATIONS: tuple[Migration, ...] = (
         5,
         "crawl_runs.browser_first: the run fetched pages through the browser at once (learned)",
         _add_browser_first_column,
+    ),
+    Migration(
+        6,
+        "fetches.reason_kind: the machine-readable kind of each reason (backfilled from the reason's words)",
+        _add_reason_kind,
+    ),
+    Migration(
+        7,
+        "crawl_runs.stop_requested: the run was stopped on purpose (was an 'interrupted: ' prefix of reason)",
+        _add_stop_requested,
     ),
 )
 

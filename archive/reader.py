@@ -37,7 +37,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .connection import BUSY_TIMEOUT_S, describe_database_error
+from .connection import BUSY_TIMEOUT_S, primary_code, describe_database_error
 from .migrations import MIGRATIONS, applied_numbers
 from .models import ArchiveError
 
@@ -102,13 +102,14 @@ def open_read_only(path: Path, timeout: float = BUSY_TIMEOUT_S) -> Database:
     """Open an existing archive file read-only; ArchiveError naming the file and the fix when it cannot be."""
     if not path.exists():
         raise ArchiveError(
-            f"No archive at {path}: the file does not exist (reading never creates one). "
-            f"Fix: create it by crawling into it (newsarchive crawl --config sources.toml, or newsarchive demo "
-            f"--db {path}), or point --db / the sources file's [archive] db at the archive you mean."
+            f"No archive at {path}: the file does not exist (reading never creates one).",
+            "create it by crawling into it (newsarchive crawl --config sources.toml, or newsarchive demo "
+            f"--db {path}), or point --db / the sources file's [archive] db at the archive you mean.",
+            path=path,
         )
     if path.is_dir():
         raise ArchiveError(
-            f"{path} is a folder, not an archive file. Fix: point at the archive file, e.g. data/archive.db."
+            f"{path} is a folder, not an archive file.", "point at the archive file, e.g. data/archive.db.", path=path
         )
     try:
         conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=timeout, isolation_level=None)
@@ -125,12 +126,12 @@ def open_read_only(path: Path, timeout: float = BUSY_TIMEOUT_S) -> Database:
 
 
 def _describe_read_error(path: Path, error: sqlite3.Error) -> ArchiveError:
-    message = str(error)
-    if "unable to open" in message or "readonly" in message:
+    if primary_code(error) in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY):
         return ArchiveError(
-            f"Cannot read archive {path} ({message}). Fix: make the file readable for this user; to read an "
-            "archive in WAL mode SQLite also needs its folder writable (for the -wal and -shm files beside it) "
-            "or those files present."
+            f"Cannot read archive {path} ({error}).",
+            "make the file readable for this user; to read an archive in WAL mode SQLite also needs its folder "
+            "writable (for the -wal and -shm files beside it) or those files present.",
+            path=path,
         )
     return describe_database_error(path, error)
 
@@ -205,8 +206,8 @@ class ArchiveReader:
         rows = self._rows("crawl_runs", "SELECT * FROM crawl_runs WHERE id = ?", [run_id], "a crawl run")
         if not rows:
             raise ArchiveError(
-                f"No crawl run with id {run_id} in archive {self.path}. Fix: list the runs it has "
-                f"(newsarchive runs --db {self.path}) and use one of their ids."
+                f"No crawl run with id {run_id} in archive {self.path}.",
+                f"list the runs it has (newsarchive runs --db {self.path}) and use one of their ids.",
             )
         return rows[0]
 
@@ -260,19 +261,24 @@ class ArchiveReader:
     def _check_readable(self) -> None:
         if not self._columns:
             raise ArchiveError(
-                f"{self.path} is an empty SQLite file, not an archive yet. Fix: crawl into it to create the "
-                f"archive (newsarchive crawl URL --db {self.path}), or point at the archive you meant."
+                f"{self.path} is an empty SQLite file, not an archive yet.",
+                f"crawl into it to create the archive (newsarchive crawl URL --db {self.path}), or point at the "
+                "archive you meant.",
+                path=self.path,
             )
         if SCHEMA_TABLE not in self._columns:
             shown = ", ".join(sorted(self._columns)[:6])
             raise ArchiveError(
-                f"{self.path} is a SQLite file but not a newsarchive archive (tables: {shown}). "
-                "Fix: point at a newsarchive archive (--db, or [archive] db in the sources file)."
+                f"{self.path} is a SQLite file but not a newsarchive archive (tables: {shown}).",
+                "point at a newsarchive archive (--db, or [archive] db in the sources file).",
+                path=self.path,
             )
         if self.newer_migrations:
             raise ArchiveError(
                 f"Archive {self.path} has schema migrations {self.newer_migrations} that this version of "
-                "newsarchive does not know; it was written by a newer version. Fix: upgrade newsarchive to read it."
+                "newsarchive does not know; it was written by a newer version.",
+                "upgrade newsarchive to read it.",
+                path=self.path,
             )
 
     def _require_table(self, table: str, what: str) -> None:
@@ -286,8 +292,9 @@ class ArchiveReader:
         raise ArchiveError(
             f"Cannot read {what} from archive {self.path}: it has no {table} table, which migration "
             f"{migration.number} ({migration.name}) adds; the file has {len(self.applied_migrations)} of "
-            f"{known} migrations. Fix: crawl into it once with this newsarchive (which applies the pending "
-            "migrations), then read it again."
+            f"{known} migrations.",
+            "crawl into it once with this newsarchive (which applies the pending migrations), then read it again.",
+            path=self.path,
         )
 
     def _rows(self, table: str, sql: str, params: list[Any], what: str) -> list[dict[str, Any]]:

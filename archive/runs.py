@@ -1,7 +1,9 @@
 """Row-level operations on `crawl_runs` and `fetches`: opening a run, logging fetches, closing a run.
 
 A run's counters are derived from its fetch rows when it finishes, so they always agree with
-`fetches`. The Scrapy stats are stored whole as JSON (`stats_json`). No settings.
+`fetches`; `extraction_failures` counts rejected fetches by their `reason_kind` (the kinds in
+`NO_TEXT_KINDS`), never by the words of the reason. The Scrapy stats are stored whole as JSON
+(`stats_json`). No settings.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from .dates import parse_utc
+from .models import NO_TEXT_KINDS, FetchOutcome, RunStatus
 from .records import FETCH_COLUMNS, json_safe
 
 # Scrapy's counter of requests actually sent (includes retries and robots.txt).
@@ -29,8 +32,8 @@ def insert_run(db: Database, source: str, trigger: str, log_path: str | None, no
     """Create a crawl_runs row in status "running" and return its id."""
     cursor = db.execute(
         "INSERT INTO crawl_runs (source, trigger, status, started_at, log_path, pid, hostname)"
-        " VALUES (?, ?, 'running', ?, ?, ?, ?)",
-        [source, trigger, now, log_path, os.getpid(), socket.gethostname()],
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [source, trigger, RunStatus.RUNNING, now, log_path, os.getpid(), socket.gethostname()],
     )
     return int(cursor.lastrowid)
 
@@ -42,10 +45,11 @@ def insert_fetch(
     outcome: str,
     reason: str | None,
     article_id: int | None,
+    reason_kind: str | None = None,
 ) -> None:
     """Append one fetch row."""
-    names = ["run_id", *FETCH_COLUMNS, "outcome", "reason", "article_id"]
-    values = [run_id, *(fetch_values.get(name) for name in FETCH_COLUMNS), outcome, reason, article_id]
+    names = ["run_id", *FETCH_COLUMNS, "outcome", "reason", "reason_kind", "article_id"]
+    values = [run_id, *(fetch_values.get(name) for name in FETCH_COLUMNS), outcome, reason, reason_kind, article_id]
     db.execute(
         f"INSERT INTO fetches ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
         values,
@@ -54,21 +58,32 @@ def insert_fetch(
 
 def run_counts(db: Database, run_id: int) -> dict[str, int]:
     """The run's counters, computed from its fetch rows."""
+    no_text = ", ".join("?" for _ in NO_TEXT_KINDS)
     row = db.execute(
-        """
+        f"""
         SELECT
             count(*),
             count(status),
-            sum(outcome = 'new'),
-            sum(outcome = 'unchanged'),
-            sum(outcome = 'updated'),
-            sum(outcome = 'duplicate'),
-            sum(outcome = 'rejected'),
-            sum(outcome = 'error'),
-            sum(outcome = 'rejected' AND reason LIKE 'no article text%')
+            sum(outcome = ?),
+            sum(outcome = ?),
+            sum(outcome = ?),
+            sum(outcome = ?),
+            sum(outcome = ?),
+            sum(outcome = ?),
+            sum(outcome = ? AND reason_kind IN ({no_text}))
         FROM fetches WHERE run_id = ?
         """,
-        [run_id],
+        [
+            FetchOutcome.NEW,
+            FetchOutcome.UNCHANGED,
+            FetchOutcome.UPDATED,
+            FetchOutcome.DUPLICATE,
+            FetchOutcome.REJECTED,
+            FetchOutcome.ERROR,
+            FetchOutcome.REJECTED,
+            *NO_TEXT_KINDS,
+            run_id,
+        ],
     ).fetchone()
     names = (
         "fetch_rows",
@@ -136,3 +151,8 @@ def finish_run_row(
         updates["renders_needed"] = int(stats.get(RENDERS_NEEDED_STAT) or 0)
     assignments = ", ".join(f"{name} = ?" for name in updates)
     db.execute(f"UPDATE crawl_runs SET {assignments} WHERE id = ?", [*updates.values(), run_id])
+
+
+def mark_stop_requested(db: Database, run_id: int, reason: str) -> None:
+    """The run is being stopped on purpose (not the source's fault), and why, in words."""
+    db.execute("UPDATE crawl_runs SET stop_requested = 1, reason = ? WHERE id = ?", [reason, run_id])

@@ -33,9 +33,19 @@ from . import dedup
 from .connection import describe_database_error, open_database
 from .dates import utc_now_iso
 from .migrations import apply_migrations
-from .models import FINAL_RUN_STATUSES, NON_ARTICLE_OUTCOMES, ArchiveError, SaveResult
+from .models import (
+    FINAL_RUN_STATUSES,
+    NON_ARTICLE_OUTCOMES,
+    AliasReason,
+    ArchiveError,
+    FetchOutcome,
+    ReasonKind,
+    RunStatus,
+    RunTrigger,
+    SaveResult,
+)
 from .records import article_columns, fetch_columns, unique_urls
-from .runs import finish_run_row, insert_fetch, insert_run
+from .runs import finish_run_row, insert_fetch, insert_run, mark_stop_requested
 
 if TYPE_CHECKING:
     from datasketch import LeanMinHash, MinHash  # loaded by dedup when a signature is first computed
@@ -105,7 +115,7 @@ class Archive:
 
     # -- writes ----------------------------------------------------------------------------
 
-    def start_run(self, source: str, trigger: str = "manual", log_path: str | None = None) -> int:
+    def start_run(self, source: str, trigger: str = RunTrigger.MANUAL, log_path: str | None = None) -> int:
         """Open a crawl run (status "running") and commit it at once, so monitors see it."""
         with self._write():
             run_id = insert_run(self.db, source, trigger, log_path, utc_now_iso())
@@ -135,7 +145,7 @@ class Archive:
             existing_id = None if copy_of is not None else article_rows.find_article_id(self.db, candidate_urls)
             if existing_id is not None:
                 result, minhash = self._save_known(existing_id, run_id, columns, now, fetch_values["fetched_at"])
-                reasons = _alias_reasons(candidate_urls, fetch_values, default_reason="redirect")
+                reasons = _alias_reasons(candidate_urls, fetch_values, default_reason=AliasReason.REDIRECT)
             else:
                 duplicate_of = copy_of
                 if duplicate_of is None and columns["word_count"]:
@@ -147,22 +157,22 @@ class Archive:
                 ):
                     old_url = article_rows.move_article(self.db, duplicate_of, columns, run_id)
                     minhash = self._signature(columns["text"])
-                    result = SaveResult("new", duplicate_of)
+                    result = SaveResult(FetchOutcome.NEW, duplicate_of)
                     reasons = {
-                        **_alias_reasons(candidate_urls, fetch_values, default_reason="redirect"),
-                        old_url: "duplicate",
+                        **_alias_reasons(candidate_urls, fetch_values, default_reason=AliasReason.REDIRECT),
+                        old_url: AliasReason.DUPLICATE,
                     }
                 elif duplicate_of is not None:
                     article_rows.mark_seen(self.db, duplicate_of, run_id, now)
-                    result = SaveResult("duplicate", duplicate_of, duplicate_of=duplicate_of)
-                    reasons = dict.fromkeys(candidate_urls, "duplicate")
+                    result = SaveResult(FetchOutcome.DUPLICATE, duplicate_of, duplicate_of=duplicate_of)
+                    reasons = dict.fromkeys(candidate_urls, AliasReason.DUPLICATE)
                 else:
                     result, minhash = self._save_new(run_id, columns, now, fetch_values["fetched_at"])
-                    reasons = _alias_reasons(candidate_urls, fetch_values, default_reason="redirect")
+                    reasons = _alias_reasons(candidate_urls, fetch_values, default_reason=AliasReason.REDIRECT)
             article_rows.register_aliases(self.db, result.article_id, reasons, run_id, now)
             insert_fetch(self.db, run_id, fetch_values, result.outcome, None, result.article_id)
         # The in-memory index changes only once the rows are safely written.
-        if result.outcome in ("new", "updated"):
+        if result.outcome in (FetchOutcome.NEW, FetchOutcome.UPDATED):
             if minhash is not None:
                 self._near_duplicates.add(result.article_id, minhash)
             else:
@@ -176,19 +186,28 @@ class Archive:
         outcome: str,
         reason: str | None = None,
         article_id: int | None = None,
+        reason_kind: str | None = None,
     ) -> None:
-        """Log a fetch that produced no article: rejected, skipped, error or discovery."""
+        """Log a fetch that produced no article: rejected, skipped, error or discovery.
+
+        ``reason`` says why in words, for people; ``reason_kind`` is its machine-readable kind
+        (`ReasonKind`), what queries and health rules count.
+        """
         if outcome not in NON_ARTICLE_OUTCOMES:
             raise ArchiveError(
                 f"record_fetch outcome must be one of {', '.join(NON_ARTICLE_OUTCOMES)}, got {outcome!r}; "
                 "articles are recorded with save_article"
+            )
+        if reason_kind is not None and reason_kind not in frozenset(ReasonKind):
+            raise ArchiveError(
+                f"record_fetch reason_kind must be one of {', '.join(ReasonKind)} or None, got {reason_kind!r}"
             )
         fetch_values = fetch_columns(fetch)
         if not fetch_values["url"]:
             raise ArchiveError("record_fetch needs fetch['url'] (the requested URL); got none")
         with self._write():
             self._require_run(run_id)
-            insert_fetch(self.db, run_id, fetch_values, outcome, reason, article_id)
+            insert_fetch(self.db, run_id, fetch_values, outcome, reason, article_id, reason_kind)
 
     def add_aliases(self, run_id: int, article_id: int, urls: Iterable[str], reason: str) -> None:
         """Record other URLs that lead to an article (an AMP copy, a shortlink…); known URLs are left as they are."""
@@ -233,10 +252,13 @@ class Archive:
             self.db.execute("UPDATE crawl_runs SET browser_first = 1 WHERE id = ?", [run_id])
         self.commit()
 
-    def set_run_reason(self, run_id: int, reason: str) -> None:
-        """Say why a run is ending before it ends (e.g. it is being stopped on purpose); finish_run keeps it."""
+    def request_stop(self, run_id: int, reason: str) -> None:
+        """Record, before stopping a run, that it is stopped on purpose (`stop_requested`) and why.
+
+        finish_run keeps the reason; whoever closes the run decides "interrupted" from the flag.
+        """
         with self._write():
-            self.db.execute("UPDATE crawl_runs SET reason = ? WHERE id = ?", [reason, run_id])
+            mark_stop_requested(self.db, run_id, reason)
         self.commit()
 
     def record_skipped_run(self, source: str, trigger: str, reason: str, scheduled_for: str | None = None) -> int:
@@ -245,22 +267,22 @@ class Archive:
         with self._write():
             run_id = insert_run(self.db, source, trigger, None, now)
             self.db.execute(
-                "UPDATE crawl_runs SET status = 'skipped', finished_at = ?, duration_s = 0, reason = ?,"
+                "UPDATE crawl_runs SET status = ?, finished_at = ?, duration_s = 0, reason = ?,"
                 " scheduled_for = ?, pid = NULL, pages_fetched = 0, requests = 0, articles_new = 0,"
                 " articles_unchanged = 0, articles_updated = 0, articles_duplicate = 0, articles_rejected = 0,"
                 " errors = 0, extraction_failures = 0 WHERE id = ?",
-                [now, reason, scheduled_for, run_id],
+                [RunStatus.SKIPPED, now, reason, scheduled_for, run_id],
             )
         self.commit()
         return run_id
 
     def abandon_stale_runs(self, is_alive: Callable[[int | None, str | None], bool]) -> list[dict[str, Any]]:
         """Mark "running" rows whose process is gone (a crashed scheduler or crawl) as abandoned."""
-        stale = [run for run in self.runs_with_status("running") if not is_alive(run["pid"], run["hostname"])]
+        stale = [run for run in self.runs_with_status(RunStatus.RUNNING) if not is_alive(run["pid"], run["hostname"])]
         for run in stale:
             self.finish_run(
                 run["id"],
-                "abandoned",
+                RunStatus.ABANDONED,
                 reason="its process ended without recording an end (crashed or killed); found at scheduler start",
             )
         return [self.run(run["id"]) for run in stale]
@@ -270,9 +292,12 @@ class Archive:
 
     def source_runs(self, source: str, limit: int = 20, include_skipped: bool = True) -> list[dict[str, Any]]:
         """A source's most recent runs, newest first."""
-        skipped = "" if include_skipped else " AND status != 'skipped'"
+        skipped = "" if include_skipped else " AND status != ?"
+        parameters = [source] if include_skipped else [source, RunStatus.SKIPPED]
         return article_rows.rows_dicts(
-            self.db, f"SELECT * FROM crawl_runs WHERE source = ?{skipped} ORDER BY id DESC LIMIT ?", [source, limit]
+            self.db,
+            f"SELECT * FROM crawl_runs WHERE source = ?{skipped} ORDER BY id DESC LIMIT ?",
+            [*parameters, limit],
         )
 
     def sources_with_runs(self) -> list[str]:
@@ -390,11 +415,11 @@ class Archive:
         stored_hash = self.db.execute("SELECT content_hash FROM articles WHERE id = ?", [article_id]).fetchone()[0]
         if stored_hash == columns["content_hash"]:
             article_rows.mark_unchanged(self.db, article_id, columns, run_id, now, fetched_at)
-            return SaveResult("unchanged", article_id), None
+            return SaveResult(FetchOutcome.UNCHANGED, article_id), None
         article_rows.apply_update(self.db, article_id, columns, run_id, now, fetched_at)
         minhash = self._signature(columns["text"])
         article_rows.store_minhash(self.db, article_id, minhash)
-        return SaveResult("updated", article_id), minhash
+        return SaveResult(FetchOutcome.UPDATED, article_id), minhash
 
     def _save_new(
         self, run_id: int, columns: Mapping[str, Any], now: str, fetched_at: str
@@ -407,7 +432,7 @@ class Archive:
                 near_duplicate_of = article_rows.near_duplicate_root(self.db, match)
         article_id = article_rows.insert_article(self.db, columns, run_id, now, fetched_at, near_duplicate_of)
         article_rows.store_minhash(self.db, article_id, minhash)
-        return SaveResult("new", article_id), minhash
+        return SaveResult(FetchOutcome.NEW, article_id), minhash
 
     def _signature(self, text: str | None) -> LeanMinHash | None:
         """The text's MinHash, None when it is too short to compare (then no MinHash code is even loaded)."""
@@ -476,11 +501,11 @@ def _alias_reasons(urls: list[str], fetch_values: Mapping[str, Any], default_rea
     reasons: dict[str, str] = {}
     for position, url in enumerate(urls):
         if position == 0:
-            reasons[url] = "canonical"
+            reasons[url] = AliasReason.CANONICAL
         elif url == fetch_values.get("url"):
-            reasons[url] = "requested"
+            reasons[url] = AliasReason.REQUESTED
         elif url == fetch_values.get("final_url"):
-            reasons[url] = "final_url"
+            reasons[url] = AliasReason.FINAL_URL
         else:
             reasons[url] = default_reason
     return reasons

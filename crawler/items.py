@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archive.dates import utc_now_iso  # the archive's own timestamp format, for every row
+from archive.models import FetchMode, FetchOutcome, FoundBy, ReasonKind
 
 
 @dataclass
@@ -24,10 +25,10 @@ class Fetch:
     bytes: int = 0
     fetched_at: str = field(default_factory=utc_now_iso)
     elapsed_ms: float | None = None
-    found_by: str = "link"
+    found_by: str = FoundBy.LINK
     depth: int = 0
     referer: str | None = None
-    fetch_mode: str = "plain"  # or "browser"
+    fetch_mode: str = FetchMode.PLAIN
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -42,10 +43,11 @@ class PageItem:
     body: bytes
     redirect_urls: list[str] = field(default_factory=list)
     hints: dict[str, Any] = field(default_factory=dict)  # from feeds / news sitemaps
-    fetch_mode: str = "plain"
+    fetch_mode: str = FetchMode.PLAIN
     fields: dict[str, Any] | None = None  # set by ExtractPipeline
     is_article: bool | None = None  # set by ExtractPipeline
     reason: str | None = None  # why it is (not) an article
+    reason_kind: ReasonKind | None = None  # the kind of a rejection (crawler.extraction.classify)
 
 
 @dataclass
@@ -54,5 +56,6 @@ class FetchItem:
 
     source: str
     fetch: Fetch
-    outcome: str  # discovery | skipped | error
+    outcome: FetchOutcome  # discovery | skipped | error
     reason: str | None = None
+    reason_kind: ReasonKind | None = None

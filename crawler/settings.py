@@ -48,6 +48,8 @@ BACKOFF_BASE_DELAY = 1.0  # seconds; doubled on each retry of one request
 BACKOFF_MAX_DELAY = 120.0  # never wait longer than this for one retry, whatever Retry-After says
 
 DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.robots_txt.ObeyRobotsTxtMiddleware": 100,  # says "forbidden" with an exception type
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.backoff_retry.BackoffRetryMiddleware": 550,
     "crawler.middlewares.render_pages.RenderPagesMiddleware": 950,

@@ -21,6 +21,7 @@ from scrapy.crawler import Crawler
 from twisted.internet.task import LoopingCall
 
 from archive import Archive
+from archive.models import AliasReason, FetchOutcome, FoundBy, ReasonKind, RunStatus
 from crawler.discovery.urls import canonicalize_url, is_on_hosts
 from crawler.items import Fetch, FetchItem, PageItem
 
@@ -89,16 +90,16 @@ def article_record(item: PageItem, url: str) -> dict[str, Any]:
     return record
 
 
-def run_status(reason: str, stats: Mapping[str, Any]) -> str:
+def run_status(reason: str, stats: Mapping[str, Any]) -> RunStatus:
     """succeeded, or failed when the crawl stopped abnormally or no page answered at all."""
     if reason not in SUCCESSFUL_FINISH_REASONS:
-        return "failed"
+        return RunStatus.FAILED
     ok_responses = sum(
         value
         for key, value in stats.items()
         if key.startswith("downloader/response_status_count/2") and isinstance(value, int)
     )
-    return "succeeded" if ok_responses else "failed"
+    return RunStatus.SUCCEEDED if ok_responses else RunStatus.FAILED
 
 
 class ArchivePipeline:
@@ -142,9 +143,11 @@ class ArchivePipeline:
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, FetchItem):
-            self.archive.record_fetch(self.run_id, item.fetch.as_dict(), item.outcome, item.reason)
+            self.archive.record_fetch(
+                self.run_id, item.fetch.as_dict(), item.outcome, item.reason, reason_kind=item.reason_kind
+            )
             self.stats.inc_value(f"newsarchive/fetches/{item.outcome}")
-            if item.outcome == "error":
+            if item.outcome == FetchOutcome.ERROR:
                 logger.info("fetch failed: %s", item.reason, extra={"event": "fetch_failed", "url": item.fetch.url})
         elif isinstance(item, PageItem):
             self.store_page(item)
@@ -153,7 +156,9 @@ class ArchivePipeline:
     def store_page(self, item: PageItem) -> None:
         fetch = item.fetch.as_dict()
         if not item.is_article:
-            self.archive.record_fetch(self.run_id, fetch, "rejected", item.reason)
+            self.archive.record_fetch(
+                self.run_id, fetch, FetchOutcome.REJECTED, item.reason, reason_kind=item.reason_kind
+            )
             self.stats.inc_value("newsarchive/articles/rejected")
             logger.debug("not an article: %s", item.reason, extra={"event": "page_rejected", "url": item.fetch.url})
             return
@@ -161,8 +166,15 @@ class ArchivePipeline:
         canonical, aliases = identity.canonical, identity.aliases
         if identity.alternate:
             # An AMP or other alternate copy: the canonical page is fetched and archived instead.
-            article_id = self.note_aliases(canonical, aliases, "canonical")
-            self.archive.record_fetch(self.run_id, fetch, "rejected", f"alternate copy of {canonical}", article_id)
+            article_id = self.note_aliases(canonical, aliases, AliasReason.CANONICAL)
+            self.archive.record_fetch(
+                self.run_id,
+                fetch,
+                FetchOutcome.REJECTED,
+                f"alternate copy of {canonical}",
+                article_id,
+                reason_kind=ReasonKind.ALTERNATE_COPY,
+            )
             self.stats.inc_value("newsarchive/articles/alternate")
             return
         result = self.archive.save_article(self.run_id, article_record(item, canonical), fetch, aliases)
@@ -171,7 +183,7 @@ class ArchivePipeline:
             "article %s: %s", result.outcome, canonical, extra={"event": f"article_{result.outcome}", "url": canonical}
         )
         pending = self.pending_aliases.pop(canonical, None)
-        if pending and result.outcome != "duplicate":
+        if pending and result.outcome != FetchOutcome.DUPLICATE:
             for reason in set(pending.values()):
                 urls = [url for url, why in pending.items() if why == reason]
                 self.archive.add_aliases(self.run_id, result.article_id, urls, reason)
@@ -199,14 +211,20 @@ class ArchivePipeline:
             fetch = Fetch(
                 url=chain[0],
                 final_url=request.url,
-                found_by=request.meta.get("found_by", "link"),
+                found_by=request.meta.get("found_by", FoundBy.LINK),
                 depth=request.meta.get("hops", 0),
                 referer=request.meta.get("referer_url"),
             )
-            self.archive.record_fetch(self.run_id, fetch.as_dict(), "error", f"redirect loop: {loop}")
-            self.stats.inc_value("newsarchive/fetches/error")
+            self.archive.record_fetch(
+                self.run_id,
+                fetch.as_dict(),
+                FetchOutcome.ERROR,
+                f"redirect loop: {loop}",
+                reason_kind=ReasonKind.REDIRECT_LOOP,
+            )
+            self.stats.inc_value(f"newsarchive/fetches/{FetchOutcome.ERROR}")
             return
-        self.note_aliases(canonicalize_url(request.url), list(chain), "redirect")
+        self.note_aliases(canonicalize_url(request.url), list(chain), AliasReason.REDIRECT)
 
     def close_spider(self) -> None:
         if self.committer is not None and self.committer.running:
@@ -220,10 +238,10 @@ class ArchivePipeline:
         stats = dict(self.stats.get_stats())
         status = run_status(reason, stats)
         stats.setdefault("finish_reason", reason)
+        # The run's outcome is recorded in the archive only: the parent reads it from the row.
         run = self.archive.finish_run(self.run_id, status, stats=stats)
         self.archive.close()
         self.archive = None
-        self.stats.set_value("newsarchive/run_status", status)
         counts = {
             key: run.get(key)
             for key in (

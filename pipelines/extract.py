@@ -44,6 +44,7 @@ class ExtractPipeline:
         item.fields = fields
         item.is_article = verdict.is_article
         item.reason = verdict.reason
+        item.reason_kind = verdict.kind
         self.crawler.stats.inc_value("newsarchive/pages_extracted")
         if not verdict.is_article and looks_like_javascript_shell(fields):
             self.render_again(item)

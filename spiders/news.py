@@ -13,22 +13,36 @@ spider priority (``-s`` still wins): ``DOWNLOAD_DELAY`` and ``AUTOTHROTTLE_START
 (``download_delay``), ``CONCURRENT_REQUESTS_PER_DOMAIN`` (``concurrency``), ``ROBOTSTXT_OBEY``
 (``obey_robots``), ``CLOSESPIDER_PAGECOUNT`` (``max_pages``), ``ARCHIVE_DB`` (``[archive] db``), and the
 browser's settings (crawler.browser.render_settings).
+A failure is recorded with a reason in words and a ``ReasonKind`` decided from the exception's
+class and the request's meta, never from its message (``DOWNLOAD_MAXSIZE`` and ``REDIRECT_MAX_TIMES``
+name the limits in those reasons).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet import error as tx_error
 from twisted.python.failure import Failure
+from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
+from archive.models import FetchMode, FetchOutcome, FoundBy, ReasonKind
 from crawler.browser.render_settings import apply_render_settings
 from crawler.discovery.feeds import FeedError, parse_feed
 from crawler.discovery.links import (
@@ -41,7 +55,9 @@ from crawler.discovery.sitemaps import SitemapError, parse_sitemap, sitemaps_fro
 from crawler.discovery.urls import canonicalize_url, is_on_hosts, looks_like_non_html
 from crawler.extensions.skip_non_html import is_html_content_type
 from crawler.items import Fetch, FetchItem, PageItem
+from crawler.middlewares.robots_txt import ForbiddenByRobots
 from crawler.sources.config import Config, ConfigError, ConfigProblem, SourceConfig, adhoc_source, load_config
+from crawler.sources.ops_tables import RenderMode
 
 FEED_LINK_XPATH = (
     "//link[contains(concat(' ', normalize-space(@rel), ' '), ' alternate ')]"
@@ -152,7 +168,7 @@ class NewsSpider(scrapy.Spider):
             self.crawler.stats.inc_value("newsarchive/links_over_pattern_budget")
             return None
         meta = {"kind": "page", "found_by": found_by, "hops": hops, "hints": hints or {}, "referer_url": referer}
-        if self.rendering and (self.source.render_js == "always" or self.browser_first):
+        if self.rendering and (self.source.render_js == RenderMode.ALWAYS or self.browser_first):
             meta["playwright"] = True
         return scrapy.Request(
             target,
@@ -164,7 +180,7 @@ class NewsSpider(scrapy.Spider):
 
     def rendered_retry(self, item: PageItem) -> scrapy.Request | None:
         """``render_js = "auto"``: the same page once more, through the browser (None when that cannot be)."""
-        if not self.rendering or self.source.render_js != "auto" or item.fetch_mode == "browser":
+        if not self.rendering or self.source.render_js != RenderMode.AUTO or item.fetch_mode == FetchMode.BROWSER:
             return None
         fetch = item.fetch
         return scrapy.Request(
@@ -192,7 +208,7 @@ class NewsSpider(scrapy.Spider):
             callback=callback,
             errback=self.on_error,
             priority=PRIORITY_FEED_OR_SITEMAP + 10,
-            meta={"kind": kind, "found_by": meta.pop("found_by", "start"), **meta},
+            meta={"kind": kind, "found_by": meta.pop("found_by", FoundBy.START), **meta},
         )
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
@@ -202,7 +218,7 @@ class NewsSpider(scrapy.Spider):
             roots.setdefault(f"{parts.scheme}://{parts.netloc}", None)
         requests = [
             *(
-                self._discovery_request(root + "/robots.txt", "robots", self.parse_robots, found_by="robots")
+                self._discovery_request(root + "/robots.txt", "robots", self.parse_robots, found_by=FoundBy.ROBOTS)
                 for root in roots
             ),
             *(
@@ -211,7 +227,7 @@ class NewsSpider(scrapy.Spider):
             ),
             *(self._discovery_request(url, "feed", self.parse_feed) for url in self.source.feeds),
             *(
-                self.page_request(url, "start", hops=0, priority=PRIORITY_FEED_OR_SITEMAP)
+                self.page_request(url, FoundBy.START, hops=0, priority=PRIORITY_FEED_OR_SITEMAP)
                 for url in self.source.start_urls
             ),
         ]
@@ -231,17 +247,19 @@ class NewsSpider(scrapy.Spider):
             content_type=response.headers.get("Content-Type", b"").decode("latin-1") or None,
             bytes=len(response.body),
             elapsed_ms=round(meta["download_latency"] * 1000, 1) if "download_latency" in meta else None,
-            found_by=meta.get("found_by", "link"),
+            found_by=meta.get("found_by", FoundBy.LINK),
             depth=meta.get("hops", 0),
             referer=meta.get("referer_url"),
-            fetch_mode="browser" if meta.get("playwright") else "plain",
+            fetch_mode=FetchMode.BROWSER if meta.get("playwright") else FetchMode.PLAIN,
         )
 
     def parse_robots(self, response: Response) -> Iterator[Any]:
-        yield FetchItem(self.source.name, self.fetch_of(response), "discovery")
+        yield FetchItem(self.source.name, self.fetch_of(response), FetchOutcome.DISCOVERY)
         text = response.text if isinstance(response, TextResponse) else response.body.decode("utf-8", "replace")
         for url in sitemaps_from_robots(text):
-            request = self._discovery_request(url, "sitemap", self.parse_sitemap, found_by="robots", sitemap_depth=0)
+            request = self._discovery_request(
+                url, "sitemap", self.parse_sitemap, found_by=FoundBy.ROBOTS, sitemap_depth=0
+            )
             if request is not None:
                 yield request
 
@@ -250,9 +268,17 @@ class NewsSpider(scrapy.Spider):
         try:
             sitemap = parse_sitemap(response.body)
         except SitemapError as error:
-            yield FetchItem(self.source.name, fetch, "error", f"unreadable sitemap: {error}")
+            yield FetchItem(
+                self.source.name,
+                fetch,
+                FetchOutcome.ERROR,
+                f"unreadable sitemap: {error}",
+                ReasonKind.UNREADABLE_SITEMAP,
+            )
             return
-        yield FetchItem(self.source.name, fetch, "discovery", f"{sitemap.kind} with {len(sitemap.entries)} entries")
+        yield FetchItem(
+            self.source.name, fetch, FetchOutcome.DISCOVERY, f"{sitemap.kind} with {len(sitemap.entries)} entries"
+        )
         depth = response.meta.get("sitemap_depth", 0)
         if sitemap.kind == "index":
             if depth >= self.max_sitemap_depth:
@@ -264,7 +290,7 @@ class NewsSpider(scrapy.Spider):
                     urljoin(response.url, entry.url),
                     "sitemap",
                     self.parse_sitemap,
-                    found_by="sitemap",
+                    found_by=FoundBy.SITEMAP,
                     sitemap_depth=depth + 1,
                 )
                 if request is not None:
@@ -273,7 +299,7 @@ class NewsSpider(scrapy.Spider):
         for entry in sitemap.entries:
             priority = PRIORITY_FEED_OR_SITEMAP + (5 if entry.news else 0)
             request = self.page_request(
-                urljoin(response.url, entry.url), "sitemap", hints=entry.hints(), priority=priority
+                urljoin(response.url, entry.url), FoundBy.SITEMAP, hints=entry.hints(), priority=priority
             )
             if request is not None:
                 yield request
@@ -283,21 +309,26 @@ class NewsSpider(scrapy.Spider):
         try:
             feed = parse_feed(response.body, response.url, fetch.content_type)
         except FeedError as error:
-            yield FetchItem(self.source.name, fetch, "error", f"unreadable feed: {error}")
+            yield FetchItem(
+                self.source.name, fetch, FetchOutcome.ERROR, f"unreadable feed: {error}", ReasonKind.UNREADABLE_FEED
+            )
             return
-        yield FetchItem(self.source.name, fetch, "discovery", f"{feed.kind} feed with {len(feed.entries)} entries")
+        yield FetchItem(
+            self.source.name, fetch, FetchOutcome.DISCOVERY, f"{feed.kind} feed with {len(feed.entries)} entries"
+        )
         for entry in feed.entries:
-            request = self.page_request(entry.url, "feed", hints=entry.hints(), priority=PRIORITY_FEED_OR_SITEMAP)
+            request = self.page_request(entry.url, FoundBy.FEED, hints=entry.hints(), priority=PRIORITY_FEED_OR_SITEMAP)
             if request is not None:
                 yield request
 
     def parse_page(self, response: Response) -> Iterator[Any]:
         fetch = self.fetch_of(response)
         if "download_stopped" in response.flags or not is_html_content_type(fetch.content_type):
-            yield FetchItem(self.source.name, fetch, "skipped", f"not HTML ({fetch.content_type or 'no content type'})")
+            reason = f"not HTML ({fetch.content_type or 'no content type'})"
+            yield FetchItem(self.source.name, fetch, FetchOutcome.SKIPPED, reason, ReasonKind.NOT_HTML)
             return
         if not isinstance(response, TextResponse):
-            yield FetchItem(self.source.name, fetch, "skipped", "not a text response")
+            yield FetchItem(self.source.name, fetch, FetchOutcome.SKIPPED, "not a text response", ReasonKind.NOT_HTML)
             return
         meta = response.meta
         hops = meta.get("hops", 0)
@@ -307,7 +338,7 @@ class NewsSpider(scrapy.Spider):
             body=response.body,
             redirect_urls=list(meta.get("redirect_urls") or []),
             hints=meta.get("hints") or {},
-            fetch_mode="browser" if meta.get("playwright") else "plain",
+            fetch_mode=FetchMode.BROWSER if meta.get("playwright") else FetchMode.PLAIN,
         )
         yield from self.feed_requests(response)
         yield from self.canonical_request(response, hops)
@@ -318,7 +349,7 @@ class NewsSpider(scrapy.Spider):
         for href in response.xpath(FEED_LINK_XPATH).getall():
             url = urljoin(response.url, href.strip())
             if is_on_hosts(url, self.hosts):
-                request = self._discovery_request(url, "feed", self.parse_feed, found_by="link")
+                request = self._discovery_request(url, "feed", self.parse_feed, found_by=FoundBy.LINK)
                 if request is not None:
                     yield request
 
@@ -327,7 +358,9 @@ class NewsSpider(scrapy.Spider):
         href = response.xpath("//link[@rel='canonical']/@href").get()
         if not href:
             return
-        request = self.page_request(urljoin(response.url, href.strip()), "canonical", hops=hops, referer=response.url)
+        request = self.page_request(
+            urljoin(response.url, href.strip()), FoundBy.CANONICAL, hops=hops, referer=response.url
+        )
         if request is not None:
             yield request
 
@@ -336,7 +369,7 @@ class NewsSpider(scrapy.Spider):
             if link.nofollow:
                 continue
             request = self.page_request(
-                link.url, "link", hops=next_hops(hops, link.url), referer=response.url, budgeted=True
+                link.url, FoundBy.LINK, hops=next_hops(hops, link.url), referer=response.url, budgeted=True
             )
             if request is not None:
                 yield request
@@ -356,41 +389,73 @@ class NewsSpider(scrapy.Spider):
     def on_error(self, failure: Failure) -> Iterator[Any]:
         request = failure.request
         meta = request.meta
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):
-            message = str(failure.value)
-            if "robots.txt" in message.lower():
-                return  # never fetched: the site asked us not to
-            reason = message or "request dropped"
-            if "redirect" in reason.lower():
-                reason = f"too many redirects (a redirect loop?): {reason}"
-            fetch = Fetch(
-                url=request.url,
-                found_by=meta.get("found_by", "link"),
-                depth=meta.get("hops", 0),
-                referer=meta.get("referer_url"),
-            )
-            yield FetchItem(self.source.name, fetch, "error", reason)
-            return
+        if failure.check(ForbiddenByRobots):
+            return  # never fetched: the site asked us not to
         if failure.check(HttpError):
             response = failure.value.response
             fetch = self.fetch_of(response)
-            outcome = "discovery" if meta.get("kind") == "robots" and response.status == 404 else "error"
-            yield FetchItem(self.source.name, fetch, outcome, f"HTTP {response.status}")
+            robots_missing = meta.get("kind") == "robots" and response.status == 404
+            outcome = FetchOutcome.DISCOVERY if robots_missing else FetchOutcome.ERROR
+            yield FetchItem(self.source.name, fetch, outcome, f"HTTP {response.status}", ReasonKind.HTTP_STATUS)
             return
         fetch = Fetch(
             url=request.url,
-            found_by=meta.get("found_by", "link"),
+            found_by=meta.get("found_by", FoundBy.LINK),
             depth=meta.get("hops", 0),
             referer=meta.get("referer_url"),
         )
-        yield FetchItem(self.source.name, fetch, "error", self.failure_reason(failure))
+        reason, kind = self.failure_reason(failure)
+        yield FetchItem(self.source.name, fetch, FetchOutcome.ERROR, reason, kind)
 
-    def failure_reason(self, failure: Failure) -> str:
-        """What went wrong with a request, and where that has a fix, the fix."""
-        if failure.check(DownloadCancelledError) and "max size" in failure.getErrorMessage():
-            limit = self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
+    def failure_reason(self, failure: Failure) -> tuple[str, ReasonKind]:
+        """What went wrong with a request (in words, with the fix where there is one) and its kind."""
+        settings = self.crawler.settings
+        meta = failure.request.meta
+        if failure.check(IgnoreRequest):
+            message = str(failure.value) or "request dropped"
+            if redirects_exhausted(meta, settings.getint("REDIRECT_MAX_TIMES")):
+                return f"too many redirects (a redirect loop?): {message}", ReasonKind.TOO_MANY_REDIRECTS
+            return message, ReasonKind.DROPPED
+        limit = int(meta.get("download_maxsize", settings.getint("DOWNLOAD_MAXSIZE")) or 0)
+        # Scrapy's HTTP download handlers cancel a download for one reason: the response outgrew
+        # DOWNLOAD_MAXSIZE (announced by Content-Length, or while the body arrived).
+        if failure.check(DownloadCancelledError) and limit > 0:
             return (
                 f"response larger than DOWNLOAD_MAXSIZE ({limit} bytes); if such pages matter, raise it "
                 f"(newsarchive crawl -s DOWNLOAD_MAXSIZE={limit * 2})"
-            )
-        return f"{failure.type.__name__}: {failure.getErrorMessage()}"
+            ), ReasonKind.TOO_LARGE
+        return f"{failure.type.__name__}: {failure.getErrorMessage()}", failure_kind(failure)
+
+
+def redirects_exhausted(meta: Mapping[str, Any], max_redirect_times: int) -> bool:
+    """Whether RedirectMiddleware dropped this request for following too many redirects.
+
+    It refuses a redirect once the request's ``redirect_ttl`` has run out or one more would pass
+    REDIRECT_MAX_TIMES; both live in the request's meta, which the middleware itself sets.
+    """
+    if "redirect_ttl" not in meta:
+        return False  # never went through RedirectMiddleware's redirect step
+    return meta["redirect_ttl"] <= 0 or meta.get("redirect_times", 0) + 1 > max_redirect_times
+
+
+def failure_kind(failure: Failure) -> ReasonKind:
+    """The kind of a download failure, from its exception class (Scrapy's download handler
+    exceptions, the Twisted errors under them, Playwright's for rendered pages)."""
+    # Imported here, not at the top: only a crawl that met an error needs Playwright's classes.
+    from playwright.async_api import TimeoutError as BrowserTimeoutError
+
+    if failure.check(DownloadTimeoutError, tx_error.TimeoutError, tx_error.TCPTimedOutError, BrowserTimeoutError):
+        return ReasonKind.TIMEOUT
+    if failure.check(CannotResolveHostError, tx_error.DNSLookupError):
+        return ReasonKind.DNS_LOOKUP
+    if failure.check(
+        DownloadConnectionRefusedError,
+        DownloadFailedError,
+        ResponseDataLossError,
+        tx_error.ConnectError,
+        tx_error.ConnectionLost,
+        ResponseFailed,
+        ResponseNeverReceived,
+    ):
+        return ReasonKind.CONNECTION_FAILED
+    return ReasonKind.DOWNLOAD_FAILED

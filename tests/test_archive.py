@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from archive import Archive, ArchiveError, SaveResult
 from archive.dates import to_utc_iso
 from archive.migrations import MIGRATIONS, apply_migrations
+from archive.models import NO_TEXT_KINDS, FetchOutcome, ReasonKind, RunStatus
 
 VOCABULARY = [
     "government",
@@ -192,6 +193,9 @@ def test_non_sqlite_file_gives_archive_error_with_path(tmp_path: Path) -> None:
     assert str(path) in str(raised.value)
     assert "not a SQLite database" in str(raised.value)
     assert "Fix" in str(raised.value)
+    # The problem and the fix also apart, for whoever shows them (doctor prints the fix on its own line).
+    assert str(path) in raised.value.problem and "Fix" not in raised.value.problem
+    assert raised.value.fix is not None and ".recover" in raised.value.fix and raised.value.path == path
 
 
 def test_bad_arguments_are_named(db_path: Path) -> None:
@@ -205,6 +209,8 @@ def test_bad_arguments_are_named(db_path: Path) -> None:
             save(arc, 99, "https://example.org/a", make_text(1))
         with pytest.raises(ArchiveError, match="url"):
             arc.save_article(run_id, {"text": "no url"}, {})
+        with pytest.raises(ArchiveError, match="reason_kind"):
+            arc.record_fetch(run_id, make_fetch("https://example.org/y"), "rejected", "odd", reason_kind="odd")
         # A failed write leaves no transaction holding the file's write lock.
         assert not arc.db.conn.in_transaction
 
@@ -567,3 +573,144 @@ def test_the_original_wins_over_an_exact_copy_met_first_in_the_same_crawl(tmp_pa
         run_id = archive.start_run("n")
         assert archive.save_article(run_id, late, {"url": late["url"], "found_by": "sitemap"}).outcome == "duplicate"
         assert archive.find_article(late["url"])["url"] == original["url"]
+
+
+# -- reason kinds, stop requests, and the migrations that introduced them ---------------------------
+
+
+def test_extraction_failures_count_the_kind_not_the_words(db_path: Path) -> None:
+    with Archive(db_path) as arc:
+        run_id = arc.start_run("example-news")
+        for number, kind in enumerate(NO_TEXT_KINDS):
+            arc.record_fetch(
+                run_id, make_fetch(f"https://example.org/empty/{number}"), "rejected", "any words", reason_kind=kind
+            )
+        # Words that once counted, with a kind that does not: not an extraction failure.
+        arc.record_fetch(
+            run_id, make_fetch("https://example.org/tag/a"), "rejected", "no article text", reason_kind="listing"
+        )
+        arc.record_fetch(
+            run_id, make_fetch("https://example.org/gone", status=404), "error", "HTTP 404", reason_kind="http_status"
+        )
+        row = arc.finish_run(run_id, RunStatus.SUCCEEDED)
+        kinds = dict(arc.db.execute("SELECT url, reason_kind FROM fetches WHERE run_id = ?", [run_id]).fetchall())
+    assert row["extraction_failures"] == len(NO_TEXT_KINDS) and row["articles_rejected"] == len(NO_TEXT_KINDS) + 1
+    assert kinds["https://example.org/tag/a"] == "listing" and kinds["https://example.org/gone"] == "http_status"
+
+
+def test_a_stop_request_is_a_flag_and_the_reason_stays_words(db_path: Path) -> None:
+    with Archive(db_path) as arc:
+        run_id = arc.start_run("example-news")
+        assert arc.run(run_id)["stop_requested"] == 0
+        arc.request_stop(run_id, "the scheduler was shut down")
+        # The crawl closes its own run afterwards, without a reason: the one recorded is kept.
+        row = arc.finish_run(run_id, RunStatus.FAILED)
+    assert row["stop_requested"] == 1 and row["reason"] == "the scheduler was shut down"
+
+
+# Reasons as versions before migration 6 wrote them, and the kind each must get.
+OLD_REASONS = [
+    ("rejected", "no article text (JavaScript app shell)", "javascript_shell"),
+    ("rejected", "no article text (JavaScript app shell); fetched again in a browser", "javascript_shell"),
+    ("rejected", "URL matches article pattern but no article text (placeholder page)", "placeholder"),
+    ("rejected", "no article text (extraction failed: lxml said no)", "extraction_failed"),
+    ("rejected", "no article text", "no_text"),
+    ("rejected", "URL matches article pattern but no article text", "no_text"),
+    ("rejected", "URL matches none of the source's article patterns", "outside_article_patterns"),
+    ("rejected", "listing page: JSON-LD lists 3 articles", "listing"),
+    ("rejected", "listing page: 7 <article> teasers, link density 0.31", "listing"),
+    ("rejected", "JSON-LD CollectionPage: not an article page", "not_article_type"),
+    ("rejected", "JSON-LD WebSite only: a home page", "not_article_type"),
+    ("rejected", "og:type website: not an article page", "not_article_type"),
+    ("rejected", "URL looks like a tag page", "not_article_url"),
+    ("rejected", "too little text for a page without article markup (120 < 400 chars)", "too_little_text"),
+    ("rejected", "too few paragraphs (2 < 3)", "too_few_paragraphs"),
+    ("rejected", "mostly links (link density 0.62)", "mostly_links"),
+    ("rejected", "no title", "no_title"),
+    ("rejected", "alternate copy of https://example.org/story", "alternate_copy"),
+    ("skipped", "not HTML (application/pdf)", "not_html"),
+    ("skipped", "not a text response", "not_html"),
+    ("error", "HTTP 404", "http_status"),
+    ("discovery", "HTTP 404", "http_status"),
+    ("error", "response larger than DOWNLOAD_MAXSIZE (100 bytes); if such pages matter, raise it", "too_large"),
+    ("error", "too many redirects (a redirect loop?): max redirections reached", "too_many_redirects"),
+    ("error", "redirect loop: https://example.org/a → https://example.org/b → https://example.org/a", "redirect_loop"),
+    ("error", "unreadable feed: not XML", "unreadable_feed"),
+    ("error", "unreadable sitemap: not XML", "unreadable_sitemap"),
+    ("error", "TimeoutError: User timeout caused connection failure.", "timeout"),
+    ("error", "DNSLookupError: DNS lookup failed: no results for hostname lookup: nowhere.example.", "dns_lookup"),
+    (
+        "error",
+        "ConnectionRefusedError: Connection was refused by other side: 111: Connection refused.",
+        "connection_failed",
+    ),
+    ("error", "ResponseNeverReceived: [<twisted.python.failure.Failure ...>]", "connection_failed"),
+    ("error", "Error: net::ERR_ABORTED", "download_failed"),
+    ("discovery", "rss feed with 30 entries", None),
+    ("discovery", None, None),
+]
+
+
+def test_migration_6_gives_old_fetches_their_reason_kind(db_path: Path) -> None:
+    db = sqlite_utils_database(db_path)
+    apply_migrations(db, MIGRATIONS[:5])
+    run_id = db.execute(
+        "INSERT INTO crawl_runs (source, started_at) VALUES ('old', '2024-01-01T00:00:00.000Z')"
+    ).lastrowid
+    for number, (outcome, reason, _) in enumerate(OLD_REASONS):
+        db.execute(
+            "INSERT INTO fetches (run_id, url, fetched_at, outcome, reason) VALUES (?, ?, '2024-01-01T00:00:00.000Z', ?, ?)",
+            [run_id, f"https://example.org/{number}", outcome, reason],
+        )
+    db.execute(
+        "INSERT INTO fetches (run_id, url, fetched_at, outcome) VALUES (?, 'https://example.org/a', 'x', 'new')",
+        [run_id],
+    )
+    db.close()
+    with Archive(db_path) as arc:
+        kinds = [row[0] for row in arc.db.execute("SELECT reason_kind FROM fetches ORDER BY id")]
+        assert kinds == [kind for _, _, kind in OLD_REASONS] + [None]
+        assert set(kinds) - {None} <= set(ReasonKind)
+        # Counting by kind gives what counting by the old words gave (plus pattern sources, which it missed).
+        row = arc.finish_run(run_id, RunStatus.SUCCEEDED)
+    assert row["extraction_failures"] == 6
+
+
+def test_migration_7_turns_the_interrupted_prefix_into_a_flag(db_path: Path) -> None:
+    db = sqlite_utils_database(db_path)
+    apply_migrations(db, MIGRATIONS[:6])
+    for status, reason in (
+        ("interrupted", "interrupted: the scheduler was shut down"),
+        ("interrupted", "interrupted: stopped with Ctrl-C"),
+        ("failed", "no page answered (is the site up?)"),
+        ("succeeded", None),
+    ):
+        db.execute(
+            "INSERT INTO crawl_runs (source, status, started_at, reason) VALUES ('old', ?, '2024-01-01T00:00:00Z', ?)",
+            [status, reason],
+        )
+    db.close()
+    with Archive(db_path) as arc:
+        rows = [
+            tuple(row) for row in arc.db.execute("SELECT status, stop_requested, reason FROM crawl_runs ORDER BY id")
+        ]
+    assert rows == [
+        ("interrupted", 1, "the scheduler was shut down"),
+        ("interrupted", 1, "stopped with Ctrl-C"),
+        ("failed", 0, "no page answered (is the site up?)"),
+        ("succeeded", 0, None),
+    ]
+
+
+def test_vocabularies_are_the_stored_strings() -> None:
+    # Members compare, hash, format and serialise as their value: rows and output read as before.
+    assert RunStatus.TIMED_OUT == "timed_out" and f"{RunStatus.TIMED_OUT}" == "timed_out"
+    assert {"rejected": 1}[FetchOutcome.REJECTED] == 1
+    assert json.dumps({"kind": ReasonKind.NO_TEXT}) == '{"kind": "no_text"}'
+
+
+def sqlite_utils_database(path: Path) -> Any:
+    """A bare connection to a new file, to build an archive as an older version left it."""
+    from sqlite_utils import Database
+
+    return Database(sqlite3.connect(str(path), isolation_level=None))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -37,7 +39,7 @@ def article_page(title: str, charset_meta: str = '<meta charset="utf-8">', paddi
     )
 
 
-def bad_site(request: Request) -> Reply:
+def bad_site(request: Request, refused_url: str = "") -> Reply:
     path = request.path
     if path == "/robots.txt":
         return Reply(404, b"", {"content-type": "text/plain"})
@@ -51,6 +53,8 @@ def bad_site(request: Request) -> Reply:
                 "/2025/06/03/empty/",
                 "/2025/06/03/too-large/",
                 "/2025/06/03/fine/",
+                "/2025/06/03/endless-redirects/",
+                *([refused_url] if refused_url else []),
             )
         )
         return Reply(200, f"<html><head><title>Home</title></head><body><ul>{links}</ul></body></html>".encode())
@@ -70,13 +74,24 @@ def bad_site(request: Request) -> Reply:
         return Reply(200, article_page("Too large", padding="<!--" + "y" * (9 * 1024 * 1024) + "-->").encode())
     if path == "/2025/06/03/fine/":
         return Reply(200, article_page("Quay repairs finished early").encode())
+    if path == "/2025/06/03/endless-redirects/" or path.startswith("/hop/"):
+        hop = int(path.rsplit("/", 1)[-1]) + 1 if path.startswith("/hop/") else 1
+        return Reply(302, b"", {"location": f"/hop/{hop}"})
     return Reply(404, b"<html><body>Not found</body></html>")
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then released): connecting to it is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def crawled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     db = tmp_path_factory.mktemp("bad") / "archive.db"
-    with serve(bad_site) as site:
+    refused = f"http://127.0.0.1:{closed_port()}/2025/06/03/refused/"
+    with serve(functools.partial(bad_site, refused_url=refused)) as site:
         result = CliRunner().invoke(
             main,
             [
@@ -89,6 +104,8 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
                 "0",
                 "-s",
                 "DOWNLOAD_MAXSIZE=8388608",
+                "-s",
+                "REDIRECT_MAX_TIMES=3",
             ],
         )
     return db, result.output, site.base_url
@@ -143,3 +160,34 @@ def test_oversized_page_names_the_setting_to_raise(crawled: tuple[Path, str, str
     fetch = fetch_of(db, base + "/2025/06/03/too-large/")
     assert fetch["outcome"] == "error"
     assert "DOWNLOAD_MAXSIZE" in fetch["reason"]
+    assert fetch["reason_kind"] == "too_large"
+
+
+@pytest.mark.parametrize("path", ["/2025/06/03/garbage/", "/2025/06/03/empty/"])
+def test_pages_without_text_count_as_extraction_failures(crawled: tuple[Path, str, str], path: str) -> None:
+    db, _, base = crawled
+    assert fetch_of(db, base + path)["reason_kind"] in ("no_text", "extraction_failed")
+    with sqlite3.connect(db) as connection:
+        (failures,) = connection.execute("SELECT extraction_failures FROM crawl_runs").fetchone()
+    assert failures == 3  # these two, and the home page (a bare list of links)
+
+
+def test_failures_carry_their_kind(crawled: tuple[Path, str, str]) -> None:
+    db, _, base = crawled
+    with sqlite3.connect(db) as connection:
+        connection.row_factory = sqlite3.Row
+        rows = [
+            dict(row) for row in connection.execute("SELECT * FROM fetches WHERE outcome IN ('error', 'discovery')")
+        ]
+    by_kind = {row["reason_kind"]: row for row in rows}
+    # A redirect chain longer than REDIRECT_MAX_TIMES: told by RedirectMiddleware's own request meta.
+    redirects = by_kind["too_many_redirects"]
+    assert redirects["outcome"] == "error" and "/hop/" in redirects["url"]
+    assert redirects["reason"].startswith("too many redirects (a redirect loop?)")
+    # Nothing listens: told by the exception's class, not its message.
+    refused = by_kind["connection_failed"]
+    assert (
+        refused["outcome"] == "error" and refused["url"].endswith("/2025/06/03/refused/") and refused["status"] is None
+    )
+    # robots.txt answered 404: a discovery, with the status's kind.
+    assert by_kind["http_status"]["url"] == base + "/robots.txt" and by_kind["http_status"]["outcome"] == "discovery"

@@ -18,10 +18,17 @@ from scrapy_playwright.handler import Config as PlaywrightConfig
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
 from crawler.browser.chromium import BROWSER_CANDIDATES, check_browser, find_browser
-from crawler.browser.render_settings import RenderSettings, should_abort_request
+from crawler.browser.render_settings import (
+    BrowserMissing,
+    RenderSettings,
+    SettingError,
+    apply_render_settings,
+    should_abort_request,
+)
 from crawler.demo.server import serve
 from crawler.extraction.extract import extract_page
 from crawler.run.crawl_process import build_settings
+from crawler.sources.config import adhoc_source
 from tests.jssite import FONT_PATH, asset_paths, expected_js_articles, js_site_app, static_article_urls
 
 
@@ -137,6 +144,9 @@ def test_bad_values_are_refused_naming_the_setting_and_the_fix(name: str, value:
     message = str(error.value)
     assert name in message and repr(value) in message
     assert f"-s {name}=" in message
+    # The parts apart, for whoever shows them (doctor prints the fix on a line of its own).
+    assert isinstance(error.value, SettingError) and error.value.setting == name
+    assert repr(value) in error.value.problem and f"-s {name}=" in error.value.fix
 
 
 def test_settings_without_the_defaults_are_refused_not_given_a_second_default() -> None:
@@ -150,8 +160,10 @@ def test_a_configured_browser_that_is_not_there_is_an_error_not_a_fallback(tmp_p
     environ = {"PATH": str(tmp_path / "bin")}
     with pytest.raises(
         ValueError, match=r"Setting NEWSARCHIVE_BROWSER names .*no-such-chrome.*apt-get install chromium"
-    ):
+    ) as error:
         RenderSettings.from_settings(build_settings({"NEWSARCHIVE_BROWSER": str(tmp_path / "no-such-chrome")}), environ)
+    assert isinstance(error.value, SettingError) and error.value.setting == "NEWSARCHIVE_BROWSER"
+    assert "no-such-chrome" in error.value.problem and "apt-get install chromium" in error.value.fix
     with pytest.raises(ValueError, match="Environment variable NEWSARCHIVE_BROWSER"):
         RenderSettings.from_settings(build_settings(), {**environ, "NEWSARCHIVE_BROWSER": "/nowhere/chrome"})
     with pytest.raises(ValueError, match="headless"):
@@ -262,30 +274,56 @@ def test_plain_http_sees_no_text_on_javascript_pages() -> None:
 
 @pytest.mark.browser
 def test_check_browser_launches_the_real_browser(real_browser: str) -> None:
-    ok, detail = check_browser(real_browser)
-    assert ok, detail
-    assert detail.startswith("Chromium ") and detail.endswith(f" at {real_browser}")
+    result = check_browser(real_browser)
+    assert result.ok, result
+    detail = result.detail
+    assert detail.startswith("Chromium ") and detail.endswith(f" at {real_browser}") and result.fix is None
     version = detail.split()[1]
     assert version.split(".")[0].isdigit() and int(version.split(".")[0]) >= 100
 
 
 def test_check_browser_explains_a_program_that_is_not_a_browser() -> None:
-    ok, detail = check_browser("/bin/true", timeout=15)
-    assert not ok
-    assert "/bin/true is not a working headless Chrome/Chromium" in detail
-    assert "exited at once" in detail and "apt-get install chromium" in detail
+    result = check_browser("/bin/true", timeout=15)
+    assert not result.ok
+    assert "/bin/true is not a working headless Chrome/Chromium" in result.detail
+    assert "exited at once (exit code 0)" in result.detail and "apt-get install chromium" in result.fix
+    assert str(result) == f"{result.detail}. Fix: {result.fix}."  # one message, for the command line
+
+
+def test_a_source_that_must_render_names_itself_the_problem_and_the_fix(tmp_path: Path) -> None:
+    source = adhoc_source("https://app.news.example/", render_js="always")
+    settings = Settings({"NEWSARCHIVE_BROWSER": str(tmp_path / "no-such-chrome")})
+    with pytest.raises(BrowserMissing) as error:
+        apply_render_settings(settings, source)
+    missing = error.value
+    assert missing.source == source.name and "no-such-chrome" in missing.problem
+    assert "apt-get install chromium" in missing.fix and "Fix" not in missing.problem
+    assert str(missing) == f"{missing.problem} Fix: {missing.fix}"
+    # "auto" falls back to plain HTTP, with the same words as a warning for the run log.
+    rendering, warning = apply_render_settings(settings, adhoc_source("https://app.news.example/"))
+    assert rendering is False and warning is not None and "no-such-chrome" in warning
+
+
+def test_check_browser_names_the_signal_that_killed_it(tmp_path: Path) -> None:
+    crashing = tmp_path / "crashing-chrome"
+    crashing.write_text("#!/bin/sh\nkill -SEGV $$\n")
+    crashing.chmod(0o755)
+    result = check_browser(str(crashing), timeout=15)
+    assert not result.ok
+    assert "exited at once (signal SIGSEGV) instead of starting" in result.detail
 
 
 def test_check_browser_explains_a_missing_file(tmp_path: Path) -> None:
-    ok, detail = check_browser(str(tmp_path / "chrome"))
-    assert not ok
-    assert f"{tmp_path / 'chrome'} is not an executable file" in detail and "NEWSARCHIVE_BROWSER" in detail
+    result = check_browser(str(tmp_path / "chrome"))
+    assert not result.ok
+    assert f"{tmp_path / 'chrome'} is not an executable file" in result.detail and "NEWSARCHIVE_BROWSER" in result.fix
 
 
 def test_check_browser_kills_a_browser_that_never_answers(tmp_path: Path) -> None:
     hanging = tmp_path / "hanging-chrome"
     hanging.write_text("#!/bin/sh\nexec sleep 60\n")
     hanging.chmod(0o755)
-    ok, detail = check_browser(str(hanging), timeout=2)
-    assert not ok
+    result = check_browser(str(hanging), timeout=2)
+    assert not result.ok
+    detail = result.detail
     assert str(hanging) in detail and ("did not answer in time" in detail or "did not start within" in detail)

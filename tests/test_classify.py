@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from archive.models import NO_TEXT_KINDS, ReasonKind
 from crawler.extraction.classify import Verdict, classify_page
 from crawler.extraction.extract import extract_page, failed_fields
 
@@ -52,6 +53,7 @@ def test_golden_pages_are_classified_as_expected(name: str) -> None:
     verdict = classify_page(fields, expected["url"])
     assert verdict.is_article is expected["is_article"], verdict.reason
     assert verdict.reason
+    assert (verdict.kind is None) is verdict.is_article  # every rejection has a kind, no article has one
     if "reason_contains" in expected:
         assert expected["reason_contains"].lower() in verdict.reason.lower()
 
@@ -84,6 +86,7 @@ def test_url_hints_count_against_an_article_looking_page(path: str, hint: str) -
     verdict = classify_page(plain_article_fields(), f"https://www.example-news.org{path}")
     assert verdict.is_article is False
     assert hint in verdict.reason
+    assert verdict.kind is ReasonKind.NOT_ARTICLE_URL
 
 
 @pytest.mark.parametrize(
@@ -105,10 +108,12 @@ def test_article_patterns_decide_when_given() -> None:
     assert matched.is_article and "article pattern" in matched.reason
     unmatched = classify_page(fields, "https://www.example-news.org/lifeboat-rescues-fishing-crew", patterns)
     assert not unmatched.is_article and "none of the source's article patterns" in unmatched.reason
+    assert unmatched.kind is ReasonKind.OUTSIDE_ARTICLE_PATTERNS
     # A matching URL is not enough when the page has no text.
     _, shell = extract_golden("app_shell")
     verdict = classify_page(shell, "https://metrodaily.example/2024/02/09/city-budget-vote", patterns)
     assert not verdict.is_article and "app shell" in verdict.reason
+    assert verdict.kind is ReasonKind.JAVASCRIPT_SHELL  # counted as a page without text, patterns or not
 
 
 def test_patterns_override_page_signals() -> None:
@@ -130,20 +135,20 @@ def test_jsonld_list_of_articles_is_a_listing() -> None:
     fields["signals"]["jsonld_types"] = extract_page(page + b"</body></html>", ARTICLE_URL)["signals"]["jsonld_types"]
     verdict = classify_page(fields, ARTICLE_URL)
     assert not verdict.is_article
-    assert "listing" in verdict.reason
+    assert "listing" in verdict.reason and verdict.kind is ReasonKind.LISTING
 
 
 def test_failed_extraction_is_not_an_article() -> None:
     verdict = classify_page(failed_fields("could not parse HTML of x"), ARTICLE_URL)
     assert not verdict.is_article
-    assert "extraction failed" in verdict.reason
+    assert "extraction failed" in verdict.reason and verdict.kind is ReasonKind.EXTRACTION_FAILED
 
 
 def test_short_page_is_not_an_article() -> None:
     page = b"<html><head><title>Brief</title></head><body><p>Road closed until Friday.</p></body></html>"
     verdict = classify_page(extract_page(page, ARTICLE_URL), ARTICLE_URL)
     assert not verdict.is_article
-    assert "too little text" in verdict.reason
+    assert "too little text" in verdict.reason and verdict.kind is ReasonKind.TOO_LITTLE_TEXT
 
 
 signal_values = st.fixed_dictionaries(
@@ -174,5 +179,9 @@ def test_every_verdict_has_a_reason(signals: dict[str, Any], title: str | None, 
     verdict = classify_page(fields, f"https://example.org{path}")
     assert isinstance(verdict.is_article, bool)
     assert verdict.reason.strip()
+    assert (verdict.kind is None) is verdict.is_article
     if signals["app_shell"] or signals["placeholder"] or signals["text_chars"] == 0:
         assert not verdict.is_article
+        assert verdict.kind in NO_TEXT_KINDS
+    if signals["app_shell"]:
+        assert verdict.kind is ReasonKind.JAVASCRIPT_SHELL

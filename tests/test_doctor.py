@@ -178,12 +178,14 @@ def test_a_wrong_browser_in_the_environment_is_named(tmp_path: Path) -> None:
     checks = run_checks(None, tmp_path / "archive.db", {"PATH": "", "NEWSARCHIVE_BROWSER": str(tmp_path / "chrome")})
     browser = by_name(checks)["browser"]
     assert not browser.ok and "Environment variable NEWSARCHIVE_BROWSER" in browser.detail
+    assert "Fix" not in browser.detail and browser.fix is not None and "full path" in browser.fix
 
 
 def test_a_program_that_is_not_a_browser_fails_the_browser_check(tmp_path: Path) -> None:
     checks = run_checks(None, tmp_path / "archive.db", {"PATH": "", "NEWSARCHIVE_BROWSER": "/bin/true"})
     browser = by_name(checks)["browser"]
     assert not browser.ok and "/bin/true is not a working headless Chrome/Chromium" in browser.detail
+    assert "Fix" not in browser.detail and browser.fix is not None and "apt-get install chromium" in browser.fix
 
 
 def test_never_rendering_sources_do_not_need_a_browser(tmp_path: Path) -> None:

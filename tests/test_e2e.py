@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from click.testing import CliRunner
 
+from archive.models import NO_TEXT_KINDS, ReasonKind
 from crawler.browser.chromium import find_browser
 from crawler.cli.main import main
 from crawler.demo.server import LocalSite
@@ -173,6 +174,33 @@ def test_failures_are_recorded_with_reasons(crawled: Crawled) -> None:
     plain = [row for row in shell if row["fetch_mode"] == "plain"]
     # With a browser installed (render_js = "auto") each shell is tried once more in it, in vain.
     assert all(row["reason"].endswith("fetched again in a browser") for row in plain) or not find_browser()
+
+
+def test_every_reason_has_its_kind(crawled: Crawled) -> None:
+    rows = query(crawled.db, "SELECT url, outcome, reason, reason_kind FROM fetches WHERE run_id = 1")
+    for row in rows:
+        outcome, reason, kind = row["outcome"], row["reason"], row["reason_kind"]
+        if outcome in ("rejected", "skipped", "error"):
+            assert kind in set(ReasonKind), dict(row)
+        elif outcome == "discovery":
+            assert kind == ("http_status" if reason == "HTTP 404" else None), dict(row)
+        else:
+            assert kind is None and reason is None, dict(row)
+        expected = {"HTTP 404": "http_status", "not HTML (application/pdf)": "not_html"}.get(reason or "")
+        if expected:
+            assert kind == expected, dict(row)
+        if (reason or "").startswith("redirect loop: "):
+            assert kind == "redirect_loop"
+        if (reason or "").startswith("no article text (JavaScript app shell)"):
+            assert kind == "javascript_shell"
+    (run,) = query(crawled.db, "SELECT extraction_failures, stats_json FROM crawl_runs WHERE id = 1")
+    no_text = [row for row in rows if row["outcome"] == "rejected" and row["reason_kind"] in NO_TEXT_KINDS]
+    worded = [row for row in rows if row["outcome"] == "rejected" and row["reason"].startswith("no article text")]
+    assert run["extraction_failures"] == len(no_text) == len(worded) > 0
+    # Requests robots.txt forbids are never sent, and never recorded as failures either.
+    assert json.loads(run["stats_json"]).get("robotstxt/forbidden", 0) > 0
+    for prefix in crawled.site.disallowed_prefixes():
+        assert not [row for row in rows if urlsplit(row["url"]).path.startswith(prefix)]
 
 
 def test_503_and_429_are_retried_after_retry_after(crawled: Crawled) -> None:

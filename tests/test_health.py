@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from archive import Archive
+from archive.models import ReasonKind
 from crawler.ops.health import evaluate_health
 from crawler.sources.config import load_config
 from crawler.sources.ops_tables import HealthConfig
@@ -84,9 +85,21 @@ def record_run(
             {"url": url, "status": 200, "content_type": "text/html"},
         )
     for number in range(no_text):
-        archive.record_fetch(run_id, {"url": f"{base}/shell-{number}", "status": 200}, "rejected", NO_TEXT_REASON)
+        archive.record_fetch(
+            run_id,
+            {"url": f"{base}/shell-{number}", "status": 200},
+            "rejected",
+            NO_TEXT_REASON,
+            reason_kind=ReasonKind.JAVASCRIPT_SHELL,
+        )
     for number in range(errors):
-        archive.record_fetch(run_id, {"url": f"{base}/broken-{number}", "status": 500}, "error", "HTTP 500")
+        archive.record_fetch(
+            run_id,
+            {"url": f"{base}/broken-{number}", "status": 500},
+            "error",
+            "HTTP 500",
+            reason_kind=ReasonKind.HTTP_STATUS,
+        )
     padding = (pages or 0) - articles - no_text - errors
     for number in range(max(padding, 0)):
         archive.record_fetch(run_id, {"url": f"{base}/section-{number}", "status": 200}, "discovery", "section page")

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -91,9 +91,28 @@ CHECK_PAGE = (
 CHECK_TEXT = "JavaScript works"
 
 
+@dataclass(frozen=True)
+class BrowserCheck:
+    """Whether the browser really starts: ``detail`` says what was found or what failed, ``fix``
+    (when it failed) what to do. ``str()`` joins them ("… Fix: ….") for the command line."""
+
+    ok: bool
+    detail: str
+    fix: str | None = None
+
+    def __str__(self) -> str:
+        return self.detail if self.fix is None else f"{self.detail}. Fix: {self.fix}."
+
+
 def _launch_and_probe(executable_path: str, timeout_ms: int) -> dict[str, Any]:
-    """Launch the browser with Playwright's sync API, render :data:`CHECK_PAGE`; runs in the check's child process."""
+    """Launch the browser with Playwright's sync API, render :data:`CHECK_PAGE`; runs in the check's child process.
+
+    A failed launch is told apart by Playwright's exception type (its TimeoutError, or any other
+    Error); for the latter the executable is then run once on its own, so that how it ended (exit
+    code or signal) comes from the process itself rather than from the wording of the error.
+    """
     from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
     from playwright.sync_api import sync_playwright
 
     try:
@@ -108,36 +127,69 @@ def _launch_and_probe(executable_path: str, timeout_ms: int) -> dict[str, Any]:
                 return {"ok": text == CHECK_TEXT, "version": browser.version, "text": text}
             finally:
                 browser.close()
+    except PlaywrightTimeoutError as error:
+        return {"ok": False, "error": _first_line(str(error)), "timed_out": True}
     except PlaywrightError as error:
-        return {"ok": False, "error": str(error)}
+        return {"ok": False, "error": _first_line(str(error)), **_run_alone(executable_path, timeout_ms / 1000)}
 
 
-def _explain_launch_error(executable_path: str, error: str) -> str:
-    first_line = error.strip().splitlines()[0] if error.strip() else "no error message"
-    exited = re.search(r"process did exit: exitCode=(\w+), signal=(\w+)", error)
+def _first_line(message: str) -> str:
+    return message.strip().splitlines()[0] if message.strip() else "no error message"
+
+
+def _run_alone(executable_path: str, timeout: float) -> dict[str, Any]:
+    """Run the executable headless on its own (dump an empty page's DOM) and report how it ended.
+
+    ``exited_early``: it ended without producing the page (a browser prints the DOM), with its
+    ``exit_code`` (negative: killed by that signal); otherwise it ran, and Playwright's error alone
+    tells what went wrong.
+    """
+    command = [executable_path, "--headless", *chromium_args(), "--dump-dom", "about:blank"]
+    try:
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError as error:
+        return {"exited_early": True, "start_error": error.strerror or type(error).__name__}
+    try:
+        out, _ = child.communicate(timeout=min(timeout, 10.0))
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.communicate()
+        return {"exited_early": False}
+    return {"exited_early": not out.strip(), "exit_code": child.returncode}
+
+
+def _how_it_ended(exit_code: int) -> str:
+    if exit_code < 0:
+        return f"signal {signal.Signals(-exit_code).name}"
+    return f"exit code {exit_code}"
+
+
+def _explain_launch_failure(executable_path: str, result: dict[str, Any]) -> BrowserCheck:
     how = ""
-    if exited:
-        code, sig = exited.groups()
-        how = f"it exited at once ({'signal ' + sig if sig != 'null' else 'exit code ' + code}) instead of starting; "
-    if "Timeout" in first_line:
+    if result.get("timed_out"):
         how = "it did not answer in time; "
-    return (
-        f"{executable_path} is not a working headless Chrome/Chromium: {how}{first_line.rstrip('.')}. "
-        f"Fix: {INSTALL_HINT}."
+    elif result.get("start_error"):
+        how = f"it cannot be run ({result['start_error']}); "
+    elif result.get("exited_early"):
+        how = f"it exited at once ({_how_it_ended(result['exit_code'])}) instead of starting; "
+    return BrowserCheck(
+        False,
+        f"{executable_path} is not a working headless Chrome/Chromium: {how}{result['error'].rstrip('.')}",
+        INSTALL_HINT,
     )
 
 
-def check_browser(executable_path: str, timeout: float = 30) -> tuple[bool, str]:
+def check_browser(executable_path: str, timeout: float = 30) -> BrowserCheck:
     """Really launch the browser headless and render a page with JavaScript.
 
-    Returns ``(True, "Chromium 156.0… at /usr/bin/chromium")`` or ``(False, what failed and the
-    fix)``. The launch happens in a child process of its own (``python -m crawler.browser.chromium``):
-    Playwright's sync API refuses to run inside an event loop (Scrapy's reactor, say), and a
-    hung browser is killed with its whole process group after ``timeout`` seconds.
+    Returns ``BrowserCheck(True, "Chromium 156.0… at /usr/bin/chromium")`` or ``BrowserCheck(False,
+    what failed, the fix)``. The launch happens in a child process of its own (``python -m
+    crawler.browser.chromium``): Playwright's sync API refuses to run inside an event loop (Scrapy's
+    reactor, say), and a hung browser is killed with its whole process group after ``timeout`` seconds.
     """
     path = _resolve_executable(executable_path)
     if path is None:
-        return False, f"{executable_path} is not an executable file. Fix: {INSTALL_HINT}."
+        return BrowserCheck(False, f"{executable_path} is not an executable file", INSTALL_HINT)
     project_root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, (project_root, env.get("PYTHONPATH"))))
@@ -146,29 +198,33 @@ def check_browser(executable_path: str, timeout: float = 30) -> tuple[bool, str]
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
     )
     try:
-        out, err = child.communicate(timeout=timeout + 10)
+        out, err = child.communicate(timeout=timeout + 20)
     except subprocess.TimeoutExpired:
         os.killpg(child.pid, signal.SIGKILL)
         child.communicate()
-        return False, (
-            f"{path} did not start within {timeout:g} s (killed). "
-            f"Fix: check it runs headless by hand (`{path} --headless --dump-dom about:blank`), or {INSTALL_HINT}."
+        return BrowserCheck(
+            False,
+            f"{path} did not start within {timeout:g} s (killed)",
+            f"check it runs headless by hand (`{path} --headless --dump-dom about:blank`), or {INSTALL_HINT}",
         )
     try:
         result = json.loads(out.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
         tail = (err.strip().splitlines() or ["no output"])[-1]
-        return False, (
-            f"The browser check for {path} failed before launching ({tail}). "
-            "Fix: make sure the `playwright` package is installed (pip install scrapy-playwright)."
+        return BrowserCheck(
+            False,
+            f"The browser check for {path} failed before launching ({tail})",
+            "make sure the `playwright` package is installed (pip install scrapy-playwright)",
         )
     if result.get("ok"):
-        return True, f"Chromium {result['version']} at {path}"
+        return BrowserCheck(True, f"Chromium {result['version']} at {path}")
     if "error" in result:
-        return False, _explain_launch_error(path, result["error"])
-    return False, (
+        return _explain_launch_failure(path, result)
+    return BrowserCheck(
+        False,
         f"{path} started (version {result.get('version')}) but did not run JavaScript: the test page "
-        f"showed {result.get('text')!r}. Fix: use a full Chrome or Chromium build, or {INSTALL_HINT}."
+        f"showed {result.get('text')!r}",
+        f"use a full Chrome or Chromium build, or {INSTALL_HINT}",
     )
 
 
@@ -187,11 +243,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if result.get("ok") else 1
     path = args.path or find_browser()
     if path is None:
-        print(f"No Chrome or Chromium browser found. Fix: {INSTALL_HINT}.")
+        print(BrowserCheck(False, "No Chrome or Chromium browser found", INSTALL_HINT))
         return 1
-    ok, detail = check_browser(path, args.timeout)
-    print(detail)
-    return 0 if ok else 1
+    result = check_browser(path, args.timeout)
+    print(result)
+    return 0 if result.ok else 1
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from archive.models import RunStatus
+
 ARTICLE_COUNTS = ("articles_new", "articles_unchanged", "articles_updated", "articles_duplicate")
 
 
@@ -29,7 +31,7 @@ def articles_seen(run: Mapping[str, Any]) -> int:
 
 def plan_rendering(runs: Sequence[Mapping[str, Any]], share: float, minimum: int, reprobe_after: int) -> RenderPlan:
     """Browser-first or plain-first for the next run, from the source's runs (newest first)."""
-    finished = [run for run in runs if run.get("status") == "succeeded"]
+    finished = [run for run in runs if run.get("status") == RunStatus.SUCCEEDED]
     if share <= 0 or not finished:
         return RenderPlan(False)
     streak = 0

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from crawler.browser.chromium import BROWSER_ENV, INSTALL_HINT, _resolve_executable, chromium_args, find_browser
+from crawler.sources.ops_tables import RenderMode
 
 if TYPE_CHECKING:
     from crawler.sources.config import SourceConfig
@@ -35,16 +36,32 @@ ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 # --- settings -------------------------------------------------------------------------------------
 
 
+class SettingError(ValueError):
+    """A browser setting (or the environment variable standing for one) has a value that cannot work.
+
+    ``setting`` names it, ``problem`` says what is wrong with the value, ``fix`` what to do; ``str()``
+    joins them ("… Fix: …") for a log line or the command line, where they are shown.
+    """
+
+    def __init__(self, setting: str, problem: str, fix: str) -> None:
+        self.setting = setting
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"{problem} Fix: {fix}")
+
+
 def _number(settings: Any, name: str, minimum: float, maximum: float | None, integer: bool, unit: str) -> float:
     raw = settings.get(name)
     kind = "a whole number" if integer else "a number"
     bounds = f">= {minimum:g}" + (f" and <= {maximum:g}" if maximum is not None else "")
     if raw is None:  # settings not built from crawler/settings.py, which gives every one a default
-        raise ValueError(
-            f"Setting {name} is not set. Fix: build the settings with crawler.run.crawl_process.build_settings() "
-            f"(it has every default), or set it to {kind} {bounds} ({unit}): -s {name}=VALUE."
+        raise SettingError(
+            name,
+            f"Setting {name} is not set.",
+            "build the settings with crawler.run.crawl_process.build_settings() (it has every default), "
+            f"or set it to {kind} {bounds} ({unit}): -s {name}=VALUE.",
         )
-    fix = f"Fix: set it to {kind} {bounds} with -s {name}=VALUE, or leave it out for its default (docs/settings.md)."
+    fix = f"set it to {kind} {bounds} with -s {name}=VALUE, or leave it out for its default (docs/settings.md)."
     try:
         if isinstance(raw, bool):
             raise ValueError
@@ -52,9 +69,9 @@ def _number(settings: Any, name: str, minimum: float, maximum: float | None, int
         if integer and value != int(value):
             raise ValueError
     except (TypeError, ValueError):
-        raise ValueError(f"Setting {name} must be {kind} of {unit}, got {raw!r}. {fix}") from None
+        raise SettingError(name, f"Setting {name} must be {kind} of {unit}, got {raw!r}.", fix) from None
     if not math.isfinite(value) or value < minimum or (maximum is not None and value > maximum):
-        raise ValueError(f"Setting {name} must be {bounds} ({unit}), got {raw!r}. {fix}")
+        raise SettingError(name, f"Setting {name} must be {bounds} ({unit}), got {raw!r}.", fix)
     return int(value) if integer else value
 
 
@@ -67,23 +84,35 @@ def _headless(launch_options: Mapping[str, Any]) -> bool:
         return True
     if text in ("0", "false", "no", "off"):
         return False
-    raise ValueError(
-        f"Setting PLAYWRIGHT_LAUNCH_OPTIONS['headless'] must be true or false, got {raw!r}. "
-        "Fix: leave it out (headless is the default) or set it to true or false."
+    raise SettingError(
+        "PLAYWRIGHT_LAUNCH_OPTIONS",
+        f"Setting PLAYWRIGHT_LAUNCH_OPTIONS['headless'] must be true or false, got {raw!r}.",
+        "leave it out (headless is the default) or set it to true or false.",
     )
 
 
-def _configured_browser(settings: Any, environ: Mapping[str, str]) -> tuple[str | None, str | None]:
+@dataclass(frozen=True)
+class _ConfiguredBrowser:
+    path: str
+    setting: str  # the setting (or environment variable) that names it
+    where: str  # the same, in words: "Setting NEWSARCHIVE_BROWSER", "Environment variable …"
+
+
+def _configured_browser(settings: Any, environ: Mapping[str, str]) -> _ConfiguredBrowser | None:
     """The explicitly configured browser and where it was configured, first one wins."""
     launch_options = settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS") or {}
-    for where, value in (
-        (f"Setting {BROWSER_ENV}", settings.get(BROWSER_ENV)),
-        ("Setting PLAYWRIGHT_LAUNCH_OPTIONS['executable_path']", launch_options.get("executable_path")),
-        (f"Environment variable {BROWSER_ENV}", environ.get(BROWSER_ENV)),
+    for setting, where, value in (
+        (BROWSER_ENV, f"Setting {BROWSER_ENV}", settings.get(BROWSER_ENV)),
+        (
+            "PLAYWRIGHT_LAUNCH_OPTIONS",
+            "Setting PLAYWRIGHT_LAUNCH_OPTIONS['executable_path']",
+            launch_options.get("executable_path"),
+        ),
+        (BROWSER_ENV, f"Environment variable {BROWSER_ENV}", environ.get(BROWSER_ENV)),
     ):
         if value:
-            return str(value), where
-    return None, None
+            return _ConfiguredBrowser(str(value), setting, where)
+    return None
 
 
 @dataclass(frozen=True)
@@ -100,7 +129,7 @@ class RenderSettings:
 
     @classmethod
     def from_settings(cls, settings: Any, environ: Mapping[str, str] = os.environ) -> RenderSettings:
-        """Read and check the render settings from Scrapy ``settings``; ValueError names the bad one and the fix.
+        """Read and check the render settings from Scrapy ``settings``; SettingError names the bad one and the fix.
 
         ``settings`` come from crawler.run.crawl_process.build_settings (or a crawler's), so every
         render setting has a value; one that is missing is an error, not a silent fallback.
@@ -109,15 +138,16 @@ class RenderSettings:
         must not silently fall back to another browser or to none); a browser that is simply not
         installed gives ``executable_path=None``.
         """
-        configured, where = _configured_browser(settings, environ)
-        if configured and _resolve_executable(configured, environ.get("PATH", "")) is None:
-            raise ValueError(
-                f"{where} names {configured!r}, which is not an executable file. "
-                f"Fix: give the full path of a Chrome or Chromium executable (e.g. /usr/bin/chromium), or {INSTALL_HINT}."
+        configured = _configured_browser(settings, environ)
+        if configured and _resolve_executable(configured.path, environ.get("PATH", "")) is None:
+            raise SettingError(
+                configured.setting,
+                f"{configured.where} names {configured.path!r}, which is not an executable file.",
+                f"give the full path of a Chrome or Chromium executable (e.g. /usr/bin/chromium), or {INSTALL_HINT}.",
             )
         timeout_s = _number(settings, "RENDER_PAGE_TIMEOUT", 1, 600, False, "seconds")
         return cls(
-            executable_path=find_browser(configured, environ),
+            executable_path=find_browser(configured.path if configured else None, environ),
             headless=_headless(settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS") or {}),
             navigation_timeout_ms=int(timeout_s * 1000),
             max_open_pages=int(_number(settings, "RENDER_MAX_PAGES", 1, 64, True, "pages")),
@@ -140,9 +170,9 @@ class RenderSettings:
         return max(1, self.max_open_pages // self.max_contexts)
 
     def scrapy_settings(self) -> dict[str, Any]:
-        """scrapy-playwright's settings for these render settings; RuntimeError when no browser was found."""
+        """scrapy-playwright's settings for these render settings; BrowserMissing when no browser was found."""
         if self.executable_path is None:
-            raise RuntimeError(f"No Chrome or Chromium browser found to render JavaScript pages. Fix: {INSTALL_HINT}.")
+            raise BrowserMissing("No Chrome or Chromium browser found to render JavaScript pages.", f"{INSTALL_HINT}.")
         return {
             "DOWNLOAD_HANDLERS": {"http": PLAYWRIGHT_HANDLER, "https": PLAYWRIGHT_HANDLER},
             "TWISTED_REACTOR": ASYNCIO_REACTOR,
@@ -165,7 +195,18 @@ def should_abort_request(request: Any) -> bool:
 
 
 class BrowserMissing(RuntimeError):
-    """A source must be rendered in a browser and none was found."""
+    """Pages must be rendered in a browser and no usable one was found.
+
+    ``source`` names the source that needs it (None: no particular one), ``problem`` says what is
+    missing, ``fix`` what to do; ``str()`` joins them for the log line and the run's reason, where
+    they are shown.
+    """
+
+    def __init__(self, problem: str, fix: str, source: str | None = None) -> None:
+        self.source = source
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"{problem} Fix: {fix}")
 
 
 def apply_render_settings(settings: Any, source: SourceConfig) -> tuple[bool, str | None]:
@@ -174,18 +215,22 @@ def apply_render_settings(settings: Any, source: SourceConfig) -> tuple[bool, st
     Returns (rendering enabled, a warning for the run log). ``always`` without a browser raises
     BrowserMissing: such a source cannot be archived by plain HTTP.
     """
-    if source.render_js == "never":
+    if source.render_js == RenderMode.NEVER:
         return False, None
     try:
         render = RenderSettings.from_settings(settings)
-    except ValueError as error:  # a browser setting that is wrong, not merely absent
-        if source.render_js == "always":
-            raise BrowserMissing(f'source {source.name!r} has render_js = "always" but {error}') from None
+    except SettingError as error:  # a browser setting that is wrong, not merely absent
+        if source.render_js == RenderMode.ALWAYS:
+            raise BrowserMissing(
+                f'source {source.name!r} has render_js = "always" but {error.problem}', error.fix, source.name
+            ) from None
         return False, f"browser rendering is off for source {source.name!r}: {error}"
     if not render.available():
-        if source.render_js == "always":
+        if source.render_js == RenderMode.ALWAYS:
             raise BrowserMissing(
-                f'source {source.name!r} has render_js = "always" but no Chromium/Chrome was found: {INSTALL_HINT}'
+                f'source {source.name!r} has render_js = "always" but no Chromium/Chrome was found.',
+                f"{INSTALL_HINT}.",
+                source.name,
             )
         return False, (
             f'no Chromium/Chrome found: render_js = "auto" falls back to plain HTTP for source '

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from archive import Archive, ArchiveReader
+from archive.models import RunStatus
 from crawler.cli.progress import live_runs, runs_table
 from crawler.run.crawl_process import CrawlSpec
 from crawler.run.supervisor import CrawlChild, close_run, mark_interrupted, start_crawl
@@ -76,5 +77,5 @@ def run_crawls(
                 child.process.wait()
     with Archive(db) as archive:
         runs = [close_run(archive, child) for child in children]
-    failed = [run for run in runs if run["status"] != "succeeded"]
+    failed = [run for run in runs if run["status"] != RunStatus.SUCCEEDED]
     return CrawlReport(exit_code=1 if failed else 0, db=db, runs=runs)

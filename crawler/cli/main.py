@@ -21,6 +21,7 @@ import click
 from crawler.cli.ops import DEFAULT_ARCHIVE_DB, logs, runs, status
 from crawler.run.crawl_process import EXIT_CONFIG  # a plain module: Scrapy is imported inside its functions
 from crawler.sources.config import source_default  # no Scrapy either: the sources file is plain Python
+from crawler.sources.ops_tables import RenderMode
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -111,7 +112,7 @@ def main() -> None:
 @click.option("--workers", type=click.IntRange(min=1), help="Extraction processes (default: one per core).")
 @click.option(
     "--render-js",
-    type=click.Choice(("never", "auto", "always")),
+    type=click.Choice([mode.value for mode in RenderMode]),  # values: click matches Enum members by name
     help=f"Browser rendering for ad hoc URLs (default {source_default('render_js')}). auto: only the pages that "
     "turn out to need it.",
 )
@@ -240,12 +241,17 @@ def demo(db: Path, progress: bool | None) -> None:
             db=str(db),
             url=site.base_url + "/",
             # The demo site is static: no browser needed, none started.
-            source_overrides={"name": DEMO_SOURCE_NAME, "download_delay": 0.0, "concurrency": 4, "render_js": "never"},
+            source_overrides={
+                "name": DEMO_SOURCE_NAME,
+                "download_delay": 0.0,
+                "concurrency": 4,
+                "render_js": RenderMode.NEVER,
+            },
             settings={"AUTOTHROTTLE_ENABLED": False},
             log_level="WARNING",
         )
         report = run_crawls(
-            [(DEMO_SOURCE_NAME, spec, "never")],
+            [(DEMO_SOURCE_NAME, spec, RenderMode.NEVER)],
             db,
             db.parent / "logs",
             console,

@@ -31,6 +31,7 @@ import click
 
 from archive import ArchiveError
 from archive.dates import parse_utc
+from archive.models import RunStatus
 from crawler.ops.health import FAILURE_STATUSES, articles_archived, evaluate_health
 from crawler.ops.runlog import LEVELS, format_entry, level_rank, parse_line, read_log
 from crawler.sources.config import DEFAULT_ARCHIVE_DB
@@ -50,13 +51,13 @@ EXIT_UNHEALTHY = 1
 EXIT_NO_LOG = 1
 EXIT_USAGE = 2
 STATUS_COLOURS = {
-    "succeeded": "green",
-    "failed": "red",
-    "timed_out": "red",
-    "abandoned": "red",
-    "running": "yellow",
-    "skipped": "magenta",
-    "interrupted": "yellow",
+    RunStatus.SUCCEEDED: "green",
+    RunStatus.FAILED: "red",
+    RunStatus.TIMED_OUT: "red",
+    RunStatus.ABANDONED: "red",
+    RunStatus.RUNNING: "yellow",
+    RunStatus.SKIPPED: "magenta",
+    RunStatus.INTERRUPTED: "yellow",
 }
 
 CONFIG_OPTION = click.option(
@@ -198,7 +199,9 @@ class SourceStatus:
                 "finished_at": run.get("finished_at"),
                 "duration_s": run.get("duration_s"),
                 "reason": run.get("reason"),
-                "articles_archived": articles_archived(run) if run["status"] not in ("running", "skipped") else None,
+                "articles_archived": articles_archived(run)
+                if run["status"] not in (RunStatus.RUNNING, RunStatus.SKIPPED)
+                else None,
                 "articles_new": run.get("articles_new"),
             },
             "consecutive_failures": self.consecutive_failures,
@@ -256,13 +259,13 @@ def status_line(status: SourceStatus, name_width: int, now: datetime) -> str:
         started = parse_time(run.get("started_at"))
         when = f" {shown_time(started, now)}" if started else ""
         result = str(run["status"])
-        if run["status"] == "running":
+        if run["status"] == RunStatus.RUNNING:
             last = f"last run {run['id']} running since{when}"
         else:
             last = f"last run {run['id']} {result}{when}"
-            if result != "succeeded" and run.get("reason"):
+            if result != RunStatus.SUCCEEDED and run.get("reason"):
                 last += f" ({run['reason']})"
-            if result != "skipped":
+            if result != RunStatus.SKIPPED:
                 last += f", {articles_archived(run)} articles"
     failures = f"{status.consecutive_failures} failed in a row"
     if status.next_run is not None:
@@ -439,7 +442,7 @@ def entry_text(entry: Mapping[str, Any], as_json: bool) -> str:
 def no_log_explanation(run: Mapping[str, Any]) -> str:
     """Why a run has no log file, in words."""
     run_id, status_name = run["id"], run["status"]
-    if status_name == "skipped":
+    if status_name == RunStatus.SKIPPED:
         return f"Run {run_id} of {run['source']} was skipped, so it has no log: {run.get('reason') or 'no reason recorded'}"
     result = f" Its result: {status_name}" + (f" ({run['reason']})." if run.get("reason") else ".")
     why = (
@@ -531,8 +534,8 @@ def logs(run_id: int, config_path: Path | None, db: Path | None, follow: bool, l
             click.echo(no_log_explanation(run))
             sys.exit(EXIT_NO_LOG)
         log_file = Path(run["log_path"])
-        if follow and run["status"] == "running":
-            follow_log(log_file, level, as_json, lambda: archive.run(run_id)["status"] == "running", click.echo)
+        if follow and run["status"] == RunStatus.RUNNING:
+            follow_log(log_file, level, as_json, lambda: archive.run(run_id)["status"] == RunStatus.RUNNING, click.echo)
             if log_file.is_file():
                 return
     if not log_file.is_file():

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from archive import ArchiveError
+from archive.models import RunStatus
 
 if TYPE_CHECKING:
     from archive import ArchiveReader
@@ -60,7 +61,7 @@ def runs_table(runs: Iterable[Mapping[str, Any]], title: str) -> Table:
 
 
 def _styled_status(status: str) -> str:
-    colour = {"succeeded": "green", "failed": "red", "running": "yellow"}.get(status)
+    colour = {RunStatus.SUCCEEDED: "green", RunStatus.FAILED: "red", RunStatus.RUNNING: "yellow"}.get(status)
     return f"[{colour}]{status}[/{colour}]" if colour else status
 
 

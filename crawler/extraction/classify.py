@@ -14,7 +14,10 @@ Two modes, chosen by the source configuration:
 
 ``min_text_chars`` (the ``EXTRACT_MIN_TEXT_CHARS`` setting, passed in by pipelines/extract.py) is
 "enough text": a page with less text is "no article text", in both modes.
-Every verdict carries a short human reason, so a user can see why a page was kept or skipped.
+Every verdict carries a short human reason, so a user can see why a page was kept or skipped,
+and a rejection also its machine-readable kind (``archive.models.ReasonKind``: ``no_text``,
+``javascript_shell``, ``listing``, ``not_article_url``…), which the archive stores beside the
+reason and which counts and health rules use.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from archive.models import ReasonKind
 from crawler.extraction.extract import ARTICLE_JSONLD_TYPES
 
 NON_ARTICLE_JSONLD_TYPES = frozenset(
@@ -75,10 +79,12 @@ NON_ARTICLE_URL_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 @dataclass(frozen=True)
 class Verdict:
-    """Whether a page is an article, and why (short, for humans and logs)."""
+    """Whether a page is an article, and why: in words (short, for humans and logs) and, for a
+    rejection, as a kind (None for an article)."""
 
     is_article: bool
     reason: str
+    kind: ReasonKind | None = None
 
 
 def classify_page(
@@ -91,60 +97,66 @@ def classify_page(
     """Classify one extracted page as article or not; see the module docstring for the rules."""
     signals = fields.get("signals") or {}
     text_chars = int(signals.get("text_chars") or len(fields.get("text") or ""))
-    no_text_reason = _no_text_reason(fields, signals, text_chars, min_text_chars)
+    no_text = _no_text(fields, signals, text_chars, min_text_chars)
 
     if article_patterns:
         matched = next((p for p in article_patterns if p.search(url)), None)
         if matched is None:
-            return Verdict(False, "URL matches none of the source's article patterns")
-        if no_text_reason:
-            return Verdict(False, f"URL matches article pattern but {no_text_reason}")
+            return Verdict(
+                False, "URL matches none of the source's article patterns", ReasonKind.OUTSIDE_ARTICLE_PATTERNS
+            )
+        if no_text:
+            return Verdict(False, f"URL matches article pattern but {no_text.reason}", no_text.kind)
         return Verdict(True, f"URL matches article pattern {matched.pattern!r}")
 
-    if no_text_reason:
-        return Verdict(False, no_text_reason)
+    if no_text:
+        return no_text
 
     jsonld_types = [str(t) for t in signals.get("jsonld_types") or []]
     article_types = [t for t in jsonld_types if t in ARTICLE_JSONLD_TYPES]
     enough_text = text_chars >= min_text_chars
     if len(article_types) >= 2:
-        return Verdict(False, f"listing page: JSON-LD lists {len(article_types)} articles")
+        return Verdict(False, f"listing page: JSON-LD lists {len(article_types)} articles", ReasonKind.LISTING)
     if article_types and enough_text:
         return Verdict(True, f"JSON-LD {article_types[0]} with {text_chars} chars of text")
 
     page_types = [t for t in jsonld_types if t in NON_ARTICLE_JSONLD_TYPES]
     if page_types:
-        return Verdict(False, f"JSON-LD {page_types[0]}: not an article page")
+        return Verdict(False, f"JSON-LD {page_types[0]}: not an article page", ReasonKind.NOT_ARTICLE_TYPE)
     if "WebSite" in jsonld_types and not set(jsonld_types) - {"WebSite", "Organization", "SearchAction"}:
-        return Verdict(False, "JSON-LD WebSite only: a home page")
+        return Verdict(False, "JSON-LD WebSite only: a home page", ReasonKind.NOT_ARTICLE_TYPE)
     og_type = (signals.get("og_type") or "").lower()
     if og_type in NON_ARTICLE_OG_TYPES:
-        return Verdict(False, f"og:type {og_type}: not an article page")
+        return Verdict(False, f"og:type {og_type}: not an article page", ReasonKind.NOT_ARTICLE_TYPE)
 
     url_hint = _url_hint(url)
     if url_hint:
-        return Verdict(False, f"URL looks like a {url_hint}")
+        return Verdict(False, f"URL looks like a {url_hint}", ReasonKind.NOT_ARTICLE_URL)
 
     teasers = int(signals.get("article_elements") or 0)
     link_density = float(signals.get("link_density") or 0.0)
     if teasers >= LISTING_ALWAYS_TEASERS or (teasers >= LISTING_MIN_TEASERS and link_density >= LISTING_LINK_DENSITY):
-        return Verdict(False, f"listing page: {teasers} <article> teasers, link density {link_density:.2f}")
+        return _listing(teasers, link_density)
 
     if og_type == "article" and enough_text:
         return Verdict(True, f"og:type article with {text_chars} chars of text")
 
     paragraphs = int(signals.get("paragraphs") or 0)
     if teasers >= UNMARKED_LISTING_TEASERS and link_density >= UNMARKED_LISTING_LINK_DENSITY:
-        return Verdict(False, f"listing page: {teasers} <article> teasers, link density {link_density:.2f}")
+        return _listing(teasers, link_density)
     needed = max(min_text_chars, UNMARKED_MIN_TEXT_CHARS)
     if text_chars < needed:
-        return Verdict(False, f"too little text for a page without article markup ({text_chars} < {needed} chars)")
+        return Verdict(
+            False,
+            f"too little text for a page without article markup ({text_chars} < {needed} chars)",
+            ReasonKind.TOO_LITTLE_TEXT,
+        )
     if paragraphs < MIN_PARAGRAPHS:
-        return Verdict(False, f"too few paragraphs ({paragraphs} < {MIN_PARAGRAPHS})")
+        return Verdict(False, f"too few paragraphs ({paragraphs} < {MIN_PARAGRAPHS})", ReasonKind.TOO_FEW_PARAGRAPHS)
     if link_density > MAX_LINK_DENSITY:
-        return Verdict(False, f"mostly links (link density {link_density:.2f})")
+        return Verdict(False, f"mostly links (link density {link_density:.2f})", ReasonKind.MOSTLY_LINKS)
     if not (fields.get("title") or "").strip():
-        return Verdict(False, "no title")
+        return Verdict(False, "no title", ReasonKind.NO_TITLE)
     return Verdict(True, f"{paragraphs} paragraphs, {text_chars} chars, link density {link_density:.2f}")
 
 
@@ -154,17 +166,28 @@ def looks_like_javascript_shell(fields: dict[str, Any]) -> bool:
     return bool(signals.get("app_shell") or signals.get("placeholder"))
 
 
-def _no_text_reason(fields: dict[str, Any], signals: dict[str, Any], text_chars: int, min_chars: int) -> str | None:
+def _listing(teasers: int, link_density: float) -> Verdict:
+    return Verdict(
+        False, f"listing page: {teasers} <article> teasers, link density {link_density:.2f}", ReasonKind.LISTING
+    )
+
+
+def _no_text(fields: dict[str, Any], signals: dict[str, Any], text_chars: int, min_chars: int) -> Verdict | None:
+    """The rejection of a page with no article text to extract, or None when it has some."""
     if signals.get("app_shell"):
-        return "no article text (JavaScript app shell)"
+        return Verdict(False, "no article text (JavaScript app shell)", ReasonKind.JAVASCRIPT_SHELL)
     if signals.get("placeholder"):
-        return "no article text (placeholder page)"
+        return Verdict(False, "no article text (placeholder page)", ReasonKind.PLACEHOLDER)
     if text_chars == 0:
         if fields.get("error"):
-            return f"no article text (extraction failed: {fields['error']})"
-        return "no article text"
+            return Verdict(
+                False, f"no article text (extraction failed: {fields['error']})", ReasonKind.EXTRACTION_FAILED
+            )
+        return Verdict(False, "no article text", ReasonKind.NO_TEXT)
     if text_chars < min_chars:
-        return f"no article text (too little text: {text_chars} < {min_chars} chars)"
+        return Verdict(
+            False, f"no article text (too little text: {text_chars} < {min_chars} chars)", ReasonKind.NO_TEXT
+        )
     return None
 
 

@@ -27,6 +27,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from archive import Archive
+from archive.models import RunStatus
 from crawler.ops.health import HealthVerdict, articles_archived, describe_run_result, evaluate_health
 from crawler.sources.config import Config
 from crawler.sources.ops_tables import AlertsConfig
@@ -183,6 +184,6 @@ def check_source(archive: Archive, config: Config, source: str) -> HealthVerdict
 def last_completed_run(runs: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     """The newest run that actually crawled and ended (not skipped, not still running)."""
     for run in runs:
-        if run.get("status") not in ("skipped", "running"):
+        if run.get("status") not in (RunStatus.SKIPPED, RunStatus.RUNNING):
             return run
     return runs[0] if runs else None

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from archive.reader import ArchiveFacts
 
+from crawler.sources.ops_tables import RenderMode
+
 MIN_PYTHON = (3, 11)
 CORE_PACKAGES = ("scrapy", "trafilatura", "sqlite-utils", "w3lib", "click")
 RENDER_PACKAGES = ("scrapy-playwright", "playwright")
@@ -87,7 +89,7 @@ def check_sources(config_path: Path | None) -> tuple[Check, Any]:
             f"{config_path}: {count} problem{'s' * (count != 1)}\n{problems}",
             "fix each problem listed (reference: docs/sources.md)",
         ), None
-    modes = sorted({getattr(source, "render_js", "auto") for source in config.sources})
+    modes = sorted({getattr(source, "render_js", RenderMode.AUTO) for source in config.sources})
     return Check(
         "sources file", True, f"{config_path}: {len(config.sources)} source(s), render_js {'/'.join(modes)}"
     ), config
@@ -148,8 +150,7 @@ def check_archive(db: Path) -> Check:
         with ArchiveReader(db, timeout=5, check=False) as reader:
             return _describe_archive(db, reader.facts(), reader.integrity_problems())
     except ArchiveError as error:
-        detail, _, fix = str(error).partition(" Fix: ")
-        return Check("archive", False, detail, fix or None)
+        return Check("archive", False, error.problem, error.fix)
 
 
 def _describe_archive(db: Path, facts: ArchiveFacts, integrity_problems: Sequence[str]) -> Check:
@@ -195,26 +196,26 @@ def _describe_archive(db: Path, facts: ArchiveFacts, integrity_problems: Sequenc
 def check_browser_ready(config: Any, environ: Mapping[str, str], settings: Any) -> Check:
     """Find and really launch the browser; required only when a source must always render."""
     from crawler.browser.chromium import INSTALL_HINT, check_browser
-    from crawler.browser.render_settings import RenderSettings
+    from crawler.browser.render_settings import RenderSettings, SettingError
 
     sources = config.sources if config is not None else ()
-    always = [source.name for source in sources if getattr(source, "render_js", "auto") == "always"]
-    if sources and all(getattr(source, "render_js", "auto") == "never" for source in sources):
+    modes = [getattr(source, "render_js", RenderMode.AUTO) for source in sources]
+    always = [source.name for source, mode in zip(sources, modes) if mode == RenderMode.ALWAYS]
+    if sources and all(mode == RenderMode.NEVER for mode in modes):
         return Check("browser", True, 'not needed: every source has render_js = "never"', required=False)
     required = bool(always)
     needed_by = f' (needed by render_js = "always" sources: {", ".join(always)})' if always else ""
     try:
         render = RenderSettings.from_settings(settings, environ)
-    except ValueError as error:
-        return Check("browser", False, f"{error}{needed_by}", INSTALL_HINT, required)
+    except SettingError as error:
+        return Check("browser", False, f"{error.problem.rstrip('.')}{needed_by}", error.fix.rstrip("."), required)
     if render.executable_path is None:
         fallback = "" if required else '; "auto" sources will use plain HTTP and miss pages that need JavaScript'
         return Check("browser", False, f"no Chrome or Chromium found{needed_by}{fallback}", INSTALL_HINT, required)
-    ok, detail = check_browser(render.executable_path, BROWSER_CHECK_TIMEOUT_S)
-    if ok:
-        return Check("browser", True, f"{detail}, starts headless and runs JavaScript", required=required)
-    message, _, fix = detail.partition(" Fix: ")
-    return Check("browser", False, message + needed_by, fix.rstrip(".") or INSTALL_HINT, required)
+    result = check_browser(render.executable_path, BROWSER_CHECK_TIMEOUT_S)
+    if result.ok:
+        return Check("browser", True, f"{result.detail}, starts headless and runs JavaScript", required=required)
+    return Check("browser", False, result.detail + needed_by, result.fix or INSTALL_HINT, required)
 
 
 def check_writable_folder(name: str, folder: Path, purpose: str) -> Check:

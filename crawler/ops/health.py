@@ -24,11 +24,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from archive.models import RunStatus
 from crawler.sources.ops_tables import HealthConfig
 
-FAILURE_STATUSES = frozenset({"failed", "timed_out", "abandoned"})
-SUCCESS_STATUSES = frozenset({"succeeded"})
-MEASURED_STATUSES = frozenset({"succeeded", "failed"})
+FAILURE_STATUSES = frozenset({RunStatus.FAILED, RunStatus.TIMED_OUT, RunStatus.ABANDONED})
+SUCCESS_STATUSES = frozenset({RunStatus.SUCCEEDED})
+MEASURED_STATUSES = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED})
 ARTICLE_COUNT_COLUMNS = ("articles_new", "articles_unchanged", "articles_updated", "articles_duplicate")
 BASELINE_RUNS = 5
 MIN_PAGES_FOR_SHARE = 10

@@ -23,12 +23,12 @@ from wsgiref.simple_server import WSGIServer
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, start_http_server
 
 from archive.dates import parse_utc
-from archive.models import ARTICLE_OUTCOMES, FINAL_RUN_STATUSES
+from archive.models import ARTICLE_OUTCOMES, FINAL_RUN_STATUSES, RunStatus
 
 # From a one-second feed poll to a six-hour deep crawl (the longest a run may take).
 RUN_DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600)
-SKIPPED = "skipped"
-SUCCEEDED = "succeeded"
+SKIPPED = RunStatus.SKIPPED
+SUCCEEDED = RunStatus.SUCCEEDED
 
 
 def run_count(run: Mapping, column: str) -> int:

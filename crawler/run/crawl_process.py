@@ -4,7 +4,9 @@ Scrapy's reactor cannot restart, so every crawl, manual (``newsarchive crawl``) 
 (``newsarchive schedule``), runs in a child started as ``python -m crawler.run.crawl_process SPEC_JSON``
 with an argument list, never a shell. The spec names the source (in a sources file, or an ad
 hoc URL), the archive, the ``crawl_runs`` row the parent created for it, its log file and any
-setting overrides. The parent reads progress and the outcome from the archive; the exit code is
+setting overrides. The crawl records its outcome in that row (the archive pipeline closes it);
+the parent reads progress and the outcome from the archive, never from this process's exit code.
+For a person running it by hand the exit code still says how it went, read back from the row:
 0 when the crawl succeeded, 1 when it failed, 2 on a configuration error.
 """
 
@@ -17,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from archive.models import RunStatus, RunTrigger
 
 if TYPE_CHECKING:
     from scrapy.settings import Settings
@@ -35,7 +39,7 @@ class CrawlSpec:
     url: str | None = None  # or an ad hoc site URL
     source_overrides: dict[str, Any] = field(default_factory=dict)  # applied to an ad hoc source
     settings: dict[str, Any] = field(default_factory=dict)  # Scrapy setting overrides
-    trigger: str = "manual"
+    trigger: str = RunTrigger.MANUAL
     run_id: int | None = None  # the crawl_runs row to fill (None: the crawl creates one)
     log_level: str = "INFO"  # what reaches stderr
     log_file: str | None = None  # the run's own log, JSON lines (crawler.ops.runlog)
@@ -102,26 +106,45 @@ def configure_logging(spec: CrawlSpec, source_name: str) -> None:
         root.addHandler(open_run_log(Path(spec.log_file), spec.run_id, source_name))
 
 
-def browser_problem(source: Any, settings: Any) -> str | None:
-    """Why this source cannot be crawled at all without a browser, or None."""
+def browser_problem(source: Any, settings: Any) -> Exception | None:
+    """Why this source cannot be crawled at all without a browser (a BrowserMissing), or None."""
     from crawler.browser.render_settings import BrowserMissing, apply_render_settings
+    from crawler.sources.ops_tables import RenderMode
 
-    if source.render_js != "always":
+    if source.render_js != RenderMode.ALWAYS:
         return None
     try:
         apply_render_settings(settings.copy(), source)
     except BrowserMissing as error:
-        return str(error)
+        return error
     return None
 
 
-def record_failure(spec: CrawlSpec, source_name: str, reason: str) -> None:
+def ensure_run(spec: CrawlSpec, source_name: str) -> int:
+    """The run's crawl_runs row: the parent's, or one created here (a spec run by hand names none)."""
+    from archive import Archive
+
+    if spec.run_id is None:
+        with Archive(spec.db) as archive:
+            spec.run_id = archive.start_run(source_name, trigger=spec.trigger)
+    return spec.run_id
+
+
+def record_failure(spec: CrawlSpec, run_id: int, reason: str) -> None:
     """A crawl that cannot start still gets a run row that says why."""
     from archive import Archive
 
     with Archive(spec.db) as archive:
-        run_id = spec.run_id if spec.run_id is not None else archive.start_run(source_name, trigger=spec.trigger)
-        archive.finish_run(run_id, "failed", reason=reason)
+        archive.finish_run(run_id, RunStatus.FAILED, reason=reason)
+
+
+def recorded_exit_code(spec: CrawlSpec, run_id: int) -> int:
+    """This process's exit code, read back from the outcome the crawl recorded in its run row."""
+    from archive import Archive
+
+    with Archive(spec.db) as archive:
+        status = archive.run(run_id)["status"]
+    return EXIT_OK if status == RunStatus.SUCCEEDED else EXIT_CRAWL_FAILED
 
 
 def run(spec: CrawlSpec) -> int:
@@ -135,20 +158,18 @@ def run(spec: CrawlSpec) -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_CONFIG
+    run_id = ensure_run(spec, source.name)
     configure_logging(spec, source.name)
     settings = crawl_settings(spec)
     problem = browser_problem(source, settings)
     if problem:
-        logging.getLogger(__name__).error(problem, extra={"event": "browser_missing"})
-        record_failure(spec, source.name, problem)
+        logging.getLogger(__name__).error("%s", problem, extra={"event": "browser_missing"})
+        record_failure(spec, run_id, str(problem))
         return EXIT_CRAWL_FAILED
     process = CrawlerProcess(settings)
-    crawler = process.create_crawler(NewsSpider)
-    process.crawl(crawler, source=source)
+    process.crawl(process.create_crawler(NewsSpider), source=source)
     process.start()
-    stats = crawler.stats.get_stats() if crawler.stats else {}
-    status = stats.get("newsarchive/run_status", "failed")
-    return EXIT_OK if status == "succeeded" else EXIT_CRAWL_FAILED
+    return recorded_exit_code(spec, run_id)
 
 
 def main(argv: list[str] | None = None) -> int:

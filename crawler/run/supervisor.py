@@ -3,7 +3,9 @@
 Each crawl gets its ``crawl_runs`` row before its process starts (so the parent knows the run id,
 its log file, and can close the run whatever happens to the child), then runs as
 ``python -m crawler.run.crawl_process`` (an argument list, never a shell). :func:`close_run` decides the
-final status from what the child recorded and how it ended (timed out, interrupted, crashed).
+final status from the run's row (what the child recorded, and ``stop_requested``, set by
+:func:`mark_interrupted` when newsarchive stops a crawl on purpose) and how the process ended
+(timed out, crashed); the child's exit code is recorded, never interpreted.
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from archive import Archive
+from archive.models import RunStatus
 from crawler.browser.learning import plan_rendering
 from crawler.ops.runlog import run_log_path
 from crawler.run.crawl_process import CrawlSpec, build_settings
+from crawler.sources.ops_tables import RenderMode
 
 logger = logging.getLogger(__name__)
-
-INTERRUPTED_MARK = "interrupted: "  # a reason starting so was written by whoever stopped the crawl on purpose
 
 
 @dataclass
@@ -70,7 +72,7 @@ def start_crawl(
     """
     settings = build_settings(spec.settings)  # the same values the crawl process will read
     plan = plan_rendering(
-        archive.source_runs(source, 20, include_skipped=False) if render_js == "auto" else [],
+        archive.source_runs(source, 20, include_skipped=False) if render_js == RenderMode.AUTO else [],
         settings.getfloat("RENDER_LEARN_SHARE"),
         settings.getint("RENDER_LEARN_MIN"),
         settings.getint("RENDER_REPROBE_RUNS"),
@@ -133,24 +135,29 @@ def kill_process_group(pid: int) -> None:
 
 
 def close_run(archive: Archive, child: CrawlChild, max_runtime: float | None = None) -> dict[str, Any]:
-    """Record the run's final status and exit code; the child's own word where it gave one."""
+    """Record the run's final status and the process's exit code, decided from the run's row.
+
+    Timed out (the parent stopped it at ``max_runtime``), else interrupted (``stop_requested``),
+    else what the child recorded; a row still "running" means the process died before it could
+    record an end.
+    """
     if child.relay is not None:
         child.relay.join(timeout=5)
     exit_code = child.process.returncode
     run = archive.run(child.run_id)
     reason = run.get("reason")
     if child.timed_out:
-        status = "timed_out"
+        status = RunStatus.TIMED_OUT
         reason = f"ran longer than max_runtime ({_duration(max_runtime)}); stopped"
-    elif reason and reason.startswith(INTERRUPTED_MARK):
-        status = "interrupted"
-    elif run["status"] == "running":
-        status = "failed"
+    elif run.get("stop_requested"):
+        status = RunStatus.INTERRUPTED
+    elif run["status"] == RunStatus.RUNNING:
+        status = RunStatus.FAILED
         how = f"killed by signal {-exit_code}" if exit_code is not None and exit_code < 0 else f"exit code {exit_code}"
         reason = f"the crawl process ended ({how}) without recording an end; see its log"
     else:
-        status = run["status"]
-        if status == "failed" and not reason:
+        status = RunStatus(run["status"])
+        if status == RunStatus.FAILED and not reason:
             reason = _failure_reason(run)
     return archive.finish_run(child.run_id, status, exit_code=exit_code, reason=reason)
 
@@ -171,5 +178,5 @@ def _duration(seconds: float | None) -> str:
 
 
 def mark_interrupted(archive: Archive, run_id: int, why: str) -> None:
-    """Note on the run, before stopping it, that it is stopped on purpose (not the source's fault)."""
-    archive.set_run_reason(run_id, INTERRUPTED_MARK + why)
+    """Note on the run, before stopping it, that it is stopped on purpose (not the source's fault), and why."""
+    archive.request_stop(run_id, why)

@@ -54,6 +54,7 @@ from crawler.sources.ops_tables import (
     AlertsConfig,
     HealthConfig,
     MetricsConfig,
+    RenderMode,
     Schedule,
     SchedulerConfig,
 )
@@ -237,7 +238,7 @@ class SourceConfig:
     obey_robots: bool
     schedule: Schedule | None
     max_runtime: float
-    render_js: str
+    render_js: RenderMode
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
 
     def hosts(self) -> frozenset[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -142,13 +143,21 @@ def parse_port(value: Any) -> int:
     return port
 
 
-RENDER_MODES = ("never", "auto", "always")
+class RenderMode(StrEnum):
+    """A source's ``render_js``: whether its pages are rendered in a headless browser."""
+
+    NEVER = "never"  # plain HTTP only
+    AUTO = "auto"  # plain HTTP first; the browser for pages that turn out to be JavaScript shells
+    ALWAYS = "always"  # every page through the browser
 
 
-def parse_render_js(value: Any) -> str:
-    if value not in RENDER_MODES:
+RENDER_MODES: tuple[RenderMode, ...] = tuple(RenderMode)
+
+
+def parse_render_js(value: Any) -> RenderMode:
+    if not isinstance(value, str) or value not in frozenset(RenderMode):
         raise invalid(f'{_shown(value)} is not a rendering mode (use "never", "auto" or "always")')
-    return value
+    return RenderMode(value)
 
 
 SCHEDULE_FIELDS: tuple[FieldSpec, ...] = (
@@ -173,7 +182,7 @@ SCHEDULE_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "render_js",
         '"never" | "auto" | "always"',
-        "auto",
+        RenderMode.AUTO,
         parse_render_js,
         example='"auto"',
         doc='Browser rendering: "always" every page through headless Chromium; "auto" plain HTTP first and '
