@@ -37,7 +37,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .connection import BUSY_TIMEOUT_S, primary_code, describe_database_error
+from .connection import BUSY_TIMEOUT_S, describe_database_error, primary_code
 from .migrations import MIGRATIONS, applied_numbers
 from .models import ArchiveError
 

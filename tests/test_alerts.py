@@ -203,6 +203,10 @@ def test_a_source_alerts_once_when_it_turns_unhealthy_and_once_when_it_recovers(
         record_run(archive, "alpha", "skipped")
         assert not check_source(archive, config, "alpha").healthy
         assert len(receiver.requests) == 1  # still broken: no new alert
+        for _ in range(40):  # a failing crawl that outlasts its interval: more skips than the window holds
+            record_run(archive, "alpha", "skipped")
+        assert not check_source(archive, config, "alpha").healthy
+        assert len(receiver.requests) == 1  # skips are not a recovery
 
         good = record_run(archive, "alpha", articles=1)
         assert check_source(archive, config, "alpha").healthy

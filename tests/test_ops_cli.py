@@ -150,6 +150,22 @@ def test_status_exits_1_and_says_why_when_a_source_is_unhealthy(project: Path) -
     assert "UNHEALTHY" not in beta
 
 
+def test_skipped_runs_never_hide_failures_from_status(project: Path) -> None:
+    # A failing crawl that outlasts its interval piles up skips: more than the window of recent runs.
+    with Archive(project / "data/archive.db") as archive:
+        record_run(archive, "alpha", articles=1)
+        for _ in range(3):
+            record_run(archive, "alpha", "timed_out", reason="stopped after max_runtime 1h")
+        for _ in range(40):
+            record_run(archive, "alpha", "skipped")
+
+    result = invoke("status", "--config", str(project / "sources.toml"))
+
+    assert result.exit_code == 1
+    alpha = next(line for line in result.output.splitlines() if line.startswith("alpha"))
+    assert "UNHEALTHY" in alpha and "3 failed in a row" in alpha
+
+
 def test_status_json_is_a_document_for_machines(project: Path) -> None:
     with Archive(project / "data/archive.db") as archive:
         for _ in range(3):

@@ -32,7 +32,7 @@ import click
 from archive import ArchiveError
 from archive.dates import parse_utc
 from archive.models import RunStatus
-from crawler.ops.health import FAILURE_STATUSES, articles_archived, evaluate_health
+from crawler.ops.health import FAILURE_STATUSES, JUDGED_STATUSES, articles_archived, evaluate_health
 from crawler.ops.runlog import LEVELS, format_entry, level_rank, parse_line, read_log
 from crawler.sources.config import DEFAULT_ARCHIVE_DB
 from crawler.sources.ops_tables import HealthConfig
@@ -215,8 +215,9 @@ class SourceStatus:
 def source_status(
     archive: ArchiveReader, name: str, config: Config | None, next_runs: Mapping[str, datetime | None], now: datetime
 ) -> SourceStatus:
-    runs = archive.runs(name, limit=STATUS_RUNS_EVALUATED)
-    verdict = evaluate_health(runs, config.health if config is not None else HealthConfig())
+    runs = archive.runs(name, limit=1)  # the last run, whatever it was
+    judged = archive.runs(name, statuses=JUDGED_STATUSES, limit=STATUS_RUNS_EVALUATED)
+    verdict = evaluate_health(judged, config.health if config is not None else HealthConfig())
     configured = config is not None and any(source.name == name for source in config.sources)
     schedule = None
     next_run = None

@@ -164,7 +164,7 @@ def run_alert_command(command: Sequence[str], event: AlertEvent) -> str | None:
 
 def check_source(archive: Archive, config: Config, source: str) -> HealthVerdict:
     """Evaluate a source from its recent runs, store the verdict, and alert when its state changed."""
-    runs = archive.source_runs(source, RUNS_EVALUATED)
+    runs = archive.source_runs(source, RUNS_EVALUATED, include_skipped=False)  # see health.JUDGED_STATUSES
     verdict = evaluate_health(runs, config.health)
     newest_run_id = runs[0]["id"] if runs else None
     changed = archive.set_source_health(source, verdict.healthy, verdict.reasons, newest_run_id)

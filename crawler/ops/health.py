@@ -27,6 +27,9 @@ from typing import Any
 from archive.models import RunStatus
 from crawler.sources.ops_tables import HealthConfig
 
+# The runs a verdict is drawn from: a skipped run never ran, and a source whose runs outlast their
+# interval piles up skips that would push its real runs out of any window of recent runs.
+JUDGED_STATUSES = frozenset(RunStatus) - {RunStatus.SKIPPED}
 FAILURE_STATUSES = frozenset({RunStatus.FAILED, RunStatus.TIMED_OUT, RunStatus.ABANDONED})
 SUCCESS_STATUSES = frozenset({RunStatus.SUCCEEDED})
 MEASURED_STATUSES = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED})
