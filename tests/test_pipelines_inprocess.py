@@ -253,7 +253,6 @@ def test_a_run_records_every_fetch_and_finishes_with_counts(tmp_path: Path) -> N
     assert finished["responses_2xx"] == 3 and finished["responses_5xx"] == 0
     assert json.loads(finished["stats_json"])["finish_reason"] == "finished"
     stats = crawl.crawler.stats
-    assert stats.get_value("newsarchive/run_status") == "succeeded"
     assert stats.get_value("newsarchive/articles/new") == 1
     assert stats.get_value("newsarchive/articles/rejected") == 1
     assert stats.get_value("newsarchive/fetches/error") == 1
@@ -273,7 +272,6 @@ def test_a_run_where_no_page_answered_fails(tmp_path: Path) -> None:
         crawl.close()
     finished = run_row(db, crawl.crawler.stats.get_value("newsarchive/run_id"))
     assert (finished["status"], finished["errors"], finished["responses_5xx"]) == ("failed", 1, 1)
-    assert crawl.crawler.stats.get_value("newsarchive/run_status") == "failed"
 
 
 def test_a_run_stopped_abnormally_fails(tmp_path: Path) -> None:

@@ -22,7 +22,6 @@ import pytest
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
-from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import (
     DownloadCancelledError,
     DownloadConnectionRefusedError,
@@ -35,6 +34,7 @@ from scrapy.utils.misc import load_object
 
 from crawler.discovery.links import PRIORITY_FEED_OR_SITEMAP, PRIORITY_LIKELY_ARTICLE, PRIORITY_LISTING
 from crawler.items import FetchItem, PageItem
+from crawler.middlewares.robots_txt import ForbiddenByRobots, ObeyRobotsTxtMiddleware
 from crawler.sources.config import adhoc_source, load_config
 from tests.inprocess import (
     NO_ENGINE_SETTINGS,
@@ -523,9 +523,9 @@ def test_a_robots_txt_refusal_yields_nothing(crawler: Crawler) -> None:
     request = page_request(crawler, f"{SITE}/private-ish/2025/03/24/x/")
     parser_class = load_object(crawler.settings["ROBOTSTXT_PARSER"])
     parser = parser_class.from_crawler(crawler, b"User-agent: *\nDisallow: /private-ish/\n")
-    middleware = RobotsTxtMiddleware.from_crawler(crawler)
+    middleware = ObeyRobotsTxtMiddleware.from_crawler(crawler)  # the one DOWNLOADER_MIDDLEWARES installs
     failure = failure_from(request, lambda: middleware.process_request_2(parser, request))
-    assert failure.check(IgnoreRequest)
+    assert failure.check(ForbiddenByRobots) and failure.check(IgnoreRequest)
     assert list(crawler.spider.on_error(failure)) == []
 
 

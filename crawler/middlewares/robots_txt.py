@@ -10,6 +10,8 @@ checks the type. Replaces ``scrapy.downloadermiddlewares.robotstxt.RobotsTxtMidd
 
 from __future__ import annotations
 
+from typing import Any
+
 from scrapy import Request
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
@@ -20,10 +22,10 @@ class ForbiddenByRobots(IgnoreRequest):
 
 
 class ObeyRobotsTxtMiddleware(RobotsTxtMiddleware):
-    async def process_request(self, request: Request) -> None:
+    def process_request_2(self, rp: Any, request: Request) -> None:
+        # Scrapy's check of one request against the parsed robots.txt, where its IgnoreRequest
+        # means exactly "disallowed" (a robots.txt that cannot be fetched allows everything).
         try:
-            await super().process_request(request)
+            super().process_request_2(rp, request)
         except IgnoreRequest as error:
-            # The parent raises IgnoreRequest for one thing only: rp.allowed() said no. (A
-            # robots.txt that cannot be fetched is swallowed there and allows everything.)
             raise ForbiddenByRobots(str(error)) from error
