@@ -100,7 +100,7 @@ class ReasonKind(StrEnum):
     """
 
     # Rejected: the page is not an article (crawler.extraction.classify).
-    NO_TEXT = "no_text"  # nothing to extract at all
+    NO_TEXT = "no_text"  # nothing to extract, or less than EXTRACT_MIN_TEXT_CHARS of text
     JAVASCRIPT_SHELL = "javascript_shell"  # an empty app root: the text comes from scripts
     PLACEHOLDER = "placeholder"  # "Loading…", "please enable JavaScript"
     EXTRACTION_FAILED = "extraction_failed"  # the extractor failed on the page
@@ -108,7 +108,7 @@ class ReasonKind(StrEnum):
     LISTING = "listing"  # a section front or index listing several articles
     NOT_ARTICLE_TYPE = "not_article_type"  # its markup says another page type (JSON-LD, og:type)
     NOT_ARTICLE_URL = "not_article_url"  # its URL is a home, tag, author, search… page
-    TOO_LITTLE_TEXT = "too_little_text"
+    TOO_LITTLE_TEXT = "too_little_text"  # some text, but too little for a page without article markup
     TOO_FEW_PARAGRAPHS = "too_few_paragraphs"
     MOSTLY_LINKS = "mostly_links"
     NO_TITLE = "no_title"

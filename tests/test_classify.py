@@ -148,7 +148,17 @@ def test_short_page_is_not_an_article() -> None:
     page = b"<html><head><title>Brief</title></head><body><p>Road closed until Friday.</p></body></html>"
     verdict = classify_page(extract_page(page, ARTICLE_URL), ARTICLE_URL)
     assert not verdict.is_article
-    assert "too little text" in verdict.reason and verdict.kind is ReasonKind.TOO_LITTLE_TEXT
+    # Under EXTRACT_MIN_TEXT_CHARS (200): no article text, counted as an extraction failure.
+    assert "too little text" in verdict.reason and verdict.kind is ReasonKind.NO_TEXT
+
+
+def test_a_page_with_some_text_but_no_article_markup_needs_more() -> None:
+    sentence = "The council met on Tuesday and agreed to close Quay Road until Friday for repairs. "
+    page = f"<html><head><title>Brief</title></head><body><p>{sentence * 4}</p></body></html>".encode()
+    verdict = classify_page(extract_page(page, ARTICLE_URL), ARTICLE_URL)
+    assert not verdict.is_article
+    assert "too little text for a page without article markup" in verdict.reason
+    assert verdict.kind is ReasonKind.TOO_LITTLE_TEXT
 
 
 signal_values = st.fixed_dictionaries(

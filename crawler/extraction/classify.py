@@ -186,7 +186,7 @@ def _no_text(fields: dict[str, Any], signals: dict[str, Any], text_chars: int, m
         return Verdict(False, "no article text", ReasonKind.NO_TEXT)
     if text_chars < min_chars:
         return Verdict(
-            False, f"no article text (too little text: {text_chars} < {min_chars} chars)", ReasonKind.TOO_LITTLE_TEXT
+            False, f"no article text (too little text: {text_chars} < {min_chars} chars)", ReasonKind.NO_TEXT
         )
     return None
 
