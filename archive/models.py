@@ -163,3 +163,13 @@ FINAL_RUN_STATUSES: tuple[RunStatus, ...] = tuple(s for s in RunStatus if s is n
 
 FOUND_BY_VALUES: tuple[FoundBy, ...] = tuple(FoundBy)
 FETCH_MODES: tuple[FetchMode, ...] = tuple(FetchMode)
+
+# The crawl_runs counts a one-line run summary shows (the run log's last line, `newsarchive runs`).
+RUN_SUMMARY_COUNTS: tuple[str, ...] = (
+    "pages_fetched",
+    "articles_new",
+    "articles_unchanged",
+    "articles_duplicate",
+    "articles_rejected",
+    "errors",
+)

@@ -21,7 +21,7 @@ from scrapy.crawler import Crawler
 from twisted.internet.task import LoopingCall
 
 from archive import Archive
-from archive.models import AliasReason, FetchOutcome, FoundBy, ReasonKind, RunStatus
+from archive.models import RUN_SUMMARY_COUNTS, AliasReason, FetchOutcome, FoundBy, ReasonKind, RunStatus
 from crawler.discovery.urls import canonicalize_url, is_on_hosts
 from crawler.items import Fetch, FetchItem, PageItem
 
@@ -242,17 +242,7 @@ class ArchivePipeline:
         run = self.archive.finish_run(self.run_id, status, stats=stats)
         self.archive.close()
         self.archive = None
-        counts = {
-            key: run.get(key)
-            for key in (
-                "pages_fetched",
-                "articles_new",
-                "articles_unchanged",
-                "articles_duplicate",
-                "articles_rejected",
-                "errors",
-            )
-        }
+        counts = {key: run.get(key) for key in RUN_SUMMARY_COUNTS}
         logger.info(
             "run %s of %s %s (%s): %s",
             self.run_id,

@@ -31,7 +31,7 @@ import click
 
 from archive import ArchiveError
 from archive.dates import parse_utc
-from archive.models import RunStatus
+from archive.models import RUN_SUMMARY_COUNTS, RunStatus
 from crawler.ops.health import FAILURE_STATUSES, JUDGED_STATUSES, articles_archived, evaluate_health
 from crawler.ops.runlog import LEVELS, format_entry, level_rank, parse_line, read_log
 from crawler.sources.config import DEFAULT_ARCHIVE_DB
@@ -370,17 +370,7 @@ def runs_overview_table(runs: Sequence[Mapping[str, Any]], title: str) -> Table:
         table.add_column(name, justify="right" if numeric else "left", overflow="fold")
     for run in runs:
         started = parse_time(run.get("started_at"))
-        counts = [
-            run.get(column)
-            for column in (
-                "pages_fetched",
-                "articles_new",
-                "articles_unchanged",
-                "articles_duplicate",
-                "articles_rejected",
-                "errors",
-            )
-        ]
+        counts = [run.get(column) for column in RUN_SUMMARY_COUNTS]
         table.add_row(
             str(run["id"]),
             escape(str(run["source"])),
