@@ -2,7 +2,8 @@
 
 Plain functions over a sqlite-utils Database; they assume the caller (`Archive`) has opened
 the write transaction, so a save is all-or-nothing. The save semantics (new / unchanged /
-updated / duplicate) are documented in docs/schema.md. No settings.
+updated / duplicate) are documented in docs/schema.md; whether a re-fetch is a new version is
+decided by archive/changes.py (`save_refetch`). No settings.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from datasketch import LeanMinHash  # imported by dedup only where signatures are computed
 
 from . import dedup
+from .changes import TRACKED_FIELDS, Change, classify_change
 from .models import FetchOutcome
 from .records import CONTENT_COLUMNS, METADATA_COLUMNS, is_blank
 
@@ -94,31 +96,62 @@ def insert_article(
     return int(cursor.lastrowid)
 
 
-def mark_unchanged(
+def save_refetch(
     db: Database, article_id: int, columns: Mapping[str, Any], run_id: int, now: str, fetched_at: str
+) -> Change:
+    """A known article fetched again: a new version if a tracked field changed (archive/changes.py), else not.
+
+    Returns the change (falsy when there was none: the fetch is "unchanged").
+    """
+    current = row_dict(db, "SELECT * FROM articles WHERE id = ?", [article_id])
+    if current is None:
+        raise LookupError(f"article {article_id} vanished during a save")
+    version = current["version"]
+    change = classify_change(current, columns, old_label=f"version {version}", new_label=f"version {version + 1}")
+    if change:
+        apply_update(db, current, columns, change, run_id, now, fetched_at)
+    else:
+        mark_unchanged(db, current, columns, run_id, now, fetched_at)
+    return change
+
+
+def mark_unchanged(
+    db: Database, current: Mapping[str, Any], columns: Mapping[str, Any], run_id: int, now: str, fetched_at: str
 ) -> None:
-    """Record a re-fetch with identical text: bump last_seen, fill metadata the stored row lacks."""
-    stored = row_dict(db, f"SELECT {', '.join(METADATA_COLUMNS)} FROM articles WHERE id = ?", [article_id]) or {}
-    updates: dict[str, Any] = {
-        name: columns.get(name)
-        for name in METADATA_COLUMNS
-        if is_blank(stored.get(name)) and not is_blank(columns.get(name))
-    }
+    """Record a re-fetch that changed no tracked field: bump last_seen, no version.
+
+    Tracked fields (title, authors, dates, description, text) keep their stored value, except that
+    a blank one is filled in (unknown before, not changed); the other metadata (image, tags,
+    categories, language, site name, hints) takes the new values the extraction found.
+    """
+    updates: dict[str, Any] = {}
+    for name in METADATA_COLUMNS:
+        new_value = columns.get(name)
+        if is_blank(new_value):
+            continue
+        field = name.removesuffix("_utc")
+        if field not in TRACKED_FIELDS or is_blank(current.get(field)):
+            updates[name] = new_value
     updates.update(last_seen_at=now, last_run_id=run_id, fetched_at=fetched_at)
-    _update_article(db, article_id, updates)
+    _update_article(db, current["id"], updates)
 
 
 def apply_update(
-    db: Database, article_id: int, columns: Mapping[str, Any], run_id: int, now: str, fetched_at: str
+    db: Database,
+    current: Mapping[str, Any],
+    columns: Mapping[str, Any],
+    change: Change,
+    run_id: int,
+    now: str,
+    fetched_at: str,
 ) -> None:
-    """Snapshot the current content into article_versions, then store the new content as the next version.
+    """Snapshot the current content into article_versions, with the change that replaces it, then store
+    the new content as the next version.
 
     Metadata the new extraction did not find keeps its old value (the snapshot has it either way);
     the url is kept, because an article's identity is the URL it was first archived under.
     """
-    current = row_dict(db, "SELECT * FROM articles WHERE id = ?", [article_id])
-    if current is None:
-        raise LookupError(f"article {article_id} vanished during an update")
+    article_id = current["id"]
     snapshot = {name: current[name] for name in CONTENT_COLUMNS}
     snapshot.update(
         article_id=article_id,
@@ -127,6 +160,8 @@ def apply_update(
         valid_to=now,
         run_id=current["last_run_id"],
         replaced_by_run_id=run_id,
+        change_kinds=change.kinds_json(),
+        diff=change.diff_json(),
     )
     names = list(snapshot)
     db.execute(

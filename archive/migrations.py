@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from .changes import TRACKED_FIELDS, classify_change
 from .dates import utc_now_iso
 from .models import ArchiveError
 
@@ -264,6 +265,36 @@ def _add_stop_requested(db: Database) -> None:
     )
 
 
+def _add_change_kinds(db: Database) -> None:
+    """article_versions.change_kinds and .diff; filled in for existing versions from their stored contents.
+
+    Each version row is compared with what replaced it (the next version row, or the article itself
+    for the last one) by archive/changes.py, as a live save would. Honest because both sides are the
+    archive's own stored contents; cheap (a diff of a few dozen paragraphs per row). A version the
+    old rule made without a tracked change (markup only) gets `[]`.
+    """
+    db.execute("ALTER TABLE article_versions ADD COLUMN change_kinds TEXT")
+    db.execute("ALTER TABLE article_versions ADD COLUMN diff TEXT")
+    fields = ", ".join(TRACKED_FIELDS)
+    rows = db.execute(f"SELECT id, article_id, version, {fields} FROM article_versions ORDER BY article_id, version")
+    names = ["id", "article_id", "version", *TRACKED_FIELDS]
+    versions = [dict(zip(names, row)) for row in rows.fetchall()]
+    for position, old in enumerate(versions):
+        following = versions[position + 1] if position + 1 < len(versions) else None
+        if following is not None and following["article_id"] == old["article_id"]:
+            new, new_version = following, following["version"]
+        else:
+            row = db.execute(f"SELECT version, {fields} FROM articles WHERE id = ?", [old["article_id"]]).fetchone()
+            if row is None:
+                continue
+            new, new_version = dict(zip(["version", *TRACKED_FIELDS], row)), row[0]
+        change = classify_change(old, new, old_label=f"version {old['version']}", new_label=f"version {new_version}")
+        db.execute(
+            "UPDATE article_versions SET change_kinds = ?, diff = ? WHERE id = ?",
+            [change.kinds_json(), change.diff_json(), old["id"]],
+        )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core tables: crawl_runs, articles, versions, aliases, minhashes, fetches", _create_core_tables),
     Migration(2, "articles_fts: FTS5 over title and text, porter stemming, sync triggers", _enable_full_text_search),
@@ -287,6 +318,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         7,
         "crawl_runs.stop_requested: the run was stopped on purpose (was an 'interrupted: ' prefix of reason)",
         _add_stop_requested,
+    ),
+    Migration(
+        8,
+        "article_versions.change_kinds and diff: what replaced each version (computed for existing versions)",
+        _add_change_kinds,
     ),
 )
 

@@ -3,9 +3,9 @@
 `SaveResult` is what `Archive.save_article` returns; `ArchiveError` is the one exception the
 archive raises for problems a user can fix (bad file, bad argument), with the fix apart from the
 problem. The vocabularies of what the archive stores (run status and trigger, fetch outcome, how a
-URL was found, how a page was fetched, why a fetch gave no article) are `StrEnum`s here, so the
-store, the crawler and the docs compare and write the same values; each member *is* its stored
-string, so rows and output read exactly as before. No settings.
+URL was found, how a page was fetched, why a fetch gave no article, what kind of change made a new
+version) are `StrEnum`s here, so the store, the crawler and the docs compare and write the same
+values; each member *is* its stored string, so rows and output read exactly as before. No settings.
 """
 
 from __future__ import annotations
@@ -129,6 +129,22 @@ class ReasonKind(StrEnum):
     DOWNLOAD_FAILED = "download_failed"  # any other download failure
 
 
+class ChangeKind(StrEnum):
+    """`article_versions.change_kinds`: what kind of change replaced a version (archive/changes.py decides).
+
+    A version is made only when one of the tracked extracted fields changes after normalisation
+    (whitespace, markup and tracking parameters in links do not count); each kind names a field,
+    except CORRECTION, which comes with BODY when the new text adds a correction or update note.
+    """
+
+    HEADLINE = "headline"  # title
+    BYLINE = "byline"  # authors
+    BODY = "body"  # text
+    DATES = "dates"  # published_at or modified_at (compared as the same moment in UTC)
+    DESCRIPTION = "description"
+    CORRECTION = "correction"  # the new text adds a paragraph such as "Correction: …", "Update: …"
+
+
 # The kinds of rejection that mean "no extractable text": counted in crawl_runs.extraction_failures.
 NO_TEXT_KINDS: tuple[ReasonKind, ...] = (
     ReasonKind.NO_TEXT,
@@ -163,6 +179,7 @@ FINAL_RUN_STATUSES: tuple[RunStatus, ...] = tuple(s for s in RunStatus if s is n
 
 FOUND_BY_VALUES: tuple[FoundBy, ...] = tuple(FoundBy)
 FETCH_MODES: tuple[FetchMode, ...] = tuple(FetchMode)
+CHANGE_KINDS: tuple[ChangeKind, ...] = tuple(ChangeKind)
 
 # The crawl_runs counts a one-line run summary shows (the run log's last line, `newsarchive runs`).
 RUN_SUMMARY_COUNTS: tuple[str, ...] = (

@@ -412,11 +412,9 @@ class Archive:
     def _save_known(
         self, article_id: int, run_id: int, columns: Mapping[str, Any], now: str, fetched_at: str
     ) -> tuple[SaveResult, LeanMinHash | None]:
-        stored_hash = self.db.execute("SELECT content_hash FROM articles WHERE id = ?", [article_id]).fetchone()[0]
-        if stored_hash == columns["content_hash"]:
-            article_rows.mark_unchanged(self.db, article_id, columns, run_id, now, fetched_at)
+        # A new version only when a tracked field changed after normalisation (archive/changes.py).
+        if not article_rows.save_refetch(self.db, article_id, columns, run_id, now, fetched_at):
             return SaveResult(FetchOutcome.UNCHANGED, article_id), None
-        article_rows.apply_update(self.db, article_id, columns, run_id, now, fetched_at)
         minhash = self._signature(columns["text"])
         article_rows.store_minhash(self.db, article_id, minhash)
         return SaveResult(FetchOutcome.UPDATED, article_id), minhash
