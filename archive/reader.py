@@ -28,6 +28,7 @@ any SQLite file for inspection (``doctor``) instead of refusing what is not a re
 from __future__ import annotations
 
 import functools
+import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -256,6 +257,68 @@ class ArchiveReader:
             [run_id, -1 if limit is None else limit],
         )
 
+    def article(self, url_or_id: str | int) -> dict[str, Any]:
+        """The articles row known by a numeric id, its canonical URL or an alias URL (url_aliases).
+
+        ArchiveError (with the fix) when the archive has no such article.
+        """
+        self._require_table("articles", "articles")
+        key = str(url_or_id).strip()
+        if key.isdigit():
+            rows = self._rows("articles", "SELECT * FROM articles WHERE id = ?", [int(key)], "an article")
+        else:
+            rows = self._rows("articles", "SELECT * FROM articles WHERE url = ?", [key], "an article")
+            if not rows and "url_aliases" in self._columns:
+                rows = self._rows(
+                    "articles",
+                    "SELECT a.* FROM url_aliases u JOIN articles a ON a.id = u.article_id WHERE u.url = ?",
+                    [key],
+                    "an article",
+                )
+        if not rows:
+            what = f"with id {key}" if key.isdigit() else f"under URL {key} (as its canonical URL or an alias)"
+            raise ArchiveError(
+                f"No article {what} in archive {self.path}.",
+                "give the article's id or its URL exactly as archived, e.g. from: "
+                f"sqlite3 {self.path} \"SELECT id, url FROM articles WHERE url LIKE '%words-of-the-slug%'\"",
+            )
+        return rows[0]
+
+    def versions(self, article_id: int) -> list[dict[str, Any]]:
+        """Every version of the article, oldest first, its current state last (``current`` True).
+
+        Each entry has the version's content columns (JSON columns as stored text), ``version``,
+        ``valid_from``, ``valid_to`` (None for the current one), ``found_by_run_id`` (the run that
+        stored it), and how it differs from the version before it: ``change_kinds`` (a list of
+        `ChangeKind` values) and ``diff`` (a dict, see archive/changes.py), both None for the first
+        version and for changes stored before migration 8 without them. In the table the same
+        facts sit on the replaced row (``article_versions.change_kinds``: what replaced it).
+        """
+        article = self.article(article_id)
+        stored = self._rows(
+            "article_versions",
+            "SELECT * FROM article_versions WHERE article_id = ? ORDER BY version",
+            [article["id"]],
+            "article versions",
+        )
+        entries: list[dict[str, Any]] = []
+        previous: Mapping[str, Any] | None = None
+        for row in [*stored, article]:
+            is_current = row is article
+            entry = {name: row.get(name) for name in _VERSION_CONTENT_COLUMNS}
+            entry.update(
+                version=row.get("version"),
+                current=is_current,
+                valid_from=(row.get("changed_at") or row.get("first_seen_at")) if is_current else row.get("valid_from"),
+                valid_to=None if is_current else row.get("valid_to"),
+                found_by_run_id=article.get("first_run_id") if previous is None else previous.get("replaced_by_run_id"),
+                change_kinds=None if previous is None else _json_or_none(previous.get("change_kinds")),
+                diff=None if previous is None else _json_or_none(previous.get("diff")),
+            )
+            entries.append(entry)
+            previous = row
+        return entries
+
     # -- internals -------------------------------------------------------------------------
 
     def _check_readable(self) -> None:
@@ -325,6 +388,37 @@ class ArchiveReader:
     def _scalar(self, sql: str) -> Any:
         rows = self._query(sql, [])
         return rows[0][0] if rows else None
+
+
+# The content of one version, as article_versions and articles both hold it.
+_VERSION_CONTENT_COLUMNS = (
+    "url",
+    "title",
+    "authors",
+    "published_at",
+    "published_at_utc",
+    "modified_at",
+    "modified_at_utc",
+    "language",
+    "description",
+    "site_name",
+    "categories",
+    "tags",
+    "image",
+    "text",
+    "word_count",
+    "content_hash",
+    "fetch_mode",
+)
+
+
+def _json_or_none(value: Any) -> Any:
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _with_columns(row: Mapping[str, Any], columns: Sequence[str]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from crawler.cli.history import history
 from crawler.cli.ops import DEFAULT_ARCHIVE_DB, logs, runs, status
 from crawler.run.crawl_process import EXIT_CONFIG  # a plain module: Scrapy is imported inside its functions
 from crawler.sources.config import source_default  # no Scrapy either: the sources file is plain Python
@@ -262,10 +263,11 @@ def demo(db: Path, progress: bool | None) -> None:
     sys.exit(report.exit_code)
 
 
-# Commands defined in their own module (crawler/cli/ops.py).
+# Commands defined in their own modules (crawler/cli/ops.py, crawler/cli/history.py).
 main.add_command(status)
 main.add_command(runs)
 main.add_command(logs)
+main.add_command(history)
 
 
 @main.command()

@@ -1,0 +1,140 @@
+"""``newsarchive history URL_OR_ID``: every version of one article, with what changed and how.
+
+The article is found by its numeric id, its canonical URL or any alias URL; its versions are
+printed oldest first with the current state last, each with when it was first stored, the run that
+found it, its change kinds (archive.models.ChangeKind) and its diff (old -> new for the headline,
+byline, dates and description; a unified diff of the text). ``--format json`` prints the same as one
+JSON document, full texts included.
+
+Settings read: the sources file's ``[archive] db`` (``--config``; without it ``sources.toml`` in
+the current folder when present) or ``--db``, resolved as by ``status``, ``runs`` and ``logs``
+(crawler/cli/ops.py). Read-only through ``archive.ArchiveReader``: never creates, migrates or writes
+an archive. Exit codes: 0 shown, 1 no such article, 2 bad usage (a broken sources file, no archive).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from archive import ArchiveError
+from crawler.cli.ops import CONFIG_OPTION, DB_OPTION, archive_path, load_optional_config, open_existing_archive
+
+EXIT_NOT_FOUND = 1
+FORMATS = ("text", "json")
+# Fields shown old -> new, in this order, with the words the text output uses.
+FIELD_LABELS = {
+    "title": "headline",
+    "authors": "byline",
+    "published_at": "published",
+    "modified_at": "modified",
+    "description": "description",
+}
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value) or "(none)"
+    return "(none)" if value in (None, "") else json.dumps(value, ensure_ascii=False)
+
+
+def version_lines(entry: Mapping[str, Any], first: bool) -> list[str]:
+    """The text lines of one version: a header, then how it differs from the version before it."""
+    label = f"version {entry['version']}" + (" (current)" if entry["current"] else "")
+    header = f"{label}  from {entry['valid_from']}"
+    if entry.get("found_by_run_id") is not None:
+        header += f"  run {entry['found_by_run_id']}"
+    if first:
+        return [header, f"  headline: {_shown(entry.get('title'))}"]
+    kinds = entry.get("change_kinds")
+    if kinds is None:
+        return [f"{header}  changes: not recorded (stored before change kinds were kept)"]
+    lines = [f"{header}  changes: {', '.join(kinds) if kinds else 'none in the tracked fields'}"]
+    diff = entry.get("diff") or {}
+    for field, words in FIELD_LABELS.items():
+        if field in diff:
+            lines.append(f"  {words}: {_shown(diff[field].get('old'))} -> {_shown(diff[field].get('new'))}")
+    lines.extend(f"  correction note added: {note}" for note in diff.get("correction", []))
+    if diff.get("text"):
+        lines.extend(f"  {line}" for line in diff["text"].splitlines())
+    return lines
+
+
+def history_text(article: Mapping[str, Any], versions: Sequence[Mapping[str, Any]]) -> str:
+    count = len(versions)
+    title = f"Article {article['id']}: {article['url']}"
+    if article.get("source"):
+        title += f"  (source {article['source']})"
+    summary = f"{count} version{'s' if count != 1 else ''}; current: version {versions[-1]['version']}"
+    blocks = [title, summary]
+    for position, entry in enumerate(versions):
+        blocks.append("")
+        blocks.extend(version_lines(entry, first=position == 0))
+    return "\n".join(blocks)
+
+
+def history_document(article: Mapping[str, Any], versions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    shown = ("id", "url", "source", "title", "version", "first_seen_at", "last_seen_at", "changed_at")
+    return {
+        "article": {name: article.get(name) for name in shown},
+        "versions": [
+            {
+                **entry,
+                **{name: _json_list(entry.get(name)) for name in ("authors", "categories", "tags")},
+            }
+            for entry in versions
+        ],
+    }
+
+
+def _json_list(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+@click.command()
+@click.argument("url_or_id")
+@CONFIG_OPTION
+@DB_OPTION
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text for people; json for machines (every version's full content).",
+)
+def history(url_or_id: str, config_path: Path | None, db: Path | None, output_format: str) -> None:
+    """Show every version of an article, oldest first, with its change kinds and diffs.
+
+    URL_OR_ID is the article's id, its canonical URL or any URL that led to it (an alias).
+    Change kinds: headline, byline, body, dates, description, correction.
+
+    \b
+    Examples:
+      newsarchive history https://news.example/2024/05/01/budget/ --config sources.toml
+      newsarchive history 42 --db data/archive.db
+      newsarchive history 42 --format json | jq '.versions[] | .change_kinds'
+    """
+    config = load_optional_config(config_path)
+    path = archive_path(config, db)
+    with open_existing_archive(path) as archive:
+        try:
+            article = archive.article(url_or_id)
+            versions = archive.versions(article["id"])
+        except ArchiveError as error:
+            click.echo(f"error: {error.problem}" + (f" Fix: {error.fix}" if error.fix else ""), err=True)
+            sys.exit(EXIT_NOT_FOUND)
+    if output_format == "json":
+        click.echo(json.dumps(history_document(article, versions), indent=2, ensure_ascii=False))
+    else:
+        click.echo(history_text(article, versions))
