@@ -227,7 +227,7 @@ def test_any_change_to_a_tracked_field_gives_exactly_its_kind(field: str, extra:
     base = columns()
     word = " ".join(extra)
     changed: dict[str, Any] = {
-        "title": {"title": f"Council approves {word}"},
+        "title": {"title": f"Council approves x{word}"},
         "authors": {"authors": ["Anna Becker", f"Z {word}"]},
         "published_at": {"published_at": "2023-01-02T03:04:05Z"},
         "modified_at": {"modified_at": "2023-01-02T03:04:05Z"},
