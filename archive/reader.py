@@ -1,8 +1,8 @@
 """`ArchiveReader`: the read side of an archive file, which never creates, migrates or writes it.
 
-Everything that only looks at an archive reads through this class: ``newsarchive status``, ``runs``
-and ``logs``, the live table of a crawl in the foreground, ``newsarchive doctor`` and the
-scheduler while it waits for runs to end. The file is opened with SQLite's read-only URI mode
+Everything that only looks at an archive reads through this class: ``newsarchive status``, ``runs``,
+``logs`` and ``history`` (``article`` and ``versions``), the live table of a crawl in the foreground,
+``newsarchive doctor`` and the scheduler while it waits for runs to end. The file is opened with SQLite's read-only URI mode
 (``mode=ro``) and ``PRAGMA query_only``, so no statement can change it; a missing file is an
 ArchiveError (never a new empty archive), and so is a file that is not a newsarchive archive or
 was written by a newer newsarchive.
