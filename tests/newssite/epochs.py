@@ -56,7 +56,8 @@ class RemovalKind(StrEnum):
 EDIT_CYCLE = (EditKind.BODY, EditKind.CORRECTION, EditKind.HEADLINE, EditKind.BODY)
 REMOVAL_CYCLE = (RemovalKind.NOT_FOUND, RemovalKind.GONE, RemovalKind.REDIRECT_HOME, RemovalKind.NOT_FOUND)
 REMOVAL_STATUS = {RemovalKind.NOT_FOUND: 404, RemovalKind.GONE: 410, RemovalKind.REDIRECT_HOME: 301}
-# The issue's vocabulary of change kinds, for the fields each edit kind changes.
+# The issue's vocabulary of change kinds, for the fields each edit kind changes. "dates" only where
+# the page prints a modified time: the minimal template never does (see ``change_kinds``).
 CHANGE_KINDS: dict[EditKind, tuple[str, ...]] = {
     EditKind.BODY: ("body", "dates"),
     EditKind.CORRECTION: ("body", "correction", "dates"),
@@ -112,6 +113,12 @@ class EpochChanges:
     def removed_ids(self, *kinds: RemovalKind) -> list[int]:
         wanted = set(kinds) or set(RemovalKind)
         return [r.article_id for r in self.removals if r.kind in wanted]
+
+
+def change_kinds(kind: EditKind, article: Article) -> tuple[str, ...]:
+    """What an archive comparing this page's extracted fields should see change."""
+    kinds = CHANGE_KINDS[kind]
+    return kinds if article.template != "minimal" else tuple(k for k in kinds if k != "dates")
 
 
 def _count(fraction: float, alive: int, minimum: int) -> int:
@@ -173,7 +180,7 @@ def advance_model(site: SiteModel, at: datetime | None = None) -> tuple[SiteMode
                 article.article_id,
                 article.path,
                 kind,
-                CHANGE_KINDS[kind],
+                change_kinds(kind, article),
                 article.title,
                 new.title,
                 article.modified,

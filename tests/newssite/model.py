@@ -13,9 +13,12 @@ import bisect
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from tests.newssite import prose
+
+if TYPE_CHECKING:
+    from tests.newssite.epochs import Removal
 
 SITE_NAME = "The Harbour Gazette"
 SITE_TAGLINE = "News from the harbour city since 1887"
@@ -175,7 +178,7 @@ class SiteModel:
     # Epochs: which one this model is, when it is served, and what earlier epochs removed.
     epoch: int = 0
     epoch_time: datetime = EPOCH0_TIME
-    removed: dict[str, object] = field(default_factory=dict)  # path -> epochs.Removal
+    removed: dict[str, Removal] = field(default_factory=dict)  # path -> how a taken-down article answers
     sitemap_slots: dict[int, int] = field(default_factory=dict)  # article id -> position, stable
     used_slugs: frozenset[str] = frozenset()
     next_id: int = 0

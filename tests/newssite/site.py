@@ -293,7 +293,7 @@ class NewsSite:
 
     def removed_urls(self, base: str) -> dict[str, Removal]:
         """Articles taken down in any epoch so far, by URL, with how they answer now."""
-        return {base + path: removal for path, removal in self.model.removed.items()}  # type: ignore[misc]
+        return {base + path: removal for path, removal in self.model.removed.items()}
 
     # --- What a correct crawl must find ------------------------------------------------------
 
@@ -433,7 +433,7 @@ class NewsSite:
 
     def _resource(self, model: SiteModel, path: str) -> _Resource | None:
         removal = model.removed.get(path)
-        if isinstance(removal, Removal):
+        if removal is not None:
             return _Resource(self._removal_page(model, removal))
         article = model.by_path.get(path) or self._private_by_path.get(path)
         if article is not None:
