@@ -13,6 +13,8 @@ what changed, as data. From one epoch to the next, of the articles alive:
   redirect to the home page.
 - ``NEW_FRACTION`` (10 %) new articles are published between the previous epoch and this one; they
   appear in feeds, sitemaps, section pages and the home page like any other.
+- From epoch 2 on, one article removed in the previous epoch comes back (``restored``), byte for
+  byte as it was, in its old place in listings and sitemaps.
 - At epoch 1 one untouched article turns ``volatile``: from then on its HTML carries a nonce and
   a timestamp that change on every fetch, while its text does not.
 
@@ -104,6 +106,7 @@ class EpochChanges:
     added: tuple[int, ...]  # new article ids, oldest first
     volatile: tuple[int, ...]  # articles that began to change on every fetch
     unchanged: tuple[int, ...]  # articles alive in both epochs whose page bytes are identical
+    restored: tuple[int, ...] = ()  # removed in the previous epoch, back now as they were
 
     def edited_ids(self, *kinds: EditKind) -> list[int]:
         """Ids edited in this epoch, of the given kinds (default: the real edits, not markup)."""
@@ -226,7 +229,12 @@ def advance_model(site: SiteModel, at: datetime | None = None) -> tuple[SiteMode
         comments = tuple(c for c in article.comments if c.posted <= at)
         new_articles.append(replace(article, modified=None, comments=comments, born_epoch=epoch))
 
+    comeback = sorted(r.article_id for r in site.removed.values() if r.epoch == site.epoch)
+    restored = [rng.choice(comeback)] if epoch >= 2 and comeback else []
+    graveyard = {i: entry for i, entry in site.graveyard.items() if i not in restored}
+    graveyard.update({a.article_id: (a, site.sitemap_slots.get(a.article_id, -1)) for a in remove_ids})
     articles = [replaced.get(a.article_id, a) for a in alive if a.article_id not in removed_ids]
+    articles = sorted(articles + [site.graveyard[i][0] for i in restored], key=lambda a: a.article_id)
     model = SiteModel(
         seed=site.seed,
         articles=tuple(articles + new_articles),
@@ -238,14 +246,20 @@ def advance_model(site: SiteModel, at: datetime | None = None) -> tuple[SiteMode
         busy_path=site.busy_path,
         epoch=epoch,
         epoch_time=at,
-        removed={**site.removed, **{r.path: r for r in removals}},
+        removed={
+            path: r
+            for path, r in {**site.removed, **{r.path: r for r in removals}}.items()
+            if r.article_id not in restored
+        },
+        graveyard=graveyard,
         used_slugs=frozenset(used_slugs),
         next_id=site.next_id + n_new,
     )
     m.index_model(model, rng)
     model.most_read = tuple(model.by_id[a.article_id] for a in site.most_read if a.article_id in model.by_id)
     slots = {i: s for i, s in site.sitemap_slots.items() if i not in removed_ids}
-    next_slot = max(site.sitemap_slots.values(), default=-1) + 1
+    slots.update({i: site.graveyard[i][1] for i in restored if site.graveyard[i][1] >= 0})
+    next_slot = max([*site.sitemap_slots.values(), *(slot for _, slot in site.graveyard.values())], default=-1) + 1
     for offset, article in enumerate(new_articles):
         slots[article.article_id] = next_slot + offset
     model.sitemap_slots = slots
@@ -259,5 +273,6 @@ def advance_model(site: SiteModel, at: datetime | None = None) -> tuple[SiteMode
         added=tuple(a.article_id for a in new_articles),
         volatile=tuple(a.article_id for a in volatile_ids),
         unchanged=tuple(a.article_id for a in alive if a.article_id not in touched and not a.volatile),
+        restored=tuple(restored),
     )
     return model, changes

@@ -179,6 +179,7 @@ class SiteModel:
     epoch: int = 0
     epoch_time: datetime = EPOCH0_TIME
     removed: dict[str, Removal] = field(default_factory=dict)  # path -> how a taken-down article answers
+    graveyard: dict[int, tuple[Article, int]] = field(default_factory=dict)  # removed id -> (article, slot)
     sitemap_slots: dict[int, int] = field(default_factory=dict)  # article id -> position, stable
     used_slugs: frozenset[str] = frozenset()
     next_id: int = 0
