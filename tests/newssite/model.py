@@ -5,6 +5,10 @@ encodings, which articles are reachable how); body paragraphs are generated lazi
 ``article_paragraphs`` because they are the expensive part. The same (n_articles, seed) always gives
 the same model. Link decoration (tracking parameters, fragments) is decided here too, in one place,
 so the pages that print links and ``alias_urls`` can never disagree.
+
+A model is one epoch of the site (``epoch``, ``epoch_time``); ``tests/newssite/epochs.py`` derives
+the next one. An ``Article`` carries its own edit history (``edits``, ``revision``), so its
+paragraphs stay a pure function of the article and unchanged articles render byte-identically.
 """
 
 from __future__ import annotations
