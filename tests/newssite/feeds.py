@@ -1,15 +1,19 @@
 """Machine-readable files of the fixture news site: RSS, Atom, sitemaps, robots.txt, PDFs, JPEGs.
 
 Feeds carry the newest ``FEED_ITEMS`` articles that are linked everywhere; article sitemaps carry
-every article except the links-only ones, ``SITEMAP_URLS_PER_FILE`` a file; the news sitemap the
-newest ``NEWS_SITEMAP_ITEMS``. ``/sitemaps/archive-index.xml`` is a deliberate loop: an index that
+every article except the links-only ones, ``SITEMAP_URLS_PER_FILE`` a file (by a slot each article
+keeps across epochs, so removals leave gaps rather than shifting later files), each URL with its
+``<lastmod>``; the index gives each sub-sitemap a ``<lastmod>`` too; the news sitemap the
+newest ``NEWS_SITEMAP_ITEMS``. ``LastmodStyle`` prints ``<lastmod>`` the broken ways real sites do. ``/sitemaps/archive-index.xml`` is a deliberate loop: an index that
 lists the main index and itself.
 """
 
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from email.utils import format_datetime
+from enum import StrEnum
 from xml.sax.saxutils import escape
 
 from tests.newssite import model as m
@@ -21,6 +25,31 @@ TINY_JPEG = base64.b64decode(
     "/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP//////////////////////////////////////////////////////////////"
     "////////////////////////wgALCAABAAEBAREA/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQABPxA="
 )
+
+
+# "In the future" for every clock these tests will ever run on.
+FUTURE_TIME = datetime(2099, 1, 1, tzinfo=UTC)
+MALFORMED_LASTMODS = ("31/12/2023 10:00", "2024-13-45T25:61:00Z", "last tuesday")
+
+
+class LastmodStyle(StrEnum):
+    ISO = "iso"  # W3C datetime, what the protocol asks for
+    DATE_ONLY = "date-only"  # 2024-06-28: allowed, but the time of day is lost
+    MALFORMED = "malformed"  # not a date at all, in several ways
+    FUTURE = "future"  # FUTURE_TIME
+    MIXED = "mixed"  # malformed, date-only and future in turn
+
+
+def format_lastmod(moment: datetime, style: LastmodStyle, position: int = 0) -> str:
+    if style is LastmodStyle.MIXED:
+        style = (LastmodStyle.MALFORMED, LastmodStyle.DATE_ONLY, LastmodStyle.FUTURE)[position % 3]
+    if style is LastmodStyle.DATE_ONLY:
+        return moment.date().isoformat()
+    if style is LastmodStyle.MALFORMED:
+        return MALFORMED_LASTMODS[position % len(MALFORMED_LASTMODS)]
+    if style is LastmodStyle.FUTURE:
+        return FUTURE_TIME.isoformat()
+    return moment.isoformat()
 
 
 def robots_txt(base: str) -> str:
@@ -81,21 +110,36 @@ def atom_feed(site: SiteModel, base: str) -> str:
 
 
 def article_sitemap_count(site: SiteModel) -> int:
-    return max(1, -(-len(site.sitemap_articles) // m.SITEMAP_URLS_PER_FILE))
+    last_slot = max(site.sitemap_slots.values(), default=0)
+    return max(1, last_slot // m.SITEMAP_URLS_PER_FILE + 1)
 
 
-def sitemap_index(site: SiteModel, base: str) -> str:
-    entries = [f"{base}/sitemaps/articles-{n}.xml" for n in range(1, article_sitemap_count(site) + 1)]
-    entries += [f"{base}/sitemaps/news.xml", f"{base}/sitemaps/pages.xml", f"{base}/sitemaps/archive-index.xml"]
+def sitemap_index_paths(site: SiteModel) -> list[str]:
+    paths = [f"/sitemaps/articles-{n}.xml" for n in range(1, article_sitemap_count(site) + 1)]
+    return [*paths, "/sitemaps/news.xml", "/sitemaps/pages.xml", "/sitemaps/archive-index.xml"]
+
+
+def sitemap_index(
+    site: SiteModel, base: str, lastmods: dict[str, datetime] | None = None, style: LastmodStyle = LastmodStyle.ISO
+) -> str:
+    """The index; ``lastmods`` (path -> time) adds a ``<lastmod>`` to the sub-sitemaps it names."""
+    lastmods = lastmods or {}
+    entries = []
+    for position, path in enumerate(sitemap_index_paths(site)):
+        moment = lastmods.get(path)
+        entries.append((base + path, format_lastmod(moment, style, position) if moment else None))
     return _index_xml(entries)
 
 
 def archive_sitemap_index(base: str) -> str:
-    return _index_xml([f"{base}/sitemap_index.xml", f"{base}/sitemaps/archive-index.xml"])
+    return _index_xml([(f"{base}/sitemap_index.xml", None), (f"{base}/sitemaps/archive-index.xml", None)])
 
 
-def _index_xml(locations: list[str]) -> str:
-    body = "".join(f"<sitemap><loc>{escape(loc)}</loc></sitemap>\n" for loc in locations)
+def _index_xml(entries: list[tuple[str, str | None]]) -> str:
+    body = "".join(
+        f"<sitemap><loc>{escape(loc)}</loc>{f'<lastmod>{escape(lastmod)}</lastmod>' if lastmod else ''}</sitemap>\n"
+        for loc, lastmod in entries
+    )
     return (
         XML_DECLARATION
         + '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
@@ -104,13 +148,17 @@ def _index_xml(locations: list[str]) -> str:
     )
 
 
-def article_sitemap(site: SiteModel, base: str, number: int) -> str | None:
+def article_sitemap(site: SiteModel, base: str, number: int, style: LastmodStyle = LastmodStyle.ISO) -> str | None:
     if not 1 <= number <= article_sitemap_count(site):
         return None
     start = (number - 1) * m.SITEMAP_URLS_PER_FILE
+    in_file = [
+        a for a in site.sitemap_articles if start <= site.sitemap_slots[a.article_id] < start + m.SITEMAP_URLS_PER_FILE
+    ]
     urls = "".join(
-        f"<url><loc>{escape(base + a.path)}</loc><lastmod>{(a.modified or a.published).isoformat()}</lastmod></url>\n"
-        for a in site.sitemap_articles[start : start + m.SITEMAP_URLS_PER_FILE]
+        f"<url><loc>{escape(base + a.path)}</loc>"
+        f"<lastmod>{escape(format_lastmod(a.modified or a.published, style, position))}</lastmod></url>\n"
+        for position, a in enumerate(in_file)
     )
     return XML_DECLARATION + '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n' + urls + "</urlset>\n"
 

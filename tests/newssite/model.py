@@ -5,6 +5,10 @@ encodings, which articles are reachable how); body paragraphs are generated lazi
 ``article_paragraphs`` because they are the expensive part. The same (n_articles, seed) always gives
 the same model. Link decoration (tracking parameters, fragments) is decided here too, in one place,
 so the pages that print links and ``alias_urls`` can never disagree.
+
+A model is one epoch of the site (``epoch``, ``epoch_time``); ``tests/newssite/epochs.py`` derives
+the next one. An ``Article`` carries its own edit history (``edits``, ``revision``), so its
+paragraphs stay a pure function of the article and unchanged articles render byte-identically.
 """
 
 from __future__ import annotations
@@ -13,9 +17,12 @@ import bisect
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from tests.newssite import prose
+
+if TYPE_CHECKING:
+    from tests.newssite.epochs import Removal
 
 SITE_NAME = "The Harbour Gazette"
 SITE_TAGLINE = "News from the harbour city since 1887"
@@ -75,6 +82,10 @@ LIVE_PAGES = (
 REPORT_NUMBERS = (2021, 2022, 2023)
 DOWNLOAD_NUMBERS = (1, 2)
 REMOVED_ARTICLE_PATH = "/2019/03/04/ferry-timetable-changes-for-the-summer/"
+# The moment epoch 0 is served: after every generated publication and modification time (modified
+# times reach at most 72 hours past LATEST_PUBLICATION). Listing pages, feeds and sitemaps that have
+# not changed since epoch 0 carry it as their Last-Modified.
+EPOCH0_TIME = datetime(2024, 7, 2, 0, 0, tzinfo=timezone(timedelta(hours=2)))
 
 Reach = str  # "everywhere" | "sitemap-only" | "links-only" | "private"
 T = TypeVar("T")
@@ -122,6 +133,11 @@ class Article:
     comments: tuple[Comment, ...]
     image_id: int
     seed_text: str  # seeds this article's paragraph generator
+    # Epoch bookkeeping (see tests/newssite/epochs.py); the defaults are an epoch-0 article.
+    born_epoch: int = 0  # its page's chrome (related, recent, most read) is that epoch's, forever
+    edits: tuple[tuple[str, int], ...] = ()  # (EditKind value, epoch) applied in order
+    revision: int = 0  # bumped by every edit, markup-only ones included: a new rendering
+    volatile: bool = False  # its HTML carries a nonce and a timestamp that change on every fetch
 
     @property
     def amp_path(self) -> str | None:
@@ -163,6 +179,14 @@ class SiteModel:
     sitemap_articles: tuple[Article, ...] = ()
     section_listed_newest: dict[str, tuple[Article, ...]] = field(default_factory=dict)
     most_read: tuple[Article, ...] = ()
+    # Epochs: which one this model is, when it is served, and what earlier epochs removed.
+    epoch: int = 0
+    epoch_time: datetime = EPOCH0_TIME
+    removed: dict[str, Removal] = field(default_factory=dict)  # path -> how a taken-down article answers
+    graveyard: dict[int, tuple[Article, int]] = field(default_factory=dict)  # removed id -> (article, slot)
+    sitemap_slots: dict[int, int] = field(default_factory=dict)  # article id -> position, stable
+    used_slugs: frozenset[str] = frozenset()
+    next_id: int = 0
 
     @property
     def calendar_month(self) -> tuple[int, int]:
@@ -359,9 +383,17 @@ def build_model(n_articles: int, seed: int) -> SiteModel:
         tags=_tags(),
         flaky_path="/flaky/",
         busy_path=next(a.path for a in articles if a.article_id == busy_id),
+        used_slugs=frozenset(used_slugs),
+        next_id=n_articles + len(private) + 1,
     )
     _index(model, rng)
+    model.sitemap_slots = {a.article_id: slot for slot, a in enumerate(model.sitemap_articles)}
     return model
+
+
+def index_model(model: SiteModel, rng: random.Random) -> None:
+    """Fill the model's lookup tables and listings from its articles (``most_read`` from ``rng``)."""
+    _index(model, rng)
 
 
 def _index(model: SiteModel, rng: random.Random) -> None:
@@ -378,10 +410,37 @@ def _index(model: SiteModel, rng: random.Random) -> None:
     model.most_read = tuple(rng.sample(model.listed_newest[:60], 5))
 
 
+CORRECTION_NOTES = {
+    "en": "Correction: An earlier version of this article misstated {detail}. This has been corrected.",
+    "de": "Korrektur: In einer früheren Version dieses Artikels war ein Datum falsch angegeben. Wir haben den Fehler korrigiert.",
+    "fr": "Rectificatif : une version précédente de cet article comportait une date erronée. L’erreur a été corrigée.",
+}
+CORRECTION_DETAILS = (
+    "the date of the next council meeting",
+    "the number of people affected",
+    "the name of the harbour authority’s spokesperson",
+    "the cost of the project",
+)
+
+
 def article_paragraphs(article: Article) -> list[str]:
     rng = random.Random(article.seed_text + ":body")
     typographic = article.encoding != "utf-8"
-    return prose.body_paragraphs(rng, article.language, article.section[0], typographic)
+    paragraphs = prose.body_paragraphs(rng, article.language, article.section[0], typographic)
+    for kind, epoch in article.edits:
+        edit_rng = random.Random(f"{article.seed_text}:edit:{epoch}")
+        if kind == "body":
+            # One paragraph rewritten: new facts, same length range, never the old text.
+            index = edit_rng.randrange(len(paragraphs))
+            templates = prose.sentence_templates(article.language)
+            new = paragraphs[index]
+            while new in paragraphs:
+                new = prose.paragraph(edit_rng, article.language, article.section[0], templates)
+            paragraphs[index] = new
+        elif kind == "correction":
+            note = CORRECTION_NOTES.get(article.language, CORRECTION_NOTES["en"])
+            paragraphs.append(note.format(detail=edit_rng.choice(CORRECTION_DETAILS)))
+    return paragraphs
 
 
 def section_pages(model: SiteModel, section_slug: str) -> list[tuple[Article, ...]]:
@@ -471,8 +530,13 @@ def wordpress_self_links(article: Article) -> list[str]:
     return links
 
 
-def alias_paths(model: SiteModel) -> dict[str, str]:
-    """Every linked path (with query/fragment) that shows an article under a non-canonical URL."""
+def alias_paths(model: SiteModel, chrome: dict[int, SiteModel] | None = None) -> dict[str, str]:
+    """Every linked path (with query/fragment) that shows an article under a non-canonical URL.
+
+    ``chrome`` maps an epoch to its model: an article page's related links come from the model of
+    the epoch it was born in (it is never re-rendered for other articles' sake).
+    """
+    chrome = chrome or {model.epoch: model}
     aliases: dict[str, str] = {}
     for position, article in enumerate(model.listed_newest[:HOME_TEASERS]):
         aliases[home_link(article, position)] = article.path
@@ -490,13 +554,13 @@ def alias_paths(model: SiteModel) -> dict[str, str]:
             for link in wordpress_self_links(article):
                 aliases[link] = article.path
         if article.template != "minimal":
-            for related in related_articles(model, article):
+            for related in related_articles(chrome.get(article.born_epoch, model), article):
                 aliases[related_link(related)] = related.path
     for copy in model.wire_copies:
         aliases[copy.path] = copy.original.path
-        for related in related_articles(model, copy.original):
+        for related in related_articles(chrome.get(copy.original.born_epoch, model), copy.original):
             aliases[related_link(related)] = related.path
     # A crawler drops fragments before fetching, so "?replytocom=N#respond" is also met as "?replytocom=N".
     for alias, path in list(aliases.items()):
         aliases.setdefault(alias.split("#", 1)[0], path)
-    return {alias: path for alias, path in aliases.items() if alias != path}
+    return {alias: path for alias, path in aliases.items() if alias != path and path in model.by_path}

@@ -622,7 +622,7 @@ def summary(rng: random.Random, language: str, section: str) -> str:
     return rng.choice(_bank(language)["deks"])
 
 
-def _sentence_templates(language: str) -> tuple[str, ...]:
+def sentence_templates(language: str) -> tuple[str, ...]:
     return ENGLISH_SENTENCES if language == "en" else _bank(language)["sentences"]
 
 
@@ -652,7 +652,7 @@ def paragraph(rng: random.Random, language: str, section: str, templates: tuple[
 def body_paragraphs(rng: random.Random, language: str, section: str, typographic: bool) -> list[str]:
     """5 to 12 paragraphs; ``typographic`` (English only) puts ’ “ ” € é into the second one."""
     count = rng.randrange(5, 13)
-    bank = _sentence_templates(language)
+    bank = sentence_templates(language)
     # Each article draws on its own subset of the bank, so different articles share few sentences
     # (near-duplicate detection must not mistake two generated articles for copies).
     templates = tuple(rng.sample(bank, max(8, len(bank) * 3 // 5)))
