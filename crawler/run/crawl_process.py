@@ -123,9 +123,11 @@ def browser_problem(source: Any, settings: Any) -> Exception | None:
 def ensure_run(spec: CrawlSpec, source_name: str) -> int:
     """The run's crawl_runs row: the parent's, or one created here (a spec run by hand names none)."""
     from archive import Archive
+    from crawler.run.liveness import abandon_stale_runs
 
     if spec.run_id is None:
         with Archive(spec.db) as archive:
+            abandon_stale_runs(archive)  # as every command that crawls does (crawler.run.liveness)
             spec.run_id = archive.start_run(source_name, trigger=spec.trigger)
     return spec.run_id
 
