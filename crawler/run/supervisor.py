@@ -93,6 +93,7 @@ def start_crawl(
     log_path = run_log_path(log_dir, source, run_id) if log_dir else None
     spec.run_id = run_id
     spec.log_file = str(log_path) if log_path else None
+    spec.parent_pid = os.getpid()  # the crawl stops itself if this process dies (crawl_process)
     process = subprocess.Popen(
         crawl_process_command(spec),
         stdout=subprocess.DEVNULL,
