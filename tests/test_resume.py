@@ -171,8 +171,8 @@ def test_status_and_runs_commands_show_the_stale_run(tmp_path: Path) -> None:
 
 
 def count(db: Path, sql: str) -> int:
-    try:
-        with sqlite3.connect(db, timeout=5) as connection:
+    try:  # closed here: a connection left to the garbage collector would checkpoint the WAL whenever it goes
+        with closing(sqlite3.connect(db, timeout=5)) as connection:
             return connection.execute(sql).fetchone()[0]
     except sqlite3.OperationalError:
         return 0  # not created yet
