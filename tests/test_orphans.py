@@ -13,15 +13,15 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
+from crawler.extraction.pool import watch_process
 from tests.newssite import NewsSite, serve_site
-
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 GONE_WITHIN_S = 10.0  # after SIGKILL of the crawl process: workers, forkserver and tracker
 PARENT_GONE_WITHIN_S = 20.0  # after SIGKILL of newsarchive crawl: the crawl stops gracefully first
@@ -107,6 +107,24 @@ def kill_what_is_left(pids) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+def test_watch_process_calls_back_when_the_process_ends() -> None:
+    ended = threading.Event()
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        watch_process(child.pid, ended.set)
+        assert not ended.wait(0.3)  # still running
+        child.kill()
+        assert ended.wait(5)
+    finally:
+        child.kill()
+        child.wait()
+    gone = threading.Event()
+    watch_process(child.pid, gone.set)  # already gone (reaped): at once
+    assert gone.wait(5)
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_killing_the_crawl_process_leaves_no_worker_forkserver_or_tracker(tmp_path: Path) -> None:
     db = tmp_path / "archive.db"
     with serve_site(NewsSite(n_articles=200, seed=3)) as local:
@@ -124,6 +142,8 @@ def test_killing_the_crawl_process_leaves_no_worker_forkserver_or_tracker(tmp_pa
     assert status == "failed" and "killed by signal 9" in reason
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_killing_newsarchive_crawl_stops_the_crawl_and_its_helpers(tmp_path: Path) -> None:
     db = tmp_path / "archive.db"
     with serve_site(NewsSite(n_articles=200, seed=4)) as local:

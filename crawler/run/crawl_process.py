@@ -14,8 +14,10 @@ and when that process dies (``newsarchive crawl`` or the scheduler killed with S
 stops itself as on SIGTERM (Scrapy finishes the pages in flight and closes the archive), then
 records its run ``interrupted`` with the reason; after ``PARENT_GONE_GRACE_S`` a second SIGTERM
 forces the stop, and ``PARENT_GONE_EXIT_S`` later the process exits whatever it is doing (the run
-then stays ``running`` until the next crawl marks it ``abandoned``). Its extraction workers follow
-it (crawler.extraction.pool), and with them the forkserver and the resource tracker.
+then stays ``running`` until the next crawl marks it ``abandoned``, as it does for a crawl whose
+parent dies while it is still starting: SIGTERM before Scrapy runs simply ends the process). Its
+extraction workers follow it (crawler.extraction.pool), and with them the forkserver and the
+resource tracker.
 """
 
 from __future__ import annotations
