@@ -97,6 +97,22 @@ def test_the_system_is_asked_about_real_processes() -> None:
         child.wait()
 
 
+def test_a_reused_pid_does_not_keep_a_dead_run_alive(tmp_path: Path) -> None:
+    """A live process that started long after the run began is not the run's process (real /proc)."""
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        now = datetime.now(UTC)
+        recent = {"status": "running", "pid": other.pid, "hostname": None, "started_at": now.isoformat()}
+        long_ago = dict(recent, started_at=(now - timedelta(hours=2)).isoformat())
+        assert stale_run_reason(recent) is None
+        reason = stale_run_reason(long_ago)
+        assert reason is not None and f"pid {other.pid} on {socket.gethostname()}" in reason
+        assert "now belongs to a process started at" in reason
+    finally:
+        other.kill()
+        other.wait()
+
+
 # -- on real archive files ----------------------------------------------------------------------
 
 
@@ -153,17 +169,27 @@ def test_readers_show_stale_rows_abandoned_without_writing(tmp_path: Path) -> No
         )
 
 
-def test_status_and_runs_commands_show_the_stale_run(tmp_path: Path) -> None:
+def test_status_runs_and_logs_commands_show_the_stale_run_without_writing(tmp_path: Path) -> None:
     db = tmp_path / "archive.db"
     ids = archive_with_runs(db)
+    log = tmp_path / "stale.jsonl"
+    log.write_text("")
+    with closing(sqlite3.connect(db)) as connection, connection:
+        connection.execute("UPDATE crawl_runs SET log_path = ? WHERE id = ?", [str(log), ids["stale"]])
     before = digest(db)
     runner = CliRunner()
     failed = runner.invoke(main, ["runs", "--failed", "--db", str(db), "--json"])
     assert failed.exit_code == 0, failed.output
     assert [(run["id"], run["status"]) for run in json.loads(failed.output)] == [(ids["stale"], "abandoned")]
+    started = time.monotonic()
+    followed = runner.invoke(main, ["logs", str(ids["stale"]), "--db", str(db), "--follow"])
+    assert followed.exit_code == 0 and time.monotonic() - started < 5  # a dead run is not followed for ever
     status = runner.invoke(main, ["status", "--db", str(db), "--json"])
     shown = {source["source"]: source["last_run"]["status"] for source in json.loads(status.output)["sources"]}
     assert shown == {"stale": "abandoned", "live": "running", "remote": "running", "done": "succeeded"}
+    text = runner.invoke(main, ["status", "--db", str(db)]).output
+    (line,) = [line for line in text.splitlines() if line.startswith("stale ")]
+    assert f"last run {ids['stale']} abandoned" in line and f"(the crawl process (pid {NO_SUCH_PID} on " in line
     assert digest(db) == before
 
 
