@@ -30,7 +30,6 @@ from crawler.run.liveness import (
     START_SLACK_S,
     abandon_stale_runs,
     pid_is_running,
-    process_is_alive,
     process_started_at,
     stale_run_reason,
 )
@@ -83,8 +82,8 @@ def test_the_reason_names_the_process_and_the_host() -> None:
 def test_the_system_is_asked_about_real_processes() -> None:
     assert pid_is_running(os.getpid())
     assert not pid_is_running(NO_SUCH_PID)
-    assert process_is_alive(os.getpid(), socket.gethostname())
-    assert not process_is_alive(NO_SUCH_PID, socket.gethostname())
+    assert stale_run_reason({"status": "running", "pid": os.getpid(), "hostname": socket.gethostname()}) is None
+    assert stale_run_reason({"status": "running", "pid": NO_SUCH_PID, "hostname": socket.gethostname()})
     started = process_started_at(os.getpid())
     assert started is not None and datetime.now(UTC) - timedelta(hours=6) < started <= datetime.now(UTC)
     assert process_started_at(NO_SUCH_PID) is None

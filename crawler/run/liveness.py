@@ -68,23 +68,6 @@ def process_started_at(pid: int) -> datetime | None:
         return None
 
 
-def process_is_alive(
-    pid: int | None,
-    hostname: str | None,
-    this_host: str | None = None,
-    pid_exists: Callable[[int], bool] = pid_is_running,
-) -> bool:
-    """Whether the process behind a "running" row may still be working (other hosts: assume so).
-
-    The PID alone; :func:`stale_run_reason` also tells a reused PID from the run's own process.
-    """
-    if hostname and hostname != (this_host if this_host is not None else socket.gethostname()):
-        return True
-    if pid is None:
-        return False
-    return pid_exists(pid)
-
-
 def stale_run_reason(
     run: Mapping[str, Any],
     *,
