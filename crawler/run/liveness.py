@@ -16,7 +16,8 @@ time (``/proc/PID/stat`` field 22, clock ticks after boot, plus the boot time fr
 must not be later than the run's ``started_at`` plus :data:`START_SLACK_S` (the crawl process of a
 supervised run starts just after its row is created; one run by hand creates its row itself, after
 it started). Linux only for the start time; where ``/proc`` cannot be read, the PID alone decides.
-No settings.
+The start time is computed against the wall clock: a clock stepped forward by more than the slack
+while a run goes would make that run look stale (no column records the process itself). No settings.
 """
 
 from __future__ import annotations
