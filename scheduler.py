@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -52,6 +51,7 @@ from archive import Archive, ArchiveReader
 from archive.models import RunStatus, RunTrigger
 from crawler.ops.runlog import prune_logs
 from crawler.run.crawl_process import CrawlSpec
+from crawler.run.liveness import abandon_stale_runs
 from crawler.run.supervisor import close_run, kill_process_group, mark_interrupted, start_crawl, stop_crawl
 from crawler.sources.config import Config, ConfigError, SourceConfig, load_config
 from crawler.sources.ops_tables import Schedule, SchedulerConfig
@@ -261,35 +261,6 @@ def missed_record(source: str, scheduled: datetime) -> SkipRecord:
     )
 
 
-def pid_is_running(pid: int) -> bool:
-    """Whether a process with this id exists on this machine (one of another user's counts)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def process_is_alive(
-    pid: int | None,
-    hostname: str | None,
-    this_host: str | None = None,
-    pid_exists: Callable[[int], bool] = pid_is_running,
-) -> bool:
-    """Whether the process behind a "running" row may still be working (other hosts: assume so).
-
-    The scheduler marks "running" rows for which this is False abandoned at start
-    (Archive.abandon_stale_runs). ``this_host`` defaults to this machine's name.
-    """
-    if hostname and hostname != (this_host if this_host is not None else socket.gethostname()):
-        return True
-    if pid is None:
-        return False
-    return pid_exists(pid)
-
-
 def runs_to_interrupt(
     running: Iterable[Mapping[str, Any]], is_ours: Callable[[int | None], bool]
 ) -> list[Mapping[str, Any]]:
@@ -389,10 +360,8 @@ class CrawlScheduler:
     def start(self) -> None:
         config = self.config
         with Archive(config.archive.db) as archive:
-            for run in archive.abandon_stale_runs(process_is_alive):
-                logger.warning(
-                    "run %s of %s was left running by a previous process: marked abandoned", run["id"], run["source"]
-                )
+            for run in abandon_stale_runs(archive):
+                logger.warning("run %s of %s marked abandoned: %s", run["id"], run["source"], run["reason"])
         self.prune_logs()
         config.scheduler.jobstore.parent.mkdir(parents=True, exist_ok=True)
         self.scheduler = BackgroundScheduler(

@@ -20,9 +20,16 @@ crawl into the archive applies the pending migrations). What the current schema 
 learned by applying ``archive.migrations.MIGRATIONS`` to an in-memory database once per process,
 so new migrations are known here without a second list.
 
-Settings: ``ArchiveReader(path, timeout=BUSY_TIMEOUT_S, check=True)``: ``timeout`` is how long a
-read waits for a lock (rare with WAL: a writer recovering a crashed file), ``check=False`` opens
-any SQLite file for inspection (``doctor``) instead of refusing what is not a readable archive.
+Runs as they effectively are: a ``running`` row whose crawl process is gone (killed with SIGKILL,
+say) stays ``running`` in the file until a writing command marks it ``abandoned``. Given
+``stale_reason`` (a function of the row that says why it is stale, or None; the crawler passes
+``crawler.run.liveness.stale_run_reason``), :meth:`ArchiveReader.run` and :meth:`ArchiveReader.runs`
+show such a row as ``abandoned`` with that reason, and filter by that status, without writing.
+
+Settings: ``ArchiveReader(path, timeout=BUSY_TIMEOUT_S, check=True, stale_reason=None)``: ``timeout`` is
+how long a read waits for a lock (rare with WAL: a writer recovering a crashed file), ``check=False``
+opens any SQLite file for inspection (``doctor``) instead of refusing what is not a readable archive,
+``stale_reason`` as above (None: rows as recorded).
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -40,7 +47,7 @@ from sqlite_utils import Database
 
 from .connection import BUSY_TIMEOUT_S, describe_database_error, primary_code
 from .migrations import MIGRATIONS, applied_numbers
-from .models import ArchiveError
+from .models import ArchiveError, RunStatus
 
 SCHEMA_TABLE = "schema_migrations"
 
@@ -140,8 +147,16 @@ def _describe_read_error(path: Path, error: sqlite3.Error) -> ArchiveError:
 class ArchiveReader:
     """An archive file opened for reading only. Use as a context manager, or call `close()`."""
 
-    def __init__(self, path: str | Path, *, timeout: float = BUSY_TIMEOUT_S, check: bool = True) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        timeout: float = BUSY_TIMEOUT_S,
+        check: bool = True,
+        stale_reason: Callable[[Mapping[str, Any]], str | None] | None = None,
+    ) -> None:
         self.path = Path(path)
+        self.stale_reason = stale_reason
         self.db: Database = open_read_only(self.path, timeout)
         try:
             self._columns = {name: tuple(self.db[name].columns_dict) for name in self.db.table_names()}
@@ -203,31 +218,51 @@ class ArchiveReader:
     # -- runs ------------------------------------------------------------------------------
 
     def run(self, run_id: int) -> dict[str, Any]:
-        """The crawl_runs row; ArchiveError if there is none."""
+        """The crawl_runs row (as it effectively is: see ``stale_reason``); ArchiveError if there is none."""
         rows = self._rows("crawl_runs", "SELECT * FROM crawl_runs WHERE id = ?", [run_id], "a crawl run")
         if not rows:
             raise ArchiveError(
                 f"No crawl run with id {run_id} in archive {self.path}.",
                 f"list the runs it has (newsarchive runs --db {self.path}) and use one of their ids.",
             )
-        return rows[0]
+        return self._effective(rows[0])
 
     def runs(
         self, source: str | None = None, *, statuses: Iterable[str] | None = None, limit: int = 20
     ) -> list[dict[str, Any]]:
-        """Most recent runs first, optionally of one source and only with these statuses."""
+        """Most recent runs first, optionally of one source and only with these statuses.
+
+        Statuses as they effectively are (see ``stale_reason``): asking for ``abandoned`` also finds
+        ``running`` rows whose process is gone, and asking for ``running`` leaves those out.
+        """
         conditions: list[str] = []
         params: list[Any] = []
+        wanted: set[str] | None = None
         if source is not None:
             conditions.append("source = ?")
             params.append(source)
         if statuses is not None:
-            wanted = sorted(set(statuses))
-            conditions.append(f"status IN ({', '.join('?' for _ in wanted) or 'NULL'})")
-            params.extend(wanted)
+            wanted = set(statuses)
+            stored = sorted(wanted | {RunStatus.RUNNING} if self.stale_reason is not None else wanted)
+            conditions.append(f"status IN ({', '.join('?' for _ in stored) or 'NULL'})")
+            params.extend(stored)
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         sql = f"SELECT * FROM crawl_runs{where} ORDER BY id DESC LIMIT ?"
-        return self._rows("crawl_runs", sql, [*params, limit], "crawl runs")
+        if wanted is None or self.stale_reason is None:
+            return [self._effective(row) for row in self._rows("crawl_runs", sql, [*params, limit], "crawl runs")]
+        # Running rows may turn out to be abandoned: read enough rows to fill `limit` after filtering.
+        running = self._rows("crawl_runs", "SELECT id FROM crawl_runs WHERE status = ?", [RunStatus.RUNNING], "runs")
+        rows = self._rows("crawl_runs", sql, [*params, limit + len(running)], "crawl runs")
+        return [row for row in map(self._effective, rows) if row["status"] in wanted][:limit]
+
+    def _effective(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The row, shown as abandoned (with the reason) when it is running and ``stale_reason`` says it is stale."""
+        if self.stale_reason is None or row.get("status") != RunStatus.RUNNING:
+            return row
+        reason = self.stale_reason(row)
+        if reason is None:
+            return row
+        return {**row, "status": RunStatus.ABANDONED.value, "reason": reason}
 
     def sources_with_runs(self) -> list[str]:
         """Every source name that has at least one run, sorted."""

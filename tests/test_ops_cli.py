@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -84,7 +85,7 @@ def write_log(path: Path, run_id: int, source: str, messages: list[tuple[int, st
 def run_with_log(archive: Archive, log_dir: Path, source: str, status: str = "succeeded") -> tuple[int, Path]:
     run_id = archive.start_run(source, "schedule")
     path = run_log_path(log_dir, source, run_id)
-    archive.set_run_process(run_id, 4242, str(path))
+    archive.set_run_process(run_id, os.getpid(), str(path))  # a live process: a running row stays running
     if status != "running":
         archive.finish_run(run_id, status)
     return run_id, path

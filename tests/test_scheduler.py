@@ -377,7 +377,7 @@ def test_reloads_an_overrunning_crawl_and_stale_rows(tmp_path: Path) -> None:
     assert "max_runtime (3s)" in run["reason"]
     assert run["duration_s"] < 15
     assert run["exit_code"] is not None
-    assert "found at scheduler start" in runs(db, "idle")[0]["reason"]
+    assert runs(db, "idle")[0]["reason"].endswith("is gone; it was never closed")  # crawler.run.liveness
 
 
 @pytest.mark.slow

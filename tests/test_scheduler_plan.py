@@ -1,4 +1,4 @@
-"""The scheduler's decisions as data: triggers, missed runs, job definitions, reload plans, skips, stale runs.
+"""The scheduler's decisions as data: triggers, missed runs, job definitions, reload plans, skips.
 
 No scheduler process and no sleeps: each test hands scheduler.py's plain functions the values the
 service would (a sources file loaded from disk, rows as the archive returns them, fire times) and
@@ -7,17 +7,12 @@ checks what they decide. test_scheduler.py checks the service itself end to end.
 
 from __future__ import annotations
 
-import os
-import socket
-import sqlite3
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from archive import Archive
 from crawler.sources.config import Config, ConfigError, load_config
 from crawler.sources.ops_tables import parse_schedule
 from scheduler import (
@@ -31,16 +26,13 @@ from scheduler import (
     job_definition,
     job_definitions,
     missed_record,
-    pid_is_running,
     plan_sync,
-    process_is_alive,
     runs_to_interrupt,
     skip_record,
 )
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")
-NO_SUCH_PID = 2**22 + 12345  # above the kernel's pid_max default
 
 
 def trigger_of(text: str, timezone: str = "UTC"):
@@ -320,46 +312,6 @@ def test_a_run_missed_beyond_misfire_grace_is_recorded_as_skipped() -> None:
 
 
 # -- "running" rows at start and at shutdown --------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("pid", "hostname", "alive"),
-    [
-        (100, "here", True),  # its process is still there
-        (200, "here", False),  # its process is gone: stale
-        (None, "here", False),  # never got a process
-        (200, None, False),  # no host recorded: checked here
-        (200, "elsewhere", True),  # another machine's process cannot be checked: left alone
-        (None, "elsewhere", True),
-    ],
-)
-def test_which_running_rows_are_stale(pid: int | None, hostname: str | None, alive: bool) -> None:
-    assert process_is_alive(pid, hostname, this_host="here", pid_exists={100}.__contains__) is alive
-
-
-def test_pid_is_running_asks_the_system() -> None:
-    assert pid_is_running(os.getpid())
-    assert not pid_is_running(NO_SUCH_PID)
-    assert process_is_alive(os.getpid(), socket.gethostname())
-    assert not process_is_alive(NO_SUCH_PID, socket.gethostname())
-
-
-def test_stale_rows_are_marked_abandoned_and_live_ones_kept(tmp_path: Path) -> None:
-    with Archive(tmp_path / "archive.db") as archive:
-        stale = archive.start_run("idle", trigger="schedule")
-        archive.set_run_process(stale, NO_SUCH_PID)
-        live = archive.start_run("busy", trigger="schedule")
-        archive.set_run_process(live, os.getpid())
-        remote = archive.start_run("remote", trigger="schedule")
-        archive.set_run_process(remote, NO_SUCH_PID)
-    with sqlite3.connect(tmp_path / "archive.db") as connection:
-        connection.execute("UPDATE crawl_runs SET hostname = 'another-machine' WHERE id = ?", [remote])
-    with Archive(tmp_path / "archive.db") as archive:
-        abandoned = archive.abandon_stale_runs(partial(process_is_alive, this_host=socket.gethostname()))
-        assert [run["id"] for run in abandoned] == [stale]
-        assert abandoned[0]["status"] == "abandoned"
-        assert "found at scheduler start" in abandoned[0]["reason"]
-        assert [run["id"] for run in archive.runs_with_status("running")] == [live, remote]
 
 
 def test_shutdown_interrupts_only_the_scheduled_crawls_it_started() -> None:

@@ -102,11 +102,16 @@ def archive_path(config: Config | None, db: Path | None) -> Path:
 
 
 def open_existing_archive(path: Path) -> ArchiveReader:
-    """Open an archive that must already exist, read-only (these commands never create or migrate one)."""
+    """Open an archive that must already exist, read-only (these commands never create or migrate one).
+
+    Runs read through it as they effectively are: a ``running`` row whose crawl process is gone shows as
+    ``abandoned`` (crawler.run.liveness); the file is not changed, the next crawl records it.
+    """
     from archive import ArchiveReader
+    from crawler.run.liveness import stale_run_reason
 
     try:
-        return ArchiveReader(path)
+        return ArchiveReader(path, stale_reason=stale_run_reason)
     except ArchiveError as error:
         fail(str(error))
 

@@ -10,6 +10,14 @@ A worker that dies (segfault in a C extension, OOM kill) breaks the whole execut
 builds a fresh executor once and retries the page; a page that breaks the pool twice gets empty
 fields with an ``error`` instead of taking the crawl down.
 
+Lifetime: nothing the pool starts outlives the process that owns it. multiprocessing does not see
+to that: every worker holds the write ends of the forkserver's "alive" pipe and of the resource
+tracker's pipe, so when the owner dies (SIGKILL, the OOM killer) the workers wait on their call
+queue for ever, the forkserver and the tracker wait for those pipes to close, and all three live on
+re-parented to PID 1. So each worker watches its owner (:func:`watch_process`: a pidfd on Linux,
+polling elsewhere) and exits the moment it is gone; the forkserver and the tracker then see their
+pipes close and exit by themselves, within a second.
+
 Settings: ``workers`` (``None`` -> ``os.cpu_count()``), ``drop_selectors`` and ``min_text_chars``
 (passed to ``extract_page``).
 """
@@ -20,6 +28,10 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import select
+import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -31,8 +43,51 @@ logger = logging.getLogger(__name__)
 ATTEMPTS_PER_PAGE = 2
 
 
-def _warm_worker() -> None:
-    """Import trafilatura and its language/date data once per worker, not on the first page."""
+OWNER_POLL_S = 0.5  # how often a worker checks its owner where pidfds are missing
+
+
+def watch_process(pid: int, on_exit: Callable[[], None], name: str = "watch-process") -> threading.Thread:
+    """Call ``on_exit`` (in a daemon thread) as soon as process ``pid`` has ended; at once if it already has.
+
+    Linux: waits on a pidfd (``os.pidfd_open``), which names that very process, never a later one
+    that reuses its PID, and costs nothing while waiting. Elsewhere: polls every OWNER_POLL_S.
+    """
+
+    def wait() -> None:
+        try:
+            pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            on_exit()
+            return
+        except (AttributeError, OSError):  # no pidfds here: poll
+            while _pid_exists(pid):
+                time.sleep(OWNER_POLL_S)
+            on_exit()
+            return
+        try:
+            select.select([pidfd], [], [])  # readable once the process has exited
+        finally:
+            os.close(pidfd)
+        on_exit()
+
+    thread = threading.Thread(target=wait, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _init_worker(owner_pid: int) -> None:
+    """In each worker: exit when the pool's owner is gone; import trafilatura and its data once, not on the first page."""
+    watch_process(owner_pid, lambda: os._exit(1), name="watch-owner")
     import trafilatura  # noqa: F401
 
 
@@ -56,7 +111,8 @@ class ExtractionPool:
         return ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("forkserver"),
-            initializer=_warm_worker,
+            initializer=_init_worker,
+            initargs=(os.getpid(),),
         )
 
     def submit(self, body: bytes, url: str, content_type: str | None) -> Future[dict[str, Any]]:

@@ -8,13 +8,27 @@ setting overrides. The crawl records its outcome in that row (the archive pipeli
 the parent reads progress and the outcome from the archive, never from this process's exit code.
 For a person running it by hand the exit code still says how it went, read back from the row:
 0 when the crawl succeeded, 1 when it failed, 2 on a configuration error.
+
+A crawl never runs on orphaned: the spec names its parent (``parent_pid``, set by the supervisor),
+and when that process dies (``newsarchive crawl`` or the scheduler killed with SIGKILL) the crawl
+stops itself as on SIGTERM (Scrapy finishes the pages in flight and closes the archive), then
+records its run ``interrupted`` with the reason; after ``PARENT_GONE_GRACE_S`` a second SIGTERM
+forces the stop, and ``PARENT_GONE_EXIT_S`` later the process exits whatever it is doing (the run
+then stays ``running`` until the next crawl marks it ``abandoned``, as it does for a crawl whose
+parent dies while it is still starting: SIGTERM before Scrapy runs simply ends the process). Its
+extraction workers follow it (crawler.extraction.pool), and with them the forkserver and the
+resource tracker.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 import sys
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,6 +40,8 @@ if TYPE_CHECKING:
     from scrapy.settings import Settings
 
 EXIT_OK, EXIT_CRAWL_FAILED, EXIT_CONFIG = 0, 1, 2
+PARENT_GONE_GRACE_S = 15.0  # from the parent's death to the second SIGTERM (Scrapy's forced stop)
+PARENT_GONE_EXIT_S = 10.0  # then to leaving the process, whatever it is doing
 LOG_FORMAT = "%(asctime)s [%(name)s] %(levelname)s: %(message)s"
 
 
@@ -43,6 +59,7 @@ class CrawlSpec:
     run_id: int | None = None  # the crawl_runs row to fill (None: the crawl creates one)
     log_level: str = "INFO"  # what reaches stderr
     log_file: str | None = None  # the run's own log, JSON lines (crawler.ops.runlog)
+    parent_pid: int | None = None  # the supervising process: when it dies the crawl stops (None: by hand)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -123,9 +140,11 @@ def browser_problem(source: Any, settings: Any) -> Exception | None:
 def ensure_run(spec: CrawlSpec, source_name: str) -> int:
     """The run's crawl_runs row: the parent's, or one created here (a spec run by hand names none)."""
     from archive import Archive
+    from crawler.run.liveness import abandon_stale_runs
 
     if spec.run_id is None:
         with Archive(spec.db) as archive:
+            abandon_stale_runs(archive)  # as every command that crawls does (crawler.run.liveness)
             spec.run_id = archive.start_run(source_name, trigger=spec.trigger)
     return spec.run_id
 
@@ -147,12 +166,51 @@ def recorded_exit_code(spec: CrawlSpec, run_id: int) -> int:
     return EXIT_OK if status == RunStatus.SUCCEEDED else EXIT_CRAWL_FAILED
 
 
+def stop_when_parent_dies(parent_pid: int, parent_gone: threading.Event) -> None:
+    """Watch the parent; when it is gone, set ``parent_gone`` and stop this crawl (see the module docstring)."""
+    from crawler.extraction.pool import watch_process
+
+    def stop() -> None:
+        parent_gone.set()
+        logger = logging.getLogger(__name__)
+        logger.warning("the parent process (pid %s) is gone: stopping the crawl", parent_pid)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stderr.fileno())  # stderr was a pipe to the dead parent
+        os.close(devnull)
+        os.kill(os.getpid(), signal.SIGTERM)  # Scrapy's graceful stop
+        time.sleep(PARENT_GONE_GRACE_S)
+        logger.warning("still running %.0fs after the parent died: forcing the stop", PARENT_GONE_GRACE_S)
+        os.kill(os.getpid(), signal.SIGTERM)  # a second signal: Scrapy stops at once
+        time.sleep(PARENT_GONE_EXIT_S)
+        os._exit(EXIT_CRAWL_FAILED)
+
+    if os.getppid() != parent_pid:  # it died before this process could watch it
+        threading.Thread(target=stop, name="parent-gone", daemon=True).start()
+    else:
+        watch_process(parent_pid, stop, name="watch-parent")
+
+
+def record_parent_gone(spec: CrawlSpec, run_id: int) -> None:
+    """The crawl stopped because its parent died: not the source's fault, so ``interrupted``, and why."""
+    from archive import Archive
+
+    with Archive(spec.db) as archive:
+        archive.finish_run(
+            run_id,
+            RunStatus.INTERRUPTED,
+            reason=f"its parent process (pid {spec.parent_pid}, which started the crawl) died; the crawl stopped itself",
+        )
+
+
 def run(spec: CrawlSpec) -> int:
     from scrapy.crawler import CrawlerProcess
 
     from crawler.sources.config import ConfigError
     from spiders.news import NewsSpider
 
+    parent_gone = threading.Event()
+    if spec.parent_pid is not None:
+        stop_when_parent_dies(spec.parent_pid, parent_gone)
     try:
         source = resolve_source(spec)
     except ConfigError as error:
@@ -169,6 +227,8 @@ def run(spec: CrawlSpec) -> int:
     process = CrawlerProcess(settings)
     process.crawl(process.create_crawler(NewsSpider), source=source)
     process.start()
+    if parent_gone.is_set():
+        record_parent_gone(spec, run_id)
     return recorded_exit_code(spec, run_id)
 
 

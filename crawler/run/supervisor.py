@@ -26,6 +26,7 @@ from archive.models import RunStatus
 from crawler.browser.learning import plan_rendering
 from crawler.ops.runlog import run_log_path
 from crawler.run.crawl_process import CrawlSpec, build_settings
+from crawler.run.liveness import abandon_stale_runs
 from crawler.sources.ops_tables import RenderMode
 
 logger = logging.getLogger(__name__)
@@ -64,12 +65,17 @@ def start_crawl(
 ) -> CrawlChild:
     """Create the run row, start its crawl process, and relay the process's stderr lines to ``emit``.
 
+    First, ``running`` rows whose process is gone are recorded as ``abandoned`` (crawler.run.liveness):
+    every command that crawls (``crawl``, ``demo``, ``schedule``) starts its crawls here.
+
     ``render_js``: the source's mode (``auto`` consults its earlier runs: crawler.browser.learning).
     ``own_session``: the child gets its own process group (the scheduler stops it itself);
     otherwise Ctrl-C at the terminal reaches it directly and Scrapy stops gracefully. Settings read
     here (``RENDER_LEARN_SHARE``, ``RENDER_LEARN_MIN``, ``RENDER_REPROBE_RUNS``) come from
     :func:`build_settings` with the spec's overrides, as in the crawl process.
     """
+    for stale in abandon_stale_runs(archive):
+        logger.warning("run %s of %s marked abandoned: %s", stale["id"], stale["source"], stale["reason"])
     settings = build_settings(spec.settings)  # the same values the crawl process will read
     plan = plan_rendering(
         archive.source_runs(source, 20, include_skipped=False) if render_js == RenderMode.AUTO else [],
@@ -87,6 +93,7 @@ def start_crawl(
     log_path = run_log_path(log_dir, source, run_id) if log_dir else None
     spec.run_id = run_id
     spec.log_file = str(log_path) if log_path else None
+    spec.parent_pid = os.getpid()  # the crawl stops itself if this process dies (crawl_process)
     process = subprocess.Popen(
         crawl_process_command(spec),
         stdout=subprocess.DEVNULL,
