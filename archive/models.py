@@ -38,7 +38,7 @@ class RunStatus(StrEnum):
     FAILED = "failed"
     TIMED_OUT = "timed_out"  # killed at its max_runtime (scheduler)
     SKIPPED = "skipped"  # not started: the previous run of the source was still going (scheduler)
-    ABANDONED = "abandoned"  # found "running" with its process gone (scheduler)
+    ABANDONED = "abandoned"  # found "running" with its process gone (crawler.run.liveness)
     INTERRUPTED = "interrupted"  # stopped by a shutdown of newsarchive itself, not the source's fault
 
 

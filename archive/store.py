@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -275,17 +275,6 @@ class Archive:
             )
         self.commit()
         return run_id
-
-    def abandon_stale_runs(self, is_alive: Callable[[int | None, str | None], bool]) -> list[dict[str, Any]]:
-        """Mark "running" rows whose process is gone (a crashed scheduler or crawl) as abandoned."""
-        stale = [run for run in self.runs_with_status(RunStatus.RUNNING) if not is_alive(run["pid"], run["hostname"])]
-        for run in stale:
-            self.finish_run(
-                run["id"],
-                RunStatus.ABANDONED,
-                reason="its process ended without recording an end (crashed or killed); found at scheduler start",
-            )
-        return [self.run(run["id"]) for run in stale]
 
     def runs_with_status(self, status: str) -> list[dict[str, Any]]:
         return article_rows.rows_dicts(self.db, "SELECT * FROM crawl_runs WHERE status = ? ORDER BY id", [status])
