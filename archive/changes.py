@@ -37,6 +37,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .dates import to_utc_iso
 from .models import ChangeKind
+from .tracking import is_tracking_parameter
 
 DIFF_CONTEXT_LINES = 1
 
@@ -50,16 +51,6 @@ TRACKED_FIELDS: dict[str, ChangeKind] = {
     "text": ChangeKind.BODY,
 }
 DATE_FIELDS = ("published_at", "modified_at")
-
-# Query keys of tracking parameters in links written in the text (compared lower-cased). The same
-# rule the crawler applies to URLs (crawler/discovery/urls.py), kept to the common families here:
-# the archive may not import the crawler.
-TRACKING_PARAMETERS = frozenset(
-    "fbclid gclid gclsrc dclid gbraid wbraid msclkid twclid ttclid yclid ysclid li_fat_id srsltid igshid igsh"
-    " _ga _gl mc_cid mc_eid _hsenc _hsmi mkt_tok cmpid ref_src xtor at_medium at_campaign ncid ocid icid"
-    " s_cid smid sr_share ito".split()
-)
-TRACKING_PREFIXES = ("utm_", "mtm_", "pk_", "hsa_")
 
 # Paragraph openings that mark a correction or update note. One pattern per language; each word
 # must be followed within a short label ("Update, 3 May 14:00:", "Correction (May 3) -") by a colon
@@ -146,13 +137,8 @@ def without_tracking(url: str) -> str:
     parts = urlsplit(url)
     if not parts.query:
         return url
-    kept = [part for part in parts.query.split("&") if part and not _is_tracking(part.partition("=")[0])]
+    kept = [part for part in parts.query.split("&") if part and not is_tracking_parameter(part.partition("=")[0])]
     return urlunsplit(parts._replace(query="&".join(kept)))
-
-
-def _is_tracking(key: str) -> bool:
-    key = key.strip().lower()
-    return key in TRACKING_PARAMETERS or key.startswith(TRACKING_PREFIXES)
 
 
 def paragraphs(text: Any) -> list[str]:

@@ -8,11 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from archive.tracking import TRACKING_PARAMETERS, is_tracking_parameter
 from crawler.discovery.urls import (
-    TRACKING_PARAMETERS,
     canonicalize_url,
     is_on_hosts,
-    is_tracking_parameter,
     looks_like_non_html,
     strip_amp,
     url_pattern,

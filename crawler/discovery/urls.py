@@ -21,79 +21,8 @@ from urllib.parse import SplitResult, unquote_plus, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url as w3lib_canonicalize_url
 
-# Query keys (compared lower-cased) that identify a campaign, a click or a visitor, never content.
-# `ref` is deliberately absent: a few sites use it for content (e.g. a git ref on code hosts).
-TRACKING_PARAMETERS: frozenset[str] = frozenset(
-    {
-        # ad-click ids
-        "fbclid",
-        "gclid",
-        "gclsrc",
-        "dclid",
-        "gbraid",
-        "wbraid",
-        "msclkid",
-        "twclid",
-        "ttclid",
-        "yclid",
-        "ysclid",
-        "li_fat_id",
-        "srsltid",
-        "igshid",
-        "igsh",
-        "wickedid",
-        "rb_clickid",
-        # analytics and newsletters
-        "_ga",
-        "_gl",
-        "mc_cid",
-        "mc_eid",
-        "_hsenc",
-        "_hsmi",
-        "mkt_tok",
-        "vero_id",
-        "vero_conv",
-        "oly_anon_id",
-        "oly_enc_id",
-        "__twitter_impression",
-        "guccounter",
-        "guce_referrer",
-        "guce_referrer_sig",
-        # publisher campaign tags
-        "cmpid",
-        "ref_src",
-        "ref_url",
-        "xtor",
-        "at_medium",
-        "at_campaign",
-        "ncid",
-        "ocid",
-        "icid",
-        "s_cid",
-        "smid",
-        "smtyp",
-        "soc_src",
-        "soc_trk",
-        "cndid",
-        "sr_share",
-        "ito",
-        # session ids
-        "sid",
-        "sessionid",
-        "session_id",
-        "phpsessid",
-        "jsessionid",
-        "aspsessionid",
-        "cfid",
-        "cftoken",
-        # WordPress comment and share links that render the same article
-        "replytocom",
-        "share",
-        "like_comment",
-    }
-)
-# Families of tracking keys: Google/Matomo/Piwik campaign tags, HubSpot ads, BBC/comScore.
-TRACKING_PREFIXES: tuple[str, ...] = ("utm_", "mtm_", "pk_", "hsa_", "ns_")
+from archive.tracking import is_tracking_parameter
+
 # Session ids carried as path parameters, e.g. "/story.jsp;jsessionid=0A1B".
 SESSION_PATH_PARAMETER = re.compile(r";(?:jsessionid|phpsessid|sid|sessionid)=[^/;?#]*", re.I)
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -120,12 +49,6 @@ def _checked_split(url: str) -> SplitResult:
 
 def _query_key(query_part: str) -> str:
     return unquote_plus(query_part.partition("=")[0]).strip().lower()
-
-
-def is_tracking_parameter(key: str) -> bool:
-    """True for query keys that never change a page's content (``utm_source``, ``fbclid``…)."""
-    key = key.lower()
-    return key in TRACKING_PARAMETERS or key.startswith(TRACKING_PREFIXES)
 
 
 def _drop_query_parts(query: str, unwanted) -> str:
@@ -157,7 +80,7 @@ def canonicalize_url(url: str) -> str:
     """The canonical form of an http(s) URL, used as the archive's de-duplication key.
 
     Lower-cases scheme and host (IDN hosts become punycode), drops default ports, the fragment,
-    tracking/session parameters (:data:`TRACKING_PARAMETERS`, :data:`TRACKING_PREFIXES`,
+    tracking/session parameters (:func:`archive.tracking.is_tracking_parameter`,
     ``;jsessionid=`` path parameters, a bare ``amp`` flag), sorts the remaining query parameters
     and normalises percent-encoding. Path case and a trailing slash are kept.
     Raises ValueError for anything that is not an absolute http(s) URL.
