@@ -48,6 +48,7 @@ from sqlite_utils import Database
 from .connection import BUSY_TIMEOUT_S, describe_database_error, primary_code
 from .migrations import MIGRATIONS, applied_numbers
 from .models import ArchiveError, RunStatus
+from .records import CONTENT_COLUMNS
 
 SCHEMA_TABLE = "schema_migrations"
 
@@ -425,26 +426,8 @@ class ArchiveReader:
         return rows[0][0] if rows else None
 
 
-# The content of one version, as article_versions and articles both hold it.
-_VERSION_CONTENT_COLUMNS = (
-    "url",
-    "title",
-    "authors",
-    "published_at",
-    "published_at_utc",
-    "modified_at",
-    "modified_at_utc",
-    "language",
-    "description",
-    "site_name",
-    "categories",
-    "tags",
-    "image",
-    "text",
-    "word_count",
-    "content_hash",
-    "fetch_mode",
-)
+# The content of one version, as article_versions and articles both hold it (feed hints are not content).
+_VERSION_CONTENT_COLUMNS = tuple(name for name in CONTENT_COLUMNS if name != "hints")
 
 
 def _json_or_none(value: Any) -> Any:
