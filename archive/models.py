@@ -171,15 +171,7 @@ ARTICLE_OUTCOMES: tuple[FetchOutcome, ...] = (
 )
 # Outcomes of fetches that produced no article (written by `Archive.record_fetch`).
 NON_ARTICLE_OUTCOMES: tuple[FetchOutcome, ...] = tuple(o for o in FetchOutcome if o not in ARTICLE_OUTCOMES)
-FETCH_OUTCOMES: tuple[FetchOutcome, ...] = tuple(FetchOutcome)
-
-RUN_STATUSES: tuple[RunStatus, ...] = tuple(RunStatus)
-RUN_TRIGGERS: tuple[RunTrigger, ...] = tuple(RunTrigger)
 FINAL_RUN_STATUSES: tuple[RunStatus, ...] = tuple(s for s in RunStatus if s is not RunStatus.RUNNING)
-
-FOUND_BY_VALUES: tuple[FoundBy, ...] = tuple(FoundBy)
-FETCH_MODES: tuple[FetchMode, ...] = tuple(FetchMode)
-CHANGE_KINDS: tuple[ChangeKind, ...] = tuple(ChangeKind)
 
 # The crawl_runs counts a one-line run summary shows (the run log's last line, `newsarchive runs`).
 RUN_SUMMARY_COUNTS: tuple[str, ...] = (

@@ -49,23 +49,18 @@ from .connection import BUSY_TIMEOUT_S, describe_database_error, primary_code
 from .migrations import MIGRATIONS, applied_numbers
 from .models import ArchiveError, RunStatus
 from .records import CONTENT_COLUMNS
+from .runs import counts_sql
 
 SCHEMA_TABLE = "schema_migrations"
 
 # Each run with its counts so far, computed from its fetch rows (crawl_runs holds the counts only
-# once a run has finished); duration up to now for a run still going.
+# once a run has finished; the terms are archive.runs.counts_sql's); duration up to now for a run still going.
 _RUN_PROGRESS_SQL = """
 SELECT r.id AS run_id, r.source, r.status, r.started_at,
        (julianday(COALESCE(r.finished_at, strftime('%Y-%m-%dT%H:%M:%fZ','now'))) - julianday(r.started_at)) * 86400.0
            AS duration_s,
-       SUM(f.status IS NOT NULL) AS pages_fetched,
-       SUM(f.outcome = 'new') AS articles_new,
-       SUM(f.outcome = 'unchanged') AS articles_unchanged,
-       SUM(f.outcome = 'updated') AS articles_updated,
-       SUM(f.outcome = 'duplicate') AS articles_duplicate,
-       SUM(f.outcome = 'rejected') AS articles_rejected,
-       SUM(f.outcome = 'error') AS errors
-FROM crawl_runs r LEFT JOIN fetches f ON f.run_id = r.id
+       {counts}
+FROM crawl_runs r LEFT JOIN fetches ON fetches.run_id = r.id
 WHERE r.id IN ({placeholders})
 GROUP BY r.id ORDER BY r.id
 """
@@ -280,8 +275,9 @@ class ArchiveReader:
     def run_progress(self, run_ids: Sequence[int]) -> list[dict[str, Any]]:
         """These runs with their counts so far, counted from their fetches (they may still be running)."""
         self._require_table("fetches", "crawl progress")
-        sql = _RUN_PROGRESS_SQL.format(placeholders=", ".join("?" for _ in run_ids) or "NULL")
-        return self._dicts(sql, list(run_ids))
+        counts, parameters = counts_sql()
+        sql = _RUN_PROGRESS_SQL.format(counts=counts, placeholders=", ".join("?" for _ in run_ids) or "NULL")
+        return self._dicts(sql, [*parameters, *run_ids])
 
     # -- articles --------------------------------------------------------------------------
 

@@ -56,47 +56,43 @@ def insert_fetch(
     )
 
 
+# A run's article and error counters, each the number of its fetch rows with one outcome.
+OUTCOME_COUNTS: tuple[tuple[str, FetchOutcome], ...] = (
+    ("articles_new", FetchOutcome.NEW),
+    ("articles_unchanged", FetchOutcome.UNCHANGED),
+    ("articles_updated", FetchOutcome.UPDATED),
+    ("articles_duplicate", FetchOutcome.DUPLICATE),
+    ("articles_rejected", FetchOutcome.REJECTED),
+    ("errors", FetchOutcome.ERROR),
+)
+
+
+def counts_sql(table: str = "fetches") -> tuple[str, list[Any]]:
+    """SELECT terms counting a run's fetch rows (pages, each OUTCOME_COUNTS column), with their parameters.
+
+    Shared by the counts written when a run finishes and the live progress the reader shows, so the
+    two always count alike.
+    """
+    terms = [f"count({table}.status) AS pages_fetched"]
+    terms += [f"sum({table}.outcome = ?) AS {name}" for name, _ in OUTCOME_COUNTS]
+    return ",\n       ".join(terms), [outcome for _, outcome in OUTCOME_COUNTS]
+
+
 def run_counts(db: Database, run_id: int) -> dict[str, int]:
     """The run's counters, computed from its fetch rows."""
+    counts, parameters = counts_sql()
     no_text = ", ".join("?" for _ in NO_TEXT_KINDS)
     row = db.execute(
         f"""
-        SELECT
-            count(*),
-            count(status),
-            sum(outcome = ?),
-            sum(outcome = ?),
-            sum(outcome = ?),
-            sum(outcome = ?),
-            sum(outcome = ?),
-            sum(outcome = ?),
-            sum(outcome = ? AND reason_kind IN ({no_text}))
+        SELECT count(*) AS fetch_rows,
+               {counts},
+               sum(outcome = ? AND reason_kind IN ({no_text})) AS extraction_failures
         FROM fetches WHERE run_id = ?
         """,
-        [
-            FetchOutcome.NEW,
-            FetchOutcome.UNCHANGED,
-            FetchOutcome.UPDATED,
-            FetchOutcome.DUPLICATE,
-            FetchOutcome.REJECTED,
-            FetchOutcome.ERROR,
-            FetchOutcome.REJECTED,
-            *NO_TEXT_KINDS,
-            run_id,
-        ],
-    ).fetchone()
-    names = (
-        "fetch_rows",
-        "pages_fetched",
-        "articles_new",
-        "articles_unchanged",
-        "articles_updated",
-        "articles_duplicate",
-        "articles_rejected",
-        "errors",
-        "extraction_failures",
+        [*parameters, FetchOutcome.REJECTED, *NO_TEXT_KINDS, run_id],
     )
-    return {name: int(value or 0) for name, value in zip(names, row)}
+    names = [column[0] for column in row.description]
+    return {name: int(value or 0) for name, value in zip(names, row.fetchone())}
 
 
 def responses_by_class(stats: Mapping[str, Any] | None) -> dict[str, int]:

@@ -27,7 +27,7 @@ from archive.changes import (
     without_tracking,
 )
 from archive.migrations import MIGRATIONS, apply_migrations
-from archive.models import CHANGE_KINDS, ChangeKind
+from archive.models import ChangeKind
 from crawler.cli.main import main
 
 PARAGRAPHS = [
@@ -72,9 +72,9 @@ def columns(**overrides: Any) -> dict[str, Any]:
 
 
 def test_the_vocabulary_is_the_documented_one() -> None:
-    assert [str(kind) for kind in CHANGE_KINDS] == ["headline", "byline", "body", "dates", "description", "correction"]
+    assert [str(kind) for kind in ChangeKind] == ["headline", "byline", "body", "dates", "description", "correction"]
     schema = (Path(__file__).resolve().parents[1] / "docs" / "schema.md").read_text(encoding="utf-8")
-    for kind in CHANGE_KINDS:
+    for kind in ChangeKind:
         assert f"`{kind}`" in schema
 
 
