@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from datasketch import LeanMinHash  # imported by dedup only where signatures are computed
 
 from . import dedup
-from .changes import TRACKED_FIELDS, Change, classify_change
+from .changes import TRACKED_FIELDS, Change, classify_change, with_reappearance
 from .models import FetchOutcome
 from .records import CONTENT_COLUMNS, METADATA_COLUMNS, is_blank
 
@@ -108,6 +108,8 @@ def save_refetch(
         raise LookupError(f"article {article_id} vanished during a save")
     version = current["version"]
     change = classify_change(current, columns, old_label=f"version {version}", new_label=f"version {version + 1}")
+    if current.get("removed_at"):
+        change = with_reappearance(change, current["removed_at"], current.get("removed_status"))
     if change:
         apply_update(db, current, columns, change, run_id, now, fetched_at)
     else:
@@ -177,6 +179,8 @@ def apply_update(
         content_hash=columns.get("content_hash"),
         fetch_mode=columns.get("fetch_mode") or current["fetch_mode"],
         version=current["version"] + 1,
+        removed_at=None,  # saved from a live page: online (again)
+        removed_status=None,
         changed_at=now,
         last_seen_at=now,
         last_run_id=run_id,

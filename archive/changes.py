@@ -212,6 +212,13 @@ def classify_change(
     return Change(tuple(kind for kind in ChangeKind if kind in kinds), diff)
 
 
+def with_reappearance(change: Change, removed_at: str, removed_status: int | None) -> Change:
+    """``change`` plus REAPPEARED: the article was marked removed at ``removed_at`` and is back online."""
+    kinds = {*change.kinds, ChangeKind.REAPPEARED}
+    diff = {**change.diff, "reappeared": {"removed_at": removed_at, "removed_status": removed_status}}
+    return Change(tuple(kind for kind in ChangeKind if kind in kinds), diff)
+
+
 def text_diff(old: Any, new: Any, old_label: str = "old", new_label: str = "new") -> str:
     """A unified diff of the two texts by normalised paragraph, `DIFF_CONTEXT_LINES` of context."""
     lines = difflib.unified_diff(

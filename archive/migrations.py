@@ -295,6 +295,50 @@ def _add_change_kinds(db: Database) -> None:
         )
 
 
+def _add_crawl_state(db: Database) -> None:
+    """crawl_state (one row per URL a source fetched or found: validators, hashes, revisit schedule,
+    the frontier), articles.removed_at/removed_status, and crawl_runs.not_modified.
+
+    Existing archives start with an empty crawl_state: their next crawl fetches everything once
+    more (conditional requests cannot be made without validators) and fills it in.
+    """
+    db.execute(
+        """
+        CREATE TABLE crawl_state (
+            source TEXT NOT NULL,
+            url TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            found_by TEXT,
+            hops INTEGER NOT NULL DEFAULT 0,
+            listed_in TEXT,
+            hints TEXT,
+            signal TEXT,
+            discovered_at TEXT NOT NULL,
+            discovered_run_id INTEGER REFERENCES crawl_runs(id),
+            fetched_at TEXT,
+            fetch_run_id INTEGER REFERENCES crawl_runs(id),
+            status INTEGER,
+            outcome TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            body_hash TEXT,
+            article_id INTEGER REFERENCES articles(id),
+            published_at TEXT,
+            content_changed_at TEXT,
+            unchanged_count INTEGER NOT NULL DEFAULT 0,
+            next_due_at TEXT,
+            removed_at TEXT,
+            PRIMARY KEY (source, url)
+        ) WITHOUT ROWID
+        """
+    )
+    # Statements one by one: executescript would commit the migration's transaction first.
+    db.execute("CREATE INDEX idx_crawl_state_due ON crawl_state (source, next_due_at)")
+    db.execute("ALTER TABLE articles ADD COLUMN removed_at TEXT")
+    db.execute("ALTER TABLE articles ADD COLUMN removed_status INTEGER")
+    db.execute("ALTER TABLE crawl_runs ADD COLUMN not_modified INTEGER")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core tables: crawl_runs, articles, versions, aliases, minhashes, fetches", _create_core_tables),
     Migration(2, "articles_fts: FTS5 over title and text, porter stemming, sync triggers", _enable_full_text_search),
@@ -323,6 +367,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         8,
         "article_versions.change_kinds and diff: what replaced each version (computed for existing versions)",
         _add_change_kinds,
+    ),
+    Migration(
+        9,
+        "crawl_state: per-URL validators, hashes, revisit schedule and frontier; articles.removed_at",
+        _add_crawl_state,
     ),
 )
 

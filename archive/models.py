@@ -61,6 +61,16 @@ class FetchOutcome(StrEnum):
     SKIPPED = "skipped"
     ERROR = "error"
     DISCOVERY = "discovery"
+    NOT_MODIFIED = "not_modified"  # a 304 to a conditional request, or a body byte-identical to the last fetch
+
+
+class UrlKind(StrEnum):
+    """`crawl_state.kind`: what a URL is to the crawler, which decides how it is parsed and revisited."""
+
+    PAGE = "page"  # an article or a listing page
+    SITEMAP = "sitemap"
+    FEED = "feed"
+    ROBOTS = "robots"
 
 
 class FoundBy(StrEnum):
@@ -134,7 +144,8 @@ class ChangeKind(StrEnum):
 
     A version is made only when one of the tracked extracted fields changes after normalisation
     (whitespace, markup and tracking parameters in links do not count); each kind names a field,
-    except CORRECTION, which comes with BODY when the new text adds a correction or update note.
+    except CORRECTION, which comes with BODY when the new text adds a correction or update note, and
+    REAPPEARED, the version made when an article marked removed (404, 410, a redirect home) is back.
     """
 
     HEADLINE = "headline"  # title
@@ -143,6 +154,7 @@ class ChangeKind(StrEnum):
     DATES = "dates"  # published_at or modified_at (compared as the same moment in UTC)
     DESCRIPTION = "description"
     CORRECTION = "correction"  # the new text adds a paragraph such as "Correction: …", "Update: …"
+    REAPPEARED = "reappeared"  # the article had been removed (removed_at) and is online again
 
 
 # The kinds of rejection that mean "no extractable text": counted in crawl_runs.extraction_failures.

@@ -45,6 +45,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from .crawl_state import load_state
 from .connection import BUSY_TIMEOUT_S, describe_database_error, primary_code
 from .migrations import MIGRATIONS, applied_numbers
 from .models import ArchiveError, RunStatus
@@ -352,6 +353,18 @@ class ArchiveReader:
         return entries
 
     # -- internals -------------------------------------------------------------------------
+
+    def crawl_state(self, source: str) -> list[dict[str, Any]]:
+        """Every crawl_state row of ``source`` (archive/crawl_state.py): what the next crawl knows of each URL.
+
+        Empty for an archive written before crawl_state existed (a crawl adds the table).
+        """
+        if "crawl_state" not in self._columns:
+            return []
+        try:
+            return list(load_state(self.db, source))
+        except sqlite3.DatabaseError as error:
+            raise _describe_read_error(self.path, error) from error
 
     def _check_readable(self) -> None:
         if not self._columns:

@@ -64,6 +64,7 @@ OUTCOME_COUNTS: tuple[tuple[str, FetchOutcome], ...] = (
     ("articles_duplicate", FetchOutcome.DUPLICATE),
     ("articles_rejected", FetchOutcome.REJECTED),
     ("errors", FetchOutcome.ERROR),
+    ("not_modified", FetchOutcome.NOT_MODIFIED),
 )
 
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from . import articles as article_rows
-from . import dedup
+from . import crawl_state, dedup
 from .connection import describe_database_error, open_database
 from .dates import utc_now_iso
 from .migrations import apply_migrations
@@ -217,6 +217,40 @@ class Archive:
                 self.db, article_id, dict.fromkeys(unique_urls(urls), reason), run_id, utc_now_iso()
             )
 
+    def record_unchanged(self, run_id: int, article_id: int, fetch: Mapping[str, Any], outcome: str) -> None:
+        """A known article fetched again whose body is what we had (``not_modified``: a 304 or the same bytes).
+
+        No extraction, no version: the fetch is logged against the article and the article marked seen.
+        """
+        fetch_values = fetch_columns(fetch)
+        with self._write():
+            self._require_run(run_id)
+            article_rows.mark_seen(self.db, article_id, run_id, utc_now_iso())
+            insert_fetch(self.db, run_id, fetch_values, outcome, None, article_id)
+
+    def mark_removed(self, run_id: int, article_id: int, status: int | None) -> bool:
+        """The article answered 404 or 410, or redirected to the home page: set removed_at (kept, never deleted).
+
+        True when it was online until now. The next save of the article clears it with a ``reappeared`` version.
+        """
+        with self._write():
+            self._require_run(run_id)
+            return crawl_state.mark_article_removed(self.db, article_id, status, utc_now_iso())
+
+    def add_to_frontier(self, run_id: int, source: str, entries: Iterable[Mapping[str, Any]]) -> int:
+        """Found-but-not-fetched URLs (archive/crawl_state.py); the next run starts with them. Returns rows added."""
+        with self._write():
+            self._require_run(run_id)
+            return crawl_state.add_to_frontier(self.db, source, run_id, entries, utc_now_iso())
+
+    def record_crawl_state(self, run_id: int, source: str, states: Mapping[str, Mapping[str, Any]]) -> None:
+        """What fetches taught the crawler, by URL (validators, hash, revisit schedule; archive/crawl_state.py)."""
+        now = utc_now_iso()
+        with self._write():
+            self._require_run(run_id)
+            for url, values in states.items():
+                crawl_state.record_state(self.db, source, url, values, run_id, now)
+
     def finish_run(
         self,
         run_id: int,
@@ -270,7 +304,7 @@ class Archive:
                 "UPDATE crawl_runs SET status = ?, finished_at = ?, duration_s = 0, reason = ?,"
                 " scheduled_for = ?, pid = NULL, pages_fetched = 0, requests = 0, articles_new = 0,"
                 " articles_unchanged = 0, articles_updated = 0, articles_duplicate = 0, articles_rejected = 0,"
-                " errors = 0, extraction_failures = 0 WHERE id = ?",
+                " not_modified = 0, errors = 0, extraction_failures = 0 WHERE id = ?",
                 [RunStatus.SKIPPED, now, reason, scheduled_for, run_id],
             )
         self.commit()
