@@ -77,3 +77,18 @@ def test_article_urls_decide_what_is_an_article(tmp_path: Path) -> None:
     assert archived == {url for url in expected if "/20" in url}
     assert calendar == 0
     assert not_matching > 0
+
+
+def test_robots_txt_holds_for_every_request_waiting_on_it(tmp_path: Path) -> None:
+    """Start URLs that all wait for robots.txt at once: each disallowed one is refused, none is sent.
+
+    Scrapy 2.19's own middleware let every waiter after the first through (crawler.middlewares.robots_txt).
+    """
+    site = NewsSite(n_articles=60, seed=5)
+    private = [article.path for article in site.model.private_articles]
+    with serve_site(site) as local:
+        starts = ", ".join(f'"{local.base_url}{path}"' for path in ["/", *private])
+        crawl(write_config(tmp_path, f"start_urls = [{starts}]\nfollow_links = false\ndownload_delay = 0.0\n"))
+        asked = local.paths()
+    assert "/" in asked
+    assert not [path for path in asked if path.startswith("/private/")]
