@@ -61,10 +61,9 @@ def _checked(values: Mapping[str, Any]) -> dict[str, Any]:
     return dict(values)
 
 
-def add_to_frontier(
-    db: Database, source: str, run_id: int, entries: Iterable[Mapping[str, Any]], now: str
-) -> int:
-    """Found URLs the archive does not know yet become frontier rows; known URLs are left alone.
+def add_to_frontier(db: Database, source: str, run_id: int, entries: Iterable[Mapping[str, Any]], now: str) -> int:
+    """Found URLs the archive does not know yet become frontier rows; of a known URL only a missing
+    ``listed_in`` is filled in.
 
     Each entry has ``url`` and ``kind`` and may have ``found_by``, ``hops``, ``listed_in``,
     ``hints`` (JSON text) and ``signal``. Returns how many rows were added.
@@ -77,11 +76,12 @@ def add_to_frontier(
         names = ["source", "url", *values]
         cursor = db.execute(
             f"INSERT INTO crawl_state ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
-            " ON CONFLICT (source, url) DO NOTHING",
+            # Found again (by a sitemap, after a link): remember the sitemap that lists it.
+            " ON CONFLICT (source, url) DO UPDATE SET listed_in = COALESCE(crawl_state.listed_in, excluded.listed_in)",
             [source, entry["url"], *values.values()],
         )
         added += cursor.rowcount
-    return added
+    return added  # (rows filled in count too: SQLite reports an upsert's update as a change)
 
 
 def record_state(db: Database, source: str, url: str, values: Mapping[str, Any], run_id: int, now: str) -> None:

@@ -133,6 +133,7 @@ class ReasonKind(StrEnum):
     CONNECTION_FAILED = "connection_failed"  # refused, reset, or the response broke off
     TOO_MANY_REDIRECTS = "too_many_redirects"
     REDIRECT_LOOP = "redirect_loop"
+    REDIRECTED_HOME = "redirected_home"  # an archived article now redirects to the home page: removed
     DROPPED = "dropped"  # a Scrapy component dropped the request
     UNREADABLE_FEED = "unreadable_feed"
     UNREADABLE_SITEMAP = "unreadable_sitemap"

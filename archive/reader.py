@@ -45,8 +45,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .crawl_state import load_state
 from .connection import BUSY_TIMEOUT_S, describe_database_error, primary_code
+from .crawl_state import load_state
 from .migrations import MIGRATIONS, applied_numbers
 from .models import ArchiveError, RunStatus
 from .records import CONTENT_COLUMNS

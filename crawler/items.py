@@ -12,6 +12,7 @@ from typing import Any
 
 from archive.dates import utc_now_iso  # the archive's own timestamp format, for every row
 from archive.models import FetchMode, FetchOutcome, FoundBy, ReasonKind
+from crawler.discovery.recrawl import Visit
 
 
 @dataclass
@@ -29,6 +30,10 @@ class Fetch:
     depth: int = 0
     referer: str | None = None
     fetch_mode: str = FetchMode.PLAIN
+    # The answer's validators and the raw body's hash, for the next run's conditional request (crawl_state).
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -48,6 +53,7 @@ class PageItem:
     is_article: bool | None = None  # set by ExtractPipeline
     reason: str | None = None  # why it is (not) an article
     reason_kind: ReasonKind | None = None  # the kind of a rejection (crawler.extraction.classify)
+    visit: Visit | None = None  # why it was fetched and what the crawl state knew of it
 
 
 @dataclass
@@ -56,6 +62,29 @@ class FetchItem:
 
     source: str
     fetch: Fetch
-    outcome: FetchOutcome  # discovery | skipped | error
+    outcome: FetchOutcome  # discovery | skipped | error | not_modified | unchanged (same body, known article)
     reason: str | None = None
     reason_kind: ReasonKind | None = None
+    visit: Visit | None = None
+    removed_status: int | None = None  # an archived article answered 404/410 or redirected home
+
+
+@dataclass
+class ListedItem:
+    """Known URLs a sitemap lists: recorded as listed there (crawl_state.listed_in), so that their
+    dropping out of it later is noticed. Only for URLs whose state has no sitemap yet."""
+
+    source: str
+    sitemap_url: str
+    urls: list[str]
+
+
+@dataclass
+class NotFetchedItem:
+    """A URL the crawl will not fetch (robots.txt forbids it): only its crawl state is updated, so that
+    it leaves the frontier and waits for its revisit instead of being tried again every run."""
+
+    source: str
+    url: str
+    visit: Visit
+    reason: str

@@ -1,7 +1,7 @@
 """Scrapy settings for newsarchive: every setting is declared here, and only here.
 
 Our own settings are prefixed by feature (``ARCHIVE_``, ``EXTRACT_``, ``DISCOVERY_``, ``BACKOFF_``,
-``RENDER_``, ``NEWSARCHIVE_``); docs/settings.md documents each one in a single table (a test keeps
+``RENDER_``, ``RECRAWL_``, ``NEWSARCHIVE_``); docs/settings.md documents each one in a single table (a test keeps
 the two in step). Read them only through Scrapy's ``Settings``, built by
 ``crawler.run.crawl_process.build_settings``, never from this module.
 
@@ -52,6 +52,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.robots_txt.ObeyRobotsTxtMiddleware": 100,  # says "forbidden" with an exception type
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.backoff_retry.BackoffRetryMiddleware": 550,
+    "crawler.middlewares.conditional_requests.ConditionalRequestsMiddleware": 560,  # If-None-Match, 304s
     "crawler.middlewares.render_pages.RenderPagesMiddleware": 950,
 }
 
@@ -59,6 +60,10 @@ DOWNLOADER_MIDDLEWARES = {
 DISCOVERY_MAX_DEPTH = 6  # link hops from a start URL; pagination links do not count
 DISCOVERY_PATTERN_BUDGET = 200  # pages per URL pattern (digits folded): bounds calendars and query variants
 DISCOVERY_SITEMAP_MAX_DEPTH = 4  # nested sitemap indexes followed
+
+# Recurring crawls: fetch only what is new, signalled or due (crawler.discovery.recrawl; the revisit
+# policy itself is per source: revisit, revisit_max_age, revisit_budget in the sources file).
+RECRAWL_ENABLED = True  # False: every run fetches everything again, unconditionally, and keeps no frontier
 
 # Extraction: a process pool keeps trafilatura off the reactor thread.
 EXTRACT_WORKERS = 0  # 0: one worker per core

@@ -4,7 +4,14 @@ A thin shell over the ``archive`` library: one crawl run per spider, one ``Archi
 writes committed in batches (by count, and at least every ``ARCHIVE_COMMIT_INTERVAL`` seconds so
 a kill loses at most that much). Which URL an article is stored under is decided here, by
 ``article_identity`` (canonical link on the source's hosts, else the fetched URL). Settings:
-``ARCHIVE_DB``, ``ARCHIVE_BATCH_SIZE``, ``ARCHIVE_COMMIT_INTERVAL``, ``NEWSARCHIVE_RUN_TRIGGER``.
+``ARCHIVE_DB``, ``ARCHIVE_BATCH_SIZE``, ``ARCHIVE_COMMIT_INTERVAL``, ``NEWSARCHIVE_RUN_TRIGGER``,
+``RECRAWL_ENABLED``.
+
+With ``RECRAWL_ENABLED`` it also keeps the source's crawl state (archive/crawl_state.py): every URL the
+spider schedules for the first time becomes a frontier row the moment it is scheduled (so a killed run's
+next run continues from it), and every fetch updates its URL's row (validators, body hash, next revisit,
+from crawler.discovery.recrawl.state_after_fetch). An archived article that answered 404/410 or
+redirected to the home page is marked removed, never deleted.
 """
 
 from __future__ import annotations
@@ -21,9 +28,10 @@ from scrapy.crawler import Crawler
 from twisted.internet.task import LoopingCall
 
 from archive import Archive
-from archive.models import RUN_SUMMARY_COUNTS, AliasReason, FetchOutcome, FoundBy, ReasonKind, RunStatus
+from archive.models import RUN_SUMMARY_COUNTS, AliasReason, FetchOutcome, FoundBy, ReasonKind, RunStatus, UrlKind
+from crawler.discovery.recrawl import FetchFacts, Fetching, RevisitPolicy, Visit, removal_status, state_after_fetch
 from crawler.discovery.urls import canonicalize_url, is_on_hosts
-from crawler.items import Fetch, FetchItem, PageItem
+from crawler.items import Fetch, FetchItem, ListedItem, NotFetchedItem, PageItem
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +120,10 @@ class ArchivePipeline:
         self.commit_interval = settings.getfloat("ARCHIVE_COMMIT_INTERVAL")
         self.trigger = settings.get("NEWSARCHIVE_RUN_TRIGGER")
         self.given_run_id = settings.getint("NEWSARCHIVE_RUN_ID") or None
+        self.recrawl = settings.getbool("RECRAWL_ENABLED")
+        self.policy: RevisitPolicy | None = None
+        # URLs this run already wrote to the frontier -> whether with the sitemap that lists them.
+        self.in_frontier: dict[str, bool] = {}
         self.archive: Archive | None = None
         self.run_id: int | None = None
         self.committer: LoopingCall | None = None
@@ -123,6 +135,8 @@ class ArchivePipeline:
         pipeline = cls(crawler)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(pipeline.request_dropped, signal=signals.request_dropped)
+        if pipeline.recrawl:
+            crawler.signals.connect(pipeline.request_scheduled, signal=signals.request_scheduled)
         return pipeline
 
     def open_spider(self) -> None:
@@ -136,6 +150,7 @@ class ArchivePipeline:
                 raise ValueError(f"run {self.run_id} in {self.db_path} is for source {recorded!r}, not {source.name!r}")
         else:
             self.run_id = self.archive.start_run(source.name, trigger=self.trigger)
+        self.policy = RevisitPolicy.of(source)
         self.stats.set_value("newsarchive/run_id", self.run_id)
         self.stats.set_value("newsarchive/archive_db", str(self.db_path))
         self.committer = LoopingCall(self.archive.commit)
@@ -143,15 +158,96 @@ class ArchivePipeline:
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, FetchItem):
-            self.archive.record_fetch(
-                self.run_id, item.fetch.as_dict(), item.outcome, item.reason, reason_kind=item.reason_kind
-            )
-            self.stats.inc_value(f"newsarchive/fetches/{item.outcome}")
-            if item.outcome == FetchOutcome.ERROR:
-                logger.info("fetch failed: %s", item.reason, extra={"event": "fetch_failed", "url": item.fetch.url})
+            self.store_fetch(item)
         elif isinstance(item, PageItem):
             self.store_page(item)
+        elif isinstance(item, ListedItem) and self.recrawl:
+            self.archive.record_crawl_state(
+                self.run_id,
+                item.source,
+                {url: {"kind": UrlKind.PAGE, "listed_in": item.sitemap_url} for url in item.urls},
+            )
+        elif isinstance(item, NotFetchedItem):
+            self.remember(item.visit, Fetch(url=item.url), FetchOutcome.SKIPPED)
         return item
+
+    def store_fetch(self, item: FetchItem) -> None:
+        known = item.visit.known if item.visit is not None else None
+        article_id = known.article_id if known is not None else None
+        fetch = item.fetch.as_dict()
+        if item.outcome in (FetchOutcome.UNCHANGED, FetchOutcome.NOT_MODIFIED) and article_id is not None:
+            self.archive.record_unchanged(self.run_id, article_id, fetch, item.outcome)
+        else:
+            self.archive.record_fetch(
+                self.run_id,
+                fetch,
+                item.outcome,
+                item.reason,
+                article_id if item.removed_status is not None else None,
+                reason_kind=item.reason_kind,
+            )
+        self.stats.inc_value(f"newsarchive/fetches/{item.outcome}")
+        if item.removed_status is not None and article_id is not None:
+            self.mark_removed(article_id, item.removed_status, item.fetch.url)
+        if item.outcome == FetchOutcome.ERROR:
+            logger.info("fetch failed: %s", item.reason, extra={"event": "fetch_failed", "url": item.fetch.url})
+        self.remember(item.visit, item.fetch, item.outcome, article_id=article_id, removed_status=item.removed_status)
+
+    def mark_removed(self, article_id: int, status: int | None, url: str) -> None:
+        if self.archive.mark_removed(self.run_id, article_id, status):
+            self.stats.inc_value("newsarchive/articles/removed")
+            logger.info("article removed (%s): %s", status, url, extra={"event": "article_removed", "url": url})
+
+    def remember(
+        self,
+        visit: Visit | None,
+        fetch: Fetch,
+        outcome: str,
+        *,
+        article_id: int | None = None,
+        changed: bool | None = None,
+        published_at: str | None = None,
+        removed_status: int | None = None,
+    ) -> None:
+        """Update the fetched URL's crawl_state row (and the final URL's, for an article reached by a redirect)."""
+        if not self.recrawl or visit is None:
+            return
+        known = visit.known
+        if changed is None:  # not an article: its content is its body
+            changed = fetch.body_hash is not None and (known is None or known.body_hash != fetch.body_hash)
+        facts = FetchFacts(
+            status=fetch.status,
+            fetched_at=fetch.fetched_at,
+            outcome=outcome,
+            etag=fetch.etag,
+            last_modified=fetch.last_modified,
+            body_hash=fetch.body_hash,
+            article_id=article_id,
+            published_at=published_at,
+            changed=changed,
+            removed_status=removed_status,
+        )
+        values = state_after_fetch(visit, facts, self.policy, self.run_id)
+        states = {fetch.url: values}
+        if article_id is not None and fetch.final_url and fetch.final_url != fetch.url:
+            # Reached through a redirect: the final URL is known now too (not fetched again as new).
+            states[canonicalize_url(fetch.final_url)] = state_after_fetch(
+                Visit(visit.kind, Fetching.NEW, None, visit.found_by, visit.hops), facts, self.policy, self.run_id
+            )
+        self.archive.record_crawl_state(self.run_id, self.crawler.spider.source.name, states)
+
+    def request_scheduled(self, request: Any, spider: Any) -> None:
+        """A URL scheduled for the first time joins the frontier at once: a killed run's next run continues it."""
+        visit: Visit | None = request.meta.get("visit")
+        if self.archive is None or visit is None or visit.known is not None:
+            return
+        if visit.fetching != Fetching.NEW or request.meta.get("redirect_urls"):
+            return
+        listed = visit.listed_in is not None
+        if request.url in self.in_frontier and (self.in_frontier[request.url] or not listed):
+            return  # written already (a sitemap listing it later still records that it lists it)
+        self.in_frontier[request.url] = listed
+        self.archive.add_to_frontier(self.run_id, spider.source.name, [visit.frontier_entry(request.url)])
 
     def store_page(self, item: PageItem) -> None:
         fetch = item.fetch.as_dict()
@@ -161,6 +257,7 @@ class ArchivePipeline:
             )
             self.stats.inc_value("newsarchive/articles/rejected")
             logger.debug("not an article: %s", item.reason, extra={"event": "page_rejected", "url": item.fetch.url})
+            self.remember(item.visit, item.fetch, FetchOutcome.REJECTED)
             return
         identity = article_identity(item, self.crawler.spider.hosts)
         canonical, aliases = identity.canonical, identity.aliases
@@ -176,8 +273,10 @@ class ArchivePipeline:
                 reason_kind=ReasonKind.ALTERNATE_COPY,
             )
             self.stats.inc_value("newsarchive/articles/alternate")
+            self.remember(item.visit, item.fetch, FetchOutcome.REJECTED)
             return
-        result = self.archive.save_article(self.run_id, article_record(item, canonical), fetch, aliases)
+        record = article_record(item, canonical)
+        result = self.archive.save_article(self.run_id, record, fetch, aliases)
         self.stats.inc_value(f"newsarchive/articles/{result.outcome}")
         logger.info(
             "article %s: %s", result.outcome, canonical, extra={"event": f"article_{result.outcome}", "url": canonical}
@@ -187,6 +286,14 @@ class ArchivePipeline:
             for reason in set(pending.values()):
                 urls = [url for url, why in pending.items() if why == reason]
                 self.archive.add_aliases(self.run_id, result.article_id, urls, reason)
+        self.remember(
+            item.visit,
+            item.fetch,
+            result.outcome,
+            article_id=result.article_id,
+            changed=result.outcome in (FetchOutcome.NEW, FetchOutcome.UPDATED),
+            published_at=record.get("published_at"),
+        )
 
     def note_aliases(self, canonical: str, urls: list[str], reason: str) -> int | None:
         """Make ``urls`` aliases of the article at ``canonical``, now or once it is archived; its id if known."""
@@ -205,6 +312,11 @@ class ArchivePipeline:
         """
         chain = request.meta.get("redirect_urls") or []
         if self.archive is None or not chain:
+            return
+        visit: Visit | None = request.meta.get("visit")
+        removed = removal_status(visit.known if visit else None, None, chain[0], request.url)
+        if removed is not None:
+            self.redirected_home(request, chain, visit, removed)
             return
         if request.url in chain:
             loop = " → ".join([*chain, request.url])
@@ -225,6 +337,24 @@ class ArchivePipeline:
             self.stats.inc_value(f"newsarchive/fetches/{FetchOutcome.ERROR}")
             return
         self.note_aliases(canonicalize_url(request.url), list(chain), AliasReason.REDIRECT)
+
+    def redirected_home(self, request: Any, chain: list[str], visit: Visit, status: int) -> None:
+        """An archived article redirected to the home page, already crawled (so the dupefilter dropped it)."""
+        reasons = request.meta.get("redirect_reasons") or []
+        status = reasons[0] if reasons and isinstance(reasons[0], int) else status
+        fetch = Fetch(url=chain[0], final_url=request.url, status=status, found_by=visit.found_by, depth=visit.hops)
+        article_id = visit.known.article_id
+        self.archive.record_fetch(
+            self.run_id,
+            fetch.as_dict(),
+            FetchOutcome.ERROR,
+            f"the article now redirects to the home page ({request.url}): removed",
+            article_id,
+            reason_kind=ReasonKind.REDIRECTED_HOME,
+        )
+        self.stats.inc_value(f"newsarchive/fetches/{FetchOutcome.ERROR}")
+        self.mark_removed(article_id, status, chain[0])
+        self.remember(visit, fetch, FetchOutcome.ERROR, article_id=article_id, removed_status=status)
 
     def close_spider(self) -> None:
         if self.committer is not None and self.committer.running:

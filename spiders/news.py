@@ -5,6 +5,14 @@ sitemaps (indexes recursed, Google News fields kept as hints), feeds (configured
 auto-discovered from ``<link rel=alternate>``), start URLs and, when ``follow_links`` is on, links
 on the source's own hosts, bounded by hops and per-pattern budgets (crawler.discovery.links).
 
+Recurring runs (``RECRAWL_ENABLED``, on by default) are incremental: the source's crawl state is
+loaded once from the archive (``ARCHIVE_DB``) when the crawl starts, and crawler.discovery.recrawl
+decides for every URL met whether it is fetched (new, signalled by a sitemap lastmod or feed date,
+due for a revisit) or skipped; discovery documents and section fronts are fetched every run,
+conditionally; a 304 or a byte-identical body is recorded ``not_modified`` (``unchanged`` for an
+archived article) without extraction; an archived article that answers 404/410 or redirects to the
+home page carries ``removed_status`` to the archive pipeline.
+
 Run by the CLI with a ``SourceConfig``, or from the project root as
 ``scrapy crawl news -a source=NAME [-a config=sources.toml]`` or ``-a url=https://news.example/``.
 Settings read: ``NEWSARCHIVE_SOURCES``, ``DISCOVERY_MAX_DEPTH``, ``DISCOVERY_SITEMAP_MAX_DEPTH``,
@@ -20,7 +28,9 @@ name the limits in those reasons).
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -42,7 +52,7 @@ from twisted.internet import error as tx_error
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
-from archive.models import FetchMode, FetchOutcome, FoundBy, ReasonKind
+from archive.models import FetchMode, FetchOutcome, FoundBy, ReasonKind, UrlKind
 from crawler.browser.render_settings import apply_render_settings
 from crawler.discovery.feeds import FeedError, parse_feed
 from crawler.discovery.links import (
@@ -51,13 +61,31 @@ from crawler.discovery.links import (
     link_priority,
     next_hops,
 )
+from crawler.discovery.recrawl import (
+    Fetching,
+    KnownUrl,
+    RevisitPolicy,
+    Visit,
+    body_hash,
+    decide,
+    dropped_from_sitemap,
+    due_revisits,
+    fetched_every_run,
+    known_url,
+    removal_status,
+)
 from crawler.discovery.sitemaps import SitemapError, parse_sitemap, sitemaps_from_robots
 from crawler.discovery.urls import canonicalize_url, is_on_hosts, looks_like_non_html
 from crawler.extensions.skip_non_html import is_html_content_type
-from crawler.items import Fetch, FetchItem, PageItem
+from crawler.items import Fetch, FetchItem, ListedItem, NotFetchedItem, PageItem
 from crawler.middlewares.robots_txt import ForbiddenByRobots
 from crawler.sources.config import Config, ConfigError, ConfigProblem, SourceConfig, adhoc_source, load_config
 from crawler.sources.ops_tables import RenderMode
+
+# Known URLs come after new ones: first those with a change signal, then due revisits.
+PRIORITY_SIGNALLED = -10
+PRIORITY_REVISIT = -20
+CALLBACKS = {UrlKind.ROBOTS: "parse_robots", UrlKind.SITEMAP: "parse_sitemap", UrlKind.FEED: "parse_feed"}
 
 FEED_LINK_XPATH = (
     "//link[contains(concat(' ', normalize-space(@rel), ' '), ' alternate ')]"
@@ -115,6 +143,11 @@ class NewsSpider(scrapy.Spider):
         self.budget = PatternBudget(pattern_budget)
         self.rendering = False
         self.browser_first = False  # render_js auto, learned from earlier runs (crawler.browser.learning)
+        self.policy = RevisitPolicy.of(source)
+        self.recrawl = False  # RECRAWL_ENABLED (from_crawler)
+        self.archive_db: str | None = None
+        self.known: dict[str, KnownUrl] = {}  # the source's crawl state, loaded once when the crawl starts
+        self.listed_in: dict[str, list[KnownUrl]] = {}  # sitemap URL -> archived articles it listed
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -134,6 +167,8 @@ class NewsSpider(scrapy.Spider):
         )
         spider.rendering = rendering
         spider.browser_first = rendering and crawler.settings.getbool("NEWSARCHIVE_RENDER_FIRST")
+        spider.recrawl = crawler.settings.getbool("RECRAWL_ENABLED")
+        spider.archive_db = crawler.settings.get("ARCHIVE_DB")
         if warning:
             spider.logger.warning(warning, extra={"event": "browser_missing"})
         return spider
@@ -152,8 +187,16 @@ class NewsSpider(scrapy.Spider):
         hints: dict[str, Any] | None = None,
         priority: int | None = None,
         budgeted: bool = False,
+        *,
+        signal: str | None = None,
+        listed_in: str | None = None,
+        fetching: Fetching | None = None,
     ) -> scrapy.Request | None:
-        """A request for a page that may be an article; None when a rule says not to fetch it."""
+        """A request for a page that may be an article; None when a rule says not to fetch it.
+
+        ``fetching`` given: fetch it for that reason; otherwise the crawl state decides (a known
+        page without a change signal is skipped, crawler.discovery.recrawl.decide).
+        """
         try:
             target = canonicalize_url(url)
         except ValueError:
@@ -164,19 +207,35 @@ class NewsSpider(scrapy.Spider):
         if looks_like_non_html(target):
             self.crawler.stats.inc_value("newsarchive/skipped_non_html_url")
             return None
-        if budgeted and not self.budget.allow(target):
+        known = self.known.get(target)
+        if fetching is None:
+            fetching = decide(known, signal, listed=found_by in (FoundBy.SITEMAP, FoundBy.FEED))
+            if fetching == Fetching.SKIP:
+                self.crawler.stats.inc_value("newsarchive/recrawl/skipped_known")
+                return None
+        if budgeted and fetching == Fetching.NEW and not self.budget.allow(target):
             self.crawler.stats.inc_value("newsarchive/links_over_pattern_budget")
             return None
-        meta = {"kind": "page", "found_by": found_by, "hops": hops, "hints": hints or {}, "referer_url": referer}
+        if fetching == Fetching.SIGNALLED:
+            priority = PRIORITY_SIGNALLED
+        elif fetching == Fetching.DUE:
+            priority = PRIORITY_REVISIT
+        elif priority is None:
+            priority = link_priority(target, self.source.article_urls)
+        visit = Visit(
+            UrlKind.PAGE, fetching, known, found_by, hops, listed_in=listed_in, signal=signal, hints=hints or None
+        )
+        meta = {
+            "kind": "page",
+            "found_by": found_by,
+            "hops": hops,
+            "hints": hints or (known.hints if known and known.hints else {}),
+            "referer_url": referer,
+            "visit": visit,
+        }
         if self.rendering and (self.source.render_js == RenderMode.ALWAYS or self.browser_first):
             meta["playwright"] = True
-        return scrapy.Request(
-            target,
-            callback=self.parse_page,
-            errback=self.on_error,
-            priority=link_priority(target, self.source.article_urls) if priority is None else priority,
-            meta=meta,
-        )
+        return scrapy.Request(target, callback=self.parse_page, errback=self.on_error, priority=priority, meta=meta)
 
     def rendered_retry(self, item: PageItem) -> scrapy.Request | None:
         """``render_js = "auto"``: the same page once more, through the browser (None when that cannot be)."""
@@ -197,21 +256,85 @@ class NewsSpider(scrapy.Spider):
                 "referer_url": fetch.referer,
                 "playwright": True,
                 "render_retry": True,
+                "visit": item.visit,
             },
         )
 
     def _discovery_request(self, url: str, kind: str, callback: Any, **meta: Any) -> scrapy.Request | None:
         if kind != "robots" and not self._allowed(url):
             return None
+        found_by = meta.pop("found_by", FoundBy.START)
+        known = self.known.get(url)
+        visit = Visit(
+            UrlKind(kind),
+            meta.pop("fetching", Fetching.EVERY_RUN if known is not None and known.fetched else Fetching.NEW),
+            known,
+            found_by,
+            signal=meta.pop("signal", None),
+        )
         return scrapy.Request(
             url,
             callback=callback,
             errback=self.on_error,
             priority=PRIORITY_FEED_OR_SITEMAP + 10,
-            meta={"kind": kind, "found_by": meta.pop("found_by", FoundBy.START), **meta},
+            meta={"kind": kind, "found_by": found_by, "visit": visit, **meta},
+        )
+
+    def load_crawl_state(self) -> None:
+        """The source's crawl state from the archive, once per run (nothing when RECRAWL_ENABLED is off)."""
+        if not self.recrawl or not self.archive_db or not Path(self.archive_db).exists():
+            return
+        from archive import ArchiveReader  # loaded when a crawl starts, not when the spider module is imported
+
+        with ArchiveReader(self.archive_db, check=False) as reader:
+            rows = reader.crawl_state(self.source.name)
+        for row in rows:
+            known = known_url(row)
+            self.known[known.url] = known
+            if known.listed_in and known.article_id is not None:
+                self.listed_in.setdefault(known.listed_in, []).append(known)
+        stats = self.crawler.stats
+        stats.set_value("newsarchive/recrawl/known_urls", len(self.known))
+
+    def state_requests(self) -> Iterator[scrapy.Request | None]:
+        """From the crawl state: every-run documents and section fronts, the frontier, then due revisits."""
+        stats = self.crawler.stats
+        frontier = 0
+        for known in self.known.values():
+            if known.fetched and fetched_every_run(known):
+                yield self.known_request(known, Fetching.EVERY_RUN)
+        for known in self.known.values():
+            if not known.fetched:
+                frontier += 1
+                yield self.known_request(known, Fetching.NEW)
+        due = due_revisits(self.known.values(), time.time(), self.policy)
+        stats.set_value("newsarchive/recrawl/frontier", frontier)
+        stats.set_value("newsarchive/recrawl/due", len(due))
+        for known in due:
+            yield self.known_request(known, Fetching.DUE)
+
+    def known_request(self, known: KnownUrl, fetching: Fetching) -> scrapy.Request | None:
+        if known.kind == UrlKind.PAGE:
+            return self.page_request(
+                known.url,
+                known.found_by or FoundBy.LINK,
+                hops=known.hops,
+                hints=known.hints,
+                priority=PRIORITY_FEED_OR_SITEMAP if fetching == Fetching.EVERY_RUN else None,
+                listed_in=known.listed_in,
+                fetching=fetching,
+            )
+        return self._discovery_request(
+            known.url,
+            known.kind,
+            getattr(self, CALLBACKS[UrlKind(known.kind)]),
+            found_by=known.found_by or FoundBy.START,
+            fetching=fetching,
+            sitemap_depth=1 if known.found_by == FoundBy.SITEMAP else 0,
         )
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        self.load_crawl_state()
         roots: dict[str, None] = {}
         for url in (*self.source.start_urls, *self.source.feeds, *self.source.sitemaps):
             parts = urlsplit(url)
@@ -227,10 +350,13 @@ class NewsSpider(scrapy.Spider):
             ),
             *(self._discovery_request(url, "feed", self.parse_feed) for url in self.source.feeds),
             *(
-                self.page_request(url, FoundBy.START, hops=0, priority=PRIORITY_FEED_OR_SITEMAP)
+                self.page_request(
+                    url, FoundBy.START, hops=0, priority=PRIORITY_FEED_OR_SITEMAP, fetching=Fetching.EVERY_RUN
+                )
                 for url in self.source.start_urls
             ),
         ]
+        requests.extend(self.state_requests())
         for request in requests:
             if request is not None:
                 yield request
@@ -251,10 +377,34 @@ class NewsSpider(scrapy.Spider):
             depth=meta.get("hops", 0),
             referer=meta.get("referer_url"),
             fetch_mode=FetchMode.BROWSER if meta.get("playwright") else FetchMode.PLAIN,
+            etag=_header(response, b"ETag"),
+            last_modified=_header(response, b"Last-Modified"),
+            body_hash=body_hash(response.body) if response.status == 200 else None,
         )
 
+    def unchanged_item(self, response: Response, fetch: Fetch) -> FetchItem | None:
+        """A 304, or a body byte-identical to our copy: what to record instead of parsing it again; else None."""
+        visit: Visit | None = response.meta.get("visit")
+        known = visit.known if visit is not None else None
+        if response.status == 304:
+            reason = "304 Not Modified"
+        elif known is not None and known.removed_at is None and fetch.body_hash and fetch.body_hash == known.body_hash:
+            reason = "body identical to the last fetch"
+        else:
+            return None
+        self.crawler.stats.inc_value("newsarchive/recrawl/not_modified")
+        outcome = FetchOutcome.NOT_MODIFIED
+        if response.status != 304 and known is not None and known.article_id is not None:
+            outcome = FetchOutcome.UNCHANGED
+        return FetchItem(self.source.name, fetch, outcome, reason, visit=visit)
+
     def parse_robots(self, response: Response) -> Iterator[Any]:
-        yield FetchItem(self.source.name, self.fetch_of(response), FetchOutcome.DISCOVERY)
+        fetch = self.fetch_of(response)
+        unchanged = self.unchanged_item(response, fetch)
+        if unchanged is not None:
+            yield unchanged  # the sitemaps it names are in the crawl state: requested every run
+            return
+        yield FetchItem(self.source.name, fetch, FetchOutcome.DISCOVERY, visit=response.meta.get("visit"))
         text = response.text if isinstance(response, TextResponse) else response.body.decode("utf-8", "replace")
         for url in sitemaps_from_robots(text):
             request = self._discovery_request(
@@ -265,6 +415,11 @@ class NewsSpider(scrapy.Spider):
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
         fetch = self.fetch_of(response)
+        visit = response.meta.get("visit")
+        unchanged = self.unchanged_item(response, fetch)
+        if unchanged is not None:
+            yield unchanged
+            return
         try:
             sitemap = parse_sitemap(response.body)
         except SitemapError as error:
@@ -274,10 +429,15 @@ class NewsSpider(scrapy.Spider):
                 FetchOutcome.ERROR,
                 f"unreadable sitemap: {error}",
                 ReasonKind.UNREADABLE_SITEMAP,
+                visit=visit,
             )
             return
         yield FetchItem(
-            self.source.name, fetch, FetchOutcome.DISCOVERY, f"{sitemap.kind} with {len(sitemap.entries)} entries"
+            self.source.name,
+            fetch,
+            FetchOutcome.DISCOVERY,
+            f"{sitemap.kind} with {len(sitemap.entries)} entries",
+            visit=visit,
         )
         depth = response.meta.get("sitemap_depth", 0)
         if sitemap.kind == "index":
@@ -285,50 +445,125 @@ class NewsSpider(scrapy.Spider):
                 self.crawler.stats.inc_value("newsarchive/sitemap_depth_exceeded")
                 return
             for entry in sitemap.entries:
+                url = urljoin(response.url, entry.url)
+                known = self.known.get(url)
+                # Sitemap window: a sub-sitemap whose <lastmod> is not newer than our copy is not fetched.
+                fetching = decide(known, entry.lastmod, listed=True)
+                if fetching == Fetching.SKIP and entry.lastmod:
+                    self.crawler.stats.inc_value("newsarchive/recrawl/sitemaps_unchanged")
+                    continue
                 # The dupefilter stops an index that lists itself or its parent: each URL is fetched once.
                 request = self._discovery_request(
-                    urljoin(response.url, entry.url),
+                    url,
                     "sitemap",
                     self.parse_sitemap,
                     found_by=FoundBy.SITEMAP,
                     sitemap_depth=depth + 1,
+                    signal=entry.lastmod,
+                    fetching=Fetching.EVERY_RUN if fetching == Fetching.SKIP else fetching,
                 )
                 if request is not None:
                     yield request
             return
+        listed: set[str] = set()
+        newly_listed: list[str] = []
         for entry in sitemap.entries:
             priority = PRIORITY_FEED_OR_SITEMAP + (5 if entry.news else 0)
+            url = urljoin(response.url, entry.url)
             request = self.page_request(
-                urljoin(response.url, entry.url), FoundBy.SITEMAP, hints=entry.hints(), priority=priority
+                url,
+                FoundBy.SITEMAP,
+                hints=entry.hints(),
+                priority=priority,
+                signal=entry.lastmod,
+                listed_in=fetch.url,
+            )
+            if request is not None:
+                yield request
+            try:
+                canonical = canonicalize_url(url)
+            except ValueError:
+                continue
+            listed.add(canonical)
+            known = self.known.get(canonical)
+            if known is not None and known.fetched and known.article_id is not None and known.listed_in is None:
+                known.listed_in = fetch.url
+                newly_listed.append(canonical)
+        if newly_listed:
+            yield ListedItem(self.source.name, fetch.url, newly_listed)
+        # An archived article this sitemap listed before and lists no more: deleted? Checked once.
+        for known in dropped_from_sitemap(self.listed_in.get(fetch.url, ()), listed):
+            self.crawler.stats.inc_value("newsarchive/recrawl/dropped_from_sitemap")
+            request = self.page_request(
+                known.url, known.found_by or FoundBy.SITEMAP, hops=known.hops, fetching=Fetching.SIGNALLED
             )
             if request is not None:
                 yield request
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
         fetch = self.fetch_of(response)
+        visit = response.meta.get("visit")
+        unchanged = self.unchanged_item(response, fetch)
+        if unchanged is not None:
+            yield unchanged
+            return
         try:
             feed = parse_feed(response.body, response.url, fetch.content_type)
         except FeedError as error:
             yield FetchItem(
-                self.source.name, fetch, FetchOutcome.ERROR, f"unreadable feed: {error}", ReasonKind.UNREADABLE_FEED
+                self.source.name,
+                fetch,
+                FetchOutcome.ERROR,
+                f"unreadable feed: {error}",
+                ReasonKind.UNREADABLE_FEED,
+                visit=visit,
             )
             return
         yield FetchItem(
-            self.source.name, fetch, FetchOutcome.DISCOVERY, f"{feed.kind} feed with {len(feed.entries)} entries"
+            self.source.name,
+            fetch,
+            FetchOutcome.DISCOVERY,
+            f"{feed.kind} feed with {len(feed.entries)} entries",
+            visit=visit,
         )
         for entry in feed.entries:
-            request = self.page_request(entry.url, FoundBy.FEED, hints=entry.hints(), priority=PRIORITY_FEED_OR_SITEMAP)
+            request = self.page_request(
+                entry.url,
+                FoundBy.FEED,
+                hints=entry.hints(),
+                priority=PRIORITY_FEED_OR_SITEMAP,
+                signal=entry.updated or entry.published,
+            )
             if request is not None:
                 yield request
 
     def parse_page(self, response: Response) -> Iterator[Any]:
         fetch = self.fetch_of(response)
+        visit: Visit | None = response.meta.get("visit")
+        removed = removal_status(visit.known if visit else None, response.status, fetch.url, fetch.final_url)
+        if removed is not None:
+            yield FetchItem(
+                self.source.name,
+                fetch,
+                FetchOutcome.ERROR,
+                f"the article now redirects to the home page ({fetch.final_url}): removed",
+                ReasonKind.REDIRECTED_HOME,
+                visit=visit,
+                removed_status=removed,
+            )
+            return
+        unchanged = self.unchanged_item(response, fetch)
+        if unchanged is not None:
+            yield unchanged  # nothing to extract, and its links are the ones we followed last time
+            return
         if "download_stopped" in response.flags or not is_html_content_type(fetch.content_type):
             reason = f"not HTML ({fetch.content_type or 'no content type'})"
-            yield FetchItem(self.source.name, fetch, FetchOutcome.SKIPPED, reason, ReasonKind.NOT_HTML)
+            yield FetchItem(self.source.name, fetch, FetchOutcome.SKIPPED, reason, ReasonKind.NOT_HTML, visit=visit)
             return
         if not isinstance(response, TextResponse):
-            yield FetchItem(self.source.name, fetch, FetchOutcome.SKIPPED, "not a text response", ReasonKind.NOT_HTML)
+            yield FetchItem(
+                self.source.name, fetch, FetchOutcome.SKIPPED, "not a text response", ReasonKind.NOT_HTML, visit=visit
+            )
             return
         meta = response.meta
         hops = meta.get("hops", 0)
@@ -339,6 +574,7 @@ class NewsSpider(scrapy.Spider):
             redirect_urls=list(meta.get("redirect_urls") or []),
             hints=meta.get("hints") or {},
             fetch_mode=FetchMode.BROWSER if meta.get("playwright") else FetchMode.PLAIN,
+            visit=visit,
         )
         yield from self.feed_requests(response)
         yield from self.canonical_request(response, hops)
@@ -389,14 +625,28 @@ class NewsSpider(scrapy.Spider):
     def on_error(self, failure: Failure) -> Iterator[Any]:
         request = failure.request
         meta = request.meta
+        visit: Visit | None = meta.get("visit")
         if failure.check(ForbiddenByRobots):
-            return  # never fetched: the site asked us not to
+            # Never fetched: the site asked us not to. Out of the frontier, until its revisit.
+            if visit is not None:
+                url = (meta.get("redirect_urls") or [request.url])[0]
+                yield NotFetchedItem(self.source.name, url, visit, "forbidden by robots.txt")
+            return
         if failure.check(HttpError):
             response = failure.value.response
             fetch = self.fetch_of(response)
             robots_missing = meta.get("kind") == "robots" and response.status == 404
             outcome = FetchOutcome.DISCOVERY if robots_missing else FetchOutcome.ERROR
-            yield FetchItem(self.source.name, fetch, outcome, f"HTTP {response.status}", ReasonKind.HTTP_STATUS)
+            removed = removal_status(visit.known if visit else None, response.status, fetch.url, fetch.final_url)
+            yield FetchItem(
+                self.source.name,
+                fetch,
+                outcome,
+                f"HTTP {response.status}" + (": removed" if removed else ""),
+                ReasonKind.HTTP_STATUS,
+                visit=visit,
+                removed_status=removed,
+            )
             return
         fetch = Fetch(
             url=request.url,
@@ -405,7 +655,7 @@ class NewsSpider(scrapy.Spider):
             referer=meta.get("referer_url"),
         )
         reason, kind = self.failure_reason(failure)
-        yield FetchItem(self.source.name, fetch, FetchOutcome.ERROR, reason, kind)
+        yield FetchItem(self.source.name, fetch, FetchOutcome.ERROR, reason, kind, visit=visit)
 
     def failure_reason(self, failure: Failure) -> tuple[str, ReasonKind]:
         """What went wrong with a request (in words, with the fix where there is one) and its kind."""
@@ -425,6 +675,11 @@ class NewsSpider(scrapy.Spider):
                 f"(newsarchive crawl -s DOWNLOAD_MAXSIZE={limit * 2})"
             ), ReasonKind.TOO_LARGE
         return f"{failure.type.__name__}: {failure.getErrorMessage()}", failure_kind(failure)
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1").strip() or None if value else None
 
 
 def redirects_exhausted(meta: Mapping[str, Any], max_redirect_times: int) -> bool:

@@ -72,7 +72,15 @@ def columns(**overrides: Any) -> dict[str, Any]:
 
 
 def test_the_vocabulary_is_the_documented_one() -> None:
-    assert [str(kind) for kind in ChangeKind] == ["headline", "byline", "body", "dates", "description", "correction", "reappeared"]
+    assert [str(kind) for kind in ChangeKind] == [
+        "headline",
+        "byline",
+        "body",
+        "dates",
+        "description",
+        "correction",
+        "reappeared",
+    ]
     schema = (Path(__file__).resolve().parents[1] / "docs" / "schema.md").read_text(encoding="utf-8")
     for kind in ChangeKind:
         assert f"`{kind}`" in schema

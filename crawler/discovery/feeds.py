@@ -23,6 +23,7 @@ class FeedEntry:
     url: str
     title: str | None = None
     published: str | None = None  # ISO 8601 UTC when the date parsed, else the feed's own text
+    updated: str | None = None  # the entry's own updated date (Atom <updated>, JSON date_modified), same form
     authors: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     language: str | None = None
@@ -128,6 +129,7 @@ def parse_json_feed(body: bytes, base_url: str) -> Feed:
                 url=urljoin(base_url, link.strip()),
                 title=item.get("title") or None,
                 published=item.get("date_published") or None,
+                updated=item.get("date_modified") or None,
                 authors=tuple(a.get("name") for a in authors if isinstance(a, dict) and a.get("name")),
                 tags=tuple(t for t in item.get("tags") or [] if isinstance(t, str)),
                 language=item.get("language") or language,
@@ -143,6 +145,12 @@ def _entry_date(entry: Any) -> str | None:
         if iso or dict.get(entry, text_key):
             return iso or dict.get(entry, text_key)
     return None
+
+
+def _updated_date(entry: Any) -> str | None:
+    """The entry's updated date when the feed gives one itself (a change signal for recurring crawls)."""
+    iso = _struct_to_iso(dict.get(entry, "updated_parsed")) or parse_localised_date(dict.get(entry, "updated"))
+    return iso or dict.get(entry, "updated") or None
 
 
 def parse_feed(body: bytes, base_url: str, content_type: str | None = None) -> Feed:
@@ -170,6 +178,7 @@ def parse_feed(body: bytes, base_url: str, content_type: str | None = None) -> F
                 url=urljoin(base_url, link.strip()),
                 title=(entry.get("title") or "").strip() or None,
                 published=_entry_date(entry),
+                updated=_updated_date(entry),
                 authors=tuple(a.get("name") for a in entry.get("authors", []) if a.get("name")),
                 tags=tuple(t.get("term") for t in entry.get("tags", []) if t.get("term")),
                 language=language,

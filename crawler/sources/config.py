@@ -50,6 +50,7 @@ from crawler.sources.fields import (  # noqa: F401 - InvalidValue, check_http_ur
 )
 from crawler.sources.ops_tables import (
     OPS_TABLES,
+    REVISIT_FIELDS,
     SCHEDULE_FIELDS,
     AlertsConfig,
     HealthConfig,
@@ -179,6 +180,7 @@ SOURCE_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("concurrency", "integer >= 1", 2, int_parser(1), doc="Parallel requests per host."),
     FieldSpec("obey_robots", "boolean", True, parse_bool, doc="Respect robots.txt."),
     *SCHEDULE_FIELDS,
+    *REVISIT_FIELDS,
 )
 # Keys added by later features go here (or are passed as extra_fields); their parsed values are
 # found in SourceConfig.extra[name].
@@ -239,6 +241,9 @@ class SourceConfig:
     schedule: Schedule | None
     max_runtime: float
     render_js: RenderMode
+    revisit: tuple[float, ...]
+    revisit_max_age: float
+    revisit_budget: int
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
 
     def hosts(self) -> frozenset[str]:

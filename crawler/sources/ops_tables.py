@@ -1,6 +1,8 @@
 """The operations part of the sources file: when sources run and how they are watched.
 
-Per source: ``schedule`` (a cron expression or ``every 45s|30m|6h|1d``) and ``max_runtime``.
+Per source: ``schedule`` (a cron expression or ``every 45s|30m|6h|1d``), ``max_runtime``,
+``render_js``, and the revisit policy of recurring crawls (``revisit``, ``revisit_max_age``,
+``revisit_budget``; applied by crawler.discovery.recrawl).
 Tables: ``[scheduler]``, ``[health]``, ``[alerts]``, ``[metrics]`` (reference: docs/sources.md).
 Parsed into frozen dataclasses by the same field specs as the rest of the file (crawler.sources.fields);
 each key's default is declared once, in its FieldSpec, and the dataclasses take theirs from there.
@@ -8,6 +10,7 @@ each key's default is declared once, in its FieldSpec, and the dataclasses take 
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -22,6 +25,7 @@ from crawler.sources.fields import (
     float_parser,
     int_parser,
     invalid,
+    list_parser,
     parse_path,
     spec_defaults,
 )
@@ -187,6 +191,48 @@ SCHEDULE_FIELDS: tuple[FieldSpec, ...] = (
         example='"auto"',
         doc='Browser rendering: "always" every page through headless Chromium; "auto" plain HTTP first and '
         'the browser once for a page that turns out to be a JavaScript shell; "never" plain HTTP only.',
+    ),
+)
+
+
+def parse_revisit_intervals(value: Any) -> tuple[float, ...]:
+    """The revisit ladder: durations, each at least as long as the one before."""
+    intervals = list_parser(parse_duration, 'durations such as "1h"')(value)
+    for earlier, later in itertools.pairwise(intervals):
+        if later < earlier:
+            raise invalid(
+                f"intervals must not shrink ({_shown(value)}): each unchanged revisit waits at least as long "
+                'as the one before, e.g. ["1h", "6h", "1d", "7d"]'
+            )
+    return intervals
+
+
+REVISIT_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec(
+        "revisit",
+        "list of durations",
+        (3600.0, 6 * 3600.0, 86400.0, 7 * 86400.0),
+        parse_revisit_intervals,
+        example='["1h", "6h", "1d", "7d"]',
+        doc="When a recurring crawl fetches a known page again to look for changes: after the first interval, "
+        "then after each next one while the page stays unchanged (the last repeats); a change starts over. "
+        "`[]` turns revisits off (new pages and change signals from sitemaps and feeds are still fetched).",
+    ),
+    FieldSpec(
+        "revisit_max_age",
+        "duration",
+        30 * 86400.0,
+        parse_duration,
+        example='"30d"',
+        doc="Articles older than this (by publication date, else by when they were found) are not revisited; "
+        "a sitemap lastmod or feed date newer than our copy still brings them back.",
+    ),
+    FieldSpec(
+        "revisit_budget",
+        "integer >= 0",
+        500,
+        int_parser(0),
+        doc="Most revisits in one crawl (most overdue first). New pages always come before revisits.",
     ),
 )
 
