@@ -9,7 +9,9 @@ collapses whitespace; dates are compared as the same moment in UTC (`archive.dat
 authors as the list of normalised names. So a change of whitespace, markup or tracking parameters,
 or of any field outside `TRACKED_FIELDS` (image, tags, categories, language, site name, hints), is
 never a version. A field the extraction did not find (blank, before or now) is unknown rather than
-changed: a value found later fills it in without a version; only the text is always compared.
+changed: a value found later fills it in without a version; only the text is always compared, and a
+modified date that appears where there was none counts as a change of `dates` (it is how publishers
+mark an edit).
 
 `classify_change(old, new)` returns the `ChangeKind`s (archive/models.py) and the stored diff: a
 unified diff of the text, by paragraph, and old -> new for the other changed fields. `correction`
@@ -193,8 +195,11 @@ def classify_change(
     diff: dict[str, Any] = {}
     for name, kind in TRACKED_FIELDS.items():
         before, after = normalised_field(name, old.get(name)), normalised_field(name, new.get(name))
-        if name != "text" and (not before or not after):
-            continue  # unknown on one side: not a change
+        # Unknown on one side is not a change, except a modified date that appears: publishers add one
+        # when they edit an article.
+        appeared = name == "modified_at" and not before and bool(after)
+        if name != "text" and (not before or not after) and not appeared:
+            continue
         if before == after:
             continue
         kinds.add(kind)

@@ -335,8 +335,11 @@ class ArchivePipeline:
                 reason_kind=ReasonKind.REDIRECT_LOOP,
             )
             self.stats.inc_value(f"newsarchive/fetches/{FetchOutcome.ERROR}")
+            self.remember(visit, fetch, FetchOutcome.ERROR)
             return
         self.note_aliases(canonicalize_url(request.url), list(chain), AliasReason.REDIRECT)
+        # The first URL of the chain was fetched (it redirected to a page this run has): not frontier any more.
+        self.remember(visit, Fetch(url=chain[0], final_url=request.url), FetchOutcome.DUPLICATE)
 
     def redirected_home(self, request: Any, chain: list[str], visit: Visit, status: int) -> None:
         """An archived article redirected to the home page, already crawled (so the dupefilter dropped it)."""
