@@ -101,19 +101,22 @@ class Crawler:
                 command, cwd=self.folder, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
             )
 
-    def wait(self, process: subprocess.Popen[bytes], label: str) -> int:
+    def wait(self, process: subprocess.Popen[bytes], label: str, started: float) -> int:
+        """The crawl's exit code; killed at ``--timeout`` seconds after ``started``, or when this script stops."""
         try:
-            return process.wait(timeout=self.timeout)
+            return process.wait(timeout=max(0.0, started + self.timeout - time.monotonic()))
         except subprocess.TimeoutExpired:
             print(f"  {label}: still running after {self.timeout:g} s (--timeout): killed", file=sys.stderr)
-            kill_group(process)
-            return process.returncode
+        finally:
+            if process.poll() is None:  # timed out, or Ctrl-C / an error here: no crawl outlives the benchmark
+                kill_group(process)
+        return process.returncode
 
     def run(self, config: Path, label: str) -> tuple[int, float]:
         """Crawl to the end: (exit code, wall seconds)."""
         started = time.monotonic()
         process = self.start(config, label)
-        code = self.wait(process, label)
+        code = self.wait(process, label, started)
         wall = time.monotonic() - started
         if code != 0:
             tail = (self.folder / f"crawl-{label}.out").read_text(errors="replace").splitlines()[-5:]
@@ -392,15 +395,16 @@ def resume_phase(
         started = time.monotonic()
         process = crawler.start(config, "D1")
         killed_with = None
-        while process.poll() is None and time.monotonic() - started < crawler.timeout:
-            count = article_count(db)
-            if count >= threshold:
-                kill_group(process)
-                killed_with = count
-                break
-            time.sleep(POLL_EVERY_S)
-        else:
-            crawler.wait(process, "D1")
+        try:
+            while process.poll() is None and time.monotonic() - started < crawler.timeout:
+                count = article_count(db)
+                if count >= threshold:
+                    kill_group(process)
+                    killed_with = count
+                    break
+                time.sleep(POLL_EVERY_S)
+        finally:
+            crawler.wait(process, "D1", started)  # at once when it was killed or ended; kills it otherwise
         first_wall = time.monotonic() - started
         if killed_with is None:
             notes.append(
@@ -461,8 +465,10 @@ def run(args: argparse.Namespace, folder: Path) -> int:
         # Whole seconds: the epoch's times (Last-Modified, <lastmod>) must come after B's last fetch.
         time.sleep(1.1)
         changes = site.advance(at=datetime.now(UTC))
+        markup = sum(1 for edit in changes.edits if edit.kind not in REAL_EDIT_KINDS)
         print(
-            f"C: week later ({len(changes.added)} new, {len(changes.edits)} edited, {len(changes.removals)} removed), "
+            f"C: week later ({len(changes.added)} new, {len(changes.edits)} edited ({markup} markup only), "
+            f"{len(changes.removals)} removed), "
             "recrawl …",
             file=sys.stderr,
             flush=True,
