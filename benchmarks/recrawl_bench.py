@@ -305,7 +305,7 @@ def week_later_targets(
         Target(
             "C new-article recall",
             f"{share(found, len(added)):.1%} ({found} of {len(added)})",
-            "100 %",
+            "100%",
             found == len(added),
         )
     )
