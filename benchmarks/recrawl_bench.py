@@ -17,6 +17,10 @@ delay, no AutoThrottle, ``render_js = "never"``), counting what the server answe
   group) once about half the articles are archived, then the same crawl again to the end.
   Targets: requests of both runs <= 1.1 x A; every expected article archived exactly once.
 
+The week of C passes in the site's data only (its dates, ``Last-Modified``, ``<lastmod>``): on the
+crawler's clock C starts seconds after B, so no revisit interval is due; what C finds, it finds
+through the site's signals. The expected ``change_kinds`` are the fixture's (``Edit.change_kinds``).
+
 Prints one table of the phases (with ratios to A) and every target's figure with PASS or FAIL.
 Exits 0 whatever the figures, unless ``--check`` is given: then 1 when a target fails or cannot
 be measured (for example an archive without a ``removed_at`` column).
