@@ -78,6 +78,7 @@ from crawler.discovery.sitemaps import SitemapError, parse_sitemap, sitemaps_fro
 from crawler.discovery.urls import canonicalize_url, is_on_hosts, looks_like_non_html
 from crawler.extensions.skip_non_html import is_html_content_type
 from crawler.items import Fetch, FetchItem, ListedItem, NotFetchedItem, PageItem
+from crawler.middlewares.conditional_requests import AlreadyFetched
 from crawler.middlewares.robots_txt import ForbiddenByRobots
 from crawler.sources.config import Config, ConfigError, ConfigProblem, SourceConfig, adhoc_source, load_config
 from crawler.sources.ops_tables import RenderMode
@@ -626,6 +627,8 @@ class NewsSpider(scrapy.Spider):
         request = failure.request
         meta = request.meta
         visit: Visit | None = meta.get("visit")
+        if failure.check(AlreadyFetched):
+            return  # a redirect to a page we have (the archive pipeline recorded the chain)
         if failure.check(ForbiddenByRobots):
             # Never fetched: the site asked us not to. Out of the frontier, until its revisit.
             if visit is not None:
