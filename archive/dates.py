@@ -20,8 +20,13 @@ _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 def utc_now_iso() -> str:
     """Return the current time as ISO 8601 UTC with millisecond precision, e.g. "2024-05-12T07:30:00.123Z"."""
-    now = datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    return iso_from_timestamp(datetime.now(UTC).timestamp())
+
+
+def iso_from_timestamp(seconds: float) -> str:
+    """POSIX seconds in the archive's timestamp format (utc_now_iso's), so stored times sort as text."""
+    moment = datetime.fromtimestamp(seconds, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def format_utc(moment: datetime) -> str:

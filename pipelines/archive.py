@@ -99,13 +99,17 @@ def article_record(item: PageItem, url: str) -> dict[str, Any]:
 
 
 def run_status(reason: str, stats: Mapping[str, Any]) -> RunStatus:
-    """succeeded, or failed when the crawl stopped abnormally or no page answered at all."""
+    """succeeded, or failed when the crawl stopped abnormally or no page answered at all.
+
+    A 304 Not Modified is an answer: a recurring run of an unchanged site may get nothing else.
+    """
     if reason not in SUCCESSFUL_FINISH_REASONS:
         return RunStatus.FAILED
     ok_responses = sum(
         value
         for key, value in stats.items()
-        if key.startswith("downloader/response_status_count/2") and isinstance(value, int)
+        if (key.startswith("downloader/response_status_count/2") or key == "downloader/response_status_count/304")
+        and isinstance(value, int)
     )
     return RunStatus.SUCCEEDED if ok_responses else RunStatus.FAILED
 

@@ -336,7 +336,7 @@ def test_adhoc_source_checks_overrides_like_the_file():
     assert str(caught.value).splitlines() == [
         "source 'news-example', field 'depth': unknown key 'depth' (known source keys: article_urls, concurrency, "
         "download_delay, exclude_urls, feeds, follow_links, max_pages, max_runtime, name, obey_robots, render_js, "
-        "schedule, sitemaps, start_urls)",
+        "revisit, revisit_budget, revisit_max_age, schedule, sitemaps, start_urls)",
         "source 'news-example', field 'feeds[0]': 'nope' is not an http(s) URL (use a full URL such as https://news.example/feed.xml)",
         "source 'news-example', field 'max_pages': must be at least 1, got 0",
     ]

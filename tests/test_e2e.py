@@ -222,13 +222,14 @@ def test_summary_printed_per_source(crawled: Crawled) -> None:
     assert f"│ {len(crawled.expected)} " in crawled.first_output.replace("  ", " ")
 
 
-def test_second_crawl_adds_nothing_and_sees_everything(crawled: Crawled) -> None:
+def test_second_crawl_of_an_unchanged_site_fetches_no_article_again(crawled: Crawled) -> None:
     runs = query(crawled.db, "SELECT * FROM crawl_runs ORDER BY id")
     assert [run["status"] for run in runs] == ["succeeded", "succeeded"]
     second = runs[1]
-    assert second["articles_new"] == 0
-    assert second["articles_updated"] == 0
-    assert second["articles_unchanged"] == len(crawled.expected)
+    assert (second["articles_new"], second["articles_updated"], second["articles_unchanged"]) == (0, 0, 0)
+    assert second["not_modified"] > 0  # robots.txt, feeds, sitemaps, the home page and sections: 304
     assert len(query(crawled.db, "SELECT id FROM articles")) == len(crawled.expected)
-    stale = query(crawled.db, "SELECT url FROM articles WHERE last_run_id != 2 OR first_run_id != 1")
-    assert stale == []
+    assert query(crawled.db, "SELECT url FROM articles WHERE first_run_id != 1") == []
+    second_paths = crawled.local.paths()[len(crawled.hits_after_first) :]
+    article_paths = {url.removeprefix(crawled.local.base_url) for url in crawled.expected}
+    assert not article_paths & set(second_paths)

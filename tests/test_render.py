@@ -94,6 +94,9 @@ def test_auto_remembers_a_javascript_source_and_goes_browser_first(tmp_path: Pat
                     "auto",
                     "-s",
                     "RENDER_WAIT_MS=200",
+                    # Every page again in the second run (not only what changed): learning is what is tested.
+                    "-s",
+                    "RECRAWL_ENABLED=False",
                 ],
             )
             assert result.exit_code == 0, result.output

@@ -33,7 +33,7 @@ from scrapy.utils._download_handlers import get_maxsize_msg
 from scrapy.utils.misc import load_object
 
 from crawler.discovery.links import PRIORITY_FEED_OR_SITEMAP, PRIORITY_LIKELY_ARTICLE, PRIORITY_LISTING
-from crawler.items import FetchItem, PageItem
+from crawler.items import FetchItem, NotFetchedItem, PageItem
 from crawler.middlewares.robots_txt import ForbiddenByRobots, ObeyRobotsTxtMiddleware
 from crawler.sources.config import adhoc_source, load_config
 from tests.inprocess import (
@@ -519,14 +519,16 @@ def test_a_redirect_loop_is_an_error(sources_file: Path) -> None:
     assert (item.fetch.url, item.fetch.found_by, item.fetch.depth) == (request.url, "link", 1)
 
 
-def test_a_robots_txt_refusal_yields_nothing(crawler: Crawler) -> None:
+def test_a_robots_txt_refusal_records_no_fetch(crawler: Crawler) -> None:
     request = page_request(crawler, f"{SITE}/private-ish/2025/03/24/x/")
     parser_class = load_object(crawler.settings["ROBOTSTXT_PARSER"])
     parser = parser_class.from_crawler(crawler, b"User-agent: *\nDisallow: /private-ish/\n")
     middleware = ObeyRobotsTxtMiddleware.from_crawler(crawler)  # the one DOWNLOADER_MIDDLEWARES installs
     failure = failure_from(request, lambda: middleware.process_request_2(parser, request))
     assert failure.check(ForbiddenByRobots) and failure.check(IgnoreRequest)
-    assert list(crawler.spider.on_error(failure)) == []
+    # No fetch row and no page: only the crawl state learns the URL is not to be tried every run.
+    (item,) = crawler.spider.on_error(failure)
+    assert isinstance(item, NotFetchedItem) and item.url == request.url and item.reason == "forbidden by robots.txt"
 
 
 def download_failure(request: Request, error: Exception) -> Any:

@@ -105,8 +105,14 @@ def test_whitespace_markup_and_tracking_parameters_are_no_change() -> None:
 
 
 def test_a_blank_field_is_unknown_not_changed() -> None:
-    assert not classify_change(columns(description=None, modified_at=None), columns())
-    assert not classify_change(columns(), columns(description="", authors=[]))
+    assert not classify_change(columns(description=None, published_at=None), columns())
+    assert not classify_change(columns(), columns(description="", authors=[], modified_at=None))
+
+
+def test_a_modified_date_that_appears_is_a_change_of_dates() -> None:
+    change = classify_change(columns(modified_at=None), columns())
+    assert change.kinds == (ChangeKind.DATES,)
+    assert change.diff == {"modified_at": {"old": None, "new": columns()["modified_at"]}}
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from archive.dates import format_utc, parse_utc, to_utc_iso
+from archive.dates import iso_from_timestamp, parse_utc, to_utc_iso
 from archive.models import FetchOutcome, FoundBy, UrlKind
 from crawler.discovery.links import is_pagination
 
@@ -170,7 +170,10 @@ def signal_time(value: str | None) -> float | None:
     if not normalised:
         return None
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", normalised):
-        day = datetime.fromisoformat(normalised).replace(tzinfo=UTC)
+        try:
+            day = datetime.fromisoformat(normalised).replace(tzinfo=UTC)
+        except ValueError:  # "2025-13-45"
+            return None
         return (day + timedelta(days=1) - timedelta(seconds=1)).timestamp()
     return _seconds(normalised)
 
@@ -330,11 +333,7 @@ def state_after_fetch(visit: Visit, facts: FetchFacts, policy: RevisitPolicy, ru
         unchanged = previous_count + 1
     values["unchanged_count"] = unchanged
     if facts.removed_status is not None:
-        values["removed_at"] = (
-            format_utc(datetime.fromtimestamp(known.removed_at, UTC))
-            if (known and known.removed_at)
-            else facts.fetched_at
-        )
+        values["removed_at"] = iso_from_timestamp(known.removed_at) if known and known.removed_at else facts.fetched_at
     elif full_answer and facts.article_id is not None:
         values["removed_at"] = None
     if visit.kind != UrlKind.PAGE:
@@ -349,5 +348,5 @@ def state_after_fetch(visit: Visit, facts: FetchFacts, policy: RevisitPolicy, ru
     # Articles age from publication; other pages from their last change (a busy listing stays young).
     age_start = (published if article_id is not None else changed_at) or discovered
     due = policy.next_due(now_s, unchanged, age_start)
-    values["next_due_at"] = format_utc(datetime.fromtimestamp(due, UTC)) if due is not None else None
+    values["next_due_at"] = iso_from_timestamp(due) if due is not None else None
     return values
