@@ -35,9 +35,11 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import (
     CannotResolveHostError,
+    DontCloseSpider,
     DownloadCancelledError,
     DownloadConnectionRefusedError,
     DownloadFailedError,
@@ -149,6 +151,8 @@ class NewsSpider(scrapy.Spider):
         self.archive_db: str | None = None
         self.known: dict[str, KnownUrl] = {}  # the source's crawl state, loaded once when the crawl starts
         self.listed_in: dict[str, list[KnownUrl]] = {}  # sitemap URL -> archived articles it listed
+        self.listed_now: set[str] = set()  # URLs the sitemaps read in this run list
+        self.dropped: dict[str, KnownUrl] = {}  # archived articles that left their sitemap: checked when idle
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -169,6 +173,7 @@ class NewsSpider(scrapy.Spider):
         spider.rendering = rendering
         spider.browser_first = rendering and crawler.settings.getbool("NEWSARCHIVE_RENDER_FIRST")
         spider.recrawl = crawler.settings.getbool("RECRAWL_ENABLED")
+        crawler.signals.connect(spider.check_dropped, signal=signals.spider_idle)
         spider.archive_db = crawler.settings.get("ARCHIVE_DB")
         if warning:
             spider.logger.warning(warning, extra={"event": "browser_missing"})
@@ -487,19 +492,16 @@ class NewsSpider(scrapy.Spider):
                 continue
             listed.add(canonical)
             known = self.known.get(canonical)
-            if known is not None and known.fetched and known.article_id is not None and known.listed_in is None:
-                known.listed_in = fetch.url
+            if known is not None and known.fetched and known.article_id is not None and known.listed_in != fetch.url:
+                known.listed_in = fetch.url  # first listed, or moved to another sitemap (they paginate)
                 newly_listed.append(canonical)
         if newly_listed:
             yield ListedItem(self.source.name, fetch.url, newly_listed)
-        # An archived article this sitemap listed before and lists no more: deleted? Checked once.
+        self.listed_now |= listed
+        # An archived article this sitemap listed before and lists no more: deleted, or moved to another
+        # sitemap? Decided once every sitemap of the run has been read (check_dropped).
         for known in dropped_from_sitemap(self.listed_in.get(fetch.url, ()), listed):
-            self.crawler.stats.inc_value("newsarchive/recrawl/dropped_from_sitemap")
-            request = self.page_request(
-                known.url, known.found_by or FoundBy.SITEMAP, hops=known.hops, fetching=Fetching.SIGNALLED
-            )
-            if request is not None:
-                yield request
+            self.dropped[known.url] = known
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
         fetch = self.fetch_of(response)
@@ -610,6 +612,23 @@ class NewsSpider(scrapy.Spider):
             )
             if request is not None:
                 yield request
+
+    def check_dropped(self) -> None:
+        """When the crawl goes idle: check once each archived article that left its sitemap and is
+        listed in no other sitemap read in this run (was it deleted?)."""
+        dropped = [known for url, known in self.dropped.items() if url not in self.listed_now]
+        self.dropped.clear()
+        scheduled = 0
+        for known in dropped:
+            request = self.page_request(
+                known.url, known.found_by or FoundBy.SITEMAP, hops=known.hops, fetching=Fetching.SIGNALLED
+            )
+            if request is not None:
+                self.crawler.engine.crawl(request)
+                scheduled += 1
+        if scheduled:
+            self.crawler.stats.inc_value("newsarchive/recrawl/dropped_from_sitemap", scheduled)
+            raise DontCloseSpider
 
     def closed(self, reason: str) -> None:
         cut = self.budget.exhausted()
