@@ -21,7 +21,17 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli.main import main
-from tests.newssite import EditKind, EpochChanges, NewsSite, RequestCounts, RequestRecord, ServedSite, serve_site
+from tests.newssite import (
+    EditKind,
+    EpochChanges,
+    LastmodStyle,
+    Misbehaviour,
+    NewsSite,
+    RequestCounts,
+    RequestRecord,
+    ServedSite,
+    serve_site,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -213,3 +223,63 @@ def test_crawl_state_holds_validators_and_no_frontier_is_left(epochs: Epochs) ->
         " JOIN articles a ON a.id = s.article_id WHERE a.removed_at IS NULL",
     )
     assert rows and all(row["etag"] and row["last_modified"] and row["body_hash"] for row in rows)
+
+
+@pytest.mark.parametrize(
+    "misbehaviour",
+    [
+        Misbehaviour(wrong_etag=True, future_last_modified=True),
+        Misbehaviour(sitemap_lastmod=LastmodStyle.MIXED),
+        Misbehaviour(sitemap_lastmod=LastmodStyle.FUTURE),
+    ],
+    ids=["wrong-etag-future-last-modified", "mixed-lastmods", "future-lastmods"],
+)
+def test_a_misbehaving_server_causes_no_crash_no_spurious_version_and_no_endless_refetch(
+    tmp_path: Path, misbehaviour: Misbehaviour
+) -> None:
+    site = NewsSite(n_articles=60, seed=3, misbehaviour=misbehaviour)
+    with serve_site(site) as local:
+        config = tmp_path / "sources.toml"
+        config.write_text(
+            '[archive]\ndb = "archive.db"\n\n[[sources]]\nname = "fixture"\n'
+            f'start_urls = ["{local.base_url}/"]\ndownload_delay = 0.0\nconcurrency = 8\nrender_js = "never"\n'
+        )
+        crawl(config)
+        changes = site.advance(at=datetime.now(UTC))
+        crawl(config)
+        mark = local.log.mark()
+        crawl(config)  # nothing changed since: a future or malformed lastmod must not bring pages back
+        last = local.log.since(mark)
+    db = tmp_path / "archive.db"
+    assert [row["status"] for row in query(db, "SELECT status FROM crawl_runs")] == ["succeeded"] * 3
+    quiet = {local.base_url + site_path for site_path in changes_paths(site, changes.unchanged)}
+    versioned = {
+        row["url"] for row in query(db, "SELECT a.url FROM article_versions v JOIN articles a ON a.id = v.article_id")
+    }
+    assert not versioned & quiet
+    assert versioned <= {local.base_url + edit.path for edit in changes.edits}
+    assert not {record.path for record in last} & {path.removeprefix(local.base_url) for path in quiet}
+
+
+def test_a_304_to_an_unconditional_request_is_an_error_and_the_page_is_tried_again_later(tmp_path: Path) -> None:
+    site = NewsSite(n_articles=60, seed=4)
+    rude_article = next(a for a in site.model.articles if a.reach == "everywhere" and a.path.count("/") == 5)
+    site = NewsSite(n_articles=60, seed=4, misbehaviour=Misbehaviour(unconditional_304=frozenset({rude_article.path})))
+    with serve_site(site) as local:
+        config = tmp_path / "sources.toml"
+        config.write_text(
+            '[archive]\ndb = "archive.db"\n\n[[sources]]\nname = "fixture"\n'
+            f'start_urls = ["{local.base_url}/"]\ndownload_delay = 0.0\nconcurrency = 8\nrender_js = "never"\n'
+        )
+        crawl(config)
+    db = tmp_path / "archive.db"
+    url = local.base_url + rude_article.path
+    (fetch,) = query(db, "SELECT outcome, reason FROM fetches WHERE url = ?", (url,))
+    assert (fetch["outcome"], fetch["reason"]) == ("error", "HTTP 304")
+    (state,) = query(db, "SELECT status, next_due_at, etag FROM crawl_state WHERE url = ?", (url,))
+    assert state["status"] == 304 and state["next_due_at"] is not None and state["etag"] is None
+
+
+def changes_paths(site: NewsSite, article_ids: tuple[int, ...]) -> list[str]:
+    by_id = {article.article_id: article.path for article in site.model.articles}
+    return [by_id[article_id] for article_id in article_ids if article_id in by_id]

@@ -315,7 +315,7 @@ def state_after_fetch(visit: Visit, facts: FetchFacts, policy: RevisitPolicy, ru
     full_answer = facts.status is not None and 200 <= facts.status < 300 and facts.body_hash is not None
     if full_answer:
         values.update(etag=facts.etag, last_modified=facts.last_modified, body_hash=facts.body_hash)
-    elif facts.status == 304:
+    elif facts.status == 304 and facts.outcome == FetchOutcome.NOT_MODIFIED:  # not a 304 we did not ask for
         if facts.etag:
             values["etag"] = facts.etag
         if facts.last_modified:
