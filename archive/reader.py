@@ -47,6 +47,7 @@ from sqlite_utils import Database
 
 from .connection import BUSY_TIMEOUT_S, describe_database_error, primary_code
 from .crawl_state import load_state
+from .dates import format_utc, parse_utc, to_utc_iso
 from .migrations import MIGRATIONS, applied_numbers
 from .models import ArchiveError, RunStatus
 from .records import CONTENT_COLUMNS
@@ -351,6 +352,45 @@ class ArchiveReader:
             entries.append(entry)
             previous = row
         return entries
+
+    def as_of(self, url_or_id: str | int, moment: str) -> dict[str, Any]:
+        """The article as the archive knew it at ``moment`` (ISO 8601; a date alone is its start, UTC).
+
+        The version entry (as in ``versions``) valid then, with ``as_of`` (the moment in UTC) and
+        ``removed_at``/``removed_status`` when the article was known to be offline at that moment.
+        ArchiveError when the moment is not a date or the archive did not have the article yet.
+        """
+        when_text = to_utc_iso(moment)
+        if not when_text or len(when_text) < 10:
+            raise ArchiveError(
+                f"{moment!r} is not a date and time.", 'give ISO 8601, e.g. "2024-05-01T12:00Z" or "2024-05-01"'
+            )
+        when = parse_utc(when_text if "T" in when_text else f"{when_text}T00:00:00Z")
+        article = self.article(url_or_id)
+        versions = self.versions(article["id"])
+        first_seen = parse_utc(article["first_seen_at"])
+        if when < first_seen:
+            raise ArchiveError(
+                f"Article {article['id']} was not in archive {self.path} yet at {format_utc(when)}: "
+                f"it was first archived at {article['first_seen_at']}.",
+                f"ask for a moment after that, or see every version with: newsarchive history {article['id']}",
+            )
+        position = next(
+            index
+            for index, entry in enumerate(versions)
+            if entry["valid_to"] is None or when < parse_utc(entry["valid_to"])
+        )
+        chosen = dict(versions[position])
+        removed_at, removed_status = None, None
+        if chosen["current"]:
+            removed_at, removed_status = article.get("removed_at"), article.get("removed_status")
+        else:  # offline then, if the next version is the article coming back
+            back = (versions[position + 1].get("diff") or {}).get("reappeared") or {}
+            removed_at, removed_status = back.get("removed_at"), back.get("removed_status")
+        if removed_at and parse_utc(removed_at) > when:
+            removed_at, removed_status = None, None
+        chosen.update(as_of=format_utc(when), removed_at=removed_at, removed_status=removed_status)
+        return chosen
 
     # -- internals -------------------------------------------------------------------------
 

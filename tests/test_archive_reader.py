@@ -15,12 +15,14 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from archive import Archive, ArchiveError, ArchiveReader
+from archive.dates import format_utc, parse_utc
 from archive.connection import open_database
 from archive.migrations import MIGRATIONS, apply_migrations
 from crawler.cli.main import main
@@ -249,3 +251,39 @@ def test_reading_while_a_crawl_process_writes(tmp_path: Path) -> None:
     with ArchiveReader(db) as reader:
         (run,) = reader.runs()
     assert run["status"] == "succeeded" and run["pages_fetched"] >= max(during)
+
+
+def test_as_of_gives_the_version_of_the_moment_and_says_when_it_was_offline(tmp_path: Path) -> None:
+    db = tmp_path / "archive.db"
+    url = "https://news.example/2025/03/24/harbour-wall/"
+    text = "Repairs to the harbour wall began on Monday after months of delay. " * 10
+    with Archive(db) as archive:
+        run_id = archive.start_run("harbour")
+        first = archive.save_article(run_id, {"url": url, "title": "Wall repairs begin", "text": text}, {"url": url})
+        time.sleep(0.01)
+        archive.save_article(run_id, {"url": url, "title": "Wall repairs finally begin", "text": text}, {"url": url})
+        time.sleep(0.01)
+        archive.mark_removed(run_id, first.article_id, 410)
+        time.sleep(0.01)
+        archive.save_article(run_id, {"url": url, "title": "Wall repairs finally begin", "text": text}, {"url": url})
+    with ArchiveReader(db) as reader:
+        versions = reader.versions(first.article_id)
+        assert [entry["change_kinds"] for entry in versions] == [None, ["headline"], ["reappeared"]]
+        second_from, third_from = versions[1]["valid_from"], versions[2]["valid_from"]
+        then = reader.as_of(url, versions[0]["valid_from"])
+        assert then["version"] == 1 and then["title"] == "Wall repairs begin" and then["removed_at"] is None
+        just_before = format_utc(parse_utc(third_from) - timedelta(milliseconds=1))  # just before it came back
+        offline = reader.as_of(first.article_id, just_before)
+        assert offline["version"] == 2 and offline["removed_status"] == 410 and offline["removed_at"] <= third_from
+        assert reader.as_of(url, third_from)["version"] == 3
+        assert reader.as_of(url, "2999-01-01")["current"] is True
+        with pytest.raises(ArchiveError, match="first archived at"):
+            reader.as_of(url, "2001-01-01")
+        with pytest.raises(ArchiveError, match="not a date"):
+            reader.as_of(url, "last tuesday")
+    assert second_from < third_from
+    shown = CliRunner().invoke(main, ["history", url, "--db", str(db), "--as-of", versions[0]["valid_from"]])
+    assert shown.exit_code == 0, shown.output
+    assert "As of " in shown.output and "version 1" in shown.output and 'headline: "Wall repairs begin"' in shown.output
+    missing = CliRunner().invoke(main, ["history", url, "--db", str(db), "--as-of", "2001-01-01"])
+    assert missing.exit_code == 1 and "first archived at" in missing.output

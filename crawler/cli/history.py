@@ -4,7 +4,9 @@ The article is found by its numeric id, its canonical URL or any alias URL; its 
 printed oldest first with the current state last, each with when it was first stored, the run that
 found it, its change kinds (archive.models.ChangeKind) and its diff (old -> new for the headline,
 byline, dates and description; a unified diff of the text). ``--format json`` prints the same as one
-JSON document, full texts included.
+JSON document, full texts included. ``--as-of TIME`` prints instead the one version the archive had
+at that moment, in full, and says when the article was known to be offline then
+(``ArchiveReader.as_of``).
 
 Settings read: the sources file's ``[archive] db`` (``--config``; without it ``sources.toml`` in
 the current folder when present) or ``--db``, resolved as by ``status``, ``runs`` and ``logs``
@@ -78,6 +80,22 @@ def history_text(article: Mapping[str, Any], versions: Sequence[Mapping[str, Any
     return "\n".join(blocks)
 
 
+def as_of_text(article: Mapping[str, Any], entry: Mapping[str, Any]) -> str:
+    """One version in full, as the archive knew the article at ``entry['as_of']``."""
+    until = f" to {entry['valid_to']}" if entry.get("valid_to") else " (current)"
+    lines = [
+        f"Article {article['id']}: {article['url']}",
+        f"As of {entry['as_of']}: version {entry['version']}, from {entry['valid_from']}{until}",
+    ]
+    if entry.get("removed_at"):
+        lines.append(f"Offline then: removed at {entry['removed_at']} (HTTP {entry.get('removed_status')})")
+    lines.append("")
+    for field, words in FIELD_LABELS.items():
+        lines.append(f"{words}: {_shown(_json_list(entry.get(field)))}")
+    lines += ["", entry.get("text") or "(no text)"]
+    return "\n".join(lines)
+
+
 def history_document(article: Mapping[str, Any], versions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     shown = ("id", "url", "source", "title", "version", "first_seen_at", "last_seen_at", "changed_at")
     return {
@@ -113,16 +131,24 @@ def _json_list(value: Any) -> Any:
     show_default=True,
     help="text for people; json for machines (every version's full content).",
 )
-def history(url_or_id: str, config_path: Path | None, db: Path | None, output_format: str) -> None:
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="TIME",
+    help="Only the version the archive had at TIME (ISO 8601, UTC unless an offset is given), in full.",
+)
+def history(url_or_id: str, config_path: Path | None, db: Path | None, output_format: str, as_of: str | None) -> None:
     """Show every version of an article, oldest first, with its change kinds and diffs.
 
     URL_OR_ID is the article's id, its canonical URL or any URL that led to it (an alias).
-    Change kinds: headline, byline, body, dates, description, correction.
+    Change kinds: headline, byline, body, dates, description, correction, reappeared.
+    With --as-of, print the article as the archive knew it at that moment.
 
     \b
     Examples:
       newsarchive history https://news.example/2024/05/01/budget/ --config sources.toml
       newsarchive history 42 --db data/archive.db
+      newsarchive history 42 --as-of 2024-05-01T12:00Z
       newsarchive history 42 --format json | jq '.versions[] | .change_kinds'
     """
     config = load_optional_config(config_path)
@@ -130,10 +156,26 @@ def history(url_or_id: str, config_path: Path | None, db: Path | None, output_fo
     with open_existing_archive(path) as archive:
         try:
             article = archive.article(url_or_id)
-            versions = archive.versions(article["id"])
+            if as_of is not None:
+                entry = archive.as_of(article["id"], as_of)
+            else:
+                versions = archive.versions(article["id"])
         except ArchiveError as error:
             click.echo(f"error: {error.problem}" + (f" Fix: {error.fix}" if error.fix else ""), err=True)
             sys.exit(EXIT_NOT_FOUND)
+    if as_of is not None:
+        if output_format == "json":
+            document = {**entry, **{name: _json_list(entry.get(name)) for name in ("authors", "categories", "tags")}}
+            click.echo(
+                json.dumps(
+                    {"article": {"id": article["id"], "url": article["url"]}, "as_of": document},
+                    indent=2,
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            click.echo(as_of_text(article, entry))
+        return
     if output_format == "json":
         click.echo(json.dumps(history_document(article, versions), indent=2, ensure_ascii=False))
     else:
