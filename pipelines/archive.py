@@ -27,7 +27,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from twisted.internet.task import LoopingCall
 
-from archive import Archive
+from archive import Archive, to_utc_iso
 from archive.models import RUN_SUMMARY_COUNTS, AliasReason, FetchOutcome, FoundBy, ReasonKind, RunStatus, UrlKind
 from crawler.discovery.recrawl import FetchFacts, Fetching, RevisitPolicy, Visit, removal_status, state_after_fetch
 from crawler.discovery.urls import canonicalize_url, is_on_hosts
@@ -296,7 +296,7 @@ class ArchivePipeline:
             result.outcome,
             article_id=result.article_id,
             changed=result.outcome in (FetchOutcome.NEW, FetchOutcome.UPDATED),
-            published_at=record.get("published_at"),
+            published_at=to_utc_iso(record.get("published_at")),
         )
 
     def note_aliases(self, canonical: str, urls: list[str], reason: str) -> int | None:

@@ -22,8 +22,8 @@ import pytest
 from click.testing import CliRunner
 
 from archive import Archive, ArchiveError, ArchiveReader
-from archive.dates import format_utc, parse_utc
 from archive.connection import open_database
+from archive.dates import format_utc, parse_utc
 from archive.migrations import MIGRATIONS, apply_migrations
 from crawler.cli.main import main
 from crawler.demo import serve_demo_site

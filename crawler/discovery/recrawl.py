@@ -148,7 +148,7 @@ def known_url(row: Mapping[str, Any]) -> KnownUrl:
         last_modified=row.get("last_modified"),
         body_hash=row.get("body_hash"),
         article_id=row.get("article_id"),
-        published_at=_seconds(to_utc_iso(row.get("published_at")) if row.get("published_at") else None),
+        published_at=_seconds(row.get("published_at")),  # stored in UTC (a partial date reads as None)
         content_changed_at=_seconds(row.get("content_changed_at")),
         unchanged_count=int(row.get("unchanged_count") or 0),
         next_due_at=_seconds(row.get("next_due_at")),
@@ -288,7 +288,7 @@ class FetchFacts:
     last_modified: str | None = None
     body_hash: str | None = None
     article_id: int | None = None
-    published_at: str | None = None
+    published_at: str | None = None  # in UTC (archive.dates.to_utc_iso)
     changed: bool = False  # the extracted content (or, for other pages, the body) changed
     removed_status: int | None = None
 
@@ -340,7 +340,7 @@ def state_after_fetch(visit: Visit, facts: FetchFacts, policy: RevisitPolicy, ru
         values["next_due_at"] = None  # discovery documents: every run, or when their index says so
         return values
     article_id = facts.article_id if facts.article_id is not None else (known.article_id if known else None)
-    published = _seconds(to_utc_iso(facts.published_at)) if facts.published_at else None
+    published = _seconds(facts.published_at)
     if published is None and known is not None:
         published = known.published_at
     changed_at = now_s if facts.changed else (known.content_changed_at if known else None)
