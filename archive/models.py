@@ -191,6 +191,7 @@ RUN_SUMMARY_COUNTS: tuple[str, ...] = (
     "pages_fetched",
     "articles_new",
     "articles_unchanged",
+    "not_modified",
     "articles_duplicate",
     "articles_rejected",
     "errors",

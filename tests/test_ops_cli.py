@@ -262,7 +262,15 @@ def test_runs_lists_newest_first_with_counts_and_reasons(runs_archive: tuple[Pat
     ]
     alpha_ok = rows[-1]
     assert alpha_ok[1:4] == ["alpha", "schedule", "succeeded"]
-    assert alpha_ok[6:12] == ["6", "2", "0", "0", "1", "0"]  # pages, new, unchanged, duplicate, rejected, errors
+    assert alpha_ok[6:13] == [
+        "6",
+        "2",
+        "0",
+        "0",
+        "0",
+        "1",
+        "0",
+    ]  # pages, new, unchanged, not modified, dup., rejected, errors
     assert "previous run still going" in output and "no page answered" in output and "catch-up" in output
 
 

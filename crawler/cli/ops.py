@@ -366,12 +366,13 @@ def runs_overview_table(runs: Sequence[Mapping[str, Any]], title: str) -> Table:
         "pages",
         "new",
         "unchanged",
+        "not modified",
         "duplicate",
         "rejected",
         "errors",
         "reason",
     ):
-        numeric = name in ("id", "duration", "pages", "new", "unchanged", "duplicate", "rejected", "errors")
+        numeric = name not in ("source", "trigger", "status", "started", "reason")
         table.add_column(name, justify="right" if numeric else "left", overflow="fold")
     for run in runs:
         started = parse_time(run.get("started_at"))

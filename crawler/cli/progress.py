@@ -25,6 +25,7 @@ COLUMNS = (
     ("new", "articles_new"),
     ("unchanged", "articles_unchanged"),
     ("updated", "articles_updated"),
+    ("not modified", "not_modified"),  # recurring runs: a 304, or the same bytes as last time
     ("duplicate", "articles_duplicate"),
     ("rejected", "articles_rejected"),
     ("errors", "errors"),
