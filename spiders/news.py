@@ -327,6 +327,8 @@ class NewsSpider(scrapy.Spider):
                 hops=known.hops,
                 hints=known.hints,
                 priority=PRIORITY_FEED_OR_SITEMAP if fetching == Fetching.EVERY_RUN else None,
+                # A frontier URL found by a link counts against the pattern budget, as it did when found.
+                budgeted=fetching == Fetching.NEW and known.found_by == FoundBy.LINK,
                 listed_in=known.listed_in,
                 fetching=fetching,
             )
