@@ -21,15 +21,13 @@ spider priority (``-s`` still wins): ``DOWNLOAD_DELAY`` and ``AUTOTHROTTLE_START
 (``download_delay``), ``CONCURRENT_REQUESTS_PER_DOMAIN`` (``concurrency``), ``ROBOTSTXT_OBEY``
 (``obey_robots``), ``CLOSESPIDER_PAGECOUNT`` (``max_pages``), ``ARCHIVE_DB`` (``[archive] db``), and the
 browser's settings (crawler.browser.render_settings).
-A failure is recorded with a reason in words and a ``ReasonKind`` decided from the exception's
-class and the request's meta, never from its message (``DOWNLOAD_MAXSIZE`` and ``REDIRECT_MAX_TIMES``
-name the limits in those reasons).
+A failure is recorded with a reason in words and a ``ReasonKind`` (spiders/failures.py).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -38,21 +36,12 @@ import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import (
-    CannotResolveHostError,
     DontCloseSpider,
-    DownloadCancelledError,
-    DownloadConnectionRefusedError,
-    DownloadFailedError,
-    DownloadTimeoutError,
-    IgnoreRequest,
-    ResponseDataLossError,
 )
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet import error as tx_error
 from twisted.python.failure import Failure
-from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
 from archive.models import FetchMode, FetchOutcome, FoundBy, ReasonKind, UrlKind
 from crawler.browser.render_settings import apply_render_settings
@@ -66,14 +55,11 @@ from crawler.discovery.links import (
 from crawler.discovery.recrawl import (
     Fetching,
     KnownUrl,
+    KnownUrls,
     RevisitPolicy,
     Visit,
     body_hash,
     decide,
-    dropped_from_sitemap,
-    due_revisits,
-    fetched_every_run,
-    known_url,
     removal_status,
 )
 from crawler.discovery.sitemaps import SitemapError, parse_sitemap, sitemaps_from_robots
@@ -84,6 +70,7 @@ from crawler.middlewares.conditional_requests import AlreadyFetched
 from crawler.middlewares.robots_txt import ForbiddenByRobots
 from crawler.sources.config import Config, ConfigError, ConfigProblem, SourceConfig, adhoc_source, load_config
 from crawler.sources.ops_tables import RenderMode
+from spiders.failures import failure_reason
 
 # Known URLs come after new ones: first those with a change signal, then due revisits.
 PRIORITY_SIGNALLED = -10
@@ -149,10 +136,7 @@ class NewsSpider(scrapy.Spider):
         self.policy = RevisitPolicy.of(source)
         self.recrawl = False  # RECRAWL_ENABLED (from_crawler)
         self.archive_db: str | None = None
-        self.known: dict[str, KnownUrl] = {}  # the source's crawl state, loaded once when the crawl starts
-        self.listed_in: dict[str, list[KnownUrl]] = {}  # sitemap URL -> archived articles it listed
-        self.listed_now: set[str] = set()  # URLs the sitemaps read in this run list
-        self.dropped: dict[str, KnownUrl] = {}  # archived articles that left their sitemap: checked when idle
+        self.state = KnownUrls()  # the source's crawl state, loaded once when the crawl starts
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -213,7 +197,7 @@ class NewsSpider(scrapy.Spider):
         if looks_like_non_html(target):
             self.crawler.stats.inc_value("newsarchive/skipped_non_html_url")
             return None
-        known = self.known.get(target)
+        known = self.state.get(target)
         if fetching is None:
             fetching = decide(known, signal, listed=found_by in (FoundBy.SITEMAP, FoundBy.FEED))
             if fetching == Fetching.SKIP:
@@ -270,7 +254,7 @@ class NewsSpider(scrapy.Spider):
         if kind != "robots" and not self._allowed(url):
             return None
         found_by = meta.pop("found_by", FoundBy.START)
-        known = self.known.get(url)
+        known = self.state.get(url)
         visit = Visit(
             UrlKind(kind),
             meta.pop("fetching", Fetching.EVERY_RUN if known is not None and known.fetched else Fetching.NEW),
@@ -293,29 +277,18 @@ class NewsSpider(scrapy.Spider):
         from archive import ArchiveReader  # loaded when a crawl starts, not when the spider module is imported
 
         with ArchiveReader(self.archive_db, check=False) as reader:
-            rows = reader.crawl_state(self.source.name)
-        for row in rows:
-            known = known_url(row)
-            self.known[known.url] = known
-            if known.listed_in and known.article_id is not None:
-                self.listed_in.setdefault(known.listed_in, []).append(known)
-        stats = self.crawler.stats
-        stats.set_value("newsarchive/recrawl/known_urls", len(self.known))
+            self.state = KnownUrls(reader.crawl_state(self.source.name))
+        self.crawler.stats.set_value("newsarchive/recrawl/known_urls", len(self.state))
 
     def state_requests(self) -> Iterator[scrapy.Request | None]:
         """From the crawl state: every-run documents and section fronts, the frontier, then due revisits."""
-        stats = self.crawler.stats
-        frontier = 0
-        for known in self.known.values():
-            if known.fetched and fetched_every_run(known):
-                yield self.known_request(known, Fetching.EVERY_RUN)
-        for known in self.known.values():
-            if not known.fetched:
-                frontier += 1
-                yield self.known_request(known, Fetching.NEW)
-        due = due_revisits(self.known.values(), time.time(), self.policy)
-        stats.set_value("newsarchive/recrawl/frontier", frontier)
-        stats.set_value("newsarchive/recrawl/due", len(due))
+        frontier, due = self.state.frontier(), self.state.due(time.time(), self.policy)
+        self.crawler.stats.set_value("newsarchive/recrawl/frontier", len(frontier))
+        self.crawler.stats.set_value("newsarchive/recrawl/due", len(due))
+        for known in self.state.every_run():
+            yield self.known_request(known, Fetching.EVERY_RUN)
+        for known in frontier:
+            yield self.known_request(known, Fetching.NEW)
         for known in due:
             yield self.known_request(known, Fetching.DUE)
 
@@ -454,7 +427,7 @@ class NewsSpider(scrapy.Spider):
                 return
             for entry in sitemap.entries:
                 url = urljoin(response.url, entry.url)
-                known = self.known.get(url)
+                known = self.state.get(url)
                 # Sitemap window: a sub-sitemap whose <lastmod> is not newer than our copy is not fetched.
                 fetching = decide(known, entry.lastmod, listed=True)
                 if fetching == Fetching.SKIP and entry.lastmod:
@@ -474,7 +447,6 @@ class NewsSpider(scrapy.Spider):
                     yield request
             return
         listed: set[str] = set()
-        newly_listed: list[str] = []
         for entry in sitemap.entries:
             priority = PRIORITY_FEED_OR_SITEMAP + (5 if entry.news else 0)
             url = urljoin(response.url, entry.url)
@@ -493,17 +465,11 @@ class NewsSpider(scrapy.Spider):
             except ValueError:
                 continue
             listed.add(canonical)
-            known = self.known.get(canonical)
-            if known is not None and known.fetched and known.article_id is not None and known.listed_in != fetch.url:
-                known.listed_in = fetch.url  # first listed, or moved to another sitemap (they paginate)
-                newly_listed.append(canonical)
+        # Articles it lists for the first time are recorded as listed there; those it listed before
+        # and lists no more (deleted, or moved to another sitemap?) are checked when the crawl is idle.
+        newly_listed = self.state.note_sitemap(fetch.url, listed)
         if newly_listed:
             yield ListedItem(self.source.name, fetch.url, newly_listed)
-        self.listed_now |= listed
-        # An archived article this sitemap listed before and lists no more: deleted, or moved to another
-        # sitemap? Decided once every sitemap of the run has been read (check_dropped).
-        for known in dropped_from_sitemap(self.listed_in.get(fetch.url, ()), listed):
-            self.dropped[known.url] = known
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
         fetch = self.fetch_of(response)
@@ -616,12 +582,10 @@ class NewsSpider(scrapy.Spider):
                 yield request
 
     def check_dropped(self) -> None:
-        """When the crawl goes idle: check once each archived article that left its sitemap and is
-        listed in no other sitemap read in this run (was it deleted?)."""
-        dropped = [known for url, known in self.dropped.items() if url not in self.listed_now]
-        self.dropped.clear()
+        """When the crawl goes idle: check once each archived article that left its sitemap and that
+        no other sitemap read in this run lists (was it deleted?)."""
         scheduled = 0
-        for known in dropped:
+        for known in self.state.take_dropped():
             request = self.page_request(
                 known.url, known.found_by or FoundBy.SITEMAP, hops=known.hops, fetching=Fetching.SIGNALLED
             )
@@ -678,63 +642,10 @@ class NewsSpider(scrapy.Spider):
             depth=meta.get("hops", 0),
             referer=meta.get("referer_url"),
         )
-        reason, kind = self.failure_reason(failure)
+        reason, kind = failure_reason(failure, self.crawler.settings)
         yield FetchItem(self.source.name, fetch, FetchOutcome.ERROR, reason, kind, visit=visit)
-
-    def failure_reason(self, failure: Failure) -> tuple[str, ReasonKind]:
-        """What went wrong with a request (in words, with the fix where there is one) and its kind."""
-        settings = self.crawler.settings
-        meta = failure.request.meta
-        if failure.check(IgnoreRequest):
-            message = str(failure.value) or "request dropped"
-            if redirects_exhausted(meta, settings.getint("REDIRECT_MAX_TIMES")):
-                return f"too many redirects (a redirect loop?): {message}", ReasonKind.TOO_MANY_REDIRECTS
-            return message, ReasonKind.DROPPED
-        limit = int(meta.get("download_maxsize", settings.getint("DOWNLOAD_MAXSIZE")) or 0)
-        # Scrapy's HTTP download handlers cancel a download for one reason: the response outgrew
-        # DOWNLOAD_MAXSIZE (announced by Content-Length, or while the body arrived).
-        if failure.check(DownloadCancelledError) and limit > 0:
-            return (
-                f"response larger than DOWNLOAD_MAXSIZE ({limit} bytes); if such pages matter, raise it "
-                f"(newsarchive crawl -s DOWNLOAD_MAXSIZE={limit * 2})"
-            ), ReasonKind.TOO_LARGE
-        return f"{failure.type.__name__}: {failure.getErrorMessage()}", failure_kind(failure)
 
 
 def _header(response: Response, name: bytes) -> str | None:
     value = response.headers.get(name)
     return value.decode("latin-1").strip() or None if value else None
-
-
-def redirects_exhausted(meta: Mapping[str, Any], max_redirect_times: int) -> bool:
-    """Whether RedirectMiddleware dropped this request for following too many redirects.
-
-    It refuses a redirect once the request's ``redirect_ttl`` has run out or one more would pass
-    REDIRECT_MAX_TIMES; both live in the request's meta, which the middleware itself sets.
-    """
-    if "redirect_ttl" not in meta:
-        return False  # never went through RedirectMiddleware's redirect step
-    return meta["redirect_ttl"] <= 0 or meta.get("redirect_times", 0) + 1 > max_redirect_times
-
-
-def failure_kind(failure: Failure) -> ReasonKind:
-    """The kind of a download failure, from its exception class (Scrapy's download handler
-    exceptions, the Twisted errors under them, Playwright's for rendered pages)."""
-    # Imported here, not at the top: only a crawl that met an error needs Playwright's classes.
-    from playwright.async_api import TimeoutError as BrowserTimeoutError
-
-    if failure.check(DownloadTimeoutError, tx_error.TimeoutError, tx_error.TCPTimedOutError, BrowserTimeoutError):
-        return ReasonKind.TIMEOUT
-    if failure.check(CannotResolveHostError, tx_error.DNSLookupError):
-        return ReasonKind.DNS_LOOKUP
-    if failure.check(
-        DownloadConnectionRefusedError,
-        DownloadFailedError,
-        ResponseDataLossError,
-        tx_error.ConnectError,
-        tx_error.ConnectionLost,
-        ResponseFailed,
-        ResponseNeverReceived,
-    ):
-        return ReasonKind.CONNECTION_FAILED
-    return ReasonKind.DOWNLOAD_FAILED

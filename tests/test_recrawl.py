@@ -17,6 +17,7 @@ from crawler.discovery.recrawl import (
     FetchFacts,
     Fetching,
     KnownUrl,
+    KnownUrls,
     RevisitPolicy,
     Visit,
     decide,
@@ -267,3 +268,33 @@ def test_known_url_reads_a_stored_row() -> None:
     assert parsed.fetched and parsed.hints == {"title": "A"} and parsed.unchanged_count == 4
     assert parsed.published_at == FETCHED - HOUR
     assert known_url({**row, "hints": "{broken"}).hints is None
+
+
+def row_of(url: str, **fields: object) -> dict[str, object]:
+    return {
+        "url": url,
+        "kind": "page",
+        "fetched_at": "2025-03-10T12:00:00.000Z",
+        "discovered_at": "2025-03-10T11:00:00.000Z",
+        "article_id": 1,
+        **fields,
+    }
+
+
+def test_known_urls_note_sitemaps_and_check_only_articles_no_sitemap_lists_any_more() -> None:
+    state = KnownUrls(
+        [
+            row_of("https://news.example/a/", listed_in="https://news.example/s1.xml"),
+            row_of("https://news.example/b/", listed_in="https://news.example/s1.xml"),
+            row_of("https://news.example/c/", listed_in="https://news.example/s1.xml"),
+            row_of("https://news.example/d/"),  # found by a link, never listed
+            row_of("https://news.example/new/", fetched_at=None, article_id=None),
+        ]
+    )
+    assert len(state) == 5 and [known.url for known in state.frontier()] == ["https://news.example/new/"]
+    # s1 now lists a only; b moved to s2 (sitemaps paginate), c is gone; d is listed for the first time.
+    assert state.note_sitemap("https://news.example/s1.xml", {"https://news.example/a/"}) == []
+    moved = state.note_sitemap("https://news.example/s2.xml", {"https://news.example/b/", "https://news.example/d/"})
+    assert moved == ["https://news.example/b/", "https://news.example/d/"]
+    assert [known.url for known in state.take_dropped()] == ["https://news.example/c/"]
+    assert state.take_dropped() == []  # once

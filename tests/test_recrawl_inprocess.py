@@ -198,7 +198,7 @@ def test_an_article_that_left_its_sitemap_is_checked_once_the_crawl_is_idle(craw
     urlset = f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>{ARTICLE}</loc></url></urlset>'
     items, _ = split(spider.parse_sitemap(response_to(request, urlset.encode(), "application/xml")))
     assert not [item for item in items if isinstance(item, ListedItem)]  # ARTICLE is listed there already
-    assert list(spider.dropped) == [OLD_ARTICLE]
+    assert [known.url for known in spider.state.take_dropped()] == [OLD_ARTICLE]
 
 
 def split(results: Any) -> tuple[list[Any], list[Request]]:

@@ -25,7 +25,7 @@ from archive import Archive
 from archive.models import ReasonKind, RunStatus
 from crawler.run.crawl_process import EXIT_CRAWL_FAILED, EXIT_OK, CrawlSpec, recorded_exit_code
 from crawler.run.supervisor import CrawlChild, close_run, mark_interrupted
-from spiders.news import failure_kind, redirects_exhausted
+from spiders.failures import failure_kind, redirects_exhausted
 
 
 def finished_child(archive: Archive, code: str) -> CrawlChild:

@@ -231,6 +231,61 @@ def due_revisits(states: Iterable[KnownUrl], now: float, policy: RevisitPolicy) 
     return due[: policy.budget]
 
 
+class KnownUrls:
+    """A source's crawl state in memory for one run: loaded once, asked about every URL met.
+
+    Also keeps what this run's sitemaps list, so that an archived article that left the sitemap
+    that listed it, and is listed by no other sitemap read in the run, is checked once for removal
+    (``note_sitemap``, then ``take_dropped`` when the crawl is idle).
+    """
+
+    def __init__(self, rows: Iterable[Mapping[str, Any]] = ()) -> None:
+        self.by_url: dict[str, KnownUrl] = {}
+        self._listed_by: dict[str, list[KnownUrl]] = {}  # sitemap URL -> archived articles it listed
+        self._listed_now: set[str] = set()
+        self._dropped: dict[str, KnownUrl] = {}
+        for row in rows:
+            known = known_url(row)
+            self.by_url[known.url] = known
+            if known.listed_in and known.article_id is not None:
+                self._listed_by.setdefault(known.listed_in, []).append(known)
+
+    def __len__(self) -> int:
+        return len(self.by_url)
+
+    def get(self, url: str) -> KnownUrl | None:
+        return self.by_url.get(url)
+
+    def every_run(self) -> list[KnownUrl]:
+        return [known for known in self.by_url.values() if known.fetched and fetched_every_run(known)]
+
+    def frontier(self) -> list[KnownUrl]:
+        return [known for known in self.by_url.values() if not known.fetched]
+
+    def due(self, now: float, policy: RevisitPolicy) -> list[KnownUrl]:
+        return due_revisits(self.by_url.values(), now, policy)
+
+    def note_sitemap(self, sitemap_url: str, listed: set[str]) -> list[str]:
+        """A sitemap was read and lists ``listed``: the archived articles it lists for the first time
+        (first listed, or moved there from another sitemap page), whose ``listed_in`` is to be stored."""
+        newly_listed = []
+        for url in listed:
+            known = self.by_url.get(url)
+            if known is not None and known.fetched and known.article_id is not None and known.listed_in != sitemap_url:
+                known.listed_in = sitemap_url
+                newly_listed.append(url)
+        self._listed_now |= listed
+        for known in dropped_from_sitemap(self._listed_by.get(sitemap_url, ()), listed):
+            self._dropped[known.url] = known
+        return sorted(newly_listed)
+
+    def take_dropped(self) -> list[KnownUrl]:
+        """Archived articles that left their sitemap and no sitemap read in this run lists (once)."""
+        dropped = [known for url, known in self._dropped.items() if url not in self._listed_now]
+        self._dropped.clear()
+        return dropped
+
+
 def dropped_from_sitemap(listed_before: Iterable[KnownUrl], listed_now: set[str]) -> list[KnownUrl]:
     """Archived articles a re-read sitemap no longer lists: checked once for removal."""
     return [

@@ -85,12 +85,12 @@ class ConditionalRequestsMiddleware:
         meta["handle_httpstatus_list"] = sorted({*meta.get("handle_httpstatus_list", []), 304})
 
     def drop_known_target(self, request: Request) -> None:
-        known_urls = getattr(self.crawler.spider, "known", None) or {}
+        state = getattr(self.crawler.spider, "state", None)
         try:
             target = canonicalize_url(request.url)
         except ValueError:
             return
-        if fetched_and_not_due(known_urls.get(target), time.time()):
+        if state is not None and fetched_and_not_due(state.get(target), time.time()):
             self.crawler.stats.inc_value("newsarchive/recrawl/redirect_to_known")
             self.crawler.signals.send_catch_log(signals.request_dropped, request=request, spider=self.crawler.spider)
             raise AlreadyFetched(f"redirect to {target}, archived and not due")
