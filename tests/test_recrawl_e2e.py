@@ -54,6 +54,16 @@ class Epochs:
         return self.local.base_url + self.paths[article_id]
 
 
+def write_config(folder: Path, base_url: str) -> Path:
+    """A sources file for the served fixture site, crawled fast, into folder/archive.db."""
+    config = folder / "sources.toml"
+    config.write_text(
+        '[archive]\ndb = "archive.db"\n\n[[sources]]\nname = "fixture"\n'
+        f'start_urls = ["{base_url}/"]\ndownload_delay = 0.0\nconcurrency = 8\nrender_js = "never"\n'
+    )
+    return config
+
+
 def crawl(config: Path) -> str:
     result = CliRunner().invoke(main, ["crawl", "--config", str(config), "--no-progress"])
     assert result.exit_code == 0, result.output
@@ -78,11 +88,7 @@ def epochs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Epochs]:
     folder = tmp_path_factory.mktemp("recrawl")
     site = NewsSite(n_articles=120, seed=7)
     with serve_site(site) as local:
-        config = folder / "sources.toml"
-        config.write_text(
-            '[archive]\ndb = "archive.db"\n\n[[sources]]\nname = "fixture"\n'
-            f'start_urls = ["{local.base_url}/"]\ndownload_delay = 0.0\nconcurrency = 8\nrender_js = "never"\n'
-        )
+        config = write_config(folder, local.base_url)
         outputs = []
 
         def run() -> list[RequestRecord]:
@@ -239,11 +245,7 @@ def test_a_misbehaving_server_causes_no_crash_no_spurious_version_and_no_endless
 ) -> None:
     site = NewsSite(n_articles=60, seed=3, misbehaviour=misbehaviour)
     with serve_site(site) as local:
-        config = tmp_path / "sources.toml"
-        config.write_text(
-            '[archive]\ndb = "archive.db"\n\n[[sources]]\nname = "fixture"\n'
-            f'start_urls = ["{local.base_url}/"]\ndownload_delay = 0.0\nconcurrency = 8\nrender_js = "never"\n'
-        )
+        config = write_config(tmp_path, local.base_url)
         crawl(config)
         changes = site.advance(at=datetime.now(UTC))
         crawl(config)
@@ -266,11 +268,7 @@ def test_a_304_to_an_unconditional_request_is_an_error_and_the_page_is_tried_aga
     rude_article = next(a for a in site.model.articles if a.reach == "everywhere" and a.path.count("/") == 5)
     site = NewsSite(n_articles=60, seed=4, misbehaviour=Misbehaviour(unconditional_304=frozenset({rude_article.path})))
     with serve_site(site) as local:
-        config = tmp_path / "sources.toml"
-        config.write_text(
-            '[archive]\ndb = "archive.db"\n\n[[sources]]\nname = "fixture"\n'
-            f'start_urls = ["{local.base_url}/"]\ndownload_delay = 0.0\nconcurrency = 8\nrender_js = "never"\n'
-        )
+        config = write_config(tmp_path, local.base_url)
         crawl(config)
     db = tmp_path / "archive.db"
     url = local.base_url + rude_article.path
