@@ -117,8 +117,14 @@ def mark_article_removed(db: Database, article_id: int, status: int | None, when
 
 
 def load_state(db: Database, source: str) -> Iterator[dict[str, Any]]:
-    """Every crawl_state row of ``source`` (the crawler loads them once per run)."""
-    cursor = db.execute(f"SELECT url, {', '.join(STATE_COLUMNS)} FROM crawl_state WHERE source = ?", [source])
+    """Every crawl_state row of ``source`` (the crawler loads them once per run), with ``title``: the
+    archived article's current headline, where the URL is one."""
+    columns = ", ".join(f"s.{name}" for name in ("url", *STATE_COLUMNS))
+    cursor = db.execute(
+        f"SELECT {columns}, a.title AS title FROM crawl_state s LEFT JOIN articles a ON a.id = s.article_id"
+        " WHERE s.source = ?",
+        [source],
+    )
     names = [column[0] for column in cursor.description]
     for row in cursor:
         yield dict(zip(names, row))

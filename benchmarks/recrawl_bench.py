@@ -17,9 +17,11 @@ delay, no AutoThrottle, ``render_js = "never"``), counting what the server answe
   group) once about half the articles are archived, then the same crawl again to the end.
   Targets: requests of both runs <= 1.1 x A; every expected article archived exactly once.
 
-The week of C passes in the site's data only (its dates, ``Last-Modified``, ``<lastmod>``): on the
-crawler's clock C starts seconds after B, so no revisit interval is due; what C finds, it finds
-through the site's signals. The expected ``change_kinds`` are the fixture's (``Edit.change_kinds``).
+The fixture's week passes in the site's data (its dates, ``Last-Modified``, ``<lastmod>``); for the
+crawler's side of it, the archive's crawl state is moved ``--age-days`` (default 7) into the past
+before C (every ``crawl_state`` time, as if B had run a week earlier), so that what is due a week
+later is due. ``--age-days 0`` leaves it: C then finds only what the site's signals show. The
+expected ``change_kinds`` are the fixture's (``Edit.change_kinds``).
 
 Prints one table of the phases (with ratios to A) and every target's figure with PASS or FAIL.
 Exits 0 whatever the figures, unless ``--check`` is given: then 1 when a target fails or cannot
@@ -28,7 +30,7 @@ be measured (for example an archive without a ``removed_at`` column).
 Usage (from the repo root)::
 
     .venv/bin/python benchmarks/recrawl_bench.py [--articles 2000] [--seed 1] [--keep DIR] [--check]
-        [--kill-at 0.5] [--timeout 3600] [-s NAME=VALUE ...]
+        [--age-days 7] [--kill-at 0.5] [--timeout 3600] [-s NAME=VALUE ...]
 
 ``--articles 300`` is a quick check (about a minute), but its wall-time ratios mean little: a
 crawl's fixed start-up cost (processes, imports) is then a large share of the first crawl.
@@ -179,6 +181,21 @@ def article_count(db: Path) -> int:
             return connection.execute("SELECT count(*) FROM articles").fetchone()[0]
     except sqlite3.Error:
         return 0
+
+
+STATE_TIMES = ("discovered_at", "fetched_at", "content_changed_at", "next_due_at", "removed_at")
+
+
+def age_crawl_state(db: Path, days: float) -> None:
+    """Move every crawl_state time ``days`` into the past: the crawler's side of "a week later"."""
+    shift = f"-{days * 86400:.0f} seconds"
+    assignments = ", ".join(f"{name} = strftime('%Y-%m-%dT%H:%M:%fZ', {name}, ?)" for name in STATE_TIMES)
+    connection = sqlite3.connect(db)
+    try:
+        with connection:
+            connection.execute(f"UPDATE crawl_state SET {assignments}", [shift] * len(STATE_TIMES))
+    finally:
+        connection.close()
 
 
 def article_urls(db: Path) -> list[str]:
@@ -476,6 +493,8 @@ def run(args: argparse.Namespace, folder: Path) -> int:
         before = last_version_row(db)
         # Whole seconds: the epoch's times (Last-Modified, <lastmod>) must come after B's last fetch.
         time.sleep(1.1)
+        if args.age_days:
+            age_crawl_state(db, args.age_days)
         changes = site.advance(at=datetime.now(UTC))
         markup = sum(1 for edit in changes.edits if edit.kind not in REAL_EDIT_KINDS)
         print(
@@ -530,6 +549,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="the site's seed (default 1)")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="keep archives, sources files and logs in DIR")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target fails or cannot be measured")
+    parser.add_argument(
+        "--age-days", type=float, default=7.0, help="C: move the crawl state this far into the past first (7)"
+    )
     parser.add_argument("--kill-at", type=float, default=0.5, help="D: kill at this share of the articles (0.5)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds one crawl may take (default 3600)")
     parser.add_argument(

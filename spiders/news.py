@@ -60,6 +60,7 @@ from crawler.discovery.recrawl import (
     Visit,
     body_hash,
     decide,
+    link_signal,
     removal_status,
 )
 from crawler.discovery.sitemaps import SitemapError, parse_sitemap, sitemaps_from_robots
@@ -181,6 +182,7 @@ class NewsSpider(scrapy.Spider):
         signal: str | None = None,
         listed_in: str | None = None,
         fetching: Fetching | None = None,
+        link_text: str | None = None,
     ) -> scrapy.Request | None:
         """A request for a page that may be an article; None when a rule says not to fetch it.
 
@@ -198,6 +200,8 @@ class NewsSpider(scrapy.Spider):
             self.crawler.stats.inc_value("newsarchive/skipped_non_html_url")
             return None
         known = self.state.get(target)
+        if signal is None and link_text:
+            signal = link_signal(link_text)
         if fetching is None:
             fetching = decide(known, signal, listed=found_by in (FoundBy.SITEMAP, FoundBy.FEED))
             if fetching == Fetching.SKIP:
@@ -576,7 +580,12 @@ class NewsSpider(scrapy.Spider):
             if link.nofollow:
                 continue
             request = self.page_request(
-                link.url, FoundBy.LINK, hops=next_hops(hops, link.url), referer=response.url, budgeted=True
+                link.url,
+                FoundBy.LINK,
+                hops=next_hops(hops, link.url),
+                referer=response.url,
+                budgeted=True,
+                link_text=link.text,
             )
             if request is not None:
                 yield request

@@ -26,6 +26,7 @@ from crawler.discovery.recrawl import (
     fetched_every_run,
     is_section_front,
     known_url,
+    link_signal,
     removal_status,
     signal_time,
     state_after_fetch,
@@ -298,3 +299,30 @@ def test_known_urls_note_sitemaps_and_check_only_articles_no_sitemap_lists_any_m
     assert moved == ["https://news.example/b/", "https://news.example/d/"]
     assert [known.url for known in state.take_dropped()] == ["https://news.example/c/"]
     assert state.take_dropped() == []  # once
+
+
+@pytest.mark.parametrize(
+    ("link_text", "signalled"),
+    [
+        ("Council rejects the harbour budget after all-night session", True),  # another headline
+        ("Council approves harbour budget", False),  # the archived headline
+        ("COUNCIL APPROVES HARBOUR BUDGET!", False),  # case and punctuation
+        ("Council approves harbour budget after a long night", False),  # a longer teaser holding it
+        ("Read more", False),  # too short to say anything
+        ("", False),
+    ],
+)
+def test_a_teaser_with_another_headline_signals_a_change(link_text: str, signalled: bool) -> None:
+    row = known(title="Council approves harbour budget")
+    expected = Fetching.SIGNALLED if signalled else Fetching.SKIP
+    assert decide(row, link_signal(link_text)) == expected
+    # Once fetched for it, the same teaser is no signal again; a page without a headline never is.
+    assert decide(replace(row, signal=link_signal(link_text)), link_signal(link_text)) == Fetching.SKIP
+    assert decide(known(title=None, article_id=None), link_signal(link_text)) == Fetching.SKIP
+
+
+def test_copies_and_redirects_to_archived_pages_are_not_revisited() -> None:
+    values = state_after_fetch(
+        visit(None, Fetching.NEW), facts(outcome=FetchOutcome.DUPLICATE, status=None), POLICY, run_id=1
+    )
+    assert values["next_due_at"] is None

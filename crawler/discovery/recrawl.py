@@ -10,8 +10,9 @@ every URL it meets. A run fetches, in this order (``Fetching``):
    pages (pagination, tag and author pages) follow the revisit ladder like articles.
 2. ``NEW`` URLs: never fetched, including the frontier a killed run left.
 3. ``SIGNALLED`` known URLs: a sitemap ``<lastmod>`` or feed date that changed since our fetch and
-   is newer than it, a removed article listed again, a URL that dropped out of the sitemap that
-   listed it (was it deleted?).
+   is newer than it, a link whose text shows another headline than the archived one (a teaser
+   updated with the story), a removed article listed again, a URL that dropped out of the sitemap
+   that listed it (was it deleted?).
 4. ``DUE`` known URLs whose revisit time has come, most overdue first, at most the source's
    ``revisit_budget`` per run (:func:`due_revisits`).
 
@@ -37,8 +38,8 @@ from archive.dates import iso_from_timestamp, parse_utc, to_utc_iso
 from archive.models import FetchOutcome, FoundBy, UrlKind
 from crawler.discovery.links import is_pagination
 
-# A changed <lastmod> this far in the future is still a signal (once: it is compared by value).
-FUTURE_SLACK_S = 86400.0
+HEADLINE_SIGNAL = "headline: "  # crawl_state.signal of a link text (link_signal)
+MIN_TEASER_WORDS = 4
 REMOVED_STATUSES = (404, 410)
 # Paths that are listings but not section fronts: fetched on the revisit ladder, not every run.
 _NOT_A_SECTION = re.compile(
@@ -103,6 +104,7 @@ class KnownUrl:
     unchanged_count: int
     next_due_at: float | None
     removed_at: float | None
+    title: str | None = None  # the archived article's headline (for headline signals from links)
 
     @property
     def fetched(self) -> bool:
@@ -153,6 +155,7 @@ def known_url(row: Mapping[str, Any]) -> KnownUrl:
         unchanged_count=int(row.get("unchanged_count") or 0),
         next_due_at=_seconds(row.get("next_due_at")),
         removed_at=_seconds(row.get("removed_at")),
+        title=row.get("title"),
     )
 
 
@@ -178,6 +181,26 @@ def signal_time(value: str | None) -> float | None:
     return _seconds(normalised)
 
 
+def link_signal(link_text: str | None) -> str | None:
+    """A link's text as a change signal (``headline: …``, normalised): a teaser that no longer
+    matches the archived headline says the article changed. None for a link without words."""
+    words = re.sub(r"[\W_]+", " ", (link_text or "").casefold()).split()
+    return f"{HEADLINE_SIGNAL}{' '.join(words)}" if words else None
+
+
+def headline_differs(signal: str, title: str | None) -> bool:
+    """Whether a teaser (a ``link_signal``) shows another headline than the archived one.
+
+    Teasers shorten headlines, so one containing the other is no change; short link texts ("Read
+    more", "Politics") and pages without a headline are never a signal.
+    """
+    teaser = signal.removeprefix(HEADLINE_SIGNAL)
+    headline = " ".join(re.sub(r"[\W_]+", " ", (title or "").casefold()).split())
+    if not headline or len(teaser.split()) < MIN_TEASER_WORDS:
+        return False
+    return teaser not in headline and headline not in teaser
+
+
 def is_section_front(url: str) -> bool:
     """A listing worth reading every run: not a pagination, tag, author, search or calendar page."""
     return not is_pagination(url) and not _NOT_A_SECTION.search(urlsplit(url).path or "/")
@@ -198,9 +221,10 @@ def fetched_every_run(known: KnownUrl) -> bool:
 def decide(known: KnownUrl | None, signal: str | None = None, *, listed: bool = False) -> Fetching:
     """Whether a URL met in a sitemap, feed or link is fetched now, and why.
 
-    ``signal`` is the change signal that came with it (a sitemap <lastmod>, a feed entry's date);
-    ``listed`` says it came from a sitemap or feed (not a page link). Every-run documents and due
-    revisits are scheduled from the state at the start of a run, so they are SKIP here.
+    ``signal`` is the change signal that came with it (a sitemap <lastmod>, a feed entry's date, a
+    link's text as ``link_signal``); ``listed`` says it came from a sitemap or feed (not a page
+    link). A signal counts once, when it differs from the one stored with our copy. Every-run
+    documents and due revisits are scheduled from the state at the start of a run, so they are SKIP here.
     """
     if known is None or not known.fetched:
         return Fetching.NEW
@@ -208,6 +232,8 @@ def decide(known: KnownUrl | None, signal: str | None = None, *, listed: bool = 
         # Listed again since it went away: is it back? (Once per new listing value, not every run.)
         return Fetching.SIGNALLED if listed and (signal or "listed") != known.signal else Fetching.SKIP
     if signal and signal != known.signal:
+        if signal.startswith(HEADLINE_SIGNAL):
+            return Fetching.SIGNALLED if headline_differs(signal, known.title) else Fetching.SKIP
         moment = signal_time(signal)
         if moment is not None and moment > (known.fetched_at or 0.0):
             return Fetching.SIGNALLED
@@ -391,8 +417,10 @@ def state_after_fetch(visit: Visit, facts: FetchFacts, policy: RevisitPolicy, ru
         values["removed_at"] = iso_from_timestamp(known.removed_at) if known and known.removed_at else facts.fetched_at
     elif full_answer and facts.article_id is not None:
         values["removed_at"] = None
-    if visit.kind != UrlKind.PAGE:
-        values["next_due_at"] = None  # discovery documents: every run, or when their index says so
+    if visit.kind != UrlKind.PAGE or facts.outcome == FetchOutcome.DUPLICATE:
+        # Discovery documents: every run, or when their index says so. A copy or a redirect to a page
+        # archived under another URL: that page is the one revisited.
+        values["next_due_at"] = None
         return values
     article_id = facts.article_id if facts.article_id is not None else (known.article_id if known else None)
     published = _seconds(facts.published_at)
