@@ -78,6 +78,11 @@ PRIORITY_SIGNALLED = -10
 PRIORITY_REVISIT = -20
 CALLBACKS = {UrlKind.ROBOTS: "parse_robots", UrlKind.SITEMAP: "parse_sitemap", UrlKind.FEED: "parse_feed"}
 
+HEADLINE_LINK_XPATH = (
+    "//h1//a[@href] | //h2//a[@href] | //h3//a[@href] | //h4//a[@href]"
+    " | //*[contains(@class, 'title') or contains(@class, 'headline')]//a[@href]"
+    " | //a[@href][contains(@class, 'title') or contains(@class, 'headline')]"
+)
 FEED_LINK_XPATH = (
     "//link[contains(concat(' ', normalize-space(@rel), ' '), ' alternate ')]"
     "[@type='application/rss+xml' or @type='application/atom+xml' or @type='application/feed+json'"
@@ -576,6 +581,7 @@ class NewsSpider(scrapy.Spider):
             yield request
 
     def link_requests(self, response: TextResponse, hops: int) -> Iterator[scrapy.Request]:
+        headlines = headline_links(response) if len(self.state) else {}  # signals only about known pages
         for link in self.page_links.extract_links(response):
             if link.nofollow:
                 continue
@@ -585,7 +591,7 @@ class NewsSpider(scrapy.Spider):
                 hops=next_hops(hops, link.url),
                 referer=response.url,
                 budgeted=True,
-                link_text=link.text,
+                link_text=headlines.get(link.url),
             )
             if request is not None:
                 yield request
@@ -653,6 +659,18 @@ class NewsSpider(scrapy.Spider):
         )
         reason, kind = failure_reason(failure, self.crawler.settings)
         yield FetchItem(self.source.name, fetch, FetchOutcome.ERROR, reason, kind, visit=visit)
+
+
+def headline_links(response: TextResponse) -> dict[str, str]:
+    """URL -> text of the links that are headlines (teasers in a heading or a title/headline element):
+    only their text can say that an article's headline changed; a link in running text cannot."""
+    headlines: dict[str, str] = {}
+    for anchor in response.xpath(HEADLINE_LINK_XPATH):
+        href = anchor.xpath("@href").get()
+        text = " ".join(anchor.xpath(".//text()").getall()).strip()
+        if href and text:
+            headlines.setdefault(urljoin(response.url, href.strip()), text)
+    return headlines
 
 
 def _header(response: Response, name: bytes) -> str | None:

@@ -206,3 +206,17 @@ def split(results: Any) -> tuple[list[Any], list[Request]]:
     for result in results:
         (requests if isinstance(result, Request) else items).append(result)
     return items, requests
+
+
+def test_only_a_headline_link_with_another_headline_signals_a_change(crawler: Crawler) -> None:
+    spider = crawler.spider
+    listing = spider.page_request(f"{SITE}/local/", FoundBy.LINK, fetching=Fetching.EVERY_RUN)
+    body = f"""<html><body>
+    <article><h2><a href="{OLD_ARTICLE}">Harbour wall repairs halted after storm damage</a></h2></article>
+    <p>As <a href="{ARTICLE}">the council said on Monday after the vote</a>, the repairs go on.</p>
+    </body></html>""".encode()
+    _, requests = split(spider.link_requests(response_to(listing, body), hops=1))
+    assert [(request.url, request.meta["visit"].fetching) for request in requests] == [
+        (OLD_ARTICLE, Fetching.SIGNALLED)
+    ]
+    assert requests[0].meta["visit"].signal == "headline: harbour wall repairs halted after storm damage"

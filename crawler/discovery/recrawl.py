@@ -182,8 +182,10 @@ def signal_time(value: str | None) -> float | None:
 
 
 def link_signal(link_text: str | None) -> str | None:
-    """A link's text as a change signal (``headline: …``, normalised): a teaser that no longer
-    matches the archived headline says the article changed. None for a link without words."""
+    """A headline link's text as a change signal (``headline: …``, normalised): a teaser that no
+    longer matches the archived headline says the article changed. None for a link without words.
+    The spider gives only links in headings or title/headline elements (a teaser), never links in
+    running text, whose words are not a headline."""
     words = re.sub(r"[\W_]+", " ", (link_text or "").casefold()).split()
     return f"{HEADLINE_SIGNAL}{' '.join(words)}" if words else None
 
