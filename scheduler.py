@@ -134,6 +134,15 @@ class JobDefinition:
         }
 
 
+def trigger_key(trigger: BaseTrigger) -> str:
+    """What a reload compares of a trigger: its schedule and its time zone.
+
+    ``str()`` of an APScheduler trigger leaves the time zone out, so a changed ``[scheduler]
+    timezone`` alone would not reschedule a cron job that fires at another hour since.
+    """
+    return f"{trigger} {getattr(trigger, 'timezone', '')}"
+
+
 def job_definition(source: SourceConfig, config: Config, config_path: Path, now: datetime) -> JobDefinition:
     """The job of a source that has a schedule; its first run is the trigger's first fire time after ``now``."""
     if source.schedule is None:
@@ -165,7 +174,7 @@ class StoredJob:
     """What a reload compares of a job already in the job store."""
 
     id: str
-    trigger: str  # str(job.trigger): the schedule, without the start date an interval trigger gets
+    trigger: str  # trigger_key(job.trigger): schedule and time zone, not the start date an interval gets
     args: tuple[str, ...]
 
 
@@ -191,7 +200,7 @@ def plan_sync(wanted: Mapping[str, JobDefinition], stored: Mapping[str, StoredJo
         if job is None:
             changes.append(JobChange("add", name, definition))
             continue
-        if job.trigger != str(definition.trigger):
+        if job.trigger != trigger_key(definition.trigger):
             changes.append(JobChange("reschedule", name, definition))
         if tuple(job.args) != definition.args:
             changes.append(JobChange("change_args", name, definition))
@@ -470,7 +479,7 @@ class CrawlScheduler:
         assert self.scheduler is not None
         wanted = job_definitions(config, self.config_path, datetime.now(UTC))
         stored = {
-            job.id: StoredJob(job.id, str(job.trigger), tuple(job.args))
+            job.id: StoredJob(job.id, trigger_key(job.trigger), tuple(job.args))
             for job in self.scheduler.get_jobs(jobstore="default")
         }
         for change in plan_sync(wanted, stored):

@@ -29,6 +29,7 @@ from scheduler import (
     plan_sync,
     runs_to_interrupt,
     skip_record,
+    trigger_key,
 )
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
@@ -69,7 +70,7 @@ def wanted(folder: Path, sources: str, scheduler: str = "", name: str = "sources
 
 def stored(definitions: dict[str, JobDefinition]) -> dict[str, StoredJob]:
     """The job store after these jobs were added: what a reload compares."""
-    return {name: StoredJob(name, str(job.trigger), job.args) for name, job in definitions.items()}
+    return {name: StoredJob(name, trigger_key(job.trigger), job.args) for name, job in definitions.items()}
 
 
 def steps(changes: list[JobChange]) -> list[tuple[str, str]]:
@@ -324,3 +325,24 @@ def test_shutdown_interrupts_only_the_scheduled_crawls_it_started() -> None:
     ]
     chosen = runs_to_interrupt(running, lambda pid: pid in (10, 11))
     assert [run["id"] for run in chosen] == [1, 2]
+
+
+def test_a_new_time_zone_alone_reschedules_a_cron_job(tmp_path: Path) -> None:
+    path = tmp_path / "sources.toml"
+    morning = JobDefinition(
+        id="morning",
+        name="crawl morning",
+        schedule="0 6 * * *",
+        trigger=trigger_of("0 6 * * *", "Europe/Berlin"),
+        args=(str(path), str(tmp_path / "archive.db"), "morning"),
+        kwargs={},
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=60,
+        next_run_time=None,
+    )
+    stored = {"morning": StoredJob("morning", trigger_key(trigger_of("0 6 * * *", "UTC")), morning.args)}
+    assert str(morning.trigger) == str(trigger_of("0 6 * * *", "UTC"))  # why str() alone cannot tell
+    assert [change.action for change in plan_sync({"morning": morning}, stored)] == ["reschedule"]
+    unchanged = {"morning": StoredJob("morning", trigger_key(morning.trigger), morning.args)}
+    assert plan_sync({"morning": morning}, unchanged) == []
