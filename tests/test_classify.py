@@ -138,6 +138,69 @@ def test_jsonld_list_of_articles_is_a_listing() -> None:
     assert "listing" in verdict.reason and verdict.kind is ReasonKind.LISTING
 
 
+def jsonld_signals(*objects: dict[str, Any]) -> dict[str, Any]:
+    """The JSON-LD signals extract_page reads from a page carrying these objects."""
+    scripts = "".join(f'<script type="application/ld+json">{json.dumps(obj)}</script>' for obj in objects)
+    page = f"<html><head><title>Story</title>{scripts}</head><body></body></html>".encode()
+    signals = extract_page(page, ARTICLE_URL)["signals"]
+    return {"jsonld_types": signals["jsonld_types"], "jsonld_main_articles": signals["jsonld_main_articles"]}
+
+
+RELATED = {
+    "@type": "ItemList",
+    "itemListElement": [
+        {"@type": "ListItem", "position": n, "item": {"@type": "NewsArticle", "url": f"/related/{n}/"}}
+        for n in range(1, 4)
+    ],
+}
+BREADCRUMBS = {
+    "@type": "BreadcrumbList",
+    "itemListElement": [{"@type": "ListItem", "position": 1, "item": {"@type": "WebPage", "@id": "/"}}],
+}
+
+
+def test_related_stories_and_breadcrumbs_in_jsonld_do_not_make_an_article_a_listing() -> None:
+    fields = plain_article_fields()
+    main = {"@type": "NewsArticle", "headline": "Council approves budget", "url": ARTICLE_URL}
+    fields["signals"].update(jsonld_signals(main, RELATED, BREADCRUMBS))
+    assert fields["signals"]["jsonld_main_articles"] == 1
+    verdict = classify_page(fields, ARTICLE_URL)
+    assert verdict.is_article, verdict.reason
+
+
+def test_one_article_given_twice_counts_once_and_two_distinct_ones_are_a_listing() -> None:
+    twice = {
+        "@graph": [
+            {"@type": "NewsArticle", "mainEntityOfPage": {"@id": ARTICLE_URL}},
+            {"@type": "Article", "mainEntityOfPage": ARTICLE_URL},
+        ]
+    }
+    fields = plain_article_fields()
+    fields["signals"].update(jsonld_signals(twice))
+    assert classify_page(fields, ARTICLE_URL).is_article
+    two = [{"@type": "NewsArticle", "url": "/a/"}, {"@type": "NewsArticle", "url": "/b/"}]
+    fields["signals"].update(jsonld_signals(*two))
+    verdict = classify_page(fields, ARTICLE_URL)
+    assert not verdict.is_article and verdict.kind is ReasonKind.LISTING
+
+
+def test_an_article_page_with_related_story_teasers_is_an_article() -> None:
+    fields = plain_article_fields()
+    fields["signals"].update(og_type="article", article_elements=19, link_density=0.39, paragraphs=40)
+    verdict = classify_page(fields, "https://news.example/2026/01/06/oil-dream-experts-warn/")
+    assert verdict.is_article, verdict.reason
+    fields["signals"]["og_type"] = None  # without the page saying it is an article, 19 teasers are a listing
+    assert classify_page(fields, "https://news.example/2026/01/06/oil-dream-experts-warn/").kind is ReasonKind.LISTING
+
+
+@pytest.mark.parametrize("path", ["/privacy/", "/privacy-policy", "/datenschutz/", "/terms-of-use/", "/cookies"])
+def test_legal_pages_are_not_articles(path: str) -> None:
+    fields = plain_article_fields()
+    fields["signals"]["og_type"] = "article"
+    verdict = classify_page(fields, f"https://news.example{path}")
+    assert not verdict.is_article and verdict.kind is ReasonKind.NOT_ARTICLE_URL
+
+
 def test_failed_extraction_is_not_an_article() -> None:
     verdict = classify_page(failed_fields("could not parse HTML of x"), ARTICLE_URL)
     assert not verdict.is_article
@@ -167,6 +230,7 @@ signal_values = st.fixed_dictionaries(
         "jsonld_types": st.lists(
             st.sampled_from(["NewsArticle", "WebSite", "CollectionPage", "WebPage", "Person"]), max_size=4
         ),
+        "jsonld_main_articles": st.integers(min_value=0, max_value=3),
         "link_density": st.floats(min_value=0, max_value=1),
         "article_elements": st.integers(min_value=0, max_value=40),
         "paragraphs": st.integers(min_value=0, max_value=60),

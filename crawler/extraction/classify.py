@@ -5,10 +5,12 @@ Two modes, chosen by the source configuration:
 * ``article_patterns`` given (the source lists URL regexes of its article pages): a page is an
   article iff its URL matches one of them and it has real text (not an app shell or placeholder).
 * no patterns: page signals decide, the way news-please/fundus-style crawlers judge real news
-  sites. In order: no text / app shell / placeholder -> not; JSON-LD article type with enough text
-  -> article; JSON-LD collection/profile/about/... page or og:type website/profile -> not; URL of a
+  sites. In order: no text / app shell / placeholder -> not; one JSON-LD article entity of the page
+  itself (an ItemList of related stories does not count) with enough text -> article; several -> a
+  listing; JSON-LD collection/profile/about/... page or og:type website/profile -> not; URL of a
   home, tag, category, author, section, pagination, about, login, contact or search page -> not;
-  listing layout (several ``<article>`` teasers, many links) -> not; og:type article with enough
+  og:type article with enough text in >= 3 paragraphs -> article (related-story teasers around it
+  do not count); listing layout (several ``<article>`` teasers, many links) -> not; og:type article with enough
   text -> article; otherwise enough text in >= 3 real paragraphs, low link density and a title ->
   article.
 
@@ -73,6 +75,15 @@ NON_ARTICLE_URL_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"/(about|about-us|ueber-uns|impressum|imprint)/?$", re.I), "/about page"),
     (re.compile(r"/(login|log-in|signin|sign-in|register|signup|sign-up|anmelden|account)/?$", re.I), "login page"),
     (re.compile(r"/(contact|contact-us|kontakt)/?$", re.I), "contact page"),
+    (
+        re.compile(
+            r"/(privacy|privacy-policy|privacy-notice|datenschutz|datenschutzerklaerung|terms|terms-of-use|"
+            r"terms-of-service|terms-and-conditions|agb|nutzungsbedingungen|cookies?|cookie-policy|legal|"
+            r"disclaimer|politica-de-privacidad|confidentialite|mentions-legales)(\.html?)?/?$",
+            re.I,
+        ),
+        "legal page",
+    ),
     (re.compile(r"/(search|suche)(/|$)", re.I), "search page"),
 )
 
@@ -115,10 +126,13 @@ def classify_page(
     jsonld_types = [str(t) for t in signals.get("jsonld_types") or []]
     article_types = [t for t in jsonld_types if t in ARTICLE_JSONLD_TYPES]
     enough_text = text_chars >= min_text_chars
-    if len(article_types) >= 2:
-        return Verdict(False, f"listing page: JSON-LD lists {len(article_types)} articles", ReasonKind.LISTING)
-    if article_types and enough_text:
+    # The page's own article entities count; an ItemList of related stories or a breadcrumb does not.
+    main_articles = int(signals.get("jsonld_main_articles") or 0) if article_types else 0
+    if main_articles == 1 and enough_text:
         return Verdict(True, f"JSON-LD {article_types[0]} with {text_chars} chars of text")
+    if main_articles >= 2 or (main_articles == 0 and len(article_types) >= 2):
+        count = main_articles or len(article_types)
+        return Verdict(False, f"listing page: JSON-LD lists {count} articles", ReasonKind.LISTING)
 
     page_types = [t for t in jsonld_types if t in NON_ARTICLE_JSONLD_TYPES]
     if page_types:
@@ -135,13 +149,17 @@ def classify_page(
 
     teasers = int(signals.get("article_elements") or 0)
     link_density = float(signals.get("link_density") or 0.0)
+    paragraphs = int(signals.get("paragraphs") or 0)
+    # An article page says so (og:type article) and has an article's body; related-story blocks
+    # marked up as <article> around it do not make it a listing.
+    if og_type == "article" and enough_text and paragraphs >= MIN_PARAGRAPHS and link_density <= MAX_LINK_DENSITY:
+        return Verdict(True, f"og:type article with {text_chars} chars in {paragraphs} paragraphs")
     if teasers >= LISTING_ALWAYS_TEASERS or (teasers >= LISTING_MIN_TEASERS and link_density >= LISTING_LINK_DENSITY):
         return _listing(teasers, link_density)
 
     if og_type == "article" and enough_text:
         return Verdict(True, f"og:type article with {text_chars} chars of text")
 
-    paragraphs = int(signals.get("paragraphs") or 0)
     if teasers >= UNMARKED_LISTING_TEASERS and link_density >= UNMARKED_LISTING_LINK_DENSITY:
         return _listing(teasers, link_density)
     needed = max(min_text_chars, UNMARKED_MIN_TEXT_CHARS)

@@ -181,6 +181,7 @@ def empty_fields() -> dict[str, Any]:
         "signals": {
             "og_type": None,
             "jsonld_types": [],
+            "jsonld_main_articles": 0,
             "link_density": 0.0,
             "article_elements": 0,
             "paragraphs": 0,
@@ -228,8 +229,10 @@ def _extract(
 
     # Read everything that lives in <head>, <script> and <noscript> before boilerplate is dropped.
     meta = _meta_values(tree)
-    jsonld_objects = list(_jsonld_objects(tree))
+    jsonld_entities = list(_jsonld_entities(tree))
+    jsonld_objects = [obj for obj, _ in jsonld_entities]
     jsonld_types = [t for obj in jsonld_objects for t in _types_of(obj)]
+    main_articles = _main_articles(jsonld_entities)
     article_ld = next((obj for obj in jsonld_objects if ARTICLE_JSONLD_TYPES & set(_types_of(obj))), {})
     noscript_text = " ".join(" ".join(el.itertext()) for el in tree.iter("noscript"))
     has_empty_app_root = _has_empty_app_root(tree)
@@ -313,6 +316,8 @@ def _extract(
     fields["signals"] = {
         "og_type": (meta.get("og:type") or "").strip().lower() or None,
         "jsonld_types": jsonld_types,
+        # Distinct article entities of the page itself (not the related stories of an ItemList).
+        "jsonld_main_articles": main_articles,
         "link_density": round(link_chars / visible_chars, 4) if visible_chars else 0.0,
         "article_elements": sum(1 for _ in tree.iter("article")),
         "paragraphs": sum(1 for p in tree.iter("p") if len(p.text_content().split()) >= MIN_PARAGRAPH_WORDS),
@@ -352,8 +357,9 @@ def _meta_values(tree: lxml.html.HtmlElement) -> _Meta:
     return values
 
 
-def _jsonld_objects(tree: lxml.html.HtmlElement) -> Iterator[dict[str, Any]]:
-    """Every JSON-LD object of the page: top level, ``@graph`` members and ItemList entries."""
+def _jsonld_entities(tree: lxml.html.HtmlElement) -> Iterator[tuple[dict[str, Any], bool]]:
+    """Every JSON-LD object of the page (top level, ``@graph`` members and ItemList entries), with
+    whether it is an ItemList entry (a related story, a breadcrumb), not the page's own entity."""
     for script in tree.xpath("//script[@type='application/ld+json']"):
         raw = (script.text or "").strip()
         if not raw:
@@ -369,18 +375,33 @@ def _jsonld_objects(tree: lxml.html.HtmlElement) -> Iterator[dict[str, Any]]:
         yield from _flatten_jsonld(data)
 
 
-def _flatten_jsonld(data: Any) -> Iterator[dict[str, Any]]:
+def _flatten_jsonld(data: Any, listed: bool = False) -> Iterator[tuple[dict[str, Any], bool]]:
     if isinstance(data, list):
         for item in data:
-            yield from _flatten_jsonld(item)
+            yield from _flatten_jsonld(item, listed)
     elif isinstance(data, dict):
         if "@type" in data:
-            yield data
+            yield data, listed
         if "@graph" in data:
-            yield from _flatten_jsonld(data["@graph"])
+            yield from _flatten_jsonld(data["@graph"], listed)
         for entry in _as_list(data.get("itemListElement")):
             if isinstance(entry, dict):
-                yield from _flatten_jsonld(entry.get("item", entry) if "item" in entry else entry)
+                yield from _flatten_jsonld(entry.get("item", entry) if "item" in entry else entry, True)
+
+
+def _main_articles(entities: list[tuple[dict[str, Any], bool]]) -> int:
+    """How many distinct article entities describe the page itself (ItemList entries left out; one
+    article given twice, as NewsArticle and Article of the same URL, counts once)."""
+    keys = set()
+    for obj, listed in entities:
+        if listed or not ARTICLE_JSONLD_TYPES & set(_types_of(obj)):
+            continue
+        page = obj.get("mainEntityOfPage")
+        page_id = page.get("@id") if isinstance(page, dict) else page
+        key = str(obj.get("url") or page_id or obj.get("@id") or obj.get("headline") or "the page")
+        # http and https, www or not, a trailing slash: the same page.
+        keys.add(re.sub(r"^https?://(www\.)?", "", key).split("#")[0].split("?")[0].rstrip("/"))
+    return len(keys)
 
 
 def _types_of(obj: dict[str, Any]) -> list[str]:
