@@ -339,6 +339,13 @@ def _add_crawl_state(db: Database) -> None:
     db.execute("ALTER TABLE crawl_runs ADD COLUMN not_modified INTEGER")
 
 
+def _add_language_sources(db: Database) -> None:
+    """articles / article_versions: the language the page declared and the one its text was detected in."""
+    for table in ("articles", "article_versions"):
+        db.execute(f"ALTER TABLE {table} ADD COLUMN language_declared TEXT")
+        db.execute(f"ALTER TABLE {table} ADD COLUMN language_detected TEXT")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core tables: crawl_runs, articles, versions, aliases, minhashes, fetches", _create_core_tables),
     Migration(2, "articles_fts: FTS5 over title and text, porter stemming, sync triggers", _enable_full_text_search),
@@ -372,6 +379,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         9,
         "crawl_state: per-URL validators, hashes, revisit schedule and frontier; articles.removed_at",
         _add_crawl_state,
+    ),
+    Migration(
+        10,
+        "articles, article_versions: language_declared and language_detected (language is the one decided)",
+        _add_language_sources,
     ),
 )
 

@@ -25,6 +25,8 @@ METADATA_COLUMNS = (
     "modified_at",
     "modified_at_utc",
     "language",
+    "language_declared",
+    "language_detected",
     "description",
     "site_name",
     "categories",

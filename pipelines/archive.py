@@ -42,6 +42,8 @@ ARTICLE_FIELDS = (
     "published_at",
     "modified_at",
     "language",
+    "language_declared",
+    "language_detected",
     "description",
     "site_name",
     "categories",

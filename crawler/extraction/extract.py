@@ -36,6 +36,8 @@ from trafilatura import bare_extraction
 from trafilatura.xml import xmltotxt
 from w3lib.encoding import html_to_unicode, http_content_type_encoding, resolve_encoding
 
+from crawler.extraction.language import detect_language, resolve_language
+
 DEFAULT_DROP_SELECTORS: tuple[str, ...] = (
     # WordPress core comment area and form
     "#comments",
@@ -168,6 +170,8 @@ def empty_fields() -> dict[str, Any]:
         "published_at": None,
         "modified_at": None,
         "language": None,
+        "language_declared": None,
+        "language_detected": None,
         "description": None,
         "site_name": None,
         "categories": [],
@@ -312,6 +316,13 @@ def _extract(
             "text": text,
             "word_count": len(text.split()),
         }
+    )
+    declared = fields["language"]
+    detected, probability = detect_language(text)
+    fields.update(
+        language=resolve_language(declared, detected, probability),
+        language_declared=declared,
+        language_detected=detected,
     )
     fields["signals"] = {
         "og_type": (meta.get("og:type") or "").strip().lower() or None,
