@@ -537,7 +537,7 @@ def test_dublin_core_creator_is_last_name_first() -> None:
         (
             "https://www.ntv.example/a",
             '"Pos" soruşturması: 4 şüpheli tutuklandı | NTV Haber',
-            "NTV.example",
+            "NTV",
             '"Pos" soruşturması: 4 şüpheli tutuklandı',
         ),
         # a real title with dashes and colons stays whole
@@ -548,6 +548,8 @@ def test_dublin_core_creator_is_last_name_first() -> None:
             "Spider-Man: No Way Home - the review",
         ),
         ("https://news.example/a", "Paris - Dakar: a rally ends", "Example News", "Paris - Dakar: a rally ends"),
+        # a short host label only counts when it is the whole segment
+        ("https://time.example/a", "Budget vote - Time to act", None, "Budget vote - Time to act"),
     ],
 )
 def test_site_name_glued_onto_the_title_is_cut(url: str, og_title: str, site_name: str | None, expected: str) -> None:

@@ -817,10 +817,13 @@ def _is_site_like(value: str, site_names: list[str], host: str) -> bool:
     initials = "".join(word[0] for word in words).casefold() if len(words) > 1 else ""
     if initials and initials in host_keys:
         return True
-    # "NTV Haber" on ntv.com.tr, "Golem.de", "Deutsche Welle (www.dw.com)", "Die Neue Südtiroler Tageszeitung"
-    for site_key in site_keys | {k for k in host_keys if len(k) >= 3}:
-        if len(site_key) >= 3 and (key.startswith(site_key) or key.endswith(site_key)) and len(words) <= 5:
-            return True
+    # Whole leading/trailing words that are the site: "NTV Haber" (site NTV), "Die Neue Südtiroler
+    # Tageszeitung" on tageszeitung.it. A short host label ("time") must match exactly: "Time to act" is no site.
+    loose_keys = {k for k in site_keys if len(k) >= 2} | {k for k in host_keys if len(k) >= 5}
+    if len(words) <= 5:
+        for size in range(1, len(words)):
+            if _key(" ".join(words[:size])) in loose_keys or _key(" ".join(words[-size:])) in loose_keys:
+                return True
     domain = host.removeprefix("www.")
     return bool(domain) and domain in value.lower()
 
