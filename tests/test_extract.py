@@ -579,3 +579,13 @@ def test_decoration_that_the_headline_lacks_is_cut() -> None:
         "text/html",
     )
     assert fields["title"] == "Ferry timetable changes"
+
+
+def test_site_name_from_the_canonical_host_when_served_from_elsewhere() -> None:
+    head = (
+        '<link rel="canonical" href="https://www.welt.example/politik/article1/x.html">'
+        '<meta property="og:title" content="Wahl in Thüringen: Die Lage - WELT">'
+    )
+    page = _page(title="Wahl in Thüringen: Die Lage - WELT", head=head, h1=None)
+    fields = extract_page(page, "http://127.0.0.1:8080/politik/article1/x.html", "text/html")
+    assert fields["title"] == "Wahl in Thüringen: Die Lage"

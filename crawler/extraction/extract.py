@@ -240,7 +240,7 @@ def _extract(
         (obj for obj in _with_main_entities(jsonld_objects) if ARTICLE_JSONLD_TYPES & set(_types_of(obj))), {}
     )
     site_names = _site_names(meta, jsonld_objects, article_ld, jsonld_by_id)
-    host = _host_key(url)
+    host = _hosts(url, tree, meta)
     title_candidates = _title_candidates(tree, meta, article_ld)
     bylines = _byline_texts(tree)  # before trafilatura, which prunes the tree in place
     noscript_text = " ".join(" ".join(el.itertext()) for el in tree.iter("noscript"))
@@ -685,7 +685,7 @@ def _authors(
     trafilatura_author: str | None,
     bylines: list[str],
     site_names: list[str],
-    host: str,
+    host: tuple[str, ...],
 ) -> list[str]:
     """People credited with the article; the publisher only when the page names nobody else.
 
@@ -775,8 +775,20 @@ DATE_SEGMENT_RE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$|^\d{4}-\d{2}-\d
 STOP_HOST_LABELS = frozenset({"www", "com", "net", "org", "co", "news", "m", "amp", "edition"})
 
 
-def _host_key(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
+def _hosts(url: str, tree: lxml.html.HtmlElement, meta: _Meta) -> tuple[str, ...]:
+    """Host names of the page: where it was fetched and where it says it lives (canonical, og:url).
+
+    A page served from a mirror, a proxy or a local copy still names its site by its canonical host.
+    """
+    hosts = []
+    for address in (url, _link_href(tree, "canonical"), meta.get("og:url")):
+        try:
+            host = (urlsplit(address or "").hostname or "").lower()
+        except ValueError:
+            continue
+        if host and not re.fullmatch(r"[\d.:]+|localhost", host) and host not in hosts:
+            hosts.append(host)
+    return tuple(hosts)
 
 
 def _site_names(
@@ -802,14 +814,14 @@ def _key(value: str) -> str:
     return "".join(ch for ch in decomposed if ch.isalnum())
 
 
-def _is_site_like(value: str, site_names: list[str], host: str) -> bool:
+def _is_site_like(value: str, site_names: list[str], hosts: tuple[str, ...]) -> bool:
     """Whether ``value`` names the site: its declared name, its host, or their initials, loosely."""
     key = _key(value)
     if len(key) < 2:
         return False
-    labels = [_key(label) for label in host.split(".") if label and label not in STOP_HOST_LABELS]
-    host_keys = {label for label in labels if len(label) >= 2}
-    host_keys.add(_key(host.removeprefix("www.")))
+    domains = [host.removeprefix("www.") for host in hosts if host]
+    labels = [_key(label) for domain in domains for label in domain.split(".") if label not in STOP_HOST_LABELS]
+    host_keys = {label for label in labels if len(label) >= 2} | {_key(domain) for domain in domains}
     site_keys = {_key(name.lstrip("@")) for name in site_names} - {""}
     if key in host_keys or key in site_keys:
         return True
@@ -824,8 +836,7 @@ def _is_site_like(value: str, site_names: list[str], host: str) -> bool:
         for size in range(1, len(words)):
             if _key(" ".join(words[:size])) in loose_keys or _key(" ".join(words[-size:])) in loose_keys:
                 return True
-    domain = host.removeprefix("www.")
-    return bool(domain) and domain in value.lower()
+    return any(domain in value.lower() for domain in domains)
 
 
 def _title_candidates(tree: lxml.html.HtmlElement, meta: _Meta, article_ld: dict[str, Any]) -> list[str]:
@@ -841,7 +852,7 @@ def _title_candidates(tree: lxml.html.HtmlElement, meta: _Meta, article_ld: dict
     return [c for c in candidates if c]
 
 
-def _best_title(first: str | None, candidates: list[str], site_names: list[str], host: str) -> str | None:
+def _best_title(first: str | None, candidates: list[str], site_names: list[str], host: tuple[str, ...]) -> str | None:
     """The first title candidate with site name, dates and decorations other candidates lack cut off."""
     ordered = [c for c in [first, *candidates] if c]
     if not ordered:
@@ -850,7 +861,7 @@ def _best_title(first: str | None, candidates: list[str], site_names: list[str],
     return _cut_to_other_candidate(title, ordered[1:]) or title
 
 
-def _strip_site_segments(title: str, site_names: list[str], host: str) -> str:
+def _strip_site_segments(title: str, site_names: list[str], host: tuple[str, ...]) -> str:
     """Drop trailing segments that are the site's name, a date or "by Author" after the site name."""
     pieces = TITLE_SEPARATOR_RE.split(title)
     if len(pieces) < 2:
