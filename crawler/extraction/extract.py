@@ -637,13 +637,12 @@ AUTHOR_META_KEYS = (
     "byl",
 )
 INVERTED_AUTHOR_META_KEYS = ("dc.creator", "citation_author")
+# Byline elements of themes: rel=author links, itemprop=author, class "author" / "byline" (hCard ".fn" inside).
+# A cheap substring pre-filter in XPath; the class tokens are checked in Python.
 BYLINE_XPATH = etree.XPath(
-    "//*[@rel='author' or contains(concat(' ', normalize-space(@class), ' '), ' author ')]"
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' fn ')]"
-    " | //a[@rel='author'] | //*[@itemprop='author']//*[@itemprop='name']"
-    " | //*[contains(concat(' ', normalize-space(@class), ' '), ' author ')"
-    " or contains(concat(' ', normalize-space(@class), ' '), ' byline ')]"
+    "//*[@rel='author' or @itemprop='author' or contains(@class, 'author') or contains(@class, 'byline')]"
 )
+BYLINE_CLASSES = frozenset({"author", "byline", "fn"})
 BYLINE_MAX_CHARS = 120
 BYLINE_PREFIX_RE = re.compile(
     r"^\s*(?:(?:written|reported|text|words|story)\s+)?(?:by|von|por|par|door|di|da|av|af|autor|autorin|author|"
@@ -727,8 +726,20 @@ def _authors(
 
 def _byline_texts(tree: lxml.html.HtmlElement) -> list[str]:
     """Texts of the theme's byline elements (``rel=author``, ``.author .fn``, ``.byline``), short ones only."""
-    texts = (" ".join(el.text_content().split()) for el in BYLINE_XPATH(tree)[:6])
-    return [text for text in texts if text and len(text) <= BYLINE_MAX_CHARS]
+    texts = []
+    for el in BYLINE_XPATH(tree):
+        if not (
+            el.get("rel") == "author"
+            or el.get("itemprop") == "author"
+            or BYLINE_CLASSES & set((el.get("class") or "").split())
+        ):
+            continue
+        text = " ".join(el.text_content().split())
+        if text and len(text) <= BYLINE_MAX_CHARS:
+            texts.append(text)
+            if len(texts) >= 6:
+                break
+    return texts
 
 
 def _inverted_name(value: str) -> str:
