@@ -362,3 +362,230 @@ def test_a_short_page_carrying_its_article_as_script_data_is_a_javascript_shell(
     assert fields["text"] == ""
     plain = page.replace(b"__INITIAL_STATE__", b"analyticsConfig").replace(b"article", b"tracking")
     assert extract_page(plain, "https://news.example/2025/01/02/ferry/", "text/html")["signals"]["app_shell"] is False
+
+
+# --- authors and titles on real-world markup patterns ----------------------------------------------------
+
+BODY_PARAGRAPHS = "".join(
+    f"<p>{sentence}</p>"
+    for sentence in (
+        "The council voted on Tuesday to close the old bridge to lorries after engineers found cracks in two of its piers.",
+        "Drivers of heavy vehicles will be sent on a twelve mile detour through the valley until repairs are finished next spring.",
+        "Local businesses said the detour would add cost to every delivery and asked the council to speed up the works if it can.",
+    )
+)
+
+
+def _page(
+    title: str = "Bridge closed to lorries",
+    head: str = "",
+    byline: str = "",
+    h1: str | None = "Bridge closed to lorries",
+) -> bytes:
+    heading = f"<h1>{h1}</h1>" if h1 else ""
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>{head}</head>"
+        f"<body><div id='page'><article>{heading}{byline}{BODY_PARAGRAPHS}</article></div></body></html>"
+    ).encode()
+
+
+def _jsonld(data: object) -> str:
+    return f'<script type="application/ld+json">{json.dumps(data)}</script>'
+
+
+def test_yoast_graph_author_reference_resolves_to_the_person() -> None:
+    graph = {
+        "@context": "https://schema.org",
+        "@graph": [
+            {
+                "@type": "Article",
+                "@id": "https://blog.example/b/#article",
+                "headline": "Bridge closed to lorries",
+                "author": {"@id": "https://blog.example/#/schema/person/ab12"},
+                "publisher": {"@id": "https://blog.example/#organization"},
+            },
+            {"@type": "Organization", "@id": "https://blog.example/#organization", "name": "Valley Post"},
+            {"@type": "Person", "@id": "https://blog.example/#/schema/person/ab12", "name": "Mara Quist"},
+        ],
+    }
+    fields = extract_page(_page(head=_jsonld(graph)), "https://blog.example/b/", "text/html")
+    assert fields["authors"] == ["Mara Quist"]
+
+
+def test_person_given_and_family_name_and_byline_property() -> None:
+    article = {
+        "@type": "NewsArticle",
+        "headline": "Bridge closed to lorries",
+        "author": [
+            {"@type": "Person", "givenName": "Anna Lena", "familyName": "Holt"},
+            {"@type": "Person", "byline": "Tom Reyes"},
+        ],
+    }
+    fields = extract_page(_page(head=_jsonld(article)), "https://news.example/a", "text/html")
+    assert fields["authors"] == ["Anna Lena Holt", "Tom Reyes"]
+
+
+def test_jsonld_article_nested_as_main_entity_of_a_webpage() -> None:
+    page = {
+        "@type": "WebPage",
+        "mainEntity": {
+            "@type": "NewsArticle",
+            "headline": "Bridge closed to lorries",
+            "author": {"@type": "Person", "name": "Ines Berg"},
+        },
+    }
+    fields = extract_page(_page(head=_jsonld(page)), "https://news.example/a", "text/html")
+    assert fields["authors"] == ["Ines Berg"]
+
+
+def test_empty_jsonld_name_does_not_block_meta_author() -> None:
+    article = {"@type": "NewsArticle", "author": {"@type": "Person", "name": ""}}
+    head = _jsonld(article) + '<meta name="author" content="Sam Ortiz">'
+    fields = extract_page(_page(head=head), "https://news.example/a", "text/html")
+    assert fields["authors"] == ["Sam Ortiz"]
+
+
+def test_theme_byline_when_nothing_else_names_the_author() -> None:
+    byline = (
+        '<div class="entry-meta"><span class="byline">by <span class="author vcard">'
+        '<a class="url fn n" rel="author" href="/author/lu/">Lu Chen</a></span></span></div>'
+    )
+    article = {"@type": "BlogPosting", "author": {"@type": "Person"}}
+    fields = extract_page(_page(head=_jsonld(article), byline=byline), "https://blog.example/b/", "text/html")
+    assert fields["authors"] == ["Lu Chen"]
+
+
+def test_the_site_is_not_the_author_when_a_person_is_named() -> None:
+    head = (
+        '<meta property="og:site_name" content="Radio Nord">'
+        '<meta name="author" content="radionord.example">'
+        + _jsonld({"@type": "NewsArticle", "publisher": {"@type": "Organization", "name": "Radio Nord"}})
+    )
+    byline = '<p class="author">von <a href="mailto:e.k@radionord.example">Eva Kranz, Radio Nord</a></p>'
+    fields = extract_page(_page(head=head, byline=byline), "https://www.radionord.example/x", "text/html")
+    assert fields["authors"] == ["Eva Kranz"]
+
+
+def test_an_organisation_author_only_when_nobody_else_is_named() -> None:
+    article = {"@type": "NewsArticle", "author": {"@type": "Organization", "name": "Morning Wire"}}
+    fields = extract_page(_page(head=_jsonld(article)), "https://morningwire.example/a", "text/html")
+    assert fields["authors"] == ["Morning Wire"]
+    with_person = {
+        "@type": "NewsArticle",
+        "author": [{"@type": "Organization", "name": "Morning Wire"}, {"@type": "Person", "name": "Joy Adeyemi"}],
+    }
+    fields = extract_page(_page(head=_jsonld(with_person)), "https://morningwire.example/a", "text/html")
+    assert fields["authors"] == ["Joy Adeyemi"]
+
+
+@pytest.mark.parametrize(
+    ("byline", "expected"),
+    [
+        ("By Kim Lee and Ola Nordmann", ["Kim Lee", "Ola Nordmann"]),
+        ("Von Jana Weber und Felix Graf", ["Jana Weber", "Felix Graf"]),
+        ("Por María Gómez y Luis Pardo", ["María Gómez", "Luis Pardo"]),
+        ("Ann Poe & Ray Tan", ["Ann Poe", "Ray Tan"]),
+        ("Ann Poe, Ray Tan and Ida Berg", ["Ann Poe", "Ray Tan", "Ida Berg"]),
+        ("Piet Vos, professor of economic history at the university of the north", ["Piet Vos"]),
+        ("Autor Monika Keller", ["Monika Keller"]),
+    ],
+)
+def test_bylines_split_into_names_without_labels_or_roles(byline: str, expected: list[str]) -> None:
+    article = {"@type": "NewsArticle", "author": {"@type": "Person", "name": byline}}
+    fields = extract_page(_page(head=_jsonld(article)), "https://news.example/a", "text/html")
+    assert fields["authors"] == expected
+
+
+def test_dublin_core_creator_is_last_name_first() -> None:
+    head = '<meta name="dc.creator" content="Brook, Lena"><meta name="dc.creator" content="Okafor, Chidi">'
+    fields = extract_page(_page(head=head), "https://journal.example/a", "text/html")
+    assert fields["authors"] == ["Lena Brook", "Chidi Okafor"]
+
+
+@pytest.mark.parametrize(
+    ("url", "og_title", "site_name", "expected"),
+    [
+        # site name not spelled as og:site_name, followed by a date
+        (
+            "https://www.dw.example/de/a-1",
+            "Gegenoffensive: Ziele, Chancen | DW | 28.04.2023",
+            "DW.EXAMPLE",
+            "Gegenoffensive: Ziele, Chancen",
+        ),
+        # the host name in capitals
+        (
+            "https://www.welt.example/a",
+            "Wahl in Thüringen: Der Vorwurf einer Lüge - WELT",
+            None,
+            "Wahl in Thüringen: Der Vorwurf einer Lüge",
+        ),
+        # full-width colon without spaces (Japanese sites)
+        (
+            "https://www.asahi.example/articles/1",
+            "津波注意報 気象庁：朝日新聞デジタル",
+            "朝日新聞デジタル",
+            "津波注意報 気象庁",
+        ),
+        # the site name followed by "by Author"
+        (
+            "https://www.pundit.example/2023/04/a/",
+            "New Twist in the Case * The Daily Pundit * by Cris Lane",
+            "The Daily Pundit",
+            "New Twist in the Case",
+        ),
+        # a longer form of the site name than og:site_name
+        (
+            "https://www.ntv.example/a",
+            '"Pos" soruşturması: 4 şüpheli tutuklandı | NTV Haber',
+            "NTV",
+            '"Pos" soruşturması: 4 şüpheli tutuklandı',
+        ),
+        # a real title with dashes and colons stays whole
+        (
+            "https://news.example/a",
+            "Spider-Man: No Way Home - the review",
+            "Example News",
+            "Spider-Man: No Way Home - the review",
+        ),
+        ("https://news.example/a", "Paris - Dakar: a rally ends", "Example News", "Paris - Dakar: a rally ends"),
+        # a short host label only counts when it is the whole segment
+        ("https://time.example/a", "Budget vote - Time to act", None, "Budget vote - Time to act"),
+    ],
+)
+def test_site_name_glued_onto_the_title_is_cut(url: str, og_title: str, site_name: str | None, expected: str) -> None:
+    head = f'<meta property="og:title" content="{html.escape(og_title)}">'
+    if site_name:
+        head += f'<meta property="og:site_name" content="{site_name}">'
+    fields = extract_page(_page(title=html.escape(og_title), head=head, h1=None), url, "text/html")
+    assert fields["title"] == expected
+
+
+def test_publisher_name_from_jsonld_is_cut_from_the_title() -> None:
+    article = {"@type": "NewsArticle", "publisher": {"@type": "Organization", "name": "Harbour Gazette"}}
+    head = _jsonld(article) + '<meta property="og:title" content="Ferry timetable changes | Harbour Gazette">'
+    fields = extract_page(
+        _page(title="Ferry timetable changes | Harbour Gazette", head=head, h1=None),
+        "https://hg-online.example/a",
+        "text/html",
+    )
+    assert fields["title"] == "Ferry timetable changes"
+
+
+def test_decoration_that_the_headline_lacks_is_cut() -> None:
+    head = '<meta property="og:title" content="Ferry timetable changes | Europe | Coastline">'
+    fields = extract_page(
+        _page(title="Ferry timetable changes | Europe | Coastline", head=head, h1="Ferry timetable changes"),
+        "https://news.example/a",
+        "text/html",
+    )
+    assert fields["title"] == "Ferry timetable changes"
+
+
+def test_site_name_from_the_canonical_host_when_served_from_elsewhere() -> None:
+    head = (
+        '<link rel="canonical" href="https://www.welt.example/politik/article1/x.html">'
+        '<meta property="og:title" content="Wahl in Thüringen: Die Lage - WELT">'
+    )
+    page = _page(title="Wahl in Thüringen: Die Lage - WELT", head=head, h1=None)
+    fields = extract_page(page, "http://127.0.0.1:8080/politik/article1/x.html", "text/html")
+    assert fields["title"] == "Wahl in Thüringen: Die Lage"

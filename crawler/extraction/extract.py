@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from functools import lru_cache
+from html import unescape as html_unescape
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 from lxml import etree
@@ -237,7 +239,14 @@ def _extract(
     jsonld_objects = [obj for obj, _ in jsonld_entities]
     jsonld_types = [t for obj in jsonld_objects for t in _types_of(obj)]
     main_articles = _main_articles(jsonld_entities)
-    article_ld = next((obj for obj in jsonld_objects if ARTICLE_JSONLD_TYPES & set(_types_of(obj))), {})
+    jsonld_by_id = {obj["@id"]: obj for obj in jsonld_objects if isinstance(obj.get("@id"), str)}
+    article_ld = next(
+        (obj for obj in _with_main_entities(jsonld_objects) if ARTICLE_JSONLD_TYPES & set(_types_of(obj))), {}
+    )
+    site_names = _site_names(meta, jsonld_objects, article_ld, jsonld_by_id)
+    host = _hosts(url, tree, meta)
+    title_candidates = _title_candidates(tree, meta, article_ld)
+    bylines = _byline_texts(tree)  # before trafilatura, which prunes the tree in place
     noscript_text = " ".join(" ".join(el.itertext()) for el in tree.iter("noscript"))
     has_empty_app_root = _has_empty_app_root(tree)
     has_data_blob = _has_data_blob(tree)
@@ -256,10 +265,7 @@ def _extract(
         include_tables=True,
         deduplicate=False,
     )
-    title = _without_site_name(
-        _clean(getattr(document, "title", None)) or _clean(article_ld.get("headline")) or meta.get("og:title"),
-        meta.get("og:site_name"),
-    )
+    title = _best_title(_clean(getattr(document, "title", None)), title_candidates, site_names, host)
     text = _article_text(document, title)
 
     visible_chars, link_chars = _text_lengths(tree)
@@ -280,7 +286,9 @@ def _extract(
     fields.update(
         {
             "title": title,
-            "authors": _authors(article_ld, meta, getattr(document, "author", None)),
+            "authors": _authors(
+                article_ld, jsonld_by_id, meta, getattr(document, "author", None), bylines, site_names, host
+            ),
             "published_at": _published_at(tree, article_ld, meta, getattr(document, "date", None)),
             "modified_at": _first_timestamp(
                 [
@@ -510,25 +518,6 @@ def _visible_lines(tree: lxml.html.HtmlElement) -> Iterator[str]:
             yield piece.strip()
 
 
-def _authors(article_ld: dict[str, Any], meta: _Meta, trafilatura_author: str | None) -> list[str]:
-    names: list[str] = []
-    for author in _as_list(article_ld.get("author")):
-        if isinstance(author, dict):
-            names.append(_clean(author.get("name")) or "")
-        elif isinstance(author, str):
-            names.append(author)
-    if not names and trafilatura_author:
-        names = trafilatura_author.split(";")
-    if not names:
-        names = [*meta.getall("author"), *meta.getall("itemprop:author")]
-    cleaned = []
-    for name in names:
-        name = re.sub(r"^\s*by\s+", "", name or "", flags=re.I).strip()
-        if name and not name.startswith(("http://", "https://")):
-            cleaned.append(name)
-    return _unique(cleaned)
-
-
 def _publisher_name(article_ld: dict[str, Any]) -> str | None:
     publisher = article_ld.get("publisher")
     return publisher.get("name") if isinstance(publisher, dict) else None
@@ -639,13 +628,295 @@ def _clean(value: Any) -> str | None:
     return " ".join(value.split()) or None
 
 
-def _without_site_name(title: str | None, site_name: str | None) -> str | None:
-    """Strip a trailing ' - Site Name' the page itself declares as og:site_name."""
-    if not title or not site_name:
-        return title
-    pattern = re.compile(rf"\s*[-–—|:·]\s*{re.escape(site_name)}\s*$", re.I)
-    return pattern.sub("", title) or title
-
-
 def _normalise(value: str) -> str:
     return re.sub(r"\W+", " ", value).strip().lower()
+
+
+# --- authors ---------------------------------------------------------------------------------------
+
+ORGANIZATION_TYPES = frozenset(
+    {"Organization", "NewsMediaOrganization", "Corporation", "GovernmentOrganization", "EducationalOrganization"}
+)
+# <meta> names that carry a byline, in order of trust. Dublin Core / citation metas write "Last, First".
+AUTHOR_META_KEYS = (
+    "author",
+    "article:author",
+    "itemprop:author",
+    "parsely-author",
+    "sailthru.author",
+    "cxenseparse:author",
+    "byl",
+)
+INVERTED_AUTHOR_META_KEYS = ("dc.creator", "citation_author")
+# Byline elements of themes: rel=author links, itemprop=author, class "author" / "byline" (hCard ".fn" inside).
+# A cheap substring pre-filter in XPath; the class tokens are checked in Python.
+BYLINE_XPATH = etree.XPath(
+    "//*[@rel='author' or @itemprop='author' or contains(@class, 'author') or contains(@class, 'byline')]"
+)
+BYLINE_CLASSES = frozenset({"author", "byline", "fn"})
+BYLINE_MAX_CHARS = 120
+BYLINE_PREFIX_RE = re.compile(
+    r"^\s*(?:(?:written|reported|text|words|story)\s+)?(?:by|von|por|par|door|di|da|av|af|autor|autorin|author|"
+    r"autor/in|text|texto|reporter)\b\s*[:.]?\s*",
+    re.I,
+)
+NAME_JOINER_RE = re.compile(r"\s*(?:,|;|\s&\s|\sand\s|\sund\s|\sy\s|\se\s|\set\s|\sen\s|\sog\s|\soch\s)\s*", re.I)
+MAX_NAME_WORDS = 5
+
+
+def _with_main_entities(objects: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The objects, each followed by its ``mainEntity`` (WebPage → NewsArticle nesting)."""
+    for obj in objects:
+        yield obj
+        for entity in _as_list(obj.get("mainEntity")):
+            if isinstance(entity, dict):
+                yield entity
+
+
+def _ld_person(value: Any, by_id: dict[str, dict[str, Any]]) -> tuple[str, bool]:
+    """(name, is_organisation) of a JSON-LD author: a string, a Person/Organization or an ``@id`` reference."""
+    if isinstance(value, str):
+        return value, False
+    if not isinstance(value, dict):
+        return "", False
+    if isinstance(value.get("@id"), str) and value["@id"] in by_id:
+        value = {**by_id[value["@id"]], **{k: v for k, v in value.items() if v not in (None, "", [])}}
+    is_org = bool(ORGANIZATION_TYPES & set(_types_of(value)))
+    name = _clean(value.get("name")) or _clean(value.get("byline"))
+    if not name:
+        name = " ".join(part for part in (_clean(value.get("givenName")), _clean(value.get("familyName"))) if part)
+    return name or "", is_org
+
+
+def _authors(
+    article_ld: dict[str, Any],
+    by_id: dict[str, dict[str, Any]],
+    meta: _Meta,
+    trafilatura_author: str | None,
+    bylines: list[str],
+    site_names: list[str],
+    host: tuple[str, ...],
+) -> list[str]:
+    """People credited with the article; the publisher only when the page names nobody else.
+
+    Sources in order, the first that yields a person wins: JSON-LD authors (``@id`` references
+    resolved, ``givenName``/``familyName``, ``byline``), byline ``<meta>`` tags, trafilatura's
+    author, the theme's byline markup (``rel=author``, ``.author .fn``). Names that are the site
+    itself (its name, host or initials) are not people; an Organization author is the last resort.
+    """
+    people: list[str] = []
+    organisations: list[list[str]] = [[]]
+    for author in _as_list(article_ld.get("author")):
+        for item in _as_list(author):
+            name, is_org = _ld_person(item, by_id)
+            (organisations[0] if is_org else people).append(name)
+
+    def persons(names: Iterable[str]) -> list[str]:
+        found, sited = [], []
+        for raw in names:
+            for name in _split_names(raw):
+                (sited if _is_site_like(name, site_names, host) else found).append(name)
+        organisations.append(sited)
+        return _unique(found)
+
+    found = persons(people)
+    if not found:
+        found = persons(value for key in AUTHOR_META_KEYS for value in meta.getall(key))
+    if not found:
+        found = persons(_inverted_name(value) for key in INVERTED_AUTHOR_META_KEYS for value in meta.getall(key))
+    if not found and trafilatura_author:
+        found = persons(trafilatura_author.split(";"))
+    if not found:
+        found = persons(bylines)
+    if not found:
+        # Nobody named: the organisation credited first (JSON-LD Organization, then site-like bylines).
+        group = next((group for group in organisations if any(group)), [])
+        found = _unique(name for raw in group for name in _split_names(raw))
+    return found
+
+
+def _byline_texts(tree: lxml.html.HtmlElement) -> list[str]:
+    """Texts of the theme's byline elements (``rel=author``, ``.author .fn``, ``.byline``), short ones only."""
+    texts = []
+    for el in BYLINE_XPATH(tree):
+        if not (
+            el.get("rel") == "author"
+            or el.get("itemprop") == "author"
+            or BYLINE_CLASSES & set((el.get("class") or "").split())
+        ):
+            continue
+        text = " ".join(el.text_content().split())
+        if text and len(text) <= BYLINE_MAX_CHARS:
+            texts.append(text)
+            if len(texts) >= 6:
+                break
+    return texts
+
+
+def _inverted_name(value: str) -> str:
+    """'Last, First' (Dublin Core, citation metas) → 'First Last'; anything else unchanged."""
+    parts = [part.strip() for part in value.split(",")]
+    if len(parts) == 2 and all(parts) and all(len(part.split()) <= 3 for part in parts):
+        return f"{parts[1]} {parts[0]}"
+    return value
+
+
+def _split_names(raw: str) -> list[str]:
+    """One byline string → names: prefixes ("By ", "Von ") off, "A, B and C" split, roles dropped."""
+    raw = " ".join((raw or "").split())
+    if not raw or raw.startswith(("http://", "https://", "www.")) or "@" in raw:
+        return []
+    raw = BYLINE_PREFIX_RE.sub("", raw).strip()
+    names = []
+    for part in NAME_JOINER_RE.split(raw):
+        part = BYLINE_PREFIX_RE.sub("", part).strip(" .:|-–—")
+        if not part:
+            continue
+        if not _looks_like_name(part):
+            # "Jane Doe, professor of history at X": a role or place after the name ends the list.
+            if names:
+                break
+            continue
+        names.append(part)
+    return names
+
+
+def _looks_like_name(part: str) -> bool:
+    words = part.split()
+    if len(words) > MAX_NAME_WORDS:
+        return False
+    # Latin-script names are capitalised words (particles such as "van", "de", "bin" aside).
+    lowercase = [w for w in words if w[:1].isalpha() and w[:1].islower() and len(w) > 3]
+    return len(lowercase) <= 1
+
+
+# --- site name and titles ----------------------------------------------------------------------------
+
+TITLE_SEPARATOR_RE = re.compile(r"\s+[|\-–—·•*»/]\s+|\s*[|｜：]\s*|\s+::\s+")
+DATE_SEGMENT_RE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$|^\d{4}-\d{2}-\d{2}")
+STOP_HOST_LABELS = frozenset({"www", "com", "net", "org", "co", "news", "m", "amp", "edition"})
+
+
+def _hosts(url: str, tree: lxml.html.HtmlElement, meta: _Meta) -> tuple[str, ...]:
+    """Host names of the page: where it was fetched and where it says it lives (canonical, og:url).
+
+    A page served from a mirror, a proxy or a local copy still names its site by its canonical host.
+    """
+    hosts = []
+    for address in (url, _link_href(tree, "canonical"), meta.get("og:url")):
+        try:
+            host = (urlsplit(address or "").hostname or "").lower()
+        except ValueError:
+            continue
+        if host and not re.fullmatch(r"[\d.:]+|localhost", host) and host not in hosts:
+            hosts.append(host)
+    return tuple(hosts)
+
+
+def _site_names(
+    meta: _Meta, objects: list[dict[str, Any]], article_ld: dict[str, Any], by_id: dict[str, dict[str, Any]]
+) -> list[str]:
+    names = [
+        *meta.getall("og:site_name"),
+        *meta.getall("application-name"),
+        *meta.getall("apple-mobile-web-app-title"),
+        *meta.getall("twitter:site"),
+    ]
+    publisher = article_ld.get("publisher")
+    if isinstance(publisher, dict):
+        names.append(_ld_person(publisher, by_id)[0])
+    for obj in objects:
+        if {"WebSite", "NewsMediaOrganization"} & set(_types_of(obj)):
+            names.extend(_as_strings(obj.get("name")))
+    return [name for name in (_clean(n) for n in names) if name]
+
+
+def _key(value: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    return "".join(ch for ch in decomposed if ch.isalnum())
+
+
+def _is_site_like(value: str, site_names: list[str], hosts: tuple[str, ...]) -> bool:
+    """Whether ``value`` names the site: its declared name, its host, or their initials, loosely."""
+    key = _key(value)
+    if len(key) < 2:
+        return False
+    domains = [host.removeprefix("www.") for host in hosts if host]
+    labels = [_key(label) for domain in domains for label in domain.split(".") if label not in STOP_HOST_LABELS]
+    host_keys = {label for label in labels if len(label) >= 2} | {_key(domain) for domain in domains}
+    site_keys = {_key(name.lstrip("@")) for name in site_names} - {""}
+    if key in host_keys or key in site_keys:
+        return True
+    words = re.findall(r"\w+", value)
+    initials = "".join(word[0] for word in words).casefold() if len(words) > 1 else ""
+    if initials and initials in host_keys:
+        return True
+    # Whole leading/trailing words that are the site: "NTV Haber" (site NTV), "Die Neue Südtiroler
+    # Tageszeitung" on tageszeitung.it. A short host label ("time") must match exactly: "Time to act" is no site.
+    loose_keys = {k for k in site_keys if len(k) >= 2} | {k for k in host_keys if len(k) >= 5}
+    if len(words) <= 5:
+        for size in range(1, len(words)):
+            if _key(" ".join(words[:size])) in loose_keys or _key(" ".join(words[-size:])) in loose_keys:
+                return True
+    return any(domain in value.lower() for domain in domains)
+
+
+def _title_candidates(tree: lxml.html.HtmlElement, meta: _Meta, article_ld: dict[str, Any]) -> list[str]:
+    h1 = next((text for text in (_clean(h.text_content()) for h in tree.iter("h1")) if text), None)
+    headline = article_ld.get("headline")
+    candidates = [
+        _clean(html_unescape(headline)) if isinstance(headline, str) else None,
+        meta.get("og:title"),
+        meta.get("twitter:title"),
+        h1,
+        _clean(tree.findtext(".//title")),
+    ]
+    return [c for c in candidates if c]
+
+
+def _best_title(first: str | None, candidates: list[str], site_names: list[str], host: tuple[str, ...]) -> str | None:
+    """The first title candidate with site name, dates and decorations other candidates lack cut off."""
+    ordered = [c for c in [first, *candidates] if c]
+    if not ordered:
+        return None
+    title = _strip_site_segments(ordered[0], site_names, host)
+    return _cut_to_other_candidate(title, ordered[1:]) or title
+
+
+def _strip_site_segments(title: str, site_names: list[str], host: tuple[str, ...]) -> str:
+    """Drop trailing segments that are the site's name, a date or "by Author" after the site name."""
+    pieces = TITLE_SEPARATOR_RE.split(title)
+    if len(pieces) < 2:
+        return title
+    positions = [m.start() for m in TITLE_SEPARATOR_RE.finditer(title)]
+    for index in range(1, len(pieces)):
+        tail = pieces[index:]
+        joined = " ".join(tail)
+        if _is_site_like(joined, site_names, host) or (
+            _is_site_like(tail[0], site_names, host)
+            and all(
+                DATE_SEGMENT_RE.match(p) or re.match(r"^(by|von|por)\s", p, re.I) or _is_site_like(p, site_names, host)
+                for p in tail[1:]
+            )
+        ):
+            return title[: positions[index - 1]].strip() or title
+        if all(DATE_SEGMENT_RE.match(p) for p in tail):
+            return title[: positions[index - 1]].strip() or title
+    if _is_site_like(pieces[0], site_names, host):
+        return title[title.find(pieces[1], len(pieces[0])) :].strip() or title
+    return title
+
+
+def _cut_to_other_candidate(title: str, others: list[str]) -> str | None:
+    """When another candidate is this title minus a decorated segment (" | Section", "Kicker | "), that one."""
+    norm_title = _normalise(title)
+    for other in others:
+        norm_other = _normalise(other)
+        if not norm_other or norm_other == norm_title or len(norm_other) < 0.4 * len(norm_title):
+            continue
+        for match in TITLE_SEPARATOR_RE.finditer(title):
+            if _normalise(title[: match.start()]) == norm_other:
+                return title[: match.start()].strip()
+            if match.group().strip() in ("|", "｜") and _normalise(title[match.end() :]) == norm_other:
+                return title[match.end() :].strip()
+    return None
