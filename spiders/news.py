@@ -64,7 +64,7 @@ from crawler.discovery.recrawl import (
     removal_status,
 )
 from crawler.discovery.sitemaps import SitemapError, parse_sitemap, sitemaps_from_robots
-from crawler.discovery.urls import canonicalize_url, is_on_hosts, looks_like_non_html
+from crawler.discovery.urls import canonicalize_url, is_on_hosts, looks_like_non_html, never_article_reason
 from crawler.extensions.skip_non_html import is_html_content_type
 from crawler.items import Fetch, FetchItem, ListedItem, NotFetchedItem, PageItem
 from crawler.middlewares.conditional_requests import AlreadyFetched
@@ -203,6 +203,9 @@ class NewsSpider(scrapy.Spider):
             return None
         if looks_like_non_html(target):
             self.crawler.stats.inc_value("newsarchive/skipped_non_html_url")
+            return None
+        if never_article_reason(target):  # log-in, comment feed, print and share links …
+            self.crawler.stats.inc_value("newsarchive/skipped_never_article_url")
             return None
         known = self.state.get(target)
         if signal is None and link_text:

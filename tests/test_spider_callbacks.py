@@ -464,6 +464,29 @@ def test_closed_without_a_cut_pattern_sets_no_stat(sources_file: Path) -> None:
     assert stat(crawler, "pattern_budget_exhausted") is None
 
 
+def test_links_that_are_never_articles_are_not_followed(crawler: Crawler) -> None:
+    """A WordPress article page: its log-in, comment-feed, print and share links cost no request."""
+    article = f"{SITE}/2025/03/24/harbour-wall-repairs-begin/"
+    body = f"""<html><body><article><h1>Harbour wall repairs begin</h1><p>Text.</p></article>
+<a href="/wp-login.php?redirect_to={article}">Log in to reply</a>
+<a href="/2025/03/24/harbour-wall-repairs-begin/?replytocom=7#respond">Reply</a>
+<a href="/2025/03/24/harbour-wall-repairs-begin/feed/">Comments feed</a>
+<a href="/comments/feed/">All comments</a>
+<a href="/2025/03/24/harbour-wall-repairs-begin/?print=1">Print</a>
+<a href="/2025/03/24/harbour-wall-repairs-begin/print/">Print version</a>
+<a href="https://www.news.example/share?url={article}">Share</a>
+<a href="/wp-admin/">Dashboard</a>
+<a href="/xmlrpc.php?rsd">RSD</a>
+<a href="/2025/03/23/ferry-timetable-changes/">Ferry timetable changes</a>
+</body></html>""".encode()
+    request = page_request(crawler, article)
+    _, requests = split(crawler.spider.parse_page(response_to(request, body)))
+    pages = [r.url for r in requests if r.meta["kind"] == "page"]
+    # the reply link is the article itself (canonicalize_url), already requested above
+    assert pages == [article, f"{SITE}/2025/03/23/ferry-timetable-changes/"]
+    assert stat(crawler, "skipped_never_article_url") == 8
+
+
 def test_non_html_page_is_skipped(crawler: Crawler) -> None:
     request = page_request(crawler, f"{SITE}/2025/03/24/budget-papers/")
     pdf = b"%PDF-1.7\n" + bytes(range(256))
