@@ -215,9 +215,12 @@ class NewsSpider(scrapy.Spider):
             if fetching == Fetching.SKIP:
                 self.crawler.stats.inc_value("newsarchive/recrawl/skipped_known")
                 return None
-        if budgeted and fetching == Fetching.NEW and not self.budget.allow(target):
-            self.crawler.stats.inc_value("newsarchive/links_over_pattern_budget")
-            return None
+        if budgeted and fetching == Fetching.NEW:
+            if not self.budget.allow(target):
+                self.crawler.stats.inc_value("newsarchive/links_over_pattern_budget")
+                return None
+        else:
+            self.budget.note(target)  # requested anyway: later links to it cost the budget nothing
         if fetching == Fetching.SIGNALLED:
             priority = PRIORITY_SIGNALLED
         elif fetching == Fetching.DUE:

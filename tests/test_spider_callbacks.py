@@ -457,6 +457,34 @@ def test_pattern_budget_bounds_a_calendar_and_closed_reports_it(
     assert "DISCOVERY_PATTERN_BUDGET" in message and "www.news.example/calendar/{n}/{n}/{n}/" in message
 
 
+def test_pattern_budget_counts_pages_not_repeated_links(sources_file: Path) -> None:
+    """/story/<id>/ URLs share one pattern; a "most read" box repeats five of them on every listing page.
+    Repeated links cost nothing: all 17 stories are requested under a budget of 20 (32 links)."""
+    settings = {"DISCOVERY_PATTERN_BUDGET": 20, **NO_ENGINE_SETTINGS}
+    crawler = news_crawler(settings, source=load_config(sources_file).source("harbour"))
+    most_read = "".join(f'<a href="/story/{i}/">Most read {i}</a>' for i in range(1, 6))
+    requested: set[str] = set()
+    for page in range(1, 5):
+        new = "".join(f'<a href="/story/{page * 10 + i}/">Story {page * 10 + i}</a>' for i in range(3))
+        request = page_request(crawler, f"{SITE}/news/page/{page}/")
+        body = f"<html><body><main>{new}</main><aside>{most_read}</aside></body></html>".encode()
+        links = [r for r in crawler.spider.parse_page(response_to(request, body)) if isinstance(r, Request)]
+        requested.update(r.url for r in links if r.meta["kind"] == "page")
+    stories = {f"{SITE}/story/{i}/" for i in range(1, 6)} | {
+        f"{SITE}/story/{page * 10 + i}/" for page in range(1, 5) for i in range(3)
+    }
+    assert requested == stories
+    assert stat(crawler, "links_over_pattern_budget") is None
+    assert crawler.spider.budget.counts["www.news.example/story/{n}/"] == 17
+
+    # A story already requested from the sitemap costs the budget nothing when a link names it.
+    page_request(crawler, f"{SITE}/story/99/", found_by="sitemap")
+    request = page_request(crawler, f"{SITE}/news/page/5/")
+    body = b'<html><body><a href="/story/99/">From the sitemap</a></body></html>'
+    list(crawler.spider.parse_page(response_to(request, body)))
+    assert crawler.spider.budget.counts["www.news.example/story/{n}/"] == 17
+
+
 def test_closed_without_a_cut_pattern_sets_no_stat(sources_file: Path) -> None:
     crawler = news_crawler(NO_ENGINE_SETTINGS, source=load_config(sources_file).source("harbour"))
     open_spider(crawler)
