@@ -19,7 +19,7 @@ Settings read: ``NEWSARCHIVE_SOURCES``, ``DISCOVERY_MAX_DEPTH``, ``DISCOVERY_SIT
 ``DISCOVERY_PATTERN_BUDGET``, ``NEWSARCHIVE_RENDER_FIRST``, ``DOWNLOAD_MAXSIZE``. Set per source, at
 spider priority (``-s`` still wins): ``DOWNLOAD_DELAY`` and ``AUTOTHROTTLE_START_DELAY``
 (``download_delay``), ``CONCURRENT_REQUESTS_PER_DOMAIN`` (``concurrency``), ``ROBOTSTXT_OBEY``
-(``obey_robots``), ``CLOSESPIDER_PAGECOUNT`` (``max_pages``), ``ARCHIVE_DB`` (``[archive] db``), and the
+(``obey_robots``), ``NEWSARCHIVE_MAX_PAGES`` (``max_pages``, crawler.middlewares.max_pages), ``ARCHIVE_DB`` (``[archive] db``), and the
 browser's settings (crawler.browser.render_settings).
 A failure is recorded with a reason in words and a ``ReasonKind`` (spiders/failures.py).
 """
@@ -68,6 +68,7 @@ from crawler.discovery.urls import canonicalize_url, is_on_hosts, looks_like_non
 from crawler.extensions.skip_non_html import is_html_content_type
 from crawler.items import Fetch, FetchItem, ListedItem, NotFetchedItem, PageItem
 from crawler.middlewares.conditional_requests import AlreadyFetched
+from crawler.middlewares.max_pages import MaxPagesReached
 from crawler.middlewares.robots_txt import ForbiddenByRobots
 from crawler.sources.config import Config, ConfigError, ConfigProblem, SourceConfig, adhoc_source, load_config
 from crawler.sources.ops_tables import RenderMode
@@ -112,7 +113,7 @@ def apply_source_settings(settings: Any, source: SourceConfig, config: Config | 
     settings.set("AUTOTHROTTLE_START_DELAY", max(source.download_delay, 0.1), priority="spider")
     settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", source.concurrency, priority="spider")
     settings.set("ROBOTSTXT_OBEY", source.obey_robots, priority="spider")
-    settings.set("CLOSESPIDER_PAGECOUNT", source.max_pages, priority="spider")
+    settings.set("NEWSARCHIVE_MAX_PAGES", source.max_pages, priority="spider")
     if config is not None:
         settings.set("ARCHIVE_DB", str(config.archive.db), priority="spider")
 
@@ -635,6 +636,8 @@ class NewsSpider(scrapy.Spider):
         visit: Visit | None = meta.get("visit")
         if failure.check(AlreadyFetched):
             return  # a redirect to a page we have (the archive pipeline recorded the chain)
+        if failure.check(MaxPagesReached):
+            return  # not sent: max_pages reached; it stays in the frontier for the next run
         if failure.check(ForbiddenByRobots):
             # Never fetched: the site asked us not to. Out of the frontier, until its revisit.
             if visit is not None:

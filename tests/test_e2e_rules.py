@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -92,3 +93,23 @@ def test_robots_txt_holds_for_every_request_waiting_on_it(tmp_path: Path) -> Non
         asked = local.paths()
     assert "/" in asked
     assert not [path for path in asked if path.startswith("/private/")]
+
+
+def test_max_pages_is_a_hard_limit_on_pages_sent(tmp_path: Path) -> None:
+    """max_pages = 20 with 8 requests in flight: the server answers 20 pages, not 20 + what was in flight.
+    Discovery documents (robots.txt, sitemaps, feeds) do not count; a retry or a redirect is the same page."""
+    site = NewsSite(n_articles=80, seed=5)
+    with serve_site(site) as local:
+        base = local.base_url
+        crawl(
+            write_config(tmp_path, f'start_urls = ["{base}/"]\ndownload_delay = 0.0\nconcurrency = 8\nmax_pages = 20\n')
+        )
+        records = local.log.since(0)
+    discovery = [r for r in records if r.path == "/robots.txt" or r.path.split("?")[0].endswith(".xml")]
+    pages = {r.path for r in records if r not in discovery and not 300 <= r.status < 400}
+    assert discovery and len(pages) == 20
+    with sqlite3.connect(tmp_path / "archive.db") as connection:
+        (stats,) = connection.execute("SELECT stats_json FROM crawl_runs").fetchone()
+        frontier = connection.execute("SELECT count(*) FROM crawl_state WHERE fetched_at IS NULL").fetchone()[0]
+    assert json.loads(stats)["finish_reason"] == "closespider_pagecount"
+    assert frontier > 0  # the pages not sent wait for the next run

@@ -123,7 +123,7 @@ def test_from_crawler_applies_the_sources_file_and_command_line_wins(sources_fil
     assert settings.getfloat("DOWNLOAD_DELAY") == 2.5
     assert settings.getfloat("AUTOTHROTTLE_START_DELAY") == 2.5
     assert settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") == 3
-    assert settings.getint("CLOSESPIDER_PAGECOUNT") == 40
+    assert settings.getint("NEWSARCHIVE_MAX_PAGES") == 40
     assert settings.getbool("ROBOTSTXT_OBEY") is True
     assert settings["ARCHIVE_DB"] == str(sources_file.parent / "harbour.db")
     assert settings.frozen
