@@ -41,6 +41,8 @@ DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 REDIRECT_MAX_TIMES = 10
 COOKIES_ENABLED = False
 
+NEWSARCHIVE_MAX_CRAWL_DELAY = 30.0  # robots.txt Crawl-delay is honoured up to this many seconds (0: ignored)
+
 # Retries: 5xx, 408, 429; BackoffRetryMiddleware waits Retry-After (or an exponential backoff) first.
 RETRY_ENABLED = True
 RETRY_TIMES = 3

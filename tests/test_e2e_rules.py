@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ from click.testing import CliRunner
 
 from archive import Archive
 from crawler.cli.main import main
+from crawler.demo.server import Reply, Request, serve
 from tests.newssite import NewsSite, serve_site
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -113,3 +117,40 @@ def test_max_pages_is_a_hard_limit_on_pages_sent(tmp_path: Path) -> None:
         frontier = connection.execute("SELECT count(*) FROM crawl_state WHERE fetched_at IS NULL").fetchone()[0]
     assert json.loads(stats)["finish_reason"] == "closespider_pagecount"
     assert frontier > 0  # the pages not sent wait for the next run
+
+
+def test_robots_crawl_delay_is_honoured_up_to_its_cap(tmp_path: Path) -> None:
+    """robots.txt asks for 60 s between requests; NEWSARCHIVE_MAX_CRAWL_DELAY caps it at 1 s, and the source's
+    download_delay of 0 does not win: pages come at least about a second apart (Scrapy randomises 0.5-1.5x)."""
+    moments: list[tuple[str, float]] = []
+    lock = threading.Lock()
+
+    def app(request: Request) -> Reply:
+        with lock:
+            moments.append((request.path, time.monotonic()))
+        if request.path == "/robots.txt":
+            return Reply(
+                body=b"User-agent: *\nCrawl-delay: 60\nDisallow: /private/\n", headers={"content-type": "text/plain"}
+            )
+        if request.path == "/":
+            links = "".join(f'<a href="/2024/05/0{i}/story-number-{i}-of-the-week/">Story {i}</a>' for i in range(1, 5))
+            return Reply(body=f"<html><body><h1>Front</h1>{links}</body></html>".encode())
+        if request.path.startswith("/2024/"):
+            return Reply(
+                body=f"<html><body><article><h1>A story</h1><p>{request.path}</p></article></body></html>".encode()
+            )
+        return Reply(status=404, body=b"not here")
+
+    with serve(app) as local:
+        config = write_config(tmp_path, f'start_urls = ["{local.base_url}/"]\ndownload_delay = 0.0\nconcurrency = 4\n')
+        started = time.monotonic()
+        result = CliRunner().invoke(
+            main, ["crawl", "--config", str(config), "--no-progress", "-s", "NEWSARCHIVE_MAX_CRAWL_DELAY=1"]
+        )
+        took = time.monotonic() - started
+    assert result.exit_code == 0, result.output
+    pages = [moment for path, moment in moments if path != "/robots.txt"]
+    assert len(pages) >= 5  # the front page and its four stories
+    gaps = [later - earlier for earlier, later in itertools.pairwise(pages)]
+    assert min(gaps) >= 0.45, gaps
+    assert took < 40  # capped: not 60 s a page
