@@ -154,3 +154,23 @@ def test_robots_crawl_delay_is_honoured_up_to_its_cap(tmp_path: Path) -> None:
     gaps = [later - earlier for earlier, later in itertools.pairwise(pages)]
     assert min(gaps) >= 0.45, gaps
     assert took < 40  # capped: not 60 s a page
+
+
+def test_robots_txt_is_fetched_once_per_host_per_run(tmp_path: Path) -> None:
+    """The spider reads robots.txt for its Sitemap: lines and the robots middleware to obey it: one request
+    serves both, in the first run and in a recrawl, and the spider still records it and follows its sitemaps."""
+    site = NewsSite(n_articles=30, seed=6)
+    with serve_site(site) as local:
+        config = write_config(tmp_path, f'start_urls = ["{local.base_url}/"]\ndownload_delay = 0.0\nconcurrency = 4\n')
+        for run in (1, 2):
+            mark = local.log.mark()
+            crawl(config)
+            asked = [record.path for record in local.log.since(mark)]
+            assert asked.count("/robots.txt") == 1, (run, asked[:10])
+    with sqlite3.connect(tmp_path / "archive.db") as connection:
+        robots = connection.execute("SELECT count(*) FROM fetches WHERE url LIKE '%/robots.txt'").fetchone()[0]
+        from_robots = connection.execute(
+            "SELECT count(*) FROM fetches WHERE url LIKE '%/sitemap_index.xml' AND found_by = 'robots'"
+        ).fetchone()[0]
+    assert robots == 2  # recorded by the spider in each run
+    assert from_robots >= 1  # and its Sitemap: line followed

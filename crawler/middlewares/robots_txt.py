@@ -16,6 +16,11 @@ two requests to that host becomes max(its download delay, Crawl-delay), the Craw
 ``NEWSARCHIVE_MAX_CRAWL_DELAY`` seconds (0: Crawl-delay ignored); AutoThrottle does not adjust that
 host's delay (it would bring it back down to ``DOWNLOAD_DELAY``).
 
+robots.txt is fetched once per host per run: the spider asks for it too (its ``Sitemap:`` lines,
+its crawl state), and that request (``meta["kind"] == "robots"``) is answered with the response this
+middleware fetched, unconditionally, to obey it (after waiting for it if it is on its way), instead
+of a second download. When that fetch failed, the spider's request goes out as any other.
+
 Replaces ``scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware`` in
 ``DOWNLOADER_MIDDLEWARES`` at the same priority. Settings: Scrapy's ``ROBOTSTXT_*`` (off, and
 ``NotConfigured``, when ``ROBOTSTXT_OBEY`` is false), ``NEWSARCHIVE_MAX_CRAWL_DELAY``.
@@ -56,14 +61,27 @@ class ObeyRobotsTxtMiddleware(RobotsTxtMiddleware):
         super().__init__(crawler)
         self.max_crawl_delay = crawler.settings.getfloat("NEWSARCHIVE_MAX_CRAWL_DELAY")
         self.crawl_delays: dict[str, float] = {}  # netloc -> seconds, capped
+        self.responses: dict[str, Response] = {}  # netloc -> the robots.txt answer this middleware fetched
 
-    async def process_request(self, request: Request, spider: Any = None) -> None:
+    async def process_request(self, request: Request, spider: Any = None) -> Response | None:
+        if request.meta.get("kind") == "robots" and urlparse_cached(request).path == "/robots.txt":
+            return await self.fetched_robots(request)
         await super().process_request(request)
         if request.meta.get("dont_obey_robotstxt"):
             return
         delay = self.crawl_delays.get(urlparse_cached(request).netloc)
         if delay:
             self.apply_crawl_delay(request, delay)
+
+    async def fetched_robots(self, request: Request) -> Response | None:
+        """The spider's own robots.txt request: the answer fetched (or being fetched) to obey it, once per host."""
+        netloc = urlparse_cached(request).netloc
+        await self.robot_parser(request)
+        fetched = self.responses.get(netloc)
+        if fetched is None:
+            return None  # robots.txt could not be fetched: the spider's request tries once more, and records why
+        self._stats.inc_value("newsarchive/robots_txt_reused")
+        return fetched.replace(request=request)
 
     def apply_crawl_delay(self, request: Request, delay: float) -> None:
         """At least ``delay`` seconds between two requests of this request's download slot (its host)."""
@@ -76,6 +94,7 @@ class ObeyRobotsTxtMiddleware(RobotsTxtMiddleware):
             slot.delay = delay
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        self.responses[netloc] = response
         await super()._parse_robots(response, netloc, request)
         parser = self._parsers.get(netloc)
         if parser is None or isinstance(parser, Deferred) or self.max_crawl_delay <= 0:
