@@ -5,10 +5,10 @@ Our own settings are prefixed by feature (``ARCHIVE_``, ``EXTRACT_``, ``DISCOVER
 the two in step). Read them only through Scrapy's ``Settings``, built by
 ``crawler.run.crawl_process.build_settings``, never from this module.
 
-Four defaults belong to sources-file keys and are read from their FieldSpecs (crawler.sources.config),
+Five defaults belong to sources-file keys and are read from their FieldSpecs (crawler.sources.config),
 so each is declared once: ``ARCHIVE_DB`` is ``[archive] db``'s default; ``DOWNLOAD_DELAY``,
-``CONCURRENT_REQUESTS_PER_DOMAIN`` and ``ROBOTSTXT_OBEY`` are those of the source keys
-``download_delay``, ``concurrency`` and ``obey_robots``, which the spider sets per source at spider
+``CONCURRENT_REQUESTS_PER_DOMAIN``, ``ROBOTSTXT_OBEY`` and ``NEWSARCHIVE_MAX_PAGES`` are those of the
+source keys ``download_delay``, ``concurrency``, ``obey_robots`` and ``max_pages``, which the spider sets per source at spider
 priority (``-s`` on the command line still wins). Imported names are lower-case: Scrapy takes every
 upper-case name of this module for a setting.
 """
@@ -30,6 +30,7 @@ ROBOTSTXT_OBEY = _source_default("obey_robots")
 DOWNLOAD_DELAY = _source_default("download_delay")  # seconds between requests to one host
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = _source_default("concurrency")
+NEWSARCHIVE_MAX_PAGES = _source_default("max_pages")  # pages sent per crawl, a hard limit (0: none)
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = DOWNLOAD_DELAY  # per source: its download_delay (at least 0.1)
 AUTOTHROTTLE_MAX_DELAY = 60.0
@@ -39,6 +40,8 @@ DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 REDIRECT_MAX_TIMES = 10
 COOKIES_ENABLED = False
+
+NEWSARCHIVE_MAX_CRAWL_DELAY = 30.0  # robots.txt Crawl-delay is honoured up to this many seconds (0: ignored)
 
 # Retries: 5xx, 408, 429; BackoffRetryMiddleware waits Retry-After (or an exponential backoff) first.
 RETRY_ENABLED = True
@@ -50,6 +53,7 @@ BACKOFF_MAX_DELAY = 120.0  # never wait longer than this for one retry, whatever
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.robots_txt.ObeyRobotsTxtMiddleware": 100,  # says "forbidden" with an exception type
+    "crawler.middlewares.max_pages.MaxPagesMiddleware": 110,  # NEWSARCHIVE_MAX_PAGES: pages past it are not sent
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.backoff_retry.BackoffRetryMiddleware": 550,
     "crawler.middlewares.conditional_requests.ConditionalRequestsMiddleware": 560,  # If-None-Match, 304s

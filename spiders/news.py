@@ -19,7 +19,7 @@ Settings read: ``NEWSARCHIVE_SOURCES``, ``DISCOVERY_MAX_DEPTH``, ``DISCOVERY_SIT
 ``DISCOVERY_PATTERN_BUDGET``, ``NEWSARCHIVE_RENDER_FIRST``, ``DOWNLOAD_MAXSIZE``. Set per source, at
 spider priority (``-s`` still wins): ``DOWNLOAD_DELAY`` and ``AUTOTHROTTLE_START_DELAY``
 (``download_delay``), ``CONCURRENT_REQUESTS_PER_DOMAIN`` (``concurrency``), ``ROBOTSTXT_OBEY``
-(``obey_robots``), ``CLOSESPIDER_PAGECOUNT`` (``max_pages``), ``ARCHIVE_DB`` (``[archive] db``), and the
+(``obey_robots``), ``NEWSARCHIVE_MAX_PAGES`` (``max_pages``, crawler.middlewares.max_pages), ``ARCHIVE_DB`` (``[archive] db``), and the
 browser's settings (crawler.browser.render_settings).
 A failure is recorded with a reason in words and a ``ReasonKind`` (spiders/failures.py).
 """
@@ -64,10 +64,11 @@ from crawler.discovery.recrawl import (
     removal_status,
 )
 from crawler.discovery.sitemaps import SitemapError, parse_sitemap, sitemaps_from_robots
-from crawler.discovery.urls import canonicalize_url, is_on_hosts, looks_like_non_html
+from crawler.discovery.urls import canonicalize_url, is_on_hosts, looks_like_non_html, never_article_reason
 from crawler.extensions.skip_non_html import is_html_content_type
 from crawler.items import Fetch, FetchItem, ListedItem, NotFetchedItem, PageItem
 from crawler.middlewares.conditional_requests import AlreadyFetched
+from crawler.middlewares.max_pages import MaxPagesReached
 from crawler.middlewares.robots_txt import ForbiddenByRobots
 from crawler.sources.config import Config, ConfigError, ConfigProblem, SourceConfig, adhoc_source, load_config
 from crawler.sources.ops_tables import RenderMode
@@ -112,7 +113,7 @@ def apply_source_settings(settings: Any, source: SourceConfig, config: Config | 
     settings.set("AUTOTHROTTLE_START_DELAY", max(source.download_delay, 0.1), priority="spider")
     settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", source.concurrency, priority="spider")
     settings.set("ROBOTSTXT_OBEY", source.obey_robots, priority="spider")
-    settings.set("CLOSESPIDER_PAGECOUNT", source.max_pages, priority="spider")
+    settings.set("NEWSARCHIVE_MAX_PAGES", source.max_pages, priority="spider")
     if config is not None:
         settings.set("ARCHIVE_DB", str(config.archive.db), priority="spider")
 
@@ -204,6 +205,9 @@ class NewsSpider(scrapy.Spider):
         if looks_like_non_html(target):
             self.crawler.stats.inc_value("newsarchive/skipped_non_html_url")
             return None
+        if never_article_reason(target):  # log-in, comment feed, print and share links …
+            self.crawler.stats.inc_value("newsarchive/skipped_never_article_url")
+            return None
         known = self.state.get(target)
         if signal is None and link_text:
             signal = link_signal(link_text)
@@ -212,9 +216,12 @@ class NewsSpider(scrapy.Spider):
             if fetching == Fetching.SKIP:
                 self.crawler.stats.inc_value("newsarchive/recrawl/skipped_known")
                 return None
-        if budgeted and fetching == Fetching.NEW and not self.budget.allow(target):
-            self.crawler.stats.inc_value("newsarchive/links_over_pattern_budget")
-            return None
+        if budgeted and fetching == Fetching.NEW:
+            if not self.budget.allow(target):
+                self.crawler.stats.inc_value("newsarchive/links_over_pattern_budget")
+                return None
+        else:
+            self.budget.note(target)  # requested anyway: later links to it cost the budget nothing
         if fetching == Fetching.SIGNALLED:
             priority = PRIORITY_SIGNALLED
         elif fetching == Fetching.DUE:
@@ -629,6 +636,8 @@ class NewsSpider(scrapy.Spider):
         visit: Visit | None = meta.get("visit")
         if failure.check(AlreadyFetched):
             return  # a redirect to a page we have (the archive pipeline recorded the chain)
+        if failure.check(MaxPagesReached):
+            return  # not sent: max_pages reached; it stays in the frontier for the next run
         if failure.check(ForbiddenByRobots):
             # Never fetched: the site asked us not to. Out of the frontier, until its revisit.
             if visit is not None:

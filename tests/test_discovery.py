@@ -30,6 +30,18 @@ def test_endless_calendar_and_query_variations_are_bounded() -> None:
     assert len(budget.exhausted()) == 2
 
 
+def test_pattern_budget_counts_pages_not_links() -> None:
+    budget = PatternBudget(3)
+    stories = [f"https://n.example/story/{i}/" for i in range(1, 4)]
+    for _ in range(10):  # the same three stories linked from ten pages cost three pages
+        assert all(budget.allow(url) for url in stories)
+    assert budget.counts["n.example/story/{n}/"] == 3
+    assert not budget.allow("https://n.example/story/4/")
+    budget.note("https://n.example/story/5/")  # requested from a sitemap: free, and links to it too
+    assert budget.allow("https://n.example/story/5/")
+    assert budget.counts["n.example/story/{n}/"] == 3
+
+
 def test_article_url_guess_orders_requests() -> None:
     assert looks_like_article_url("https://n.example/2024/05/01/council-approves-tram-line/")
     assert looks_like_article_url("https://n.example/politics/council-approves-the-new-tram-line")

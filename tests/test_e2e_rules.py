@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +14,7 @@ from click.testing import CliRunner
 
 from archive import Archive
 from crawler.cli.main import main
+from crawler.demo.server import Reply, Request, serve
 from tests.newssite import NewsSite, serve_site
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -92,3 +97,80 @@ def test_robots_txt_holds_for_every_request_waiting_on_it(tmp_path: Path) -> Non
         asked = local.paths()
     assert "/" in asked
     assert not [path for path in asked if path.startswith("/private/")]
+
+
+def test_max_pages_is_a_hard_limit_on_pages_sent(tmp_path: Path) -> None:
+    """max_pages = 20 with 8 requests in flight: the server answers 20 pages, not 20 + what was in flight.
+    Discovery documents (robots.txt, sitemaps, feeds) do not count; a retry or a redirect is the same page."""
+    site = NewsSite(n_articles=80, seed=5)
+    with serve_site(site) as local:
+        base = local.base_url
+        crawl(
+            write_config(tmp_path, f'start_urls = ["{base}/"]\ndownload_delay = 0.0\nconcurrency = 8\nmax_pages = 20\n')
+        )
+        records = local.log.since(0)
+    discovery = [r for r in records if r.path == "/robots.txt" or r.path.split("?")[0].endswith(".xml")]
+    pages = {r.path for r in records if r not in discovery and not 300 <= r.status < 400}
+    assert discovery and len(pages) == 20
+    with sqlite3.connect(tmp_path / "archive.db") as connection:
+        (stats,) = connection.execute("SELECT stats_json FROM crawl_runs").fetchone()
+        frontier = connection.execute("SELECT count(*) FROM crawl_state WHERE fetched_at IS NULL").fetchone()[0]
+    assert json.loads(stats)["finish_reason"] == "closespider_pagecount"
+    assert frontier > 0  # the pages not sent wait for the next run
+
+
+def test_robots_crawl_delay_is_honoured_up_to_its_cap(tmp_path: Path) -> None:
+    """robots.txt asks for 60 s between requests; NEWSARCHIVE_MAX_CRAWL_DELAY caps it at 1 s, and the source's
+    download_delay of 0 does not win: pages come at least about a second apart (Scrapy randomises 0.5-1.5x)."""
+    moments: list[tuple[str, float]] = []
+    lock = threading.Lock()
+
+    def app(request: Request) -> Reply:
+        with lock:
+            moments.append((request.path, time.monotonic()))
+        if request.path == "/robots.txt":
+            return Reply(
+                body=b"User-agent: *\nCrawl-delay: 60\nDisallow: /private/\n", headers={"content-type": "text/plain"}
+            )
+        if request.path == "/":
+            links = "".join(f'<a href="/2024/05/0{i}/story-number-{i}-of-the-week/">Story {i}</a>' for i in range(1, 5))
+            return Reply(body=f"<html><body><h1>Front</h1>{links}</body></html>".encode())
+        if request.path.startswith("/2024/"):
+            return Reply(
+                body=f"<html><body><article><h1>A story</h1><p>{request.path}</p></article></body></html>".encode()
+            )
+        return Reply(status=404, body=b"not here")
+
+    with serve(app) as local:
+        config = write_config(tmp_path, f'start_urls = ["{local.base_url}/"]\ndownload_delay = 0.0\nconcurrency = 4\n')
+        started = time.monotonic()
+        result = CliRunner().invoke(
+            main, ["crawl", "--config", str(config), "--no-progress", "-s", "NEWSARCHIVE_MAX_CRAWL_DELAY=1"]
+        )
+        took = time.monotonic() - started
+    assert result.exit_code == 0, result.output
+    pages = [moment for path, moment in moments if path != "/robots.txt"]
+    assert len(pages) >= 5  # the front page and its four stories
+    gaps = [later - earlier for earlier, later in itertools.pairwise(pages)]
+    assert min(gaps) >= 0.45, gaps
+    assert took < 40  # capped: not 60 s a page
+
+
+def test_robots_txt_is_fetched_once_per_host_per_run(tmp_path: Path) -> None:
+    """The spider reads robots.txt for its Sitemap: lines and the robots middleware to obey it: one request
+    serves both, in the first run and in a recrawl, and the spider still records it and follows its sitemaps."""
+    site = NewsSite(n_articles=30, seed=6)
+    with serve_site(site) as local:
+        config = write_config(tmp_path, f'start_urls = ["{local.base_url}/"]\ndownload_delay = 0.0\nconcurrency = 4\n')
+        for run in (1, 2):
+            mark = local.log.mark()
+            crawl(config)
+            asked = [record.path for record in local.log.since(mark)]
+            assert asked.count("/robots.txt") == 1, (run, asked[:10])
+    with sqlite3.connect(tmp_path / "archive.db") as connection:
+        robots = connection.execute("SELECT count(*) FROM fetches WHERE url LIKE '%/robots.txt'").fetchone()[0]
+        from_robots = connection.execute(
+            "SELECT count(*) FROM fetches WHERE url LIKE '%/sitemap_index.xml' AND found_by = 'robots'"
+        ).fetchone()[0]
+    assert robots == 2  # recorded by the spider in each run
+    assert from_robots >= 1  # and its Sitemap: line followed

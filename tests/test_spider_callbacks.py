@@ -123,7 +123,7 @@ def test_from_crawler_applies_the_sources_file_and_command_line_wins(sources_fil
     assert settings.getfloat("DOWNLOAD_DELAY") == 2.5
     assert settings.getfloat("AUTOTHROTTLE_START_DELAY") == 2.5
     assert settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") == 3
-    assert settings.getint("CLOSESPIDER_PAGECOUNT") == 40
+    assert settings.getint("NEWSARCHIVE_MAX_PAGES") == 40
     assert settings.getbool("ROBOTSTXT_OBEY") is True
     assert settings["ARCHIVE_DB"] == str(sources_file.parent / "harbour.db")
     assert settings.frozen
@@ -457,11 +457,62 @@ def test_pattern_budget_bounds_a_calendar_and_closed_reports_it(
     assert "DISCOVERY_PATTERN_BUDGET" in message and "www.news.example/calendar/{n}/{n}/{n}/" in message
 
 
+def test_pattern_budget_counts_pages_not_repeated_links(sources_file: Path) -> None:
+    """/story/<id>/ URLs share one pattern; a "most read" box repeats five of them on every listing page.
+    Repeated links cost nothing: all 17 stories are requested under a budget of 20 (32 links)."""
+    settings = {"DISCOVERY_PATTERN_BUDGET": 20, **NO_ENGINE_SETTINGS}
+    crawler = news_crawler(settings, source=load_config(sources_file).source("harbour"))
+    most_read = "".join(f'<a href="/story/{i}/">Most read {i}</a>' for i in range(1, 6))
+    requested: set[str] = set()
+    for page in range(1, 5):
+        new = "".join(f'<a href="/story/{page * 10 + i}/">Story {page * 10 + i}</a>' for i in range(3))
+        request = page_request(crawler, f"{SITE}/news/page/{page}/")
+        body = f"<html><body><main>{new}</main><aside>{most_read}</aside></body></html>".encode()
+        links = [r for r in crawler.spider.parse_page(response_to(request, body)) if isinstance(r, Request)]
+        requested.update(r.url for r in links if r.meta["kind"] == "page")
+    stories = {f"{SITE}/story/{i}/" for i in range(1, 6)} | {
+        f"{SITE}/story/{page * 10 + i}/" for page in range(1, 5) for i in range(3)
+    }
+    assert requested == stories
+    assert stat(crawler, "links_over_pattern_budget") is None
+    assert crawler.spider.budget.counts["www.news.example/story/{n}/"] == 17
+
+    # A story already requested from the sitemap costs the budget nothing when a link names it.
+    page_request(crawler, f"{SITE}/story/99/", found_by="sitemap")
+    request = page_request(crawler, f"{SITE}/news/page/5/")
+    body = b'<html><body><a href="/story/99/">From the sitemap</a></body></html>'
+    list(crawler.spider.parse_page(response_to(request, body)))
+    assert crawler.spider.budget.counts["www.news.example/story/{n}/"] == 17
+
+
 def test_closed_without_a_cut_pattern_sets_no_stat(sources_file: Path) -> None:
     crawler = news_crawler(NO_ENGINE_SETTINGS, source=load_config(sources_file).source("harbour"))
     open_spider(crawler)
     close_spider(crawler, "finished")
     assert stat(crawler, "pattern_budget_exhausted") is None
+
+
+def test_links_that_are_never_articles_are_not_followed(crawler: Crawler) -> None:
+    """A WordPress article page: its log-in, comment-feed, print and share links cost no request."""
+    article = f"{SITE}/2025/03/24/harbour-wall-repairs-begin/"
+    body = f"""<html><body><article><h1>Harbour wall repairs begin</h1><p>Text.</p></article>
+<a href="/wp-login.php?redirect_to={article}">Log in to reply</a>
+<a href="/2025/03/24/harbour-wall-repairs-begin/?replytocom=7#respond">Reply</a>
+<a href="/2025/03/24/harbour-wall-repairs-begin/feed/">Comments feed</a>
+<a href="/comments/feed/">All comments</a>
+<a href="/2025/03/24/harbour-wall-repairs-begin/?print=1">Print</a>
+<a href="/2025/03/24/harbour-wall-repairs-begin/print/">Print version</a>
+<a href="https://www.news.example/share?url={article}">Share</a>
+<a href="/wp-admin/">Dashboard</a>
+<a href="/xmlrpc.php?rsd">RSD</a>
+<a href="/2025/03/23/ferry-timetable-changes/">Ferry timetable changes</a>
+</body></html>""".encode()
+    request = page_request(crawler, article)
+    _, requests = split(crawler.spider.parse_page(response_to(request, body)))
+    pages = [r.url for r in requests if r.meta["kind"] == "page"]
+    # the reply link is the article itself (canonicalize_url), already requested above
+    assert pages == [article, f"{SITE}/2025/03/23/ferry-timetable-changes/"]
+    assert stat(crawler, "skipped_never_article_url") == 8
 
 
 def test_non_html_page_is_skipped(crawler: Crawler) -> None:

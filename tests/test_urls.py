@@ -13,6 +13,7 @@ from crawler.discovery.urls import (
     canonicalize_url,
     is_on_hosts,
     looks_like_non_html,
+    never_article_reason,
     strip_amp,
     url_pattern,
 )
@@ -353,3 +354,56 @@ def test_non_html_files_are_recognised(url):
 )
 def test_pages_are_not_taken_for_files(url):
     assert not looks_like_non_html(url)
+
+
+# --- never_article_reason ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://news.example/wp-login.php?redirect_to=https%3A%2F%2Fnews.example%2F2024%2F05%2Fa%2F", "login"),
+        ("https://news.example/wp-login.php?action=lostpassword", "login"),
+        ("https://news.example/blog/wp-login.php", "login"),
+        ("https://news.example/wp-admin/", "admin"),
+        ("https://news.example/wp-admin/post-new.php", "admin"),
+        ("https://news.example/xmlrpc.php?rsd", "xmlrpc"),
+        ("https://news.example/wp-json/wp/v2/posts/12", "api"),
+        ("https://news.example/comments/feed/", "comment feed"),
+        ("https://news.example/2024/05/17/harbour-wall/feed/", "feed of a page"),
+        ("https://news.example/category/politics/feed/atom/", "feed of a page"),
+        ("https://news.example/2024/05/17/harbour-wall/trackback/", "trackback"),
+        ("https://news.example/2024/05/17/harbour-wall/?print=1", "print"),
+        ("https://news.example/2024/05/17/harbour-wall/print/", "print"),
+        ("https://news.example/story/123?output=print", "print"),
+        ("https://news.example/share?url=https%3A%2F%2Fnews.example%2Fa", "share"),
+        ("https://www.facebook.com/sharer.php?u=https%3A%2F%2Fnews.example%2Fa", "share"),
+        ("https://www.facebook.com/sharer/sharer.php?u=x", "share"),
+        ("https://twitter.com/intent/tweet?text=x", "share"),
+        ("https://news.example/cdn-cgi/l/email-protection#a1b2", "email protection"),
+    ],
+)
+def test_links_that_are_never_articles(url, reason):
+    assert never_article_reason(canonicalize_url(url)) == reason
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://news.example/",
+        "https://news.example/feed/",  # the site's feed: a discovery document, found as one
+        "https://news.example/2024/05/17/printing-press-closes/",
+        "https://news.example/news/print-edition-ends",
+        "https://news.example/sharepoint-outage-hits-council/",
+        "https://news.example/feedback-on-the-new-bridge/",
+        "https://news.example/2024/05/17/harbour-wall/?amp",  # AMP copies are handled by strip_amp
+        "https://news.example/2024/05/17/harbour-wall/amp/",
+        "https://news.example/?p=123",
+        "https://news.example/page/2/?paged=2",
+        # canonicalize_url reduces these to the article itself, which is fetched once
+        "https://news.example/2024/05/17/harbour-wall/?replytocom=12#respond",
+        "https://news.example/2024/05/17/harbour-wall/?share=twitter",
+    ],
+)
+def test_pages_that_may_be_articles_are_not_never_articles(url):
+    assert never_article_reason(canonicalize_url(url)) is None

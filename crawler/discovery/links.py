@@ -62,20 +62,33 @@ def next_hops(current_hops: int, url: str) -> int:
 
 
 class PatternBudget:
-    """Counts pages per URL pattern and says no once a pattern has had its share."""
+    """Counts pages per URL pattern and says no once a pattern has had its share.
+
+    It counts pages, not links: a URL costs its pattern one page the first time it is allowed (or
+    :meth:`note`d as requested for another reason, e.g. listed in a sitemap, which costs nothing);
+    every later link to it is allowed again for free (the dupefilter drops the repeat request).
+    URLs are expected canonical (crawler.discovery.urls.canonicalize_url).
+    """
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.counts: Counter[str] = Counter()
+        self.requested: set[str] = set()
 
     def allow(self, url: str) -> bool:
-        if self.budget <= 0:
+        if self.budget <= 0 or url in self.requested:
             return True
         pattern = url_pattern(url)
         if self.counts[pattern] >= self.budget:
             return False
         self.counts[pattern] += 1
+        self.requested.add(url)
         return True
+
+    def note(self, url: str) -> None:
+        """``url`` is requested outside the budget (sitemap, feed, start URL …): links to it cost nothing."""
+        if self.budget > 0:
+            self.requested.add(url)
 
     def exhausted(self) -> list[str]:
         return [pattern for pattern, count in self.counts.items() if count >= self.budget]

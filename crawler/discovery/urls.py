@@ -6,6 +6,8 @@
 * :func:`url_pattern` is the key of the crawler-trap budget (calendars, endless pagination).
 * :func:`is_on_hosts` decides whether a link stays inside a source (see ``SourceConfig.hosts()``).
 * :func:`looks_like_non_html` skips links to files that are never articles.
+* :func:`never_article_reason` skips links to pages that are never articles (log-in, admin, comment
+  feeds, reply/print/share variants, XML-RPC): :data:`NEVER_ARTICLE_URLS`.
 
 No settings drive this module; the lists below are the policy. The mechanics (percent-encoding,
 query sorting, dot segments, IDN hosts) are w3lib's ``canonicalize_url``; this module only adds
@@ -37,6 +39,28 @@ AMP_CACHE_HOST_SUFFIX = ".cdn.ampproject.org"
 # Google AMP cache: /c/ = document, /v/ = viewer; an "s/" segment marks an https origin.
 AMP_CACHE_PATH = re.compile(r"^/[cv]/(?P<secure>s/)?(?P<rest>[^/]+.*)$")
 AMP_QUERY_FLAGS = {"amp": {"", "1", "true"}, "outputtype": {"amp"}}
+
+
+# Links that are never articles and that sites (WordPress above all) put on every page: each would
+# cost a request. Matched, case-insensitively, against "path?query" of the canonical URL (query keys
+# sorted, so a key is at the start or after "&"). Not here: AMP copies (strip_amp handles them) and
+# WordPress's ?replytocom= and ?share= links, which canonicalize_url reduces to the article itself.
+NEVER_ARTICLE_URLS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern, re.IGNORECASE))
+    for name, pattern in (
+        ("login", r"/wp-login\.php(\?|$)"),
+        ("admin", r"/wp-admin(/|\?|$)"),
+        ("xmlrpc", r"/xmlrpc\.php(\?|$)"),
+        ("api", r"/wp-json(/|\?|$)"),
+        ("comment feed", r"/comments/feed(/|\?|$)"),
+        ("feed of a page", r"^/[^?]+/feed(/(atom|rss|rss2|rdf))?/?(\?|$)"),
+        ("trackback", r"/trackback/?(\?|$)"),
+        ("print", r"\?(.*&)?(print=(1|true|yes|on)?(&|$)|output=print(&|$))"),
+        ("print", r"/print/?(\?|$)"),
+        ("share", r"(/share/?\?|/sharer(\.php)?(/|\?|$)|/intent/(tweet|post)(/|\?|$))"),
+        ("email protection", r"^/cdn-cgi/"),
+    )
+)
 
 
 def _checked_split(url: str) -> SplitResult:
@@ -193,3 +217,13 @@ def looks_like_non_html(url: str) -> bool:
     last_segment = urlsplit(url.strip()).path.rsplit("/", 1)[-1]
     stem, dot, extension = last_segment.rpartition(".")
     return bool(dot and stem) and unquote_plus(extension).lower() in non_html_extensions()
+
+
+def never_article_reason(url: str) -> str | None:
+    """Why a URL is a link that is never an article (see :data:`NEVER_ARTICLE_URLS`), None when it may be one."""
+    parts = urlsplit(url.strip())
+    target = parts.path + ("?" + parts.query if parts.query else "")
+    for name, pattern in NEVER_ARTICLE_URLS:
+        if pattern.search(target):
+            return name
+    return None
