@@ -228,6 +228,16 @@ def test_widget_lines_without_wordpress_markup_are_still_removed() -> None:
         ),
         pytest.param("<app-root></app-root>", id="angular"),
         pytest.param(
+            '<main class="page"></main>'
+            + "".join(
+                f'<script>self.__next_f.push([1,"{n}:I[{n * 7},[\\"static/chunks/{n}.js\\"],\\"default\\"]\\n'
+                + "x" * 200
+                + '"])</script>'
+                for n in range(8)
+            ),
+            id="next-app-router-stream",
+        ),
+        pytest.param(
             "<noscript>Please enable JavaScript to view this site.</noscript><div class='x'></div>", id="noscript"
         ),
     ],

@@ -431,11 +431,18 @@ def _types_of(obj: dict[str, Any]) -> list[str]:
 # window.__INITIAL_STATE__ … A short page carrying a large blob like that is a shell.
 DATA_BLOB_MIN_CHARS = 1000
 DATA_BLOB_MARKERS = ("__INITIAL_STATE__", "__PRELOADED_STATE__", "__APOLLO_STATE__", "__NUXT__")
+NEXT_STREAM_MARKER = "self.__next_f.push"
 
 
 def _has_data_blob(tree: lxml.html.HtmlElement) -> bool:
+    # Next.js App Router streams the page as many small `self.__next_f.push([...])` scripts.
+    streamed = 0
     for script in tree.iter("script"):
         content = script.text or ""
+        if NEXT_STREAM_MARKER in content[:100]:
+            streamed += len(content)
+            if streamed >= DATA_BLOB_MIN_CHARS:
+                return True
         if len(content) < DATA_BLOB_MIN_CHARS:
             continue
         kind = (script.get("type") or "").strip().lower()
