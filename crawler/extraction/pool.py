@@ -37,6 +37,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from crawler.extraction.extract import DEFAULT_DROP_SELECTORS, extract_page, failed_fields
+from crawler.processes import pid_is_running
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def watch_process(pid: int, on_exit: Callable[[], None], name: str = "watch-proc
             on_exit()
             return
         except (AttributeError, OSError):  # no pidfds here: poll
-            while _pid_exists(pid):
+            while pid_is_running(pid):
                 time.sleep(OWNER_POLL_S)
             on_exit()
             return
@@ -73,16 +74,6 @@ def watch_process(pid: int, on_exit: Callable[[], None], name: str = "watch-proc
     thread = threading.Thread(target=wait, name=name, daemon=True)
     thread.start()
     return thread
-
-
-def _pid_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _init_worker(owner_pid: int) -> None:

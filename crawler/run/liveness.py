@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from archive.dates import parse_utc
 from archive.models import RunStatus
+from crawler.processes import pid_is_running
 
 if TYPE_CHECKING:
     from archive import Archive
@@ -38,17 +39,6 @@ if TYPE_CHECKING:
 # How much later than its run's started_at the run's process may have started (Popen after the row,
 # on a loaded machine); a process started later than that holds a reused PID.
 START_SLACK_S = 60.0
-
-
-def pid_is_running(pid: int) -> bool:
-    """Whether a process with this id exists on this machine (one of another user's counts)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _boot_time() -> float:
