@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from archive.models import ReasonKind
-from crawler.extraction.extract import ARTICLE_JSONLD_TYPES
+from crawler.extraction.jsonld import ARTICLE_JSONLD_TYPES
 
 NON_ARTICLE_JSONLD_TYPES = frozenset(
     {"CollectionPage", "ProfilePage", "AboutPage", "ContactPage", "SearchResultsPage", "CheckoutPage"}

@@ -1,0 +1,148 @@
+"""Authors: the people credited with an article, from JSON-LD, byline ``<meta>`` tags,
+trafilatura and the theme's byline markup; the publisher only when nobody else is named.
+No settings drive this module.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import lxml.html
+from lxml import etree
+
+from crawler.extraction.jsonld import ld_person
+from crawler.extraction.page import Meta, as_list, unique
+from crawler.extraction.site import is_site_like
+
+# <meta> names that carry a byline, in order of trust. Dublin Core / citation metas write "Last, First".
+AUTHOR_META_KEYS = (
+    "author",
+    "article:author",
+    "itemprop:author",
+    "parsely-author",
+    "sailthru.author",
+    "cxenseparse:author",
+    "byl",
+)
+INVERTED_AUTHOR_META_KEYS = ("dc.creator", "citation_author")
+# Byline elements of themes: rel=author links, itemprop=author, class "author" / "byline" (hCard ".fn" inside).
+# A cheap substring pre-filter in XPath; the class tokens are checked in Python.
+BYLINE_XPATH = etree.XPath(
+    "//*[@rel='author' or @itemprop='author' or contains(@class, 'author') or contains(@class, 'byline')]"
+)
+BYLINE_CLASSES = frozenset({"author", "byline", "fn"})
+BYLINE_MAX_CHARS = 120
+BYLINE_PREFIX_RE = re.compile(
+    r"^\s*(?:(?:written|reported|text|words|story)\s+)?(?:by|von|por|par|door|di|da|av|af|autor|autorin|author|"
+    r"autor/in|text|texto|reporter)\b\s*[:.]?\s*",
+    re.I,
+)
+NAME_JOINER_RE = re.compile(r"\s*(?:,|;|\s&\s|\sand\s|\sund\s|\sy\s|\se\s|\set\s|\sen\s|\sog\s|\soch\s)\s*", re.I)
+MAX_NAME_WORDS = 5
+
+
+def authors(
+    article_ld: dict[str, Any],
+    by_id: dict[str, dict[str, Any]],
+    meta: Meta,
+    trafilatura_author: str | None,
+    bylines: list[str],
+    site_names: list[str],
+    host: tuple[str, ...],
+) -> list[str]:
+    """People credited with the article; the publisher only when the page names nobody else.
+
+    Sources in order, the first that yields a person wins: JSON-LD authors (``@id`` references
+    resolved, ``givenName``/``familyName``, ``byline``), byline ``<meta>`` tags, trafilatura's
+    author, the theme's byline markup (``rel=author``, ``.author .fn``). Names that are the site
+    itself (its name, host or initials) are not people; an Organization author is the last resort.
+    """
+    people: list[str] = []
+    organisations: list[list[str]] = [[]]
+    for author in as_list(article_ld.get("author")):
+        for item in as_list(author):
+            name, is_org = ld_person(item, by_id)
+            (organisations[0] if is_org else people).append(name)
+
+    def persons(names: Iterable[str]) -> list[str]:
+        found, sited = [], []
+        for raw in names:
+            for name in split_names(raw):
+                (sited if is_site_like(name, site_names, host) else found).append(name)
+        organisations.append(sited)
+        return unique(found)
+
+    found = persons(people)
+    if not found:
+        found = persons(value for key in AUTHOR_META_KEYS for value in meta.getall(key))
+    if not found:
+        found = persons(inverted_name(value) for key in INVERTED_AUTHOR_META_KEYS for value in meta.getall(key))
+    if not found and trafilatura_author:
+        found = persons(trafilatura_author.split(";"))
+    if not found:
+        found = persons(bylines)
+    if not found:
+        # Nobody named: the organisation credited first (JSON-LD Organization, then site-like bylines).
+        group = next((group for group in organisations if any(group)), [])
+        found = unique(name for raw in group for name in split_names(raw))
+    return found
+
+
+def byline_texts(tree: lxml.html.HtmlElement) -> list[str]:
+    """Texts of the theme's byline elements (``rel=author``, ``.author .fn``, ``.byline``), short ones only."""
+    texts = []
+    for el in BYLINE_XPATH(tree):
+        if not (
+            el.get("rel") == "author"
+            or el.get("itemprop") == "author"
+            or BYLINE_CLASSES & set((el.get("class") or "").split())
+        ):
+            continue
+        text = " ".join(el.text_content().split())
+        if text and len(text) <= BYLINE_MAX_CHARS:
+            texts.append(text)
+            if len(texts) >= 6:
+                break
+    return texts
+
+
+def inverted_name(value: str) -> str:
+    """'Last, First' (Dublin Core, citation metas) → 'First Last'; anything else unchanged."""
+    parts = [part.strip() for part in value.split(",")]
+    if len(parts) == 2 and all(parts) and all(len(part.split()) <= 3 for part in parts):
+        return f"{parts[1]} {parts[0]}"
+    return value
+
+
+def split_names(raw: str) -> list[str]:
+    """One byline string → names: prefixes ("By ", "Von ") off, "A, B and C" split, roles dropped."""
+    raw = " ".join((raw or "").split())
+    if not raw or raw.startswith(("http://", "https://", "www.")) or "@" in raw:
+        return []
+    raw = BYLINE_PREFIX_RE.sub("", raw).strip()
+    names = []
+    for part in NAME_JOINER_RE.split(raw):
+        part = BYLINE_PREFIX_RE.sub("", part).strip(" .:|-–—")
+        if not part:
+            continue
+        if not looks_like_name(part):
+            # "Jane Doe, professor of history at X": a role or place after the name ends the list.
+            if names:
+                break
+            continue
+        names.append(part)
+    return names
+
+
+def looks_like_name(part: str) -> bool:
+    words = part.split()
+    if len(words) > MAX_NAME_WORDS:
+        return False
+    # Latin-script names are capitalised words (particles such as "van", "de", "bin" aside).
+    lowercase = [w for w in words if w[:1].isalpha() and w[:1].islower() and len(w) > 3]
+    return len(lowercase) <= 1
+
+
+# --- site name and titles ----------------------------------------------------------------------------

@@ -1,0 +1,52 @@
+"""Is this a JavaScript shell or a placeholder? Markers a page shows when its text is not in the
+HTML: an empty app root, a big data blob for scripts (``__NEXT_DATA__``, a Next.js App Router
+stream), "Loading…", "enable JavaScript", "coming soon". The threshold (``min_text_chars``) is the
+caller's (the ``EXTRACT_MIN_TEXT_CHARS`` setting).
+"""
+
+from __future__ import annotations
+
+import re
+
+import lxml.html
+
+APP_ROOT_IDS = ("root", "app", "__next", "__nuxt", "___gatsby", "app-root", "svelte", "main-app")
+LOADING_RE = re.compile(r"^\s*(loading|please wait)\s*(…|\.\.\.)?\s*$", re.I)
+ENABLE_JS_RE = re.compile(r"enable\s+javascript|javascript\s+(is\s+)?(required|disabled)", re.I)
+PLACEHOLDER_RE = re.compile(
+    r"lorem ipsum|coming soon|under construction|page not found|\b404\b|"
+    r"this (page|content|article) (is|has been) (not available|unavailable|removed|deleted)|"
+    r"no longer available|this domain (is|may be) for sale|default web page|it works!",
+    re.I,
+)
+
+DATA_BLOB_MIN_CHARS = 1000
+DATA_BLOB_MARKERS = ("__INITIAL_STATE__", "__PRELOADED_STATE__", "__APOLLO_STATE__", "__NUXT__")
+NEXT_STREAM_MARKER = "self.__next_f.push"
+
+
+def has_data_blob(tree: lxml.html.HtmlElement) -> bool:
+    # Next.js App Router streams the page as many small `self.__next_f.push([...])` scripts.
+    streamed = 0
+    for script in tree.iter("script"):
+        content = script.text or ""
+        if NEXT_STREAM_MARKER in content[:100]:
+            streamed += len(content)
+            if streamed >= DATA_BLOB_MIN_CHARS:
+                return True
+        if len(content) < DATA_BLOB_MIN_CHARS:
+            continue
+        kind = (script.get("type") or "").strip().lower()
+        if kind == "application/json" or script.get("id") in ("__NEXT_DATA__", "__NUXT_DATA__"):
+            return True
+        if any(marker in content[:400] for marker in DATA_BLOB_MARKERS):
+            return True
+    return False
+
+
+def has_empty_app_root(tree: lxml.html.HtmlElement) -> bool:
+    for root_id in APP_ROOT_IDS:
+        for el in tree.xpath("//body//*[@id=$root_id]", root_id=root_id):
+            if len(el.text_content().strip()) < 40:
+                return True
+    return bool(tree.xpath("//body//app-root[not(normalize-space())]"))

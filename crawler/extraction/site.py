@@ -1,0 +1,81 @@
+"""The site a page belongs to: its host names and declared names, and whether a string (a title
+segment, a byline) names the site rather than a story or a person. No settings drive this module.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+from urllib.parse import urlsplit
+
+import lxml.html
+
+from crawler.extraction.jsonld import ld_person, types_of
+from crawler.extraction.page import Meta, as_strings, clean, link_href
+
+STOP_HOST_LABELS = frozenset({"www", "com", "net", "org", "co", "news", "m", "amp", "edition"})
+
+
+def hosts(url: str, tree: lxml.html.HtmlElement, meta: Meta) -> tuple[str, ...]:
+    """Host names of the page: where it was fetched and where it says it lives (canonical, og:url).
+
+    A page served from a mirror, a proxy or a local copy still names its site by its canonical host.
+    """
+    hosts = []
+    for address in (url, link_href(tree, "canonical"), meta.get("og:url")):
+        try:
+            host = (urlsplit(address or "").hostname or "").lower()
+        except ValueError:
+            continue
+        if host and not re.fullmatch(r"[\d.:]+|localhost", host) and host not in hosts:
+            hosts.append(host)
+    return tuple(hosts)
+
+
+def site_names(
+    meta: Meta, objects: list[dict[str, Any]], article_ld: dict[str, Any], by_id: dict[str, dict[str, Any]]
+) -> list[str]:
+    names = [
+        *meta.getall("og:site_name"),
+        *meta.getall("application-name"),
+        *meta.getall("apple-mobile-web-app-title"),
+        *meta.getall("twitter:site"),
+    ]
+    publisher = article_ld.get("publisher")
+    if isinstance(publisher, dict):
+        names.append(ld_person(publisher, by_id)[0])
+    for obj in objects:
+        if {"WebSite", "NewsMediaOrganization"} & set(types_of(obj)):
+            names.extend(as_strings(obj.get("name")))
+    return [name for name in (clean(n) for n in names) if name]
+
+
+def name_key(value: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    return "".join(ch for ch in decomposed if ch.isalnum())
+
+
+def is_site_like(value: str, site_names: list[str], hosts: tuple[str, ...]) -> bool:
+    """Whether ``value`` names the site: its declared name, its host, or their initials, loosely."""
+    key = name_key(value)
+    if len(key) < 2:
+        return False
+    domains = [host.removeprefix("www.") for host in hosts if host]
+    labels = [name_key(label) for domain in domains for label in domain.split(".") if label not in STOP_HOST_LABELS]
+    host_keys = {label for label in labels if len(label) >= 2} | {name_key(domain) for domain in domains}
+    site_keys = {name_key(name.lstrip("@")) for name in site_names} - {""}
+    if key in host_keys or key in site_keys:
+        return True
+    words = re.findall(r"\w+", value)
+    initials = "".join(word[0] for word in words).casefold() if len(words) > 1 else ""
+    if initials and initials in host_keys:
+        return True
+    # Whole leading/trailing words that are the site: "NTV Haber" (site NTV), "Die Neue Südtiroler
+    # Tageszeitung" on tageszeitung.it. A short host label ("time") must match exactly: "Time to act" is no site.
+    loose_keys = {k for k in site_keys if len(k) >= 2} | {k for k in host_keys if len(k) >= 5}
+    if len(words) <= 5:
+        for size in range(1, len(words)):
+            if name_key(" ".join(words[:size])) in loose_keys or name_key(" ".join(words[-size:])) in loose_keys:
+                return True
+    return any(domain in value.lower() for domain in domains)
