@@ -57,8 +57,10 @@ from crawler.extraction.text import (
     article_text,
     drop_elements,
     drop_link_lines,
+    outline,
     text_lengths,
     visible_lines,
+    with_lead,
 )
 from crawler.extraction.titles import best_title, title_candidates
 
@@ -166,6 +168,11 @@ def _extract(
     # <noscript> holds "enable JavaScript" notices and tracking pixels, never the article.
     for el in list(tree.iter("noscript")):
         el.drop_tree()
+    # Where text stands, and the standfirst, before trafilatura prunes the tree in place.
+    page_outline = outline(
+        tree,
+        [meta.get("og:description"), meta.get("description"), meta.get("twitter:description"), _text_of(article_ld.get("description"))],
+    )
 
     document = bare_extraction(
         tree,
@@ -177,6 +184,8 @@ def _extract(
     )
     title = best_title(clean(getattr(document, "title", None)), titles, names, host)
     text = article_text(document, title)
+    if text:
+        text = with_lead(text, page_outline, title)
 
     visible_chars, link_chars = text_lengths(tree)
     short = len(text) < min_text_chars
@@ -268,6 +277,10 @@ def _language(tree: lxml.html.HtmlElement, meta: Meta, trafilatura_language: str
         if candidate and candidate.strip():
             return candidate.strip().replace("_", "-")
     return None
+
+
+def _text_of(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _is_amp(tree: lxml.html.HtmlElement) -> bool:
