@@ -61,6 +61,7 @@ from crawler.extraction.text import (
     text_lengths,
     visible_lines,
     with_lead,
+    without_leading_chrome,
 )
 from crawler.extraction.titles import best_title, title_candidates
 
@@ -184,7 +185,11 @@ def _extract(
     )
     title = best_title(clean(getattr(document, "title", None)), titles, names, host)
     text = article_text(document, title)
+    names_of_authors = authors(
+        article_ld, jsonld_by_id, meta, getattr(document, "author", None), bylines, names, host
+    )
     if text:
+        text = without_leading_chrome(text, [*titles, *([title] if title else [])], names_of_authors) or text
         text = with_lead(text, page_outline, title)
 
     visible_chars, link_chars = text_lengths(tree)
@@ -205,7 +210,7 @@ def _extract(
     fields.update(
         {
             "title": title,
-            "authors": authors(article_ld, jsonld_by_id, meta, getattr(document, "author", None), bylines, names, host),
+            "authors": names_of_authors,
             "published_at": published_at(tree, article_ld, meta, getattr(document, "date", None)),
             "modified_at": first_timestamp(
                 [

@@ -109,6 +109,39 @@ START_MATCH_CHARS = 60
 START_MIN_CHARS = 20
 NON_CONTENT_TAGS = frozenset({"script", "style", "template", "noscript", "svg", "button", "select", "option"})
 
+# Lines that lead the text but are not body: the headline again (or with its kicker glued on), a
+# kicker, a byline, a date line, an "Updated" label, a picture credit. Only a run of such lines at the
+# very top is dropped; the first other line ends it.
+HEADLINE_MIN_CHARS = 10
+KICKER_MAX_WORDS = 5
+KICKER_MAX_CHARS = 50
+SENTENCE_END_RE = re.compile(r"[.!?…:]['\"”’»)]*$")
+BYLINE_RE = re.compile(
+    r"^(by|von|par|di|por|av|door|af|od|fra|text|texte|autor|autorin|author|reporter)\b[:\s]", re.I
+)
+BYLINE_MAX_WORDS = 8
+DATE_RES: tuple[re.Pattern[str], ...] = (
+    re.compile(r"\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b"),
+    re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),
+    re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"),
+    re.compile(r"\b\d{1,2}[:.]\d{2}\b"),
+    re.compile(r"\b\d{1,2}\.?\s+[^\W\d_]{3,}\.?,?\s+\d{4}\b"),
+    re.compile(r"\b[^\W\d_]{3,}\.?\s+\d{1,2},?\s+\d{4}\b"),
+)
+DATE_LINE_MAX_OTHER_WORDS = 3
+UPDATED_RE = re.compile(
+    r"\b(updated|aktualisiert|actualizado|actualisé|mis à jour|aggiornato|oppdatert|uppdaterad|bijgewerkt|opdateret|"
+    r"aktualizováno|zaktualizowano|güncellendi|更新)",
+    re.I,
+)
+UPDATED_LINE_MAX_WORDS = 4
+CREDIT_RE = re.compile(
+    r"^(foto|fotos|photo|photos|bild|image|images|quelle|source|credit|crédit|imagen|billede|kuva)\s*:|getty images$|"
+    r"\((ap|afp|reuters|dpa) photo\b",
+    re.I,
+)
+CREDIT_MAX_WORDS = 12
+
 VISIBLE_TEXT = etree.XPath(
     "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]"
 )
@@ -338,3 +371,77 @@ def with_lead(text: str, page: Outline, title: str | None) -> str:
             added.append(lead.text)
             known += "\n" + key
     return "\n\n".join([*added, text]) if added else text
+
+
+# --- lines that lead the text but are not body -----------------------------------------------------
+
+
+def is_headline(line: str, headlines: Sequence[str]) -> bool:
+    """The headline again: equal to one, containing one (kicker glued on), or a good part of one."""
+    key = normalise(line)
+    if len(key) < HEADLINE_MIN_CHARS:
+        return False
+    for headline in headlines:
+        other = normalise(headline)
+        if len(other) < HEADLINE_MIN_CHARS:
+            continue
+        if other in key or (key in other and 2 * len(key) >= len(other)):
+            return True
+    return False
+
+
+def is_date_line(line: str) -> bool:
+    rest = line
+    for pattern in DATE_RES:
+        rest = pattern.sub(" ", rest)
+    if rest == line:
+        return False
+    return len(re.findall(r"[^\W\d_]{2,}", rest)) <= DATE_LINE_MAX_OTHER_WORDS
+
+
+def is_byline(line: str, authors: Sequence[str]) -> bool:
+    words = line.split()
+    if len(words) > BYLINE_MAX_WORDS or SENTENCE_END_RE.search(line):
+        return False
+    if BYLINE_RE.match(line):
+        return True
+    key = normalise(line)
+    return any(normalise(name) and normalise(name) in key for name in authors)
+
+
+def is_chrome_line(line: str, authors: Sequence[str]) -> bool:
+    """A date line, an "Updated" label, a byline or a picture credit."""
+    words = line.split()
+    return (
+        is_date_line(line)
+        or (len(words) <= UPDATED_LINE_MAX_WORDS and bool(UPDATED_RE.search(line)))
+        or is_byline(line, authors)
+        or (len(words) <= CREDIT_MAX_WORDS and bool(CREDIT_RE.search(line)))
+    )
+
+
+def is_kicker(line: str) -> bool:
+    return (
+        len(line.split()) <= KICKER_MAX_WORDS and len(line) <= KICKER_MAX_CHARS and not SENTENCE_END_RE.search(line)
+    )
+
+
+def without_leading_chrome(text: str, headlines: Sequence[str], authors: Sequence[str]) -> str:
+    """The text without the headline, kicker, byline, date and credit lines that lead it."""
+    lines = text.split("\n")
+    index = 0
+    while index < len(lines):
+        line = squash(lines[index])
+        following = next((squash(later) for later in lines[index + 1 :] if later.strip()), "")
+        if (
+            not line
+            or is_headline(line, headlines)
+            or is_chrome_line(line, authors)
+            or (is_kicker(line) and is_headline(following, headlines))
+        ):
+            index += 1
+            continue
+        break
+    if index == 0:
+        return text
+    return "\n".join(lines[index:]).strip()
