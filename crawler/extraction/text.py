@@ -113,6 +113,10 @@ NON_CONTENT_TAGS = frozenset({"script", "style", "template", "noscript", "svg", 
 # kicker, a byline, a date line, an "Updated" label, a picture credit. Only a run of such lines at the
 # very top is dropped; the first other line ends it.
 HEADLINE_MIN_CHARS = 10
+# A reworded headline (the page shows another wording than its meta title): most of a headline's
+# words, in a line that is no sentence (no full stop) and headline-short.
+HEADLINE_MIN_WORD_SHARE = 0.6
+HEADLINE_MAX_WORDS = 20
 KICKER_MAX_WORDS = 5
 KICKER_MAX_CHARS = 50
 SENTENCE_END_RE = re.compile(r"[.!?…:]['\"”’»)]*$")
@@ -141,6 +145,8 @@ CREDIT_RE = re.compile(
     re.I,
 )
 CREDIT_MAX_WORDS = 12
+# A caption ending with its credit ("… Bild: Name"), a picture's caption line above its credit line.
+CREDIT_TAIL_RE = re.compile(r"\b(foto|photo|bild|image|picture|credit|crédit|quelle|imagen)\s*:\s*[^.!?:]{0,60}$", re.I)
 
 VISIBLE_TEXT = etree.XPath(
     "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]"
@@ -387,7 +393,17 @@ def is_headline(line: str, headlines: Sequence[str]) -> bool:
             continue
         if other in key or (key in other and 2 * len(key) >= len(other)):
             return True
+        if is_reworded_headline(line, key, other):
+            return True
     return False
+
+
+def is_reworded_headline(line: str, key: str, headline_key: str) -> bool:
+    words = key.split()
+    if len(words) > HEADLINE_MAX_WORDS or line.rstrip().endswith("."):
+        return False
+    wanted = set(headline_key.split())
+    return len(wanted) >= 3 and len(wanted & set(words)) >= HEADLINE_MIN_WORD_SHARE * len(wanted)
 
 
 def is_date_line(line: str) -> bool:
@@ -437,7 +453,9 @@ def without_leading_chrome(text: str, headlines: Sequence[str], authors: Sequenc
             not line
             or is_headline(line, headlines)
             or is_chrome_line(line, authors)
+            or bool(CREDIT_TAIL_RE.search(line))
             or (is_kicker(line) and is_headline(following, headlines))
+            or (bool(following) and is_chrome_line(following, authors) and bool(CREDIT_RE.search(following)))
         ):
             index += 1
             continue
