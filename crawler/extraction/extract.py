@@ -62,6 +62,7 @@ from crawler.extraction.text import (
     visible_lines,
     with_lead,
     without_leading_chrome,
+    without_next_story,
 )
 from crawler.extraction.titles import best_title, title_candidates
 
@@ -190,7 +191,7 @@ def _extract(
     )
     if text:
         text = without_leading_chrome(text, [*titles, *([title] if title else [])], names_of_authors) or text
-        text = with_lead(text, page_outline, title)
+        text = with_lead(without_next_story(text, page_outline), page_outline, title)
 
     visible_chars, link_chars = text_lengths(tree)
     short = len(text) < min_text_chars

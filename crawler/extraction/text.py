@@ -239,6 +239,7 @@ class Outline:
     texts: tuple[tuple[int, str, lxml.html.HtmlElement], ...]  # every element's own text, whitespace collapsed
     first_h1: int | None
     leads: tuple[Lead, ...]
+    stories: tuple[tuple[int, int], ...] = ()  # (first, last) position of each <article> with an <h1>
 
 
 def squash(text: str) -> str:
@@ -316,6 +317,7 @@ def outline(tree: lxml.html.HtmlElement, descriptions: Iterable[str | None]) -> 
     leads: list[Lead] = []
     first_h1: int | None = None
     taken: list[lxml.html.HtmlElement] = []
+    stories: list[tuple[int, int]] = []
     body = tree.find("body")
     for position, element in enumerate(body.iter() if body is not None else ()):
         tag = element.tag
@@ -323,6 +325,8 @@ def outline(tree: lxml.html.HtmlElement, descriptions: Iterable[str | None]) -> 
             continue
         if tag == "h1" and first_h1 is None:
             first_h1 = position
+        if tag == "article" and any(True for _ in element.iter("h1")):
+            stories.append((position, position + sum(1 for _ in element.iterdescendants())))
         own = squash(element.text or "")
         if own:
             texts.append((position, own, element))
@@ -337,7 +341,7 @@ def outline(tree: lxml.html.HtmlElement, descriptions: Iterable[str | None]) -> 
             if text is not None and not in_caption(element):
                 leads.append(Lead(position, text, is_description(text, wanted)))
                 taken.append(element)
-    return Outline(tuple(texts), first_h1, tuple(leads))
+    return Outline(tuple(texts), first_h1, tuple(leads), tuple(stories))
 
 
 def body_start(page: Outline, text: str) -> int | None:
@@ -463,3 +467,35 @@ def without_leading_chrome(text: str, headlines: Sequence[str], authors: Sequenc
     if index == 0:
         return text
     return "\n".join(lines[index:]).strip()
+
+
+# --- a second story appended -----------------------------------------------------------------------
+
+# A line is placed in the page by its first characters, when that long a text node starts it.
+PLACE_CHARS = 40
+
+
+def without_next_story(text: str, page: Outline) -> str:
+    """The text cut where a later story begins: an infinite-scroll page renders the next article
+    (its own ``<article>`` with its own ``<h1>``) after the one read, and trafilatura keeps both."""
+    start = body_start(page, text)
+    if start is None or len(page.stories) < 2:
+        return text
+    own = [story for story in page.stories if story[0] <= start <= story[1]]
+    if not own:
+        return text
+    own_end = min(own, key=lambda story: story[1] - story[0])[1]
+    later = [story for story in page.stories if story[0] > own_end]
+    if not later:
+        return text
+    places: dict[str, int] = {}
+    for position, node_text, _ in page.texts:
+        if len(node_text) >= PLACE_CHARS:
+            places.setdefault(node_text[:PLACE_CHARS], position)
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        position = places.get(squash(line)[:PLACE_CHARS])
+        if position is not None and any(first <= position <= last for first, last in later):
+            kept = "\n".join(lines[:index]).strip()
+            return kept or text
+    return text
