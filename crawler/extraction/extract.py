@@ -63,6 +63,7 @@ from crawler.extraction.text import (
     with_lead,
     without_leading_chrome,
     without_next_story,
+    without_noise_lines,
 )
 from crawler.extraction.titles import best_title, title_candidates
 
@@ -191,7 +192,7 @@ def _extract(
     )
     if text:
         text = without_leading_chrome(text, [*titles, *([title] if title else [])], names_of_authors) or text
-        text = with_lead(without_next_story(text, page_outline), page_outline, title)
+        text = with_lead(without_noise_lines(without_next_story(text, page_outline)), page_outline, title)
 
     visible_chars, link_chars = text_lengths(tree)
     short = len(text) < min_text_chars

@@ -8,6 +8,7 @@ the visible and link text lengths the classifier weighs.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -140,13 +141,19 @@ UPDATED_RE = re.compile(
 )
 UPDATED_LINE_MAX_WORDS = 4
 CREDIT_RE = re.compile(
-    r"^(foto|fotos|photo|photos|bild|image|images|quelle|source|credit|crédit|imagen|billede|kuva)\s*:|getty images$|"
+    r"^(foto|fotos|photo|photos|bild|image|images|quelle|source|credit|crédit|imagen|billede|kuva|фото)\s*:|getty images$|"
     r"\((ap|afp|reuters|dpa) photo\b",
     re.I,
 )
 CREDIT_MAX_WORDS = 12
 # A caption ending with its credit ("… Bild: Name"), a picture's caption line above its credit line.
 CREDIT_TAIL_RE = re.compile(r"\b(foto|photo|bild|image|picture|credit|crédit|quelle|imagen)\s*:\s*[^.!?:]{0,60}$", re.I)
+
+# Anywhere in the text: a short line repeated this often is a placeholder (an embed blocked by consent
+# settings, "Advertisement"), and a short picture credit line is no body.
+REPEATED_LINE_MAX_WORDS = 20
+REPEATED_LINE_MIN_COUNT = 3
+CREDIT_LINE_MAX_WORDS = 8
 
 VISIBLE_TEXT = etree.XPath(
     "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]"
@@ -499,3 +506,20 @@ def without_next_story(text: str, page: Outline) -> str:
             kept = "\n".join(lines[:index]).strip()
             return kept or text
     return text
+
+
+def without_noise_lines(text: str) -> str:
+    """The text without short lines repeated three times or more and without picture credit lines."""
+    lines = text.split("\n")
+    counts = Counter(squash(line) for line in lines if line.strip())
+    kept = [
+        line
+        for line in lines
+        if not (
+            (counts[squash(line)] >= REPEATED_LINE_MIN_COUNT and len(line.split()) <= REPEATED_LINE_MAX_WORDS)
+            or (line.strip() and len(line.split()) <= CREDIT_LINE_MAX_WORDS and CREDIT_RE.search(squash(line)))
+        )
+    ]
+    if len(kept) == len(lines):
+        return text
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
