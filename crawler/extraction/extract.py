@@ -174,7 +174,12 @@ def _extract(
     # Where text stands, and the standfirst, before trafilatura prunes the tree in place.
     page_outline = outline(
         tree,
-        [meta.get("og:description"), meta.get("description"), meta.get("twitter:description"), _text_of(article_ld.get("description"))],
+        [
+            meta.get("og:description"),
+            meta.get("description"),
+            meta.get("twitter:description"),
+            _text_of(article_ld.get("description")),
+        ],
     )
 
     document = bare_extraction(
@@ -187,9 +192,7 @@ def _extract(
     )
     title = best_title(clean(getattr(document, "title", None)), titles, names, host)
     text = article_text(document, title)
-    names_of_authors = authors(
-        article_ld, jsonld_by_id, meta, getattr(document, "author", None), bylines, names, host
-    )
+    names_of_authors = authors(article_ld, jsonld_by_id, meta, getattr(document, "author", None), bylines, names, host)
     if text:
         text = without_leading_chrome(text, [*titles, *([title] if title else [])], names_of_authors) or text
         text = with_lead(without_noise_lines(without_next_story(text, page_outline)), page_outline, title)

@@ -94,7 +94,9 @@ LEAD_TAGS = frozenset({"p", "div", "h2", "h3", "h4", "section", "span", "strong"
 # Not a standfirst: a teaser card (heading, list, picture inside) or a link line.
 LEAD_EXCLUDED_DESCENDANTS = ("h1", "h2", "h3", "h4", "li", "figure", "figcaption", "img", "picture", "video", "article")
 # Nor the caption of the header picture (an image's "lead" box holds its caption and credit).
-LEAD_EXCLUDED_CLASS_WORDS = frozenset({"caption", "credit", "photo", "image", "img", "media", "gallery", "video", "figure"})
+LEAD_EXCLUDED_CLASS_WORDS = frozenset(
+    {"caption", "credit", "photo", "image", "img", "media", "gallery", "video", "figure"}
+)
 CAPTION_CLASS_WORDS = frozenset({"caption", "credit", "figcaption"})
 CAPTION_TAGS = frozenset({"figure", "figcaption"})
 CAPTION_ANCESTOR_DEPTH = 4
@@ -121,9 +123,7 @@ HEADLINE_MAX_WORDS = 20
 KICKER_MAX_WORDS = 5
 KICKER_MAX_CHARS = 50
 SENTENCE_END_RE = re.compile(r"[.!?…:]['\"”’»)]*$")
-BYLINE_RE = re.compile(
-    r"^(by|von|par|di|por|av|door|af|od|fra|text|texte|autor|autorin|author|reporter)\b[:\s]", re.I
-)
+BYLINE_RE = re.compile(r"^(by|von|par|di|por|av|door|af|od|fra|text|texte|autor|autorin|author|reporter)\b[:\s]", re.I)
 BYLINE_MAX_WORDS = 8
 DATE_RES: tuple[re.Pattern[str], ...] = (
     re.compile(r"\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b"),
@@ -305,11 +305,10 @@ def described_element(element: lxml.html.HtmlElement, descriptions: Sequence[str
     own = squash(element.text or "")[:START_MIN_CHARS]
     if len(own) < START_MIN_CHARS or not any(d.startswith(own) for d in descriptions):
         return None
-    longest = max(len(d) for d in descriptions)
     node: lxml.html.HtmlElement | None = element
     while node is not None and node.tag != "body":
         text = squash(node.text_content())
-        if not text.startswith(own) or len(text) > longest + LEAD_MIN_CHARS:
+        if not text.startswith(own) or len(text) > LEAD_MAX_CHARS:
             return None
         if is_description(text, descriptions):
             return node
@@ -402,11 +401,18 @@ def is_headline(line: str, headlines: Sequence[str]) -> bool:
         other = normalise(headline)
         if len(other) < HEADLINE_MIN_CHARS:
             continue
-        if other in key or (key in other and 2 * len(key) >= len(other)):
+        if key in other and 2 * len(key) >= len(other):
             return True
+        if other in key and len(key) - len(other) <= KICKER_MAX_CHARS and not is_sentence(line, headline):
+            return True  # the kicker glued to the headline
         if is_reworded_headline(line, key, other):
             return True
     return False
+
+
+def is_sentence(line: str, headline: str) -> bool:
+    """Ends with a full stop the headline does not have: a sentence of the body, not a headline."""
+    return line.rstrip().endswith(".") and not headline.rstrip().endswith(".")
 
 
 def is_reworded_headline(line: str, key: str, headline_key: str) -> bool:
@@ -448,9 +454,7 @@ def is_chrome_line(line: str, authors: Sequence[str]) -> bool:
 
 
 def is_kicker(line: str) -> bool:
-    return (
-        len(line.split()) <= KICKER_MAX_WORDS and len(line) <= KICKER_MAX_CHARS and not SENTENCE_END_RE.search(line)
-    )
+    return len(line.split()) <= KICKER_MAX_WORDS and len(line) <= KICKER_MAX_CHARS and not SENTENCE_END_RE.search(line)
 
 
 def without_leading_chrome(text: str, headlines: Sequence[str], authors: Sequence[str]) -> str:

@@ -1,0 +1,229 @@
+"""The article body text on small pages mimicking real news markup: the standfirst put back, lines
+that lead the text without being body dropped, a second appended story cut, placeholder and credit
+lines dropped (``crawler.extraction.text``, through ``extract_page``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from crawler.extraction.extract import extract_page
+from crawler.extraction.text import (
+    is_date_line,
+    is_headline,
+    without_leading_chrome,
+    without_noise_lines,
+)
+
+URL = "https://news.example.com/politik/2024/05/12/council-votes-on-budget"
+REALWORLD = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "realworld"
+
+HEADLINE = "Council votes to freeze the city budget for two years"
+LEAD = "The city council froze spending after a long night of debate. Unions promise to fight the decision."
+PARAGRAPHS = [
+    "The council met on Tuesday evening in the old town hall, where more than two hundred residents had "
+    "gathered to hear the members argue over the budget for the coming two years of the city.",
+    "After six hours of debate the majority voted to keep spending at this year's level, citing falling tax "
+    "revenue and the rising cost of energy for the public buildings the city has to heat and maintain.",
+    "Opposition members said the freeze would hit schools and libraries first, and that the city could not "
+    "afford to postpone the repairs its bridges and swimming pools have needed for more than a decade.",
+    "The mayor said the decision was painful but necessary, and promised to review it next spring once the "
+    "new figures on tax revenue are known and the state has decided on its grants to the municipalities.",
+]
+
+
+def page(
+    header: str = "", body_extra: str = "", after: str = "", head: str = "", paragraphs: list[str] | None = None
+) -> bytes:
+    body = "".join(f"<p>{text}</p>" for text in (PARAGRAPHS if paragraphs is None else paragraphs))
+    return (
+        f"<!doctype html><html lang='en'><head><title>{HEADLINE} | Example News</title>{head}</head><body>"
+        "<nav><a href='/'>Home</a> <a href='/politik'>Politics</a></nav>"
+        f"<main><article class='story'><header>{header}</header>"
+        f"<div class='article-body'>{body}{body_extra}</div></article>{after}</main>"
+        "<footer><p>© Example News</p></footer></body></html>"
+    ).encode()
+
+
+def text_of(body: bytes) -> str:
+    return extract_page(body, URL, "text/html; charset=utf-8")["text"]
+
+
+# --- the standfirst ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "lead_markup",
+    [
+        f"<p class='article__lead'>{LEAD}</p>",
+        f"<div class='c-summary__intro'>{LEAD}</div>",
+        f"<h2 class='subtitle'>{LEAD}</h2>",
+        f"<div class='ContentHeaderDek-bIqFFZ'>{LEAD}</div>",
+        f"<div class='entry-excerpt'><p>{LEAD}</p></div>",
+        f"<p class='story-lead-text'><strong>{LEAD}</strong></p>",
+    ],
+    ids=["lead", "summary-intro", "subtitle", "camel-case-dek", "excerpt-wrapper", "inline-strong"],
+)
+def test_the_standfirst_in_the_article_header_is_put_back_at_the_top(lead_markup: str) -> None:
+    text = text_of(page(header=f"<h1>{HEADLINE}</h1>{lead_markup}"))
+    assert text.startswith(LEAD + "\n\n"), text[:200]
+    assert text.count("froze spending") == 1
+
+
+def test_a_visible_paragraph_equal_to_the_description_is_the_standfirst() -> None:
+    head = f"<meta property='og:description' content='{LEAD}'>"
+    text = text_of(page(head=head, header=f"<h1>{HEADLINE}</h1><p class='css-1485smx'>{LEAD}</p>"))
+    assert text.startswith(LEAD + "\n\n")
+
+
+def test_a_truncated_description_still_names_its_paragraph() -> None:
+    head = f"<meta name='description' content='{LEAD[:60]}…'>"
+    text = text_of(page(head=head, header=f"<h1>{HEADLINE}</h1><div><span>{LEAD}</span></div>"))
+    assert text.startswith(LEAD + "\n\n")
+
+
+def test_the_standfirst_already_in_the_text_is_not_repeated() -> None:
+    paragraphs = [LEAD, *PARAGRAPHS]
+    text = text_of(page(header=f"<h1>{HEADLINE}</h1><p class='intro'>{LEAD}</p>", paragraphs=paragraphs))
+    assert text.count("froze spending") == 1
+
+
+def test_teasers_of_other_stories_are_not_a_standfirst() -> None:
+    other = "Another story about the harbour, with its own teaser text that is long enough to read as a lead."
+    above = f"<div class='teaser'><p class='teaser-text'>{other}</p></div>"
+    below = f"<aside><p class='teaser__text'>{other} And more.</p></aside>"
+    body = (
+        f"<!doctype html><html><head><title>{HEADLINE}</title></head><body>{above}<main><article>"
+        f"<h1>{HEADLINE}</h1><div>{''.join(f'<p>{p}</p>' for p in PARAGRAPHS)}</div></article>{below}"
+        "</main></body></html>"
+    ).encode()
+    text = text_of(body)
+    assert "harbour" not in text
+
+
+def test_the_caption_of_the_header_picture_is_not_a_standfirst() -> None:
+    caption = "A resident holds a sign outside the town hall on Tuesday evening. (Photo by Jane Roe)"
+    header = (
+        f"<h1>{HEADLINE}</h1><div class='LeadFeature'><div class='imageCaption'><div>{caption}</div></div></div>"
+        f"<div class='article-lead'><figure><figcaption>{caption} again</figcaption></figure></div>"
+    )
+    assert "resident holds a sign" not in text_of(page(header=header))
+
+
+# --- lines that lead the text but are not body ----------------------------------------------------
+
+
+def test_kicker_headline_byline_and_date_leading_the_text_are_dropped() -> None:
+    leading = "Budget crisis\n" + HEADLINE + "\nBy Jane Roe\n12.05.2024 14:30\n"
+    text = without_leading_chrome(leading + "\n\n".join(PARAGRAPHS), [HEADLINE], ["Jane Roe"])
+    assert text.startswith(PARAGRAPHS[0])
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"Budget crisis{HEADLINE}",  # kicker glued to the headline
+        "City budget: Council votes to freeze the budget for two years?",  # reworded headline
+    ],
+)
+def test_headline_variants_are_recognised(line: str) -> None:
+    assert is_headline(line, [HEADLINE])
+
+
+def test_a_first_paragraph_repeating_the_headline_words_is_body() -> None:
+    first = "The council votes to freeze the city budget for two years, its chairman said on Tuesday."
+    assert not is_headline(first, [HEADLINE])
+    assert without_leading_chrome(first + "\n\nMore.", [HEADLINE], []).startswith(first)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "30. Januar 2024",
+        "17:41 JST, October 13, 2024",
+        "2025年1月14日 01時28分 (1月14日 01時40分更新)",
+        "Freitag, 28.04.2023, 19:25",
+    ],
+)
+def test_date_lines(line: str) -> None:
+    assert is_date_line(line)
+
+
+def test_a_sentence_with_a_date_is_not_a_date_line() -> None:
+    assert not is_date_line("On 12 May 2024 the council met again to discuss the budget of the city.")
+
+
+def test_a_caption_with_its_credit_above_the_text_is_dropped() -> None:
+    text = "Residents outside the town hall.\nImage: Jane Roe\n\n" + "\n\n".join(PARAGRAPHS)
+    assert without_leading_chrome(text, [HEADLINE], []).startswith(PARAGRAPHS[0])
+
+
+def test_leading_lines_are_dropped_in_a_whole_page() -> None:
+    header = f"<p class='kicker'>Budget crisis</p><h1>{HEADLINE}</h1><p class='byline'>By Jane Roe</p>"
+    body = page(header=header, paragraphs=[f"<span>{HEADLINE}</span>", *PARAGRAPHS])
+    text = text_of(body)
+    assert text.startswith(PARAGRAPHS[0]), text[:200]
+
+
+# --- a second story appended ----------------------------------------------------------------------
+
+
+def test_the_next_story_of_an_infinite_scroll_page_is_cut() -> None:
+    next_story = (
+        "<div class='under-article'><article><h1>Harbour reopens after storm damage repaired</h1>"
+        "<p>The harbour reopened on Wednesday after three weeks of repairs to the quays and the breakwater, "
+        "which the storm had damaged badly in the last days of April this year.</p>"
+        "<p>Fishermen said they had lost a month of income and asked the city for help with their costs, "
+        "which the harbour master promised to pass on to the council at its next meeting.</p></article></div>"
+    )
+    text = text_of(page(header=f"<h1>{HEADLINE}</h1>", after=next_story))
+    assert PARAGRAPHS[-1][:40] in text
+    assert "harbour" not in text.lower()
+
+
+# --- placeholder and credit lines -----------------------------------------------------------------
+
+
+def test_repeated_placeholders_and_credit_lines_are_dropped() -> None:
+    placeholder = "External content not available\nYour privacy settings block this content."
+    text = "\n\n".join(
+        [
+            PARAGRAPHS[0],
+            placeholder,
+            "Jane Roe/AFP via Getty Images",
+            PARAGRAPHS[1],
+            placeholder,
+            PARAGRAPHS[2],
+            placeholder,
+        ]
+    )
+    cleaned = without_noise_lines(text)
+    assert "External content" not in cleaned
+    assert "Getty" not in cleaned
+    assert cleaned.split("\n\n") == PARAGRAPHS[:3]
+
+
+# --- the real pages ---------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not (REALWORLD / "truth.jsonl").is_file(), reason="realworld fixture not in /work/shared")
+def test_real_pages_start_with_their_standfirst() -> None:
+    """On real pages whose standfirst trafilatura drops, it stands at the top of the text."""
+    cases = 0
+    for line in (REALWORLD / "truth.jsonl").read_text(encoding="utf-8").splitlines():
+        truth = json.loads(line)
+        if truth["id"] not in {
+            "at_SalzburgerNachrichten_2025_06_05",
+            "it_LaRepubblica_2025_01_05",
+            "ch_SRF_2025_01_05",
+        }:
+            continue
+        html = gzip.decompress((REALWORLD / "pages" / f"{truth['id']}.html.gz").read_bytes())
+        text = extract_page(html, truth["url"], "text/html; charset=utf-8")["text"]
+        assert " ".join(text.split())[:60] == " ".join(truth["summary"][0].split())[:60], truth["id"]
+        cases += 1
+    assert cases == 3
