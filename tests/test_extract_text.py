@@ -13,10 +13,12 @@ import pytest
 
 from crawler.extraction.extract import extract_page
 from crawler.extraction.text import (
+    is_byline,
     is_date_line,
     is_headline,
     without_leading_chrome,
     without_noise_lines,
+    without_trailing_chrome,
 )
 
 URL = "https://news.example.com/politik/2024/05/12/council-votes-on-budget"
@@ -167,6 +169,40 @@ def test_leading_lines_are_dropped_in_a_whole_page() -> None:
     body = page(header=header, paragraphs=[f"<span>{HEADLINE}</span>", *PARAGRAPHS])
     text = text_of(body)
     assert text.startswith(PARAGRAPHS[0]), text[:200]
+
+
+# --- paragraphs split by inline markup ------------------------------------------------------------
+
+
+def test_an_inline_comment_does_not_cut_a_paragraph() -> None:
+    last = (
+        "Prices have recovered <a href='/prices'>from the slump</a><!-- -->, but the effects of high interest "
+        "rates and stubborn inflation have acted as a drag on the budget of the city this year."
+    )
+    text = text_of(page(header=f"<h1>{HEADLINE}</h1>", paragraphs=[*PARAGRAPHS, last]))
+    assert text.endswith("a drag on the budget of the city this year.")
+    assert "from the slump, but the effects" in text
+
+
+# --- lines that end the text but are not body ------------------------------------------------------
+
+
+def test_a_dangling_label_a_related_link_list_and_a_signature_end_no_text() -> None:
+    body = "\n\n".join(PARAGRAPHS)
+    tail = "\n\nJane Roe\n\nRelated:\n- 19.03.2024 Harbour reopens\n- 05.03.2024 Bridge closed\n\nRead more:"
+    assert without_trailing_chrome(body + tail, ["Jane Roe"]) == body
+
+
+def test_a_closing_list_that_is_body_stays() -> None:
+    body = (
+        "\n\n".join(PARAGRAPHS) + "\n\nThe council will now:\n- cut the energy bill by a fifth,\n- sell two buildings."
+    )
+    assert without_trailing_chrome(body, []) == body
+
+
+def test_a_long_cjk_line_naming_its_reporters_is_not_a_signature() -> None:
+    line = "一方で、イスラエル軍は13日、ガザ北部の戦闘でイスラエル兵5人が死亡したと発表した。ガザでは約100人の人質が拘束されている。【エルサレム松岡大地】"
+    assert not is_byline(line, ["松岡大地"])
 
 
 # --- a second story appended ----------------------------------------------------------------------

@@ -55,6 +55,7 @@ from crawler.extraction.site import hosts, site_names
 from crawler.extraction.text import (
     DEFAULT_DROP_SELECTORS,
     article_text,
+    drop_comments,
     drop_elements,
     drop_link_lines,
     outline,
@@ -64,6 +65,7 @@ from crawler.extraction.text import (
     without_leading_chrome,
     without_next_story,
     without_noise_lines,
+    without_trailing_chrome,
 )
 from crawler.extraction.titles import best_title, title_candidates
 
@@ -171,6 +173,7 @@ def _extract(
     # <noscript> holds "enable JavaScript" notices and tracking pixels, never the article.
     for el in list(tree.iter("noscript")):
         el.drop_tree()
+    drop_comments(tree)
     # Where text stands, and the standfirst, before trafilatura prunes the tree in place.
     page_outline = outline(
         tree,
@@ -195,7 +198,8 @@ def _extract(
     names_of_authors = authors(article_ld, jsonld_by_id, meta, getattr(document, "author", None), bylines, names, host)
     if text:
         text = without_leading_chrome(text, [*titles, *([title] if title else [])], names_of_authors) or text
-        text = with_lead(without_noise_lines(without_next_story(text, page_outline)), page_outline, title)
+        text = without_trailing_chrome(without_noise_lines(without_next_story(text, page_outline)), names_of_authors)
+        text = with_lead(text, page_outline, title)
 
     visible_chars, link_chars = text_lengths(tree)
     short = len(text) < min_text_chars

@@ -125,6 +125,7 @@ KICKER_MAX_CHARS = 50
 SENTENCE_END_RE = re.compile(r"[.!?…:]['\"”’»)]*$")
 BYLINE_RE = re.compile(r"^(by|von|par|di|por|av|door|af|od|fra|text|texte|autor|autorin|author|reporter)\b[:\s]", re.I)
 BYLINE_MAX_WORDS = 8
+BYLINE_MAX_CHARS = 60  # CJK lines have no spaces to count words by
 DATE_RES: tuple[re.Pattern[str], ...] = (
     re.compile(r"\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b"),
     re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),
@@ -148,6 +149,16 @@ CREDIT_RE = re.compile(
 CREDIT_MAX_WORDS = 12
 # A caption ending with its credit ("… Bild: Name"), a picture's caption line above its credit line.
 CREDIT_TAIL_RE = re.compile(r"\b(foto|photo|bild|image|picture|credit|crédit|quelle|imagen)\s*:\s*[^.!?:]{0,60}$", re.I)
+
+# Lines that end the text but are not body: a dangling label ("Read more:", "Ähnliche:") whose links
+# were dropped, a list of related links under such a label or a short heading, a signature line.
+LABEL_MAX_WORDS = 8
+LABEL_MAX_CHARS = 60
+LIST_ITEM_MAX_WORDS = 20
+LIST_HEADING_MAX_WORDS = 5
+LIST_LABEL_MAX_WORDS = 3  # "Related:", "Lesen Sie auch:"; a longer one introduces a list of the body
+ITEM_SENTENCE_END_RE = re.compile(r"[.,;]$")  # headlines of linked stories end without these
+MIN_LINK_LIST_ITEMS = 2
 
 # Anywhere in the text: a short line repeated this often is a placeholder (an embed blocked by consent
 # settings, "Advertisement"), and a short picture credit line is no body.
@@ -173,6 +184,12 @@ def drop_elements(tree: lxml.html.HtmlElement, selectors: tuple[str, ...]) -> No
         for el in selector(tree):
             if el.getparent() is not None:
                 el.drop_tree()
+
+
+def drop_comments(tree: lxml.html.HtmlElement) -> None:
+    """Remove HTML comments, keeping the text after them: trafilatura ends a paragraph at an inline
+    ``<!-- -->`` (React and Vue leave them between text pieces), cutting the rest of it."""
+    etree.strip_elements(tree, etree.Comment, with_tail=False)
 
 
 # A short line that is mostly link text ("Archive: June 2024", "Read more: …", "Tags: a, b") is
@@ -434,7 +451,7 @@ def is_date_line(line: str) -> bool:
 
 def is_byline(line: str, authors: Sequence[str]) -> bool:
     words = line.split()
-    if len(words) > BYLINE_MAX_WORDS or SENTENCE_END_RE.search(line):
+    if len(words) > BYLINE_MAX_WORDS or len(line) > BYLINE_MAX_CHARS or SENTENCE_END_RE.search(line):
         return False
     if BYLINE_RE.match(line):
         return True
@@ -527,3 +544,49 @@ def without_noise_lines(text: str) -> str:
     if len(kept) == len(lines):
         return text
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+
+
+# --- lines that end the text but are not body ------------------------------------------------------
+
+
+def is_label(line: str) -> bool:
+    return line.endswith(":") and len(line.split()) <= LABEL_MAX_WORDS and len(line) <= LABEL_MAX_CHARS
+
+
+def is_list_item(line: str) -> bool:
+    return line.startswith("- ") and len(line.split()) <= LIST_ITEM_MAX_WORDS and not ITEM_SENTENCE_END_RE.search(line)
+
+
+def trailing_link_list(lines: list[str]) -> int:
+    """How many of the last lines are a list of links under a label or short heading (0: none)."""
+    index = len(lines)
+    while index > 0 and is_list_item(lines[index - 1]):
+        index -= 1
+    items = len(lines) - index
+    if items < MIN_LINK_LIST_ITEMS or index == 0:
+        return 0
+    heading = lines[index - 1]
+    if (is_label(heading) and len(heading.split()) <= LIST_LABEL_MAX_WORDS) or (
+        len(heading.split()) <= LIST_HEADING_MAX_WORDS and not SENTENCE_END_RE.search(heading)
+    ):
+        return items + 1
+    return 0
+
+
+def without_trailing_chrome(text: str, authors: Sequence[str]) -> str:
+    """The text without the labels, link lists and signature lines that end it."""
+    lines = [squash(line) for line in text.split("\n")]
+    kept = list(lines)
+    while kept:
+        if not kept[-1] or is_label(kept[-1]) or is_byline(kept[-1], authors):
+            kept.pop()
+            continue
+        cut = trailing_link_list([line for line in kept if line])
+        if not cut:
+            break
+        while cut:
+            if kept.pop():
+                cut -= 1
+    if len(kept) == len(lines) or not any(kept):
+        return text
+    return "\n".join(text.split("\n")[: len(kept)]).strip()
