@@ -89,6 +89,7 @@ LEAD_CLASS_WORDS = frozenset(
         "synopsis",
     }
 )
+LEAD_CLASS_HINT_RE = re.compile("|".join(sorted(LEAD_CLASS_WORDS)) + "|title", re.I)
 CLASS_WORD_RE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 LEAD_TAGS = frozenset({"p", "div", "h2", "h3", "h4", "section", "span", "strong"})
 # Not a standfirst: a teaser card (heading, list, picture inside) or a link line.
@@ -275,6 +276,8 @@ def class_words(element: lxml.html.HtmlElement) -> set[str]:
 
 
 def has_lead_class(element: lxml.html.HtmlElement) -> bool:
+    if not LEAD_CLASS_HINT_RE.search(element.get("class") or ""):
+        return False  # most elements: skip splitting the class into words
     words = class_words(element)
     return not words & LEAD_EXCLUDED_CLASS_WORDS and (bool(words & LEAD_CLASS_WORDS) or {"sub", "title"} <= words)
 
@@ -339,8 +342,8 @@ def outline(tree: lxml.html.HtmlElement, descriptions: Iterable[str | None]) -> 
     texts: list[tuple[int, str, lxml.html.HtmlElement]] = []
     leads: list[Lead] = []
     first_h1: int | None = None
-    taken: list[lxml.html.HtmlElement] = []
     stories: list[tuple[int, int]] = []
+    inside: lxml.html.HtmlElement | None = None  # last element of a lead taken: no lead inside a lead
     body = tree.find("body")
     for position, element in enumerate(body.iter() if body is not None else ()):
         tag = element.tag
@@ -348,23 +351,34 @@ def outline(tree: lxml.html.HtmlElement, descriptions: Iterable[str | None]) -> 
             continue
         if tag == "h1" and first_h1 is None:
             first_h1 = position
-        if tag == "article" and any(True for _ in element.iter("h1")):
+        elif tag == "article" and any(True for _ in element.iter("h1")):
             stories.append((position, position + sum(1 for _ in element.iterdescendants())))
-        own = squash(element.text or "")
+        raw = element.text
+        own = " ".join(raw.split()) if raw and not raw.isspace() else ""
         if own:
             texts.append((position, own, element))
-        if taken and any(ancestor in taken for ancestor in element.iterancestors()):
+        if inside is not None:
+            if element is inside:
+                inside = None
             continue
         found = described_element(element, wanted) if own and wanted else None
         if found is not None and not in_caption(found):
             leads.append(Lead(position, squash(found.text_content()), True))
-            taken.append(found)
-        elif tag in LEAD_TAGS and has_lead_class(element):
+            inside = last_descendant(found)
+        elif tag in LEAD_TAGS and LEAD_CLASS_HINT_RE.search(element.get("class") or "") and has_lead_class(element):
             text = lead_text(element)
             if text is not None and not in_caption(element):
                 leads.append(Lead(position, text, is_description(text, wanted)))
-                taken.append(element)
+                inside = last_descendant(element)
     return Outline(tuple(texts), first_h1, tuple(leads), tuple(stories))
+
+
+def last_descendant(element: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    """The element's last descendant in document order (None: it has none)."""
+    node = None
+    while len(element):
+        node = element = element[-1]
+    return node
 
 
 def body_start(page: Outline, text: str) -> int | None:
