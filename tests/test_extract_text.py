@@ -184,6 +184,33 @@ def test_an_inline_comment_does_not_cut_a_paragraph() -> None:
     assert "from the slump, but the effects" in text
 
 
+# --- captions ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "picture",
+    [
+        "<figure><img src='/a.jpg' alt=''><figcaption><p>{caption}</p></figcaption></figure>",
+        "<div class='image clearfix'><img src='/a.jpg' alt=''><div class='caption'><span>{caption}</span></div></div>",
+        "<div class='post-img'><img src='/a.jpg' alt=''><p class='img-description'>{caption}</p></div>",
+        "<div class='image_image-widget__LYZT4'><img src='/a.jpg' alt=''><p><span>{caption}</span></p></div>",
+    ],
+    ids=["figcaption", "caption-class", "img-description", "image-widget"],
+)
+def test_picture_captions_in_the_body_are_not_text(picture: str) -> None:
+    caption = "Pictured from left, residents Anna Berg and Tom Lind outside the town hall on Tuesday evening."
+    paragraphs = [PARAGRAPHS[0], picture.format(caption=caption), *PARAGRAPHS[1:]]
+    body = page(header=f"<h1>{HEADLINE}</h1>", paragraphs=[]).replace(
+        b"<div class='article-body'>",
+        (
+            "<div class='article-body'>" + "".join(p if p.startswith("<") else f"<p>{p}</p>" for p in paragraphs)
+        ).encode(),
+    )
+    text = text_of(body)
+    assert "Pictured from left" not in text
+    assert PARAGRAPHS[-1][:40] in text
+
+
 # --- lines that end the text but are not body ------------------------------------------------------
 
 

@@ -193,6 +193,33 @@ def drop_comments(tree: lxml.html.HtmlElement) -> None:
     etree.strip_elements(tree, etree.Comment, with_tail=False)
 
 
+# Picture captions and credits: trafilatura keeps some in the text, yet a caption describes the picture,
+# not the story. A <figcaption>, or an element whose class names a caption or credit (or a picture's
+# description / widget), short enough not to be a container of the body.
+CAPTION_XPATH = etree.XPath(
+    "//body//figcaption | //body//*[contains(@class, 'aption') or contains(@class, 'redit') "
+    "or contains(@class, 'escription') or contains(@class, 'idget')]"
+)
+PICTURE_CLASS_WORDS = frozenset({"image", "img", "photo", "picture", "figure"})
+PICTURE_PART_WORDS = frozenset({"description", "widget", "text"})
+CAPTION_MAX_CHARS = 600
+
+
+def is_caption_element(element: lxml.html.HtmlElement) -> bool:
+    if element.tag == "figcaption":
+        return True
+    words = class_words(element)
+    return bool(words & CAPTION_CLASS_WORDS) or bool(words & PICTURE_CLASS_WORDS and words & PICTURE_PART_WORDS)
+
+
+def drop_captions(tree: lxml.html.HtmlElement) -> None:
+    for element in CAPTION_XPATH(tree):
+        if element.getparent() is None or not is_caption_element(element):
+            continue
+        if len(element.text_content()) <= CAPTION_MAX_CHARS:
+            element.drop_tree()
+
+
 # A short line that is mostly link text ("Archive: June 2024", "Read more: …", "Tags: a, b") is
 # navigation wherever it stands; trafilatura keeps such lines when they sit beside the article.
 LINK_LINE_MAX_WORDS = 12
