@@ -211,6 +211,33 @@ def test_picture_captions_in_the_body_are_not_text(picture: str) -> None:
     assert PARAGRAPHS[-1][:40] in text
 
 
+# --- calls to action ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "box",
+    [
+        "<div class='app-access-wall'><h2>Enjoying our latest content?</h2><p>Log in or create an account to continue reading.</p></div>",
+        "<div class='namps-single-cta'><p>Stay informed with Example News, your source for credible journalism.</p></div>",
+        "<div class='voc-modal-dropdown'><p>This feature is only for subscribers of Example News.</p></div>",
+        "<aside class='newsletterSignup'><p>Get the latest news from Example News in your inbox every morning.</p></aside>",
+    ],
+    ids=["access-wall", "cta", "modal", "newsletter"],
+)
+def test_calls_to_action_in_the_article_are_not_text(box: str) -> None:
+    text = text_of(page(header=f"<h1>{HEADLINE}</h1>", body_extra=box))
+    assert "Example News" not in text
+    assert PARAGRAPHS[-1][:40] in text
+
+
+def test_a_large_wrapper_named_after_the_paywall_keeps_the_body() -> None:
+    long_paragraphs = PARAGRAPHS * 3
+    body = page(header=f"<h1>{HEADLINE}</h1>", paragraphs=long_paragraphs).replace(
+        b"<div class='article-body'>", b"<div class='article-body subscription-wall-wrapper'>"
+    )
+    assert PARAGRAPHS[-1][:40] in text_of(body)
+
+
 # --- lines that end the text but are not body ------------------------------------------------------
 
 

@@ -59,6 +59,7 @@ from crawler.extraction.text import (
     drop_comments,
     drop_elements,
     drop_link_lines,
+    drop_promotions,
     outline,
     text_lengths,
     visible_lines,
@@ -176,6 +177,7 @@ def _extract(
         el.drop_tree()
     drop_comments(tree)
     drop_captions(tree)
+    drop_promotions(tree)
     # Where text stands, and the standfirst, before trafilatura prunes the tree in place.
     page_outline = outline(
         tree,

@@ -220,6 +220,42 @@ def drop_captions(tree: lxml.html.HtmlElement) -> None:
             element.drop_tree()
 
 
+# Calls to action inside the article: sign-up walls, subscription and donation boxes, newsletter
+# promotions, modal dialogs (a "save this article" box, "subscription in use on another device").
+# Recognised by class words; a short box only, never a wrapper of the body.
+PROMO_XPATH = etree.XPath(
+    "//body//*[contains(@class, 'odal') or contains(@class, 'wall') or contains(@class, 'cta') "
+    "or contains(@class, 'ewsletter') or contains(@class, 'ubscri') or contains(@class, 'onat') "
+    "or contains(@class, 'romo') or contains(@class, 'psell')]"
+)
+PROMO_CLASS_WORDS = frozenset(
+    {
+        "modal",
+        "wall",
+        "cta",
+        "newsletter",
+        "subscribe",
+        "subscription",
+        "subscriptions",
+        "donate",
+        "donation",
+        "donations",
+        "promo",
+        "promotion",
+        "upsell",
+    }
+)
+PROMO_MAX_CHARS = 1500
+
+
+def drop_promotions(tree: lxml.html.HtmlElement) -> None:
+    for element in PROMO_XPATH(tree):
+        if element.getparent() is None or not class_words(element) & PROMO_CLASS_WORDS:
+            continue
+        if len(element.text_content()) <= PROMO_MAX_CHARS:
+            element.drop_tree()
+
+
 # A short line that is mostly link text ("Archive: June 2024", "Read more: …", "Tags: a, b") is
 # navigation wherever it stands; trafilatura keeps such lines when they sit beside the article.
 LINK_LINE_MAX_WORDS = 12
