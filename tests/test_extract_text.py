@@ -159,6 +159,17 @@ def test_a_sentence_with_a_date_is_not_a_date_line() -> None:
     assert not is_date_line("On 12 May 2024 the council met again to discuss the budget of the city.")
 
 
+@pytest.mark.parametrize("label", ["Article", "Main content", "In short:", "Lesedauer: 4 Minuten"])
+def test_a_label_leading_the_text_is_dropped(label: str) -> None:
+    text = f"{label}\n\n" + "\n\n".join(PARAGRAPHS)
+    assert without_leading_chrome(text, [HEADLINE], []).startswith(PARAGRAPHS[0])
+
+
+def test_a_word_split_off_the_first_paragraph_by_inline_markup_stays() -> None:
+    text = "Pakistan\n's army has started a new operation against militants in the north of the country.\n\nMore."
+    assert without_leading_chrome(text, [HEADLINE], []) == text
+
+
 def test_a_caption_with_its_credit_above_the_text_is_dropped() -> None:
     text = "Residents outside the town hall.\nImage: Jane Roe\n\n" + "\n\n".join(PARAGRAPHS)
     assert without_leading_chrome(text, [HEADLINE], []).startswith(PARAGRAPHS[0])

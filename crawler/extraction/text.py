@@ -117,6 +117,14 @@ NON_CONTENT_TAGS = frozenset({"script", "style", "template", "noscript", "svg", 
 # kicker, a byline, a date line, an "Updated" label, a picture credit. Only a run of such lines at the
 # very top is dropped; the first other line ends it.
 HEADLINE_MIN_CHARS = 10
+# A label leading the text: "Article", "Main content", "Up top", "In short", a section name.
+LEADING_LABEL_MAX_WORDS = 3
+LEADING_LABEL_MAX_CHARS = 30
+READING_TIME_RE = re.compile(
+    r"\b(lesedauer|lesezeit|reading time|min read|minutes? read|temps de lecture|tiempo de lectura|"
+    r"min\.? de lectura|tempo di lettura|lästid|lesetid)\b",
+    re.I,
+)
 # A reworded headline (the page shows another wording than its meta title): most of a headline's
 # words, in a line that is no sentence (no full stop) and headline-short.
 HEADLINE_MIN_WORD_SHARE = 0.6
@@ -447,6 +455,7 @@ def last_descendant(element: lxml.html.HtmlElement) -> lxml.html.HtmlElement | N
 def body_start(page: Outline, text: str) -> int | None:
     """Position of the element the text's first line starts with (None: not found)."""
     first = next((squash(line) for line in text.split("\n") if line.strip()), "")
+    first = first.removeprefix("- ")  # trafilatura's list item marker
     if not first:
         return None
     wanted = first[:START_MATCH_CHARS]
@@ -547,6 +556,21 @@ def is_chrome_line(line: str, authors: Sequence[str]) -> bool:
     )
 
 
+def is_leading_label(line: str) -> bool:
+    """A short label line (no sentence), a label ending with a colon, or a reading time."""
+    words = line.split()
+    if len(words) <= LEADING_LABEL_MAX_WORDS and len(line) <= LEADING_LABEL_MAX_CHARS:
+        return not SENTENCE_END_RE.search(line) or line.endswith(":")
+    return is_label(line) or (len(words) <= UPDATED_LINE_MAX_WORDS and bool(READING_TIME_RE.search(line)))
+
+
+def is_whole_block(lines: list[str], index: int) -> bool:
+    """The line stands alone between blank lines: not a piece of a paragraph split at inline markup."""
+    before = index == 0 or not lines[index - 1].strip()
+    after = index + 1 >= len(lines) or not lines[index + 1].strip()
+    return before and after
+
+
 def is_kicker(line: str) -> bool:
     return len(line.split()) <= KICKER_MAX_WORDS and len(line) <= KICKER_MAX_CHARS and not SENTENCE_END_RE.search(line)
 
@@ -563,6 +587,7 @@ def without_leading_chrome(text: str, headlines: Sequence[str], authors: Sequenc
             or is_headline(line, headlines)
             or is_chrome_line(line, authors)
             or bool(CREDIT_TAIL_RE.search(line))
+            or (is_leading_label(line) and is_whole_block(lines, index))
             or (is_kicker(line) and is_headline(following, headlines))
             or (bool(following) and is_chrome_line(following, authors) and bool(CREDIT_RE.search(following)))
         ):
