@@ -194,11 +194,11 @@ def test_time_element_gives_full_timestamp() -> None:
 
 def test_custom_drop_selectors_remove_elements() -> None:
     page = _article_page(
-        body_suffix='<div class="promo-box"><p>' + "Subscribe to our print edition today. " * 8 + "</p></div>"
+        body_suffix='<div class="print-edition-box"><p>' + "Subscribe to our print edition today. " * 8 + "</p></div>"
     )
     kept = extract_page(page, "https://example.org/a", "text/html", drop_selectors=())
     dropped = extract_page(
-        page, "https://example.org/a", "text/html", drop_selectors=(*DEFAULT_DROP_SELECTORS, ".promo-box")
+        page, "https://example.org/a", "text/html", drop_selectors=(*DEFAULT_DROP_SELECTORS, ".print-edition-box")
     )
     assert "Subscribe to our print edition" in kept["text"]
     assert "Subscribe to our print edition" not in dropped["text"]
