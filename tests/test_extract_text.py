@@ -290,7 +290,10 @@ def test_the_next_story_of_an_infinite_scroll_page_is_cut() -> None:
 
 
 def test_repeated_placeholders_and_credit_lines_are_dropped() -> None:
-    placeholder = "External content not available\nYour privacy settings block this content."
+    placeholder = (
+        "External content not available\nYour privacy settings block the loading and display of all external "
+        "content (graphics, tables, subscription login) and social networks (YouTube, X, Facebook, Instagram)."
+    )
     text = "\n\n".join(
         [
             PARAGRAPHS[0],
@@ -306,6 +309,12 @@ def test_repeated_placeholders_and_credit_lines_are_dropped() -> None:
     assert "External content" not in cleaned
     assert "Getty" not in cleaned
     assert cleaned.split("\n\n") == PARAGRAPHS[:3]
+
+
+def test_a_video_teaser_with_its_date_and_running_time_is_dropped() -> None:
+    teaser = "The foreign minister on the new sanctions against the regime. 18.04.2024 | 0:21 min"
+    text = "\n\n".join([PARAGRAPHS[0], teaser, PARAGRAPHS[1]])
+    assert without_noise_lines(text).split("\n\n") == PARAGRAPHS[:2]
 
 
 # --- the real pages ---------------------------------------------------------------------------------

@@ -169,11 +169,12 @@ LIST_LABEL_MAX_WORDS = 3  # "Related:", "Lesen Sie auch:"; a longer one introduc
 ITEM_SENTENCE_END_RE = re.compile(r"[.,;]$")  # headlines of linked stories end without these
 MIN_LINK_LIST_ITEMS = 2
 
-# Anywhere in the text: a short line repeated this often is a placeholder (an embed blocked by consent
-# settings, "Advertisement"), and a short picture credit line is no body.
-REPEATED_LINE_MAX_WORDS = 20
+# Anywhere in the text: a line repeated this often is a placeholder (an embed blocked by consent
+# settings, "Advertisement"), a short picture credit line is no body, nor is the teaser of a video
+# ending with its date and running time ("… 21.04.2024 | 3:18 min").
 REPEATED_LINE_MIN_COUNT = 3
 CREDIT_LINE_MAX_WORDS = 8
+VIDEO_TEASER_RE = re.compile(r"\|\s*\d{1,3}:\d{2}\s*min\.?$")
 
 VISIBLE_TEXT = etree.XPath(
     "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]"
@@ -632,15 +633,16 @@ def without_next_story(text: str, page: Outline) -> str:
 
 
 def without_noise_lines(text: str) -> str:
-    """The text without short lines repeated three times or more and without picture credit lines."""
+    """The text without lines repeated three times or more, picture credit lines and video teasers."""
     lines = text.split("\n")
     counts = Counter(squash(line) for line in lines if line.strip())
     kept = [
         line
         for line in lines
         if not (
-            (counts[squash(line)] >= REPEATED_LINE_MIN_COUNT and len(line.split()) <= REPEATED_LINE_MAX_WORDS)
+            counts[squash(line)] >= REPEATED_LINE_MIN_COUNT
             or (line.strip() and len(line.split()) <= CREDIT_LINE_MAX_WORDS and CREDIT_RE.search(squash(line)))
+            or VIDEO_TEASER_RE.search(line.rstrip())
         )
     ]
     if len(kept) == len(lines):
