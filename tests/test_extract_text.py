@@ -242,7 +242,7 @@ def test_calls_to_action_in_the_article_are_not_text(box: str) -> None:
 
 
 def test_a_large_wrapper_named_after_the_paywall_keeps_the_body() -> None:
-    long_paragraphs = PARAGRAPHS * 3
+    long_paragraphs = [f"{number}. {paragraph}" for number in range(3) for paragraph in PARAGRAPHS]
     body = page(header=f"<h1>{HEADLINE}</h1>", paragraphs=long_paragraphs).replace(
         b"<div class='article-body'>", b"<div class='article-body subscription-wall-wrapper'>"
     )
