@@ -165,6 +165,11 @@ def test_a_label_leading_the_text_is_dropped(label: str) -> None:
     assert without_leading_chrome(text, [HEADLINE], []).startswith(PARAGRAPHS[0])
 
 
+def test_share_buttons_leading_the_text_are_dropped() -> None:
+    text = "- Share\n- Post\n- Bookmark\n\n" + "\n\n".join(PARAGRAPHS)
+    assert without_leading_chrome(text, [HEADLINE], []).startswith(PARAGRAPHS[0])
+
+
 def test_a_word_split_off_the_first_paragraph_by_inline_markup_stays() -> None:
     text = "Pakistan\n's army has started a new operation against militants in the north of the country.\n\nMore."
     assert without_leading_chrome(text, [HEADLINE], []) == text

@@ -589,6 +589,7 @@ def without_leading_chrome(text: str, headlines: Sequence[str], authors: Sequenc
             or is_chrome_line(line, authors)
             or bool(CREDIT_TAIL_RE.search(line))
             or (is_leading_label(line) and is_whole_block(lines, index))
+            or (line.startswith("- ") and is_leading_label(line[2:]))  # share and menu buttons
             or (is_kicker(line) and is_headline(following, headlines))
             or (bool(following) and is_chrome_line(following, authors) and bool(CREDIT_RE.search(following)))
         ):
