@@ -107,6 +107,12 @@ def test_teasers_of_other_stories_are_not_a_standfirst() -> None:
     assert "harbour" not in text
 
 
+def test_an_author_intro_in_the_header_is_not_a_standfirst() -> None:
+    bio = "Jane Roe covers city politics and has reported on the council for more than ten years."
+    header = f"<h1>{HEADLINE}</h1><div class='author-intro'><p>{bio}</p></div>"
+    assert "covers city politics" not in text_of(page(header=header))
+
+
 def test_the_caption_of_the_header_picture_is_not_a_standfirst() -> None:
     caption = "A resident holds a sign outside the town hall on Tuesday evening. (Photo by Jane Roe)"
     header = (

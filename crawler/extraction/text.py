@@ -95,8 +95,28 @@ LEAD_TAGS = frozenset({"p", "div", "h2", "h3", "h4", "section", "span", "strong"
 # Not a standfirst: a teaser card (heading, list, picture inside) or a link line.
 LEAD_EXCLUDED_DESCENDANTS = ("h1", "h2", "h3", "h4", "li", "figure", "figcaption", "img", "picture", "video", "article")
 # Nor the caption of the header picture (an image's "lead" box holds its caption and credit).
+# An author's bio, the byline, date or share bar in the header is no standfirst either.
 LEAD_EXCLUDED_CLASS_WORDS = frozenset(
-    {"caption", "credit", "photo", "image", "img", "media", "gallery", "video", "figure"}
+    {
+        "caption",
+        "credit",
+        "photo",
+        "image",
+        "img",
+        "media",
+        "gallery",
+        "video",
+        "figure",
+        "author",
+        "byline",
+        "bio",
+        "date",
+        "share",
+        "nav",
+        "menu",
+        "breadcrumb",
+        "breadcrumbs",
+    }
 )
 CAPTION_CLASS_WORDS = frozenset({"caption", "credit", "figcaption"})
 CAPTION_TAGS = frozenset({"figure", "figcaption"})
