@@ -55,11 +55,10 @@ from crawler.extraction.site import hosts, site_names
 from crawler.extraction.text import (
     DEFAULT_DROP_SELECTORS,
     article_text,
-    drop_captions,
+    drop_captions_and_promotions,
     drop_comments,
     drop_elements,
     drop_link_lines,
-    drop_promotions,
     outline,
     text_lengths,
     visible_lines,
@@ -176,8 +175,7 @@ def _extract(
     for el in list(tree.iter("noscript")):
         el.drop_tree()
     drop_comments(tree)
-    drop_captions(tree)
-    drop_promotions(tree)
+    drop_captions_and_promotions(tree)
     # Where text stands, and the standfirst, before trafilatura prunes the tree in place.
     page_outline = outline(
         tree,

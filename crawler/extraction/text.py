@@ -225,10 +225,6 @@ def drop_comments(tree: lxml.html.HtmlElement) -> None:
 # Picture captions and credits: trafilatura keeps some in the text, yet a caption describes the picture,
 # not the story. A <figcaption>, or an element whose class names a caption or credit (or a picture's
 # description / widget), short enough not to be a container of the body.
-CAPTION_XPATH = etree.XPath(
-    "//body//figcaption | //body//*[contains(@class, 'aption') or contains(@class, 'redit') "
-    "or contains(@class, 'escription') or contains(@class, 'idget')]"
-)
 PICTURE_CLASS_WORDS = frozenset({"image", "img", "photo", "picture", "figure"})
 PICTURE_PART_WORDS = frozenset({"description", "widget", "text"})
 CAPTION_MAX_CHARS = 600
@@ -241,22 +237,9 @@ def is_caption_element(element: lxml.html.HtmlElement) -> bool:
     return bool(words & CAPTION_CLASS_WORDS) or bool(words & PICTURE_CLASS_WORDS and words & PICTURE_PART_WORDS)
 
 
-def drop_captions(tree: lxml.html.HtmlElement) -> None:
-    for element in CAPTION_XPATH(tree):
-        if element.getparent() is None or not is_caption_element(element):
-            continue
-        if len(element.text_content()) <= CAPTION_MAX_CHARS:
-            element.drop_tree()
-
-
 # Calls to action inside the article: sign-up walls, subscription and donation boxes, newsletter
 # promotions, modal dialogs (a "save this article" box, "subscription in use on another device").
 # Recognised by class words; a short box only, never a wrapper of the body.
-PROMO_XPATH = etree.XPath(
-    "//body//*[contains(@class, 'odal') or contains(@class, 'wall') or contains(@class, 'cta') "
-    "or contains(@class, 'ewsletter') or contains(@class, 'ubscri') or contains(@class, 'onat') "
-    "or contains(@class, 'romo') or contains(@class, 'psell')]"
-)
 PROMO_CLASS_WORDS = frozenset(
     {
         "modal",
@@ -277,11 +260,27 @@ PROMO_CLASS_WORDS = frozenset(
 PROMO_MAX_CHARS = 1500
 
 
-def drop_promotions(tree: lxml.html.HtmlElement) -> None:
-    for element in PROMO_XPATH(tree):
-        if element.getparent() is None or not class_words(element) & PROMO_CLASS_WORDS:
+# Candidates for both, found in one pass; their class words decide.
+BOX_XPATH = etree.XPath(
+    "//body//figcaption | //body//*[contains(@class, 'aption') or contains(@class, 'redit') "
+    "or contains(@class, 'escription') or contains(@class, 'idget') or contains(@class, 'odal') "
+    "or contains(@class, 'wall') or contains(@class, 'cta') or contains(@class, 'ewsletter') "
+    "or contains(@class, 'ubscri') or contains(@class, 'onat') or contains(@class, 'romo') "
+    "or contains(@class, 'psell')]"
+)
+
+
+def drop_captions_and_promotions(tree: lxml.html.HtmlElement) -> None:
+    for element in BOX_XPATH(tree):
+        if element.getparent() is None:
             continue
-        if len(element.text_content()) <= PROMO_MAX_CHARS:
+        if is_caption_element(element):
+            limit = CAPTION_MAX_CHARS
+        elif class_words(element) & PROMO_CLASS_WORDS:
+            limit = PROMO_MAX_CHARS
+        else:
+            continue
+        if len(element.text_content()) <= limit:
             element.drop_tree()
 
 
