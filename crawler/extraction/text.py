@@ -196,6 +196,47 @@ REPEATED_LINE_MIN_COUNT = 3
 CREDIT_LINE_MAX_WORDS = 8
 VIDEO_TEASER_RE = re.compile(r"\|\s*\d{1,3}:\d{2}\s*min\.?$")
 
+# Picture captions and credits: trafilatura keeps some in the text, yet a caption describes the picture,
+# not the story. A <figcaption>, or an element whose class names a caption or credit (or a picture's
+# description / widget), short enough not to be a container of the body.
+PICTURE_CLASS_WORDS = frozenset({"image", "img", "photo", "picture", "figure"})
+PICTURE_PART_WORDS = frozenset({"description", "widget", "text"})
+CAPTION_MAX_CHARS = 600
+
+# Calls to action inside the article: sign-up walls, subscription and donation boxes, newsletter
+# promotions, modal dialogs (a "save this article" box, "subscription in use on another device").
+# Recognised by class words; a short box only, never a wrapper of the body.
+PROMO_CLASS_WORDS = frozenset(
+    {
+        "modal",
+        "wall",
+        "cta",
+        "newsletter",
+        "subscribe",
+        "subscription",
+        "subscriptions",
+        "donate",
+        "donation",
+        "donations",
+        "promo",
+        "promotion",
+        "upsell",
+    }
+)
+PROMO_MAX_CHARS = 1500
+
+# Candidates for both, found in one pass; their class words decide.
+BOX_XPATH = etree.XPath(
+    "//body//figcaption | //body//*[contains(@class, 'aption') or contains(@class, 'redit') "
+    "or contains(@class, 'escription') or contains(@class, 'idget') or contains(@class, 'odal') "
+    "or contains(@class, 'wall') or contains(@class, 'cta') or contains(@class, 'ewsletter') "
+    "or contains(@class, 'ubscri') or contains(@class, 'onat') or contains(@class, 'romo') "
+    "or contains(@class, 'psell')]"
+)
+
+# A line is placed in the page by its first characters, when that long a text node starts it.
+PLACE_CHARS = 40
+
 VISIBLE_TEXT = etree.XPath(
     "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]"
 )
@@ -222,52 +263,11 @@ def drop_comments(tree: lxml.html.HtmlElement) -> None:
     etree.strip_elements(tree, etree.Comment, with_tail=False)
 
 
-# Picture captions and credits: trafilatura keeps some in the text, yet a caption describes the picture,
-# not the story. A <figcaption>, or an element whose class names a caption or credit (or a picture's
-# description / widget), short enough not to be a container of the body.
-PICTURE_CLASS_WORDS = frozenset({"image", "img", "photo", "picture", "figure"})
-PICTURE_PART_WORDS = frozenset({"description", "widget", "text"})
-CAPTION_MAX_CHARS = 600
-
-
 def is_caption_element(element: lxml.html.HtmlElement) -> bool:
     if element.tag == "figcaption":
         return True
     words = class_words(element)
     return bool(words & CAPTION_CLASS_WORDS) or bool(words & PICTURE_CLASS_WORDS and words & PICTURE_PART_WORDS)
-
-
-# Calls to action inside the article: sign-up walls, subscription and donation boxes, newsletter
-# promotions, modal dialogs (a "save this article" box, "subscription in use on another device").
-# Recognised by class words; a short box only, never a wrapper of the body.
-PROMO_CLASS_WORDS = frozenset(
-    {
-        "modal",
-        "wall",
-        "cta",
-        "newsletter",
-        "subscribe",
-        "subscription",
-        "subscriptions",
-        "donate",
-        "donation",
-        "donations",
-        "promo",
-        "promotion",
-        "upsell",
-    }
-)
-PROMO_MAX_CHARS = 1500
-
-
-# Candidates for both, found in one pass; their class words decide.
-BOX_XPATH = etree.XPath(
-    "//body//figcaption | //body//*[contains(@class, 'aption') or contains(@class, 'redit') "
-    "or contains(@class, 'escription') or contains(@class, 'idget') or contains(@class, 'odal') "
-    "or contains(@class, 'wall') or contains(@class, 'cta') or contains(@class, 'ewsletter') "
-    "or contains(@class, 'ubscri') or contains(@class, 'onat') or contains(@class, 'romo') "
-    "or contains(@class, 'psell')]"
-)
 
 
 def drop_captions_and_promotions(tree: lxml.html.HtmlElement) -> None:
@@ -621,9 +621,6 @@ def without_leading_chrome(text: str, headlines: Sequence[str], authors: Sequenc
 
 
 # --- a second story appended -----------------------------------------------------------------------
-
-# A line is placed in the page by its first characters, when that long a text node starts it.
-PLACE_CHARS = 40
 
 
 def without_next_story(text: str, page: Outline) -> str:
