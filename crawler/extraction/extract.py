@@ -13,7 +13,9 @@ remove before extraction) and ``min_text_chars`` (below this much text a page wi
 
 Output format of ``text``: blocks (paragraphs, headings, list, quotes, table rows as trafilatura
 groups them) are separated by a blank line (``"\\n\\n"``); a line break inside a block (``<br>``,
-list items) is a single ``"\\n"``. The headline is not repeated at the top of ``text``.
+list items) is a single ``"\\n"``. The headline (nor kicker, byline, date line) is not repeated at the
+top of ``text``; the standfirst, when the page shows one, is its first block (see
+:mod:`crawler.extraction.text`).
 
 On a page that cannot be parsed the function does not raise: it returns the usual keys with empty
 values plus an ``error`` key naming the failure. The ``error`` key is absent on success.
