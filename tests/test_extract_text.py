@@ -107,6 +107,17 @@ def test_teasers_of_other_stories_are_not_a_standfirst() -> None:
     assert "harbour" not in text
 
 
+def test_a_teaser_far_above_the_body_of_a_page_without_h1_is_not_a_standfirst() -> None:
+    other = "Another story about the harbour, with its own teaser text that is long enough to read as a lead."
+    menu = "".join(f"<li>Market index {number}: up {number} points</li>" for number in range(60))
+    body = (
+        f"<!doctype html><html><head><title>{HEADLINE}</title></head><body><p class='teaser-text'>{other}</p>"
+        f"<ul>{menu}</ul><main><article><h2>{HEADLINE}</h2>{''.join(f'<p>{p}</p>' for p in PARAGRAPHS)}"
+        "</article></main></body></html>"
+    ).encode()
+    assert "harbour" not in text_of(body)
+
+
 def test_an_author_intro_in_the_header_is_not_a_standfirst() -> None:
     bio = "Jane Roe covers city politics and has reported on the council for more than ten years."
     header = f"<h1>{HEADLINE}</h1><div class='author-intro'><p>{bio}</p></div>"

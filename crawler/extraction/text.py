@@ -15,6 +15,7 @@ candidates, the ``<article>`` stories) because trafilatura may prune the tree it
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -136,6 +137,8 @@ LEAD_MAX_LINK_SHARE = 0.3
 CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 TRUNCATION_MARKS = ("…", "...")
 # A text node this long (or the whole first line) is enough to say where the body starts.
+# A standfirst known only by its class stands right above the body: at most this many text nodes.
+LEAD_MAX_GAP_TEXTS = 40
 START_MATCH_CHARS = 60
 START_MIN_CHARS = 20
 NON_CONTENT_TAGS = frozenset({"script", "style", "template", "noscript", "svg", "button", "select", "option"})
@@ -512,11 +515,19 @@ def with_lead(text: str, page: Outline, title: str | None) -> str:
             break
         if not lead.described and page.first_h1 is not None and page.first_h1 < start and lead.position < page.first_h1:
             continue  # a teaser above the headline belongs to another story
+        if not lead.described and texts_between(page, lead.position, start) > LEAD_MAX_GAP_TEXTS:
+            continue  # too far above the body to be its standfirst (a page without <h1>)
         key = normalise(lead.text)
         if key and key not in known:
             added.append(lead.text)
             known += "\n" + key
     return "\n\n".join([*added, text]) if added else text
+
+
+def texts_between(page: Outline, first: int, last: int) -> int:
+    """How many text nodes stand from position ``first`` up to ``last``."""
+    positions = [position for position, _, _ in page.texts]
+    return bisect_left(positions, last) - bisect_left(positions, first)
 
 
 # --- lines that lead the text but are not body -----------------------------------------------------
