@@ -13,6 +13,7 @@ import pytest
 
 from crawler.extraction.extract import extract_page
 from crawler.extraction.text import (
+    drop_elements,
     is_byline,
     is_date_line,
     is_headline,
@@ -53,6 +54,21 @@ def page(
 
 def text_of(body: bytes) -> str:
     return extract_page(body, URL, "text/html; charset=utf-8")["text"]
+
+
+# --- drop selectors ----------------------------------------------------------------------------------
+
+
+def test_drop_selectors_match_as_css_does() -> None:
+    import lxml.html
+
+    tree = lxml.html.document_fromstring(
+        "<html><body><div id='comments'>a</div><div class='x sharedaddy y'>b</div>"
+        "<div class='sharedaddy-like'>c</div><div aria-label='cookieconsent'>d</div>"
+        "<section class='related-posts'><p class='inner'>e</p></section><p id='commentsX'>f</p></body></html>"
+    )
+    drop_elements(tree, ("#comments", ".sharedaddy", "[aria-label='cookieconsent']", "section.related-posts"))
+    assert [el.text_content() for el in tree.find("body")] == ["c", "f"]
 
 
 # --- the standfirst ------------------------------------------------------------------------------

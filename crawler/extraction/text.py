@@ -66,6 +66,10 @@ DEFAULT_DROP_SELECTORS: tuple[str, ...] = (
     ".related-posts",
 )
 
+# Drop selectors that are a plain id or class, matched without XPath.
+SIMPLE_ID_RE = re.compile(r"^#[A-Za-z][\w-]*$")
+SIMPLE_CLASS_RE = re.compile(r"^\.[A-Za-z_-][\w-]*$")
+
 # Lines of the Jetpack comment widget; a safety net for markup the selectors above do not match.
 WIDGET_LINE_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"^leave a (reply|comment)\b", re.I),
@@ -235,14 +239,9 @@ PROMO_CLASS_WORDS = frozenset(
 )
 PROMO_MAX_CHARS = 1500
 
-# Candidates for both, found in one pass; their class words decide.
-BOX_XPATH = etree.XPath(
-    "//body//figcaption | //body//*[contains(@class, 'aption') or contains(@class, 'redit') "
-    "or contains(@class, 'escription') or contains(@class, 'idget') or contains(@class, 'odal') "
-    "or contains(@class, 'wall') or contains(@class, 'cta') or contains(@class, 'ewsletter') "
-    "or contains(@class, 'ubscri') or contains(@class, 'onat') or contains(@class, 'romo') "
-    "or contains(@class, 'psell')]"
-)
+# Candidates for both, found in one pass over the elements (a regex on the class attribute is faster
+# than an XPath of contains()); their class words decide.
+BOX_CLASS_HINT_RE = re.compile("aption|redit|escription|idget|odal|wall|cta|ewsletter|ubscri|onat|romo|psell")
 
 # A line is placed in the page by its first characters, when that long a text node starts it.
 PLACE_CHARS = 40
@@ -256,15 +255,40 @@ LINK_TEXT = etree.XPath(
 
 
 @lru_cache(maxsize=16)  # pure memo: compiling CSS to XPath costs more than most pages' drop pass
-def compiled_selectors(selectors: tuple[str, ...]) -> tuple[CSSSelector, ...]:
-    return tuple(CSSSelector(selector, translator="html") for selector in selectors)
+def compiled_selectors(selectors: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str], tuple[CSSSelector, ...]]:
+    """The selectors split into plain ``#id`` and ``.class`` ones (matched in one pass over the tree,
+    much faster than one XPath per selector) and the others, compiled."""
+    ids = frozenset(selector[1:] for selector in selectors if SIMPLE_ID_RE.match(selector))
+    classes = frozenset(selector[1:] for selector in selectors if SIMPLE_CLASS_RE.match(selector))
+    others = tuple(
+        CSSSelector(selector, translator="html")
+        for selector in selectors
+        if not SIMPLE_ID_RE.match(selector) and not SIMPLE_CLASS_RE.match(selector)
+    )
+    return ids, classes, others
+
+
+def has_id_or_class(element: lxml.html.HtmlElement, ids: frozenset[str], classes: frozenset[str]) -> bool:
+    if not isinstance(element.tag, str):
+        return False
+    if ids and element.get("id") in ids:
+        return True
+    names = element.get("class") if classes else None
+    return bool(names) and not classes.isdisjoint(names.split())
 
 
 def drop_elements(tree: lxml.html.HtmlElement, selectors: tuple[str, ...]) -> None:
-    for selector in compiled_selectors(tuple(selectors)):
-        for el in selector(tree):
-            if el.getparent() is not None:
-                el.drop_tree()
+    ids, classes, others = compiled_selectors(tuple(selectors))
+    matched: list[lxml.html.HtmlElement] = []
+    if ids or classes:
+        matched = [element for element in tree.iter() if has_id_or_class(element, ids, classes)]
+    for element in matched:
+        if element.getparent() is not None:
+            element.drop_tree()
+    for selector in others:
+        for element in selector(tree):
+            if element.getparent() is not None:
+                element.drop_tree()
 
 
 def drop_comments(tree: lxml.html.HtmlElement) -> None:
@@ -281,7 +305,15 @@ def is_caption_element(element: lxml.html.HtmlElement) -> bool:
 
 
 def drop_captions_and_promotions(tree: lxml.html.HtmlElement) -> None:
-    for element in BOX_XPATH(tree):
+    body = tree.find("body")
+    if body is None:
+        return
+    marked = [
+        element
+        for element in body.iterdescendants()
+        if element.tag == "figcaption" or BOX_CLASS_HINT_RE.search(element.get("class") or "")
+    ]
+    for element in marked:
         if element.getparent() is None:
             continue
         if is_caption_element(element):
@@ -290,8 +322,19 @@ def drop_captions_and_promotions(tree: lxml.html.HtmlElement) -> None:
             limit = PROMO_MAX_CHARS
         else:
             continue
-        if len(element.text_content()) <= limit:
+        if not text_longer_than(element, limit):
             element.drop_tree()
+
+
+def text_longer_than(element: lxml.html.HtmlElement, limit: int) -> bool:
+    """Whether the element holds more than ``limit`` characters of text; stops reading once it does
+    (a wrapper of the whole page is not read through)."""
+    total = 0
+    for piece in element.itertext():
+        total += len(piece)
+        if total > limit:
+            return True
+    return False
 
 
 # A short line that is mostly link text ("Archive: June 2024", "Read more: …", "Tags: a, b") is
@@ -422,10 +465,11 @@ def is_description(text: str, descriptions: Sequence[str]) -> bool:
 
 
 def described_element(element: lxml.html.HtmlElement, descriptions: Sequence[str]) -> lxml.html.HtmlElement | None:
-    """The element (or the nearest ancestor starting with the same text) whose text is a description."""
+    """The element (or the nearest ancestor starting with the same text) whose text is a description.
+
+    Called only for an element whose own text starts like a description (see :func:`outline`).
+    """
     own = squash(element.text or "")[:START_MIN_CHARS]
-    if len(own) < START_MIN_CHARS or not any(d.startswith(own) for d in descriptions):
-        return None
     node: lxml.html.HtmlElement | None = element
     while node is not None and node.tag != "body":
         text = squash(node.text_content())
@@ -440,11 +484,12 @@ def described_element(element: lxml.html.HtmlElement, descriptions: Sequence[str
 def outline(tree: lxml.html.HtmlElement, descriptions: Iterable[str | None]) -> Outline:
     """One pass over the body: text positions, the first ``<h1>``, and standfirst candidates."""
     wanted = tuple(dict.fromkeys(squash(d) for d in descriptions if d and len(squash(d)) >= LEAD_MIN_CHARS))
+    openings = {description[:START_MIN_CHARS] for description in wanted}
     texts: list[tuple[int, str, lxml.html.HtmlElement]] = []
     leads: list[Lead] = []
     first_h1: int | None = None
     stories: list[tuple[int, int]] = []
-    inside: lxml.html.HtmlElement | None = None  # last element of a lead taken: no lead inside a lead
+    inside: set[lxml.html.HtmlElement] = set()  # the elements of the leads taken: no lead inside a lead
     body = tree.find("body")
     for position, element in enumerate(body.iter() if body is not None else ()):
         tag = element.tag
@@ -458,28 +503,22 @@ def outline(tree: lxml.html.HtmlElement, descriptions: Iterable[str | None]) -> 
         own = " ".join(raw.split()) if raw and not raw.isspace() else ""
         if own:
             texts.append((position, own, element))
-        if inside is not None:
-            if element is inside:
-                inside = None
+        if inside and element in inside:
             continue
-        found = described_element(element, wanted) if own and wanted else None
+        found = described_element(element, wanted) if own[:START_MIN_CHARS] in openings else None
         if found is not None and not in_caption(found):
             leads.append(Lead(position, squash(found.text_content()), True))
-            inside = last_descendant(found)
-        elif tag in LEAD_TAGS and LEAD_CLASS_HINT_RE.search(element.get("class") or "") and has_lead_class(element):
+            inside.update(found.iter())
+            continue
+        if tag not in LEAD_TAGS:
+            continue
+        classes = element.get("class")
+        if classes and LEAD_CLASS_HINT_RE.search(classes) and has_lead_class(element):
             text = lead_text(element)
             if text is not None and not in_caption(element):
                 leads.append(Lead(position, text, is_description(text, wanted)))
-                inside = last_descendant(element)
+                inside.update(element.iter())
     return Outline(tuple(texts), first_h1, tuple(leads), tuple(stories))
-
-
-def last_descendant(element: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
-    """The element's last descendant in document order (None: it has none)."""
-    node = None
-    while len(element):
-        node = element = element[-1]
-    return node
 
 
 def body_start(page: Outline, text: str) -> int | None:
