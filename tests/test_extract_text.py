@@ -188,8 +188,11 @@ def test_date_lines(line: str) -> None:
     assert is_date_line(line)
 
 
-def test_a_sentence_with_a_date_is_not_a_date_line() -> None:
-    assert not is_date_line("On 12 May 2024 the council met again to discuss the budget of the city.")
+@pytest.mark.parametrize(
+    "line", ["On 12 May 2024 the council met again to discuss the budget of the city.", "Am 12. Mai 2024 kam er."]
+)
+def test_a_sentence_with_a_date_is_not_a_date_line(line: str) -> None:
+    assert not is_date_line(line)
 
 
 @pytest.mark.parametrize("label", ["Article", "Main content", "In short:", "Lesedauer: 4 Minuten"])

@@ -604,6 +604,8 @@ def is_reworded_headline(line: str, key: str, headline_key: str) -> bool:
 
 
 def is_date_line(line: str) -> bool:
+    if SENTENCE_END_RE.search(line) and not re.search(r"\d\.$", line):
+        return False  # "On 12 May 2024 he won." is a sentence
     rest = line
     for pattern in DATE_RES:
         rest = pattern.sub(" ", rest)
