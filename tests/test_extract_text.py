@@ -282,6 +282,21 @@ def test_calls_to_action_in_the_article_are_not_text(box: str) -> None:
     assert PARAGRAPHS[-1][:40] in text
 
 
+@pytest.mark.parametrize(
+    "box",
+    [
+        "<section class='popular-articles'><h2>Popular</h2><div><h3><a href='/x'>Harbour reopens</a></h3>"
+        "<p class='dek'>Example News readers liked this story about the harbour most this week.</p></div></section>",
+        "<div class='read-next'><h3>Read next</h3><p>Example News: the harbour reopens after the storm.</p></div>",
+    ],
+    ids=["popular", "read-next"],
+)
+def test_boxes_of_other_stories_in_the_article_are_not_text(box: str) -> None:
+    text = text_of(page(header=f"<h1>{HEADLINE}</h1>", body_extra=box))
+    assert "Example News" not in text
+    assert PARAGRAPHS[-1][:40] in text
+
+
 def test_a_large_wrapper_named_after_the_paywall_keeps_the_body() -> None:
     long_paragraphs = [f"{number}. {paragraph}" for number in range(3) for paragraph in PARAGRAPHS]
     body = page(header=f"<h1>{HEADLINE}</h1>", paragraphs=long_paragraphs).replace(

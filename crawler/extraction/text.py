@@ -1,6 +1,6 @@
 """The article text: what is dropped before trafilatura (``DEFAULT_DROP_SELECTORS``, the
 ``EXTRACT_DROP_SELECTORS`` setting's default; short link lines; HTML comments, which cut paragraphs;
-picture captions; call-to-action boxes), trafilatura's body turned into blocks separated by a blank
+picture captions; call-to-action boxes; boxes of related / popular / next stories), trafilatura's body turned into blocks separated by a blank
 line, and the clean-up of that text: widget lines, lines repeated three times, credits and video
 teasers left out; the lines that lead it without being body (headline again, kicker, byline, date,
 labels) and those that end it (dangling labels, related-link lists, signatures) dropped; a second
@@ -238,10 +238,15 @@ PROMO_CLASS_WORDS = frozenset(
     }
 )
 PROMO_MAX_CHARS = 1500
+# Boxes of other stories inside the article: related, recommended, popular, trending, "read next".
+RELATED_CLASS_WORDS = frozenset({"related", "recommended", "recommendations", "popular", "trending", "readnext"})
+RELATED_MAX_CHARS = 3000
 
 # Candidates for both, found in one pass over the elements (a regex on the class attribute is faster
 # than an XPath of contains()); their class words decide.
-BOX_CLASS_HINT_RE = re.compile("aption|redit|escription|idget|odal|wall|cta|ewsletter|ubscri|onat|romo|psell")
+BOX_CLASS_HINT_RE = re.compile(
+    "aption|redit|escription|idget|odal|wall|cta|ewsletter|ubscri|onat|romo|psell|elated|ecommend|opular|rending|ead"
+)
 
 # A line is placed in the page by its first characters, when that long a text node starts it.
 PLACE_CHARS = 40
@@ -320,6 +325,8 @@ def drop_captions_and_promotions(tree: lxml.html.HtmlElement) -> None:
             limit = CAPTION_MAX_CHARS
         elif class_words(element) & PROMO_CLASS_WORDS:
             limit = PROMO_MAX_CHARS
+        elif class_words(element) & RELATED_CLASS_WORDS or {"read", "next"} <= class_words(element):
+            limit = RELATED_MAX_CHARS
         else:
             continue
         if not text_longer_than(element, limit):
