@@ -1,12 +1,12 @@
 """The article text: what is dropped before trafilatura (``DEFAULT_DROP_SELECTORS``, the
 ``EXTRACT_DROP_SELECTORS`` setting's default; short link lines; HTML comments, which cut paragraphs;
-picture captions; call-to-action boxes; boxes of related / popular / next stories), trafilatura's body turned into blocks separated by a blank
-line, and the clean-up of that text: widget lines, lines repeated three times, credits and video
-teasers left out; the lines that lead it without being body (headline again, kicker, byline, date,
-labels) and those that end it (dangling labels, related-link lists, signatures) dropped; a second
-story appended by an infinite-scroll page cut; the standfirst (lead / teaser paragraph of the
-article header, which trafilatura drops) put back at the top. Also the visible and link text
-lengths the classifier weighs.
+picture captions; call-to-action boxes; boxes of related / popular / next stories), trafilatura's
+body turned into blocks separated by a blank line, and the clean-up of that text: widget lines,
+lines repeated three times, credits and video teasers left out; the lines that lead it without
+being body (headline again, kicker, byline, date, labels) and those that end it (dangling labels,
+related-link lists, signatures) dropped; a second story appended by an infinite-scroll page cut;
+the standfirst (lead / teaser paragraph of the article header, which trafilatura drops) put back
+at the top. Also the visible and link text lengths the classifier weighs.
 
 The page is read once before trafilatura (:func:`outline`: where each text stands, the standfirst
 candidates, the ``<article>`` stories) because trafilatura may prune the tree it is given.
