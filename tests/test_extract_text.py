@@ -273,8 +273,10 @@ def test_picture_captions_in_the_body_are_not_text(picture: str) -> None:
         "<div class='namps-single-cta'><p>Stay informed with Example News, your source for credible journalism.</p></div>",
         "<div class='voc-modal-dropdown'><p>This feature is only for subscribers of Example News.</p></div>",
         "<aside class='newsletterSignup'><p>Get the latest news from Example News in your inbox every morning.</p></aside>",
+        "<a href='/emails'><p class='LinkBannerCTA css-ucqz6o-StyledCTA'>Sign up for the Example News emails</p></a>",
+        "<p class='Feedback content-width'>Found an error in Example News? Report it now.</p>",
     ],
-    ids=["access-wall", "cta", "modal", "newsletter"],
+    ids=["access-wall", "cta", "modal", "newsletter", "camel-case-cta", "feedback"],
 )
 def test_calls_to_action_in_the_article_are_not_text(box: str) -> None:
     text = text_of(page(header=f"<h1>{HEADLINE}</h1>", body_extra=box))

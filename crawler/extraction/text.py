@@ -218,7 +218,8 @@ PICTURE_PART_WORDS = frozenset({"description", "widget", "text"})
 CAPTION_MAX_CHARS = 600
 
 # Calls to action inside the article: sign-up walls, subscription and donation boxes, newsletter
-# promotions, modal dialogs (a "save this article" box, "subscription in use on another device").
+# promotions, modal dialogs (a "save this article" box, "subscription in use on another device"),
+# feedback prompts ("Found an error? Report it").
 # Recognised by class words; a short box only, never a wrapper of the body.
 PROMO_CLASS_WORDS = frozenset(
     {
@@ -235,6 +236,7 @@ PROMO_CLASS_WORDS = frozenset(
         "promo",
         "promotion",
         "upsell",
+        "feedback",
     }
 )
 PROMO_MAX_CHARS = 1500
@@ -245,7 +247,9 @@ RELATED_MAX_CHARS = 3000
 # Candidates for both, found in one pass over the elements (a regex on the class attribute is faster
 # than an XPath of contains()); their class words decide.
 BOX_CLASS_HINT_RE = re.compile(
-    "aption|redit|escription|idget|odal|wall|cta|ewsletter|ubscri|onat|romo|psell|elated|ecommend|opular|rending|ead"
+    "aption|redit|escription|idget|odal|wall|cta|ewsletter|ubscri|onat|romo|psell|eedback|elated|ecommend|opular|"
+    "rending|ead",
+    re.I,
 )
 
 # A line is placed in the page by its first characters, when that long a text node starts it.
