@@ -57,18 +57,13 @@ from crawler.extraction.site import hosts, site_names
 from crawler.extraction.text import (
     DEFAULT_DROP_SELECTORS,
     article_text,
-    drop_captions_and_promotions,
-    drop_comments,
     drop_elements,
     drop_link_lines,
+    drop_non_body,
+    finished_text,
     outline,
     text_lengths,
     visible_lines,
-    with_lead,
-    without_leading_chrome,
-    without_next_story,
-    without_noise_lines,
-    without_trailing_chrome,
 )
 from crawler.extraction.titles import best_title, title_candidates
 
@@ -176,8 +171,7 @@ def _extract(
     # <noscript> holds "enable JavaScript" notices and tracking pixels, never the article.
     for el in list(tree.iter("noscript")):
         el.drop_tree()
-    drop_comments(tree)
-    drop_captions_and_promotions(tree)
+    drop_non_body(tree)
     # Where text stands, and the standfirst, before trafilatura prunes the tree in place.
     page_outline = outline(
         tree,
@@ -200,10 +194,7 @@ def _extract(
     title = best_title(clean(getattr(document, "title", None)), titles, names, host)
     text = article_text(document, title)
     names_of_authors = authors(article_ld, jsonld_by_id, meta, getattr(document, "author", None), bylines, names, host)
-    if text:
-        text = without_leading_chrome(text, [*titles, *([title] if title else [])], names_of_authors) or text
-        text = without_trailing_chrome(without_noise_lines(without_next_story(text, page_outline)), names_of_authors)
-        text = with_lead(text, page_outline, title)
+    text = finished_text(text, page_outline, [*titles, *([title] if title else [])], names_of_authors, title)
 
     visible_chars, link_chars = text_lengths(tree)
     short = len(text) < min_text_chars

@@ -300,6 +300,13 @@ def drop_elements(tree: lxml.html.HtmlElement, selectors: tuple[str, ...]) -> No
                 element.drop_tree()
 
 
+def drop_non_body(tree: lxml.html.HtmlElement) -> None:
+    """What trafilatura would cut paragraphs at or keep in the text though it is not the article's:
+    HTML comments, picture captions, call-to-action boxes, boxes of other stories."""
+    drop_comments(tree)
+    drop_captions_and_promotions(tree)
+
+
 def drop_comments(tree: lxml.html.HtmlElement) -> None:
     """Remove HTML comments, keeping the text after them: trafilatura ends a paragraph at an inline
     ``<!-- -->`` (React and Vue leave them between text pieces), cutting the rest of it."""
@@ -398,6 +405,16 @@ def visible_lines(tree: lxml.html.HtmlElement) -> Iterator[str]:
     for piece in VISIBLE_TEXT(tree):
         if piece.strip():
             yield piece.strip()
+
+
+def finished_text(text: str, page: Outline, headlines: Sequence[str], authors: Sequence[str], title: str | None) -> str:
+    """trafilatura's text cleaned up: the lines leading and ending it that are no body, a next story,
+    noise lines dropped; the standfirst put back at the top."""
+    if not text:
+        return text
+    text = without_leading_chrome(text, headlines, authors) or text
+    text = without_trailing_chrome(without_noise_lines(without_next_story(text, page)), authors)
+    return with_lead(text, page, title)
 
 
 # --- the standfirst --------------------------------------------------------------------------------
