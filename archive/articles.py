@@ -8,6 +8,7 @@ decided by archive/changes.py (`save_refetch`). No settings.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -136,6 +137,26 @@ def mark_unchanged(
             updates[name] = new_value
     updates.update(last_seen_at=now, last_run_id=run_id, fetched_at=fetched_at)
     _update_article(db, current["id"], updates)
+
+
+def fill_blanks(db: Database, article_id: int, columns: Mapping[str, Any]) -> None:
+    """Fill the article's blank metadata from ``columns`` and merge ``columns["hints"]`` into its hints
+    (stored keys win): what hints found late add, without a version (archive.Archive.add_hints)."""
+    current = row_dict(db, "SELECT * FROM articles WHERE id = ?", [article_id])
+    if current is None:
+        raise LookupError(f"article {article_id} is not in the archive")
+    updates: dict[str, Any] = {
+        name: columns[name]
+        for name in METADATA_COLUMNS
+        if name != "hints" and not is_blank(columns.get(name)) and is_blank(current.get(name))
+    }
+    stored = json.loads(current["hints"]) if not is_blank(current.get("hints")) else {}
+    late = json.loads(columns["hints"]) if not is_blank(columns.get("hints")) else {}
+    merged = {**late, **(stored if isinstance(stored, dict) else {})}
+    if merged != stored:
+        updates["hints"] = json.dumps(merged, ensure_ascii=False)
+    if updates:
+        _update_article(db, article_id, updates)
 
 
 def apply_update(

@@ -217,6 +217,17 @@ class Archive:
                 self.db, article_id, dict.fromkeys(unique_urls(urls), reason), run_id, utc_now_iso()
             )
 
+    def add_hints(self, run_id: int, article_id: int, hints: Mapping[str, Any], fields: Mapping[str, Any]) -> None:
+        """Feed or news-sitemap hints found after the article was saved in this run (its page was fetched
+        through a plain link first): merged into its ``hints`` (keys it has keep their value), and its
+        blank ``fields`` (title, published_at, authors …) filled from them, as if they had come with
+        the page. No version: nothing that was known changed.
+        """
+        with self._write():
+            self._require_run(run_id)
+            columns = article_columns({"url": "-", **fields, "hints": dict(hints)})
+            article_rows.fill_blanks(self.db, article_id, columns)
+
     def record_unchanged(self, run_id: int, article_id: int, fetch: Mapping[str, Any], outcome: str) -> None:
         """A known article fetched again whose body is what we had (``not_modified``: a 304 or the same bytes).
 
