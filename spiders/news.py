@@ -52,6 +52,7 @@ from crawler.discovery.links import (
     PatternBudget,
     link_priority,
     next_hops,
+    unwanted_feed_reason,
 )
 from crawler.discovery.notes import DiscoveryNotes, amp_aliases, merge_hints, shortlink_aliases, tracking_variant
 from crawler.discovery.recrawl import (
@@ -91,7 +92,7 @@ SHORTLINK_XPATH = "//link[contains(concat(' ', normalize-space(@rel), ' '), ' sh
 FEED_LINK_XPATH = (
     "//link[contains(concat(' ', normalize-space(@rel), ' '), ' alternate ')]"
     "[@type='application/rss+xml' or @type='application/atom+xml' or @type='application/feed+json'"
-    " or @type='application/json']/@href"
+    " or @type='application/json'][@href]"
 )
 
 
@@ -266,7 +267,8 @@ class NewsSpider(scrapy.Spider):
         late = self.notes.note(target, found_by, hints, {variant: AliasReason.TRACKING} if variant else None)
         if late:
             self.crawler.stats.inc_value("newsarchive/late_page_notes")
-            self.late_notes.append(PageNotesItem(self.source.name, target, late.hints, late.aliases))
+            hints = {**late.hints, "found_by": late.found_by} if late.hints else {}
+            self.late_notes.append(PageNotesItem(self.source.name, target, hints, late.aliases))
 
     def note_variant(self, url: str) -> None:
         """A link not followed (rel=nofollow: share and reply buttons, related posts): when it is a
@@ -635,8 +637,11 @@ class NewsSpider(scrapy.Spider):
         return hints, {url: reason for url, reason in aliases.items() if url not in urls}
 
     def feed_requests(self, response: TextResponse) -> Iterator[scrapy.Request]:
-        for href in response.xpath(FEED_LINK_XPATH).getall():
-            url = urljoin(response.url, href.strip())
+        for link in response.xpath(FEED_LINK_XPATH):
+            url = urljoin(response.url, (link.xpath("@href").get() or "").strip())
+            if unwanted_feed_reason(url, response.url, link.xpath("@title").get()):
+                self.crawler.stats.inc_value("newsarchive/skipped_unwanted_feed")
+                continue
             if is_on_hosts(url, self.hosts):
                 request = self._discovery_request(url, "feed", self.parse_feed, found_by=FoundBy.LINK)
                 if request is not None:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.discovery.urls import url_pattern
+from crawler.discovery.urls import never_article_reason, url_pattern
 
 _PAGINATION = re.compile(r"(/page/\d+/?$)|([?&](page|p|pg|paged|start|offset)=\d+(&|$))", re.IGNORECASE)
 _DATED_PATH = re.compile(r"/(19|20)\d{2}/[01]?\d/([0-3]?\d/)?[^/]+")
@@ -23,6 +23,11 @@ _NON_ARTICLE_PATH = re.compile(
     r"about|contact|privacy|terms|cookies?|subscribe|newsletter|feed|calendar|archive)(/|$)",
     re.IGNORECASE,
 )
+
+# The title WordPress and others give a post's comments feed ("Site » Title Comments Feed"), in a few languages.
+COMMENT_FEED_TITLE = re.compile(r"comment|kommentar|commentaire|comentario|commenti|reacties|коммент", re.IGNORECASE)
+# Feed links named by a never-article rule that are feeds worth reading (a category's, the site's).
+READABLE_FEED_RULES = frozenset({"feed of a page", "site feed"})
 
 # Links over a pattern's budget kept waiting for its pages to prove articles; more are dropped.
 MAX_HELD_PER_PATTERN = 10_000
@@ -58,6 +63,24 @@ def link_priority(url: str, article_patterns: Sequence[re.Pattern] = ()) -> int:
     if is_pagination(url):
         return PRIORITY_PAGINATION
     return PRIORITY_LISTING
+
+
+def unwanted_feed_reason(feed_url: str, page_url: str, title: str | None = None) -> str | None:
+    """Why a ``<link rel="alternate">`` feed of a page is not worth reading, None when it is.
+
+    WordPress puts on every post the comments feed of the site and of the post (``/<post>/feed/``,
+    titled "… Comments Feed") and its REST API entry (``/wp-json/wp/v2/posts/123``, type
+    application/json): none of them lists articles. The feed of a section or tag page is kept.
+    """
+    reason = never_article_reason(feed_url)
+    if reason and reason not in READABLE_FEED_RULES:
+        return reason
+    if title and COMMENT_FEED_TITLE.search(title):
+        return "comment feed"
+    page_path = urlsplit(page_url).path.rstrip("/") + "/"
+    if urlsplit(feed_url).path.startswith(page_path + "feed") and looks_like_article_url(page_url):
+        return "comment feed"  # an article's own feed is its comments
+    return None
 
 
 def next_hops(current_hops: int, url: str) -> int:
