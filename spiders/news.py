@@ -652,9 +652,13 @@ class NewsSpider(scrapy.Spider):
         href = response.xpath("//link[@rel='canonical']/@href").get()
         if not href:
             return
-        request = self.page_request(
-            urljoin(response.url, href.strip()), FoundBy.CANONICAL, hops=hops, referer=response.url
-        )
+        url = urljoin(response.url, href.strip())
+        try:
+            if canonicalize_url(url) == canonicalize_url(response.url):
+                return  # the page names itself: nothing to fetch, and no other finder of it
+        except ValueError:
+            return
+        request = self.page_request(url, FoundBy.CANONICAL, hops=hops, referer=response.url)
         if request is not None:
             yield request
 
