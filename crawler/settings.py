@@ -62,7 +62,7 @@ DOWNLOADER_MIDDLEWARES = {
 
 # Discovery: how far link following may wander.
 DISCOVERY_MAX_DEPTH = 6  # link hops from a start URL; pagination links do not count
-DISCOVERY_PATTERN_BUDGET = 200  # pages per URL pattern (digits folded): bounds calendars and query variants
+DISCOVERY_PATTERN_BUDGET = 200  # non-article pages per URL pattern (digits folded): bounds calendars, query variants
 DISCOVERY_SITEMAP_MAX_DEPTH = 4  # nested sitemap indexes followed
 
 # Recurring crawls: fetch only what is new, signalled or due (crawler.discovery.recrawl; the revisit

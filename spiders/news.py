@@ -2,8 +2,14 @@
 
 Discovery, in the order requests are issued: robots.txt (its ``Sitemap:`` lines), the source's
 sitemaps (indexes recursed, Google News fields kept as hints), feeds (configured and
-auto-discovered from ``<link rel=alternate>``), start URLs and, when ``follow_links`` is on, links
-on the source's own hosts, bounded by hops and per-pattern budgets (crawler.discovery.links).
+auto-discovered from ``<link rel=alternate>``, comment feeds and API entries left out), start URLs
+and, when ``follow_links`` is on, links on the source's own hosts, bounded by hops and per-pattern
+budgets that pages turning out to be new articles replenish (crawler.discovery.links; the spider
+settles each page on ``item_scraped``). Whatever names a page URL (a link, a news sitemap, a feed)
+is noted for the run (crawler.discovery.notes): the page gets every finder's hints and the
+tracking-parameter variants it was linked under as aliases, together with its
+``<link rel=shortlink>`` and ``<link rel=amphtml>``, whichever request fetched it; what arrives
+after it was parsed follows as a ``PageNotesItem``.
 
 Recurring runs (``RECRAWL_ENABLED``, on by default) are incremental: the source's crawl state is
 loaded once from the archive (``ARCHIVE_DB``) when the crawl starts, and crawler.discovery.recrawl
