@@ -31,6 +31,7 @@ READABLE_FEED_RULES = frozenset({"feed of a page", "site feed"})
 
 # Links over a pattern's budget kept waiting for its pages to prove articles; more are dropped.
 MAX_HELD_PER_PATTERN = 10_000
+MAX_HELD = 50_000  # over all patterns: a site of many query-string traps holds no more than this
 
 PRIORITY_FEED_OR_SITEMAP = 20
 PRIORITY_LIKELY_ARTICLE = 10
@@ -104,9 +105,11 @@ class PatternBudget:
     (crawler.discovery.urls.canonicalize_url).
     """
 
-    def __init__(self, budget: int, max_held: int = MAX_HELD_PER_PATTERN) -> None:
+    def __init__(self, budget: int, max_held: int = MAX_HELD_PER_PATTERN, max_held_total: int = MAX_HELD) -> None:
         self.budget = budget
         self.max_held = max_held
+        self.max_held_total = max_held_total
+        self.held_total = 0
         self.counts: Counter[str] = Counter()  # pages charged and not given back, per pattern
         self.articles: Counter[str] = Counter()  # pages that gave their page back, per pattern
         self.requested: set[str] = set()
@@ -132,8 +135,8 @@ class PatternBudget:
         if self.budget > 0:
             self.requested.add(url)
             held = self.held.get(url_pattern(url))
-            if held:
-                held.pop(url, None)
+            if held and held.pop(url, None) is not None:
+                self.held_total -= 1
 
     def hold(self, url: str, request: Any) -> bool:
         """Keep a link :meth:`allow` refused, to be let through when the pattern's pages prove to be
@@ -141,9 +144,10 @@ class PatternBudget:
         held = self.held.setdefault(url_pattern(url), OrderedDict())
         if url in held:
             return True
-        if len(held) >= self.max_held:
+        if len(held) >= self.max_held or self.held_total >= self.max_held_total:
             return False
         held[url] = request
+        self.held_total += 1
         return True
 
     def settle(self, url: str, new_article: bool) -> list[Any]:
@@ -159,6 +163,7 @@ class PatternBudget:
         held = self.held.get(pattern)
         while held and self.counts[pattern] < self.budget:
             waiting_url, request = held.popitem(last=False)
+            self.held_total -= 1
             if waiting_url in self.requested:
                 continue
             self._charge(waiting_url, pattern)
