@@ -74,6 +74,7 @@ def test_shortlink_is_an_absolute_canonical_alias() -> None:
     assert shortlink_aliases("/?p=123", POST) == {f"{SITE}/?p=123": "shortlink"}
     assert shortlink_aliases("https://wp.me/p1a2b3-4x", POST) == {"https://wp.me/p1a2b3-4x": "shortlink"}
     assert shortlink_aliases("  ", POST) == {} and shortlink_aliases("mailto:a@b.example", POST) == {}
+    assert shortlink_aliases(f"{SITE}/", POST) == {}  # a misconfigured template: the home page is no alias
 
 
 # -- the pattern budget gives pages back for articles ---------------------------------------------

@@ -143,6 +143,9 @@ def declared_alias(href: str | None, base_url: str, reason: str) -> dict[str, st
         url = canonicalize_url(urljoin(base_url, href.strip()))
     except ValueError:  # not an http(s) URL
         return {}
+    parts = urlsplit(url)
+    if parts.path in ("", "/") and not parts.query:
+        return {}  # a template that names the home page names no copy of this article
     return {url: reason}
 
 
