@@ -687,16 +687,22 @@ class NewsSpider(scrapy.Spider):
 
     def page_settled(self, item: Any) -> None:
         """A page went through the pipelines: a new article gives its page back to its URL pattern's
-        budget, which lets held links of the pattern through (crawler.discovery.links.PatternBudget)."""
-        if not isinstance(item, PageItem):
+        budget, and so does the page that linked it first (a listing page that leads to new articles,
+        page 300 of a big section, is no trap either); that lets held links of the patterns through
+        (crawler.discovery.links.PatternBudget)."""
+        if not isinstance(item, PageItem) or not item.is_article:
             return
-        new_article = False
-        if item.is_article:
-            text = (item.fields or {}).get("text") or ""
-            digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
-            new_article = digest not in self.article_texts  # the same text again is no new article
-            self.article_texts.add(digest)
-        released = self.budget.settle(item.fetch.url, new_article)
+        text = (item.fields or {}).get("text") or ""
+        digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+        if digest in self.article_texts:
+            return  # the same text again is no new article
+        self.article_texts.add(digest)
+        released = self.budget.settle(item.fetch.url, new_article=True)
+        if item.fetch.referer:
+            try:
+                released += self.budget.settle(canonicalize_url(item.fetch.referer), new_article=True)
+            except ValueError:
+                pass
         for request in released:
             self.crawler.engine.crawl(request)
         if released:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from scrapy import Request
@@ -16,7 +17,7 @@ from scrapy import Request
 from archive import Archive
 from crawler.discovery.links import PatternBudget, unwanted_feed_reason
 from crawler.discovery.notes import DiscoveryNotes, merge_hints, shortlink_aliases, tracking_variant
-from crawler.items import PageItem, PageNotesItem
+from crawler.items import Fetch, PageItem, PageNotesItem
 from crawler.sources.config import adhoc_source
 from tests.inprocess import news_crawler, response_to
 from tests.newssite import NewsSite
@@ -226,3 +227,30 @@ def test_archive_adds_late_hints_without_a_version(tmp_path: Path) -> None:
     assert json.loads(row["hints"]) == {"title": "Feed title", "tags": ["harbour"]}  # stored keys win
     assert row["published_at"] == NEWS_HINTS["published_at"] and row["published_at_utc"] == "2024-05-17T06:00:00Z"
     assert row["title"] == "Harbour wall" and row["version"] == 1  # a known value is kept; no version
+
+
+def test_new_articles_give_back_their_page_and_their_listing_page() -> None:
+    """Budget 2: pages 1-2 of a section are allowed, 3-4 held; each page's new article gives back the
+    article's page and its listing page's, so the held pages come through; a repeated text gives nothing."""
+    crawler = news_crawler({"DISCOVERY_PATTERN_BUDGET": 2}, source=adhoc_source(f"{SITE}/", render_js="never"))
+    crawler.engine = released = SimpleNamespace(requests=[])
+    released.crawl = released.requests.append
+    spider = crawler.spider
+    listing = [f"{SITE}/section/news/page/{n}/" for n in range(1, 5)]
+    assert [spider.page_request(url, "link", budgeted=True) is not None for url in listing] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+
+    def article(number: int, text: str) -> PageItem:
+        url = f"{SITE}/story/{number}/"
+        assert spider.page_request(url, "link", budgeted=True, referer=listing[0]) is not None
+        fetch = Fetch(url=url, referer=listing[0])
+        return PageItem("s", fetch, b"", is_article=True, fields={"text": text})
+
+    spider.page_settled(article(1, "First story text."))
+    assert [r.url for r in released.requests] == [listing[2]]  # the listing page gave its page back
+    spider.page_settled(article(2, "First story text."))  # a copy: nothing
+    assert len(released.requests) == 1

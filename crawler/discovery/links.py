@@ -151,8 +151,8 @@ class PatternBudget:
         return True
 
     def settle(self, url: str, new_article: bool) -> list[Any]:
-        """The page fetched for ``url`` was parsed: a new article gives its page back to its pattern,
-        and the held links that now fit come back, to be requested."""
+        """The page fetched for ``url`` was parsed: a new article (or a page that led to one) gives its
+        page back to its pattern, and the held links that now fit come back, to be requested."""
         if not new_article or url not in self.charged:
             return []
         self.charged.discard(url)
