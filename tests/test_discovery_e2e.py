@@ -4,7 +4,7 @@
   links first: every archived article still carries its ``news:*`` hints;
 * 400 articles under ``/story/<id>/``, reachable only through paginated section pages (no sitemap,
   no feed), crawled with the default settings: all 400 are archived (a URL pattern whose pages are
-  articles is no crawler trap), while an endless calendar stays bounded;
+  articles is no crawler trap), while endless pagination that lists nothing stays bounded;
 * the fixture news site (tests/newssite): every WordPress article's ``<link rel=shortlink>`` and every
   tracking-parameter URL an article was linked under are its ``url_aliases``.
 """
@@ -160,8 +160,8 @@ def story_site() -> Callable[[Request], Reply]:
 
     def home(base: str) -> Reply:
         nav = "".join(f'<a href="/section/{s}/">{s}</a> ' for s in SECTIONS)
-        calendar = '<a href="/calendar/2025/03/">Archive</a>'
-        return html(f"<html><head><title>The Story Paper</title></head><body><nav>{nav}</nav>{calendar}</body></html>")
+        archive = '<a href="/archive/page/1/">Archive</a>'
+        return html(f"<html><head><title>The Story Paper</title></head><body><nav>{nav}</nav>{archive}</body></html>")
 
     def section(base: str, name: str, page: str | None) -> Reply:
         number = int(page or 1)
@@ -175,12 +175,11 @@ def story_site() -> Callable[[Request], Reply]:
     def story(base: str, number: str) -> Reply:
         return html(article_html(int(number), f"Story {number}: the harbour debate goes on", dated=True))
 
-    def calendar(base: str, year: str, month: str) -> Reply:
-        # Endless: every month links the one before; each page is a short listing, never an article.
-        y, m = (int(year), int(month) - 1) if int(month) > 1 else (int(year) - 1, 12)
+    def archive(base: str, page: str) -> Reply:
+        # Endless pagination (no hop limit applies to it) that lists nothing: only the budget stops it.
         return html(
-            f"<html><head><title>Archive {year}-{month}</title></head><body><h1>Archive</h1>"
-            f'<a href="/calendar/{y}/{m:02d}/">Previous month</a></body></html>'
+            f"<html><head><title>Archive page {page}</title></head><body><h1>Archive</h1><p>No posts.</p>"
+            f'<a class="next" href="/archive/page/{int(page) + 1}/">Older</a></body></html>'
         )
 
     return app_of(
@@ -188,22 +187,21 @@ def story_site() -> Callable[[Request], Reply]:
             "/": home,
             r"/section/([a-z]+)/(?:page/(\d+)/)?": section,
             r"/story/(\d+)/": story,
-            r"/calendar/(\d{4})/(\d{2})/": calendar,
+            r"/archive/page/(\d+)/": archive,
         }
     )
 
 
-def test_a_section_of_story_id_articles_is_crawled_whole_and_a_calendar_stays_bounded(tmp_path: Path) -> None:
+def test_a_section_of_story_id_articles_is_crawled_whole_and_endless_pagination_stays_bounded(tmp_path: Path) -> None:
     with serve(story_site()) as local:
         crawl(write_config(tmp_path, f'start_urls = ["{local.base_url}/"]\ndownload_delay = 0.0\nconcurrency = 8\n'))
-        calendar_pages = {hit.path for hit in local.hits if hit.path.startswith("/calendar/")}
+        archive_pages = {hit.path for hit in local.hits if hit.path.startswith("/archive/")}
     with sqlite3.connect(tmp_path / "archive.db") as db:
         stories = db.execute("SELECT count(*) FROM articles WHERE url LIKE '%/story/%'").fetchone()[0]
         (stats,) = db.execute("SELECT stats_json FROM crawl_runs").fetchone()
     assert stories == STORY_COUNT
-    # DISCOVERY_PATTERN_BUDGET (200) bounds what is not an article: the calendar, at most that many pages
-    # (fewer when DISCOVERY_MAX_DEPTH stops it first).
-    assert 0 < len(calendar_pages) <= 200
+    # DISCOVERY_PATTERN_BUDGET (200) bounds what leads to no article: the endless archive stops at 200 pages.
+    assert len(archive_pages) == 200
     assert json.loads(stats).get("newsarchive/links_released_by_articles", 0) > 0
 
 
