@@ -52,6 +52,7 @@ from crawler.extraction.page import (
 )
 from crawler.extraction.shell import ENABLE_JS_RE, LOADING_RE, PLACEHOLDER_RE, has_data_blob, has_empty_app_root
 from crawler.extraction.site import hosts, site_names
+from crawler.extraction.syndication import take_syndication_note
 from crawler.extraction.text import (
     DEFAULT_DROP_SELECTORS,
     article_text,
@@ -91,6 +92,7 @@ def empty_fields() -> dict[str, Any]:
         "image": None,
         "canonical_url": None,
         "amp_url": None,
+        "syndicated_from": None,
         "is_amp": False,
         "text": "",
         "word_count": 0,
@@ -161,6 +163,8 @@ def _extract(
     empty_app_root = has_empty_app_root(tree)
     data_blob = has_data_blob(tree)
 
+    # Before trafilatura, which would keep the note in the text or drop its link.
+    syndicated_from = take_syndication_note(tree, url)
     drop_elements(tree, drop_selectors)
     drop_link_lines(tree)
     # <noscript> holds "enable JavaScript" notices and tracking pixels, never the article.
@@ -229,6 +233,7 @@ def _extract(
             "canonical_url": absolute(url, link_href(tree, "canonical") or meta.get("og:url")),
             "amp_url": absolute(url, link_href(tree, "amphtml")),
             "is_amp": _is_amp(tree),
+            "syndicated_from": syndicated_from,
             "text": text,
             "word_count": len(text.split()),
         }
