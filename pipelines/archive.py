@@ -49,6 +49,7 @@ ARTICLE_FIELDS = (
     "categories",
     "tags",
     "image",
+    "syndicated_from",
     "text",
 )
 

@@ -90,13 +90,13 @@ class SiteBoilerplate:
     """Learned boilerplate of one source: line counts over its distinct articles, and the cleaner."""
 
     min_pages: int = 10
-    min_share: float = 0.3
+    min_share: float = 0.15
     pages: int = 0
     _entries: dict[str, _Entry] = field(default_factory=dict)
 
     @classmethod
     def restore(
-        cls, pages: int, lines: Iterable[tuple[str, int, str]], *, min_pages: int = 10, min_share: float = 0.3
+        cls, pages: int, lines: Iterable[tuple[str, int, str]], *, min_pages: int = 10, min_share: float = 0.15
     ) -> SiteBoilerplate:
         """The state persisted in the archive: pages seen, and (fingerprint, pages, example line) rows."""
         model = cls(min_pages=min_pages, min_share=min_share, pages=pages)
