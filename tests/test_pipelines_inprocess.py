@@ -39,6 +39,7 @@ from archive import Archive
 from crawler.items import FetchItem, PageItem
 from crawler.sources.config import SourceConfig, adhoc_source
 from pipelines.archive import ArchivePipeline
+from pipelines.boilerplate import BoilerplatePipeline
 from pipelines.extract import ExtractPipeline
 from tests.inprocess import (
     NO_ENGINE_SETTINGS,
@@ -135,7 +136,7 @@ def run_row(db: Path, run_id: int) -> dict[str, Any]:
 
 def test_both_pipelines_are_built_from_the_settings(tmp_path: Path) -> None:
     crawl = Crawl(tmp_path / "archive.db")
-    assert [type(p) for p in crawl.items.middlewares] == [ExtractPipeline, ArchivePipeline]
+    assert [type(p) for p in crawl.items.middlewares] == [ExtractPipeline, BoilerplatePipeline, ArchivePipeline]
     assert crawl.pipeline(ExtractPipeline).pool.workers == 1
     crawl.pipeline(ExtractPipeline).pool.close()  # never opened: only the pool was started
 
