@@ -8,6 +8,7 @@ from its first page); the archive's copy/original direction on real SQLite.
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 from pathlib import Path
@@ -315,3 +316,35 @@ def test_boilerplate_learning_can_be_turned_off(tmp_path: Path) -> None:
     crawl = Crawl(tmp_path / "archive.db", BOILERPLATE_ENABLED=False)
     assert not any(isinstance(p, BoilerplatePipeline) for p in crawl.items.middlewares)
     crawl.items.middlewares[0].pool.close()
+
+
+# --- newsarchive boilerplate -----------------------------------------------------------------------------
+
+
+def test_the_boilerplate_command_lists_what_crawls_remove(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from crawler.cli.main import main
+
+    db = tmp_path / "archive.db"
+    model = SiteBoilerplate()
+    for seed in range(20):
+        rare = "\n\nA line on a few pages only." if seed < 2 else ""
+        model.observe(f"{article_text(seed)}\n\n{FOOTER}{rare}")
+    with Archive(db) as archive:
+        run = archive.start_run("gazette")
+        archive.save_source_boilerplate(run, "gazette", model.pages, model.persisted())
+
+    result = CliRunner().invoke(main, ["boilerplate", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["gazette (20 articles counted)", f"  100.0%  removed  {FOOTER}"]
+
+    result = CliRunner().invoke(main, ["boilerplate", "gazette", "--all", "--json", "--db", str(db)])
+    rows = json.loads(result.output)
+    assert [(row["line"], row["share"], row["removed"]) for row in rows] == [
+        (FOOTER, 1.0, True),
+        ("A line on a few pages only.", 0.1, False),
+    ]
+    result = CliRunner().invoke(main, ["boilerplate", "other", "--db", str(db)])
+    assert (result.exit_code, result.output) == (0, "No boilerplate learned for other yet.\n")
+    assert "Examples:" in CliRunner().invoke(main, ["boilerplate", "--help"]).output
