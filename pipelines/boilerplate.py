@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from archive import Archive
+from archive import Archive, ArchiveError
 from archive.models import FetchOutcome
 from crawler.extraction.boilerplate import SiteBoilerplate
 from crawler.items import PageItem
@@ -78,6 +79,15 @@ class BoilerplatePipeline:
                 self.archive.save_source_boilerplate(run_id, source, self.model.pages, self.model.persisted())
                 self.stats.set_value("newsarchive/boilerplate/articles_recleaned", self._clean_again(run_id))
             self.stats.set_value("newsarchive/boilerplate/lines_learned", len(self.model.learned()))
+        except (ArchiveError, sqlite3.Error) as error:
+            # The articles are stored already; only the learning is lost.
+            logger.error(
+                "boilerplate: could not save what this run learned about %s's template lines in %s: %s",
+                source,
+                self.db_path,
+                error,
+                extra={"event": "boilerplate_not_saved"},
+            )
         finally:
             self.archive.close()
             self.archive = None
@@ -106,7 +116,21 @@ class BoilerplatePipeline:
     def _model(self, source: str) -> SiteBoilerplate:
         # Opened on the first article, not in open_spider: the archive pipeline opens (and migrates) after us.
         if self.model is None:
-            self.archive = Archive(self.db_path)
-            pages, lines = self.archive.source_boilerplate(source)
+            pages, lines = 0, []
+            try:
+                self.archive = Archive(self.db_path)
+                pages, lines = self.archive.source_boilerplate(source)
+            except (ArchiveError, sqlite3.Error) as error:
+                # Never lose an article over this: learn within the run only, and say why.
+                logger.warning(
+                    "boilerplate: could not read %s's learned template lines from %s (%s); this run learns afresh",
+                    source,
+                    self.db_path,
+                    error,
+                    extra={"event": "boilerplate_unreadable"},
+                )
+                if self.archive is not None:
+                    self.archive.close()
+                self.archive = None
             self.model = SiteBoilerplate.restore(pages, lines, min_pages=self.min_pages, min_share=self.min_share)
         return self.model
