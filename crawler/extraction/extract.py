@@ -60,7 +60,7 @@ from crawler.extraction.text import (
     text_lengths,
     visible_lines,
 )
-from crawler.extraction.titles import best_title, title_candidates
+from crawler.extraction.titles import best_title, title_candidates, visible_headlines
 
 __all__ = [
     "ARTICLE_JSONLD_TYPES",
@@ -156,6 +156,7 @@ def _extract(
     names = site_names(meta, jsonld_objects, article_ld, jsonld_by_id)
     host = hosts(url, tree, meta)
     titles = title_candidates(tree, meta, article_ld)
+    headlines = visible_headlines(tree)
     bylines = byline_texts(tree)  # before trafilatura, which prunes the tree in place
     noscript_text = " ".join(" ".join(el.itertext()) for el in tree.iter("noscript"))
     empty_app_root = has_empty_app_root(tree)
@@ -175,7 +176,7 @@ def _extract(
         include_tables=True,
         deduplicate=False,
     )
-    title = best_title(clean(getattr(document, "title", None)), titles, names, host)
+    title = best_title(clean(getattr(document, "title", None)), titles, names, host, headlines)
     text = article_text(document, title)
 
     visible_chars, link_chars = text_lengths(tree)

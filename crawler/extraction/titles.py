@@ -1,6 +1,7 @@
 """The headline: the first of trafilatura's title, JSON-LD headline, og:title, twitter:title,
 ``<h1>`` and ``<title>``, with the site name, dates and decorations that other candidates lack cut
-off. No settings drive this module.
+off; when those disagree (an SEO or social title next to the headline), the one the page shows as its
+visible ``<h1>`` headline. No settings drive this module.
 """
 
 from __future__ import annotations
@@ -16,28 +17,83 @@ from crawler.extraction.site import is_site_like
 
 TITLE_SEPARATOR_RE = re.compile(r"\s+[|\-–—·•*»/]\s+|\s*[|｜：]\s*|\s+::\s+")
 DATE_SEGMENT_RE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$|^\d{4}-\d{2}-\d{2}")
+# An <h1> inside these is a teaser, a menu or a widget heading, not the page's own headline.
+TEASER_ANCESTORS = frozenset({"a", "nav", "aside", "footer"})
+# Nor is the last item of a breadcrumb trail (it carries the SEO title) or a heading hidden from view.
+NOT_HEADLINE_RE = re.compile(r"breadcrumb|visually-hidden|sr-only|screen-reader|offscreen|display:\s*none", re.I)
 
 
-def title_candidates(tree: lxml.html.HtmlElement, meta: Meta, article_ld: dict[str, Any]) -> list[str]:
+def title_candidates(tree: lxml.html.HtmlElement, meta: Meta, article_ld: dict[str, Any]) -> dict[str, str]:
+    """Title candidates by source, in order of trust: JSON-LD headline, og:title, twitter:title, the
+    first ``<h1>``, ``<title>``."""
     h1 = next((text for text in (clean(h.text_content()) for h in tree.iter("h1")) if text), None)
     headline = article_ld.get("headline")
-    candidates = [
-        clean(html_unescape(headline)) if isinstance(headline, str) else None,
-        meta.get("og:title"),
-        meta.get("twitter:title"),
-        h1,
-        clean(tree.findtext(".//title")),
-    ]
-    return [c for c in candidates if c]
+    candidates = {
+        "jsonld": clean(html_unescape(headline)) if isinstance(headline, str) else None,
+        "og": meta.get("og:title"),
+        "twitter": meta.get("twitter:title"),
+        "h1": h1,
+        "title": clean(tree.findtext(".//title")),
+    }
+    return {source: text for source, text in candidates.items() if text}
 
 
-def best_title(first: str | None, candidates: list[str], site_names: list[str], host: tuple[str, ...]) -> str | None:
-    """The first title candidate with site name, dates and decorations other candidates lack cut off."""
-    ordered = [c for c in [first, *candidates] if c]
+def visible_headlines(tree: lxml.html.HtmlElement) -> list[str]:
+    """Texts of the ``<h1>``s a reader sees as the page's headline: not inside a link, a menu, an
+    aside or a footer (teasers of other stories), not a heading that is only a link."""
+    headlines = []
+    for h1 in tree.iter("h1"):
+        text = clean(h1.text_content())
+        if not text or any(el.tag in TEASER_ANCESTORS for el in h1.iterancestors()):
+            continue
+        if any(NOT_HEADLINE_RE.search(marks(el)) for el in (h1, *h1.iterancestors())):
+            continue
+        if clean(" ".join(a.text_content() for a in h1.iter("a"))) == text:
+            continue
+        headlines.append(text)
+    return headlines
+
+
+def marks(el: lxml.html.HtmlElement) -> str:
+    """An element's class, id, role and attribute names: where themes say what a block is."""
+    values = [el.get(name) or "" for name in ("class", "id", "role", "style")]
+    return " ".join([*values, *map(str, el.attrib)])
+
+
+def best_title(
+    first: str | None,
+    candidates: dict[str, str],
+    site_names: list[str],
+    host: tuple[str, ...],
+    headlines: list[str] | tuple[str, ...] = (),
+) -> str | None:
+    """The first title candidate with site name, dates and decorations other candidates lack cut off;
+    when it is not the visible headline but another candidate is, that other candidate.
+
+    Publishers often give og:title (or the JSON-LD headline) a different wording for search and
+    social media; the one that matches the ``<h1>`` the reader sees is the article's headline. The
+    candidate is kept rather than the ``<h1>`` text itself: metadata is free of line breaks, kickers
+    and visually hidden separators.
+    """
+    ordered = [c for c in [first, *candidates.values()] if c]
     if not ordered:
         return None
-    title = strip_site_segments(ordered[0], site_names, host)
-    return cut_to_other_candidate(title, ordered[1:]) or title
+    title = trimmed_title(ordered[0], ordered[1:], site_names, host)
+    shown = {normalise(text) for text in headlines} - {""}
+    if shown and normalise(title) not in shown:
+        # The <h1> is the arbiter here, not a candidate: only a metadata value it confirms may win.
+        metadata = [text for source, text in candidates.items() if source != "h1"]
+        for candidate in metadata:
+            others = [other for other in ordered if other is not candidate]
+            trimmed = trimmed_title(candidate, others, site_names, host)
+            if normalise(trimmed) in shown:
+                return trimmed
+    return title
+
+
+def trimmed_title(title: str, others: list[str], site_names: list[str], host: tuple[str, ...]) -> str:
+    title = strip_site_segments(title, site_names, host)
+    return cut_to_other_candidate(title, others) or title
 
 
 def strip_site_segments(title: str, site_names: list[str], host: tuple[str, ...]) -> str:
