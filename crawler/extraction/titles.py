@@ -7,8 +7,9 @@ visible ``<h1>`` headline. No settings drive this module.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from html import unescape as html_unescape
-from typing import Any
+from typing import Any, NamedTuple
 
 import lxml.html
 
@@ -21,6 +22,19 @@ DATE_SEGMENT_RE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$|^\d{4}-\d{2}-\d
 TEASER_ANCESTORS = frozenset({"a", "nav", "aside", "footer"})
 # Nor is the last item of a breadcrumb trail (it carries the SEO title) or a heading hidden from view.
 NOT_HEADLINE_RE = re.compile(r"breadcrumb|visually-hidden|sr-only|screen-reader|offscreen|display:\s*none", re.I)
+# A kicker (Dachzeile, overline, eyebrow) set as its own element inside the <h1>, above the headline.
+KICKER_RE = re.compile(r"kicker|overline|dachzeile|spitzmarke|topline|roofline|eyebrow|supertitle|pretitle", re.I)
+# Where metadata joins a kicker to the headline: "Kicker: Headline", "Kicker - Headline".
+KICKER_JOINT_RE = re.compile(r":\s+|\s+[-–—|/]\s+")
+
+
+class Headline(NamedTuple):
+    """A visible ``<h1>``: its whole text, its kicker element's text and the text without the kicker
+    (and without visually hidden separators); ``kicker`` is None and ``main == text`` when it has none."""
+
+    text: str
+    kicker: str | None
+    main: str
 
 
 def title_candidates(tree: lxml.html.HtmlElement, meta: Meta, article_ld: dict[str, Any]) -> dict[str, str]:
@@ -38,9 +52,9 @@ def title_candidates(tree: lxml.html.HtmlElement, meta: Meta, article_ld: dict[s
     return {source: text for source, text in candidates.items() if text}
 
 
-def visible_headlines(tree: lxml.html.HtmlElement) -> list[str]:
-    """Texts of the ``<h1>``s a reader sees as the page's headline: not inside a link, a menu, an
-    aside or a footer (teasers of other stories), not a heading that is only a link."""
+def visible_headlines(tree: lxml.html.HtmlElement) -> list[Headline]:
+    """The ``<h1>``s a reader sees as the page's headline: not inside a link, a menu, an aside or a
+    footer (teasers of other stories), not in a breadcrumb trail, not hidden, not only a link."""
     headlines = []
     for h1 in tree.iter("h1"):
         text = clean(h1.text_content())
@@ -50,8 +64,32 @@ def visible_headlines(tree: lxml.html.HtmlElement) -> list[str]:
             continue
         if clean(" ".join(a.text_content() for a in h1.iter("a"))) == text:
             continue
-        headlines.append(text)
+        headlines.append(split_kicker(h1, text))
     return headlines
+
+
+def split_kicker(h1: lxml.html.HtmlElement, text: str) -> Headline:
+    kicker, parts = None, []
+
+    def walk(el: lxml.html.HtmlElement) -> None:
+        nonlocal kicker
+        if el is not h1 and isinstance(el.tag, str):
+            if KICKER_RE.search(marks(el)) and kicker is None:
+                kicker = clean(el.text_content())
+                parts.append(el.tail or "")
+                return
+            if NOT_HEADLINE_RE.search(marks(el)):
+                parts.append(el.tail or "")
+                return
+        parts.append(el.text or "" if isinstance(el.tag, str) else "")
+        for child in el:
+            walk(child)
+        if el is not h1:
+            parts.append(el.tail or "")
+
+    walk(h1)
+    main = clean(" ".join(parts))
+    return Headline(text, kicker, main) if kicker and main else Headline(text, None, text)
 
 
 def marks(el: lxml.html.HtmlElement) -> str:
@@ -65,7 +103,7 @@ def best_title(
     candidates: dict[str, str],
     site_names: list[str],
     host: tuple[str, ...],
-    headlines: list[str] | tuple[str, ...] = (),
+    headlines: Sequence[Headline] = (),
 ) -> str | None:
     """The first title candidate with site name, dates and decorations other candidates lack cut off;
     when it is not the visible headline but another candidate is, that other candidate.
@@ -79,16 +117,30 @@ def best_title(
     if not ordered:
         return None
     title = trimmed_title(ordered[0], ordered[1:], site_names, host)
-    shown = {normalise(text) for text in headlines} - {""}
-    if shown and normalise(title) not in shown:
-        # The <h1> is the arbiter here, not a candidate: only a metadata value it confirms may win.
-        metadata = [text for source, text in candidates.items() if source != "h1"]
-        for candidate in metadata:
-            others = [other for other in ordered if other is not candidate]
-            trimmed = trimmed_title(candidate, others, site_names, host)
-            if normalise(trimmed) in shown:
-                return trimmed
-    return title
+    shown = {normalise(variant) for headline in headlines for variant in (headline.text, headline.main)} - {""}
+    if not shown or normalise(title) in shown:
+        return title
+    # The <h1> is the arbiter here, not a candidate: only a metadata value it confirms may win.
+    metadata = [text for source, text in candidates.items() if source != "h1"]
+    for candidate in metadata:
+        others = [other for other in ordered if other is not candidate]
+        trimmed = trimmed_title(candidate, others, site_names, host)
+        if normalise(trimmed) in shown:
+            return trimmed
+    return without_other_kicker(title, headlines) or title
+
+
+def without_other_kicker(title: str, headlines: Sequence[Headline]) -> str | None:
+    """"Kicker: Headline" in metadata where the visible <h1> sets a different kicker of its own above
+    the same headline: the headline. The metadata's prefix is then an SEO kicker the page does not show."""
+    for headline in headlines:
+        if not headline.kicker:
+            continue
+        for joint in KICKER_JOINT_RE.finditer(title):
+            prefix, rest = title[: joint.start()], title[joint.end() :]
+            if normalise(rest) == normalise(headline.main) and normalise(prefix) != normalise(headline.kicker):
+                return rest.strip()
+    return None
 
 
 def trimmed_title(title: str, others: list[str], site_names: list[str], host: tuple[str, ...]) -> str:
