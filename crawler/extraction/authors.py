@@ -13,6 +13,7 @@ import lxml.html
 from lxml import etree
 
 from crawler.extraction.jsonld import ld_person
+from crawler.extraction.labels import labelled_values
 from crawler.extraction.page import Meta, as_list, unique
 from crawler.extraction.site import is_site_like
 
@@ -39,8 +40,18 @@ BYLINE_PREFIX_RE = re.compile(
     r"autor/in|text|texto|reporter)\b\s*[:.]?\s*",
     re.I,
 )
+# Labels of an author field in a metadata box ("<strong>Autorin/Autor</strong> Jane Doe").
+AUTHOR_LABEL_RE = re.compile(
+    r"autor(?:in)?(?:\s*/\s*autor(?:in)?)?|autor\*in|autor:innen|autoren|author|authors|written by|reporter|"
+    r"verfasser(?:in)?|texto|text",
+    re.I,
+)
 NAME_JOINER_RE = re.compile(r"\s*(?:,|;|\s&\s|\sand\s|\sund\s|\sy\s|\se\s|\set\s|\sen\s|\sog\s|\soch\s)\s*", re.I)
 MAX_NAME_WORDS = 5
+# "Capital von Jemima Kelly": a brand or section word before the byline's "von"/"by". Names with a
+# particle ("Ursula von der Leyen", "Otto von Bismarck") do not have two capitalised words after it.
+MID_BYLINE_WORDS = frozenset({"by", "von", "por", "par"})
+NAME_PARTICLES = frozenset({"der", "den", "dem", "zu", "und", "de", "del", "la", "le", "van", "y"})
 
 
 def authors(
@@ -91,7 +102,8 @@ def authors(
 
 
 def byline_texts(tree: lxml.html.HtmlElement) -> list[str]:
-    """Texts of the theme's byline elements (``rel=author``, ``.author .fn``, ``.byline``), short ones only."""
+    """Texts of the theme's byline elements (``rel=author``, ``.author .fn``, ``.byline``), short ones
+    only, then the values of labelled author fields ("<strong>Autor</strong> Jane Doe")."""
     texts = []
     for el in BYLINE_XPATH(tree):
         if not (
@@ -105,7 +117,7 @@ def byline_texts(tree: lxml.html.HtmlElement) -> list[str]:
             texts.append(text)
             if len(texts) >= 6:
                 break
-    return texts
+    return [*texts, *labelled_values(tree, AUTHOR_LABEL_RE)[:6]]
 
 
 def inverted_name(value: str) -> str:
@@ -121,7 +133,7 @@ def split_names(raw: str) -> list[str]:
     raw = " ".join((raw or "").split())
     if not raw or raw.startswith(("http://", "https://", "www.")) or "@" in raw:
         return []
-    raw = BYLINE_PREFIX_RE.sub("", raw).strip()
+    raw = after_lead_words(BYLINE_PREFIX_RE.sub("", raw).strip())
     names = []
     for part in NAME_JOINER_RE.split(raw):
         part = BYLINE_PREFIX_RE.sub("", part).strip(" .:|-–—")
@@ -134,6 +146,22 @@ def split_names(raw: str) -> list[str]:
             continue
         names.append(part)
     return names
+
+
+def after_lead_words(raw: str) -> str:
+    """What follows a byline word ("von", "by") that comes after one or two leading words, when two
+    capitalised words follow it: "Capital Von Jemima Kelly" → "Jemima Kelly"."""
+    words = raw.split()
+    for lead in (1, 2):
+        following = words[lead + 1 : lead + 3]
+        if (
+            len(following) == 2
+            and words[lead].lower() in MID_BYLINE_WORDS
+            and following[0].lower() not in NAME_PARTICLES
+            and all(word[:1].isupper() for word in following)
+        ):
+            return " ".join(words[lead + 1 :])
+    return raw
 
 
 def looks_like_name(part: str) -> bool:

@@ -131,7 +131,7 @@ def best_title(
 
 
 def without_other_kicker(title: str, headlines: Sequence[Headline]) -> str | None:
-    """"Kicker: Headline" in metadata where the visible <h1> sets a different kicker of its own above
+    """ "Kicker: Headline" in metadata where the visible <h1> sets a different kicker of its own above
     the same headline: the headline. The metadata's prefix is then an SEO kicker the page does not show."""
     for headline in headlines:
         if not headline.kicker:
