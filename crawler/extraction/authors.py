@@ -48,6 +48,11 @@ AUTHOR_LABEL_RE = re.compile(
 )
 NAME_JOINER_RE = re.compile(r"\s*(?:,|;|\s&\s|\sand\s|\sund\s|\sy\s|\se\s|\set\s|\sen\s|\sog\s|\soch\s)\s*", re.I)
 MAX_NAME_WORDS = 5
+# WordPress and similar CMSs credit their default account when nobody set an author.
+CMS_ACCOUNT_RE = re.compile(r"/author/(?:admin|administrator|webmaster)/?$", re.I)
+# A signature line: 2-4 capitalised words of letters (a hyphen, apostrophe or initial's dot aside).
+SIGNATURE_WORDS = (2, 4)
+SIGNATURE_MIN_PARAGRAPHS = 3
 # "Capital von Jemima Kelly": a brand or section word before the byline's "von"/"by". Names with a
 # particle ("Ursula von der Leyen", "Otto von Bismarck") do not have two capitalised words after it.
 MID_BYLINE_WORDS = frozenset({"by", "von", "por", "par"})
@@ -62,25 +67,33 @@ def authors(
     bylines: list[str],
     site_names: list[str],
     host: tuple[str, ...],
+    signatures: list[str] | tuple[str, ...] = (),
 ) -> list[str]:
     """People credited with the article; the publisher only when the page names nobody else.
 
     Sources in order, the first that yields a person wins: JSON-LD authors (``@id`` references
     resolved, ``givenName``/``familyName``, ``byline``), byline ``<meta>`` tags, trafilatura's
-    author, the theme's byline markup (``rel=author``, ``.author .fn``). Names that are the site
-    itself (its name, host or initials) are not people; an Organization author is the last resort.
+    author, the theme's byline markup (``rel=author``, ``.author .fn``), a signature line opening or
+    closing the text (``signatures``). Names that are the site itself (its name, host or initials)
+    or a CMS account (WordPress "admin") are not people; an Organization author is the last resort.
     """
     people: list[str] = []
     organisations: list[list[str]] = [[]]
+    accounts: set[str] = set()
     for author in as_list(article_ld.get("author")):
         for item in as_list(author):
             name, is_org = ld_person(item, by_id)
+            if is_cms_account(item, by_id):
+                accounts.add(name.casefold())
+                continue
             (organisations[0] if is_org else people).append(name)
 
     def persons(names: Iterable[str]) -> list[str]:
         found, sited = [], []
         for raw in names:
             for name in split_names(raw):
+                if name.casefold() in accounts:
+                    continue
                 (sited if is_site_like(name, site_names, host) else found).append(name)
         organisations.append(sited)
         return unique(found)
@@ -94,6 +107,8 @@ def authors(
         found = persons(trafilatura_author.split(";"))
     if not found:
         found = persons(bylines)
+    if not found:
+        found = persons(signatures)
     if not found:
         # Nobody named: the organisation credited first (JSON-LD Organization, then site-like bylines).
         group = next((group for group in organisations if any(group)), [])
@@ -118,6 +133,48 @@ def byline_texts(tree: lxml.html.HtmlElement) -> list[str]:
             if len(texts) >= 6:
                 break
     return [*texts, *labelled_values(tree, AUTHOR_LABEL_RE)[:6]]
+
+
+def is_cms_account(value: Any, by_id: dict[str, dict[str, Any]]) -> bool:
+    """A JSON-LD author that is the CMS's default account (``/author/admin/``): the site, not a writer."""
+    if not isinstance(value, dict):
+        return False
+    entity = by_id.get(value.get("@id")) or {} if isinstance(value.get("@id"), str) else {}
+    addresses = [value.get("@id"), value.get("url"), entity.get("url")]
+    return any(isinstance(a, str) and CMS_ACCOUNT_RE.search(a) for a in addresses)
+
+
+def signature_lines(tree: lxml.html.HtmlElement) -> list[str]:
+    """Bold one-line paragraphs that open or close the article text: "<p><strong>Jane Doe</strong></p>".
+
+    Agencies and smaller sites sign articles this way (the author above the first paragraph, or
+    right-aligned under the last one) and name nobody in metadata. Only 2–4 capitalised words count.
+    """
+    lines = []
+    containers = {id(p.getparent()): p.getparent() for p in tree.iter("p") if p.getparent() is not None}
+    for container in containers.values():
+        paragraphs = [child for child in container if child.tag == "p" and child.text_content().strip()]
+        if len(paragraphs) < SIGNATURE_MIN_PARAGRAPHS:
+            continue
+        for paragraph in (paragraphs[0], paragraphs[-1]):
+            children = list(paragraph)
+            text = " ".join(paragraph.text_content().split())
+            if (
+                len(children) == 1
+                and children[0].tag in ("strong", "b")
+                and " ".join(children[0].text_content().split()) == text
+                and is_signature(text)
+            ):
+                lines.append(text)
+    return lines
+
+
+def is_signature(text: str) -> bool:
+    words = text.split()
+    low, high = SIGNATURE_WORDS
+    return low <= len(words) <= high and all(
+        word[0].isupper() and all(ch.isalpha() or ch in "-'’." for ch in word) for word in words
+    )
 
 
 def inverted_name(value: str) -> str:

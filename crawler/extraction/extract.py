@@ -27,7 +27,7 @@ import lxml.html
 from lxml import etree
 from trafilatura import bare_extraction
 
-from crawler.extraction.authors import authors, byline_texts
+from crawler.extraction.authors import authors, byline_texts, signature_lines
 from crawler.extraction.dates import first_timestamp, published_at
 from crawler.extraction.jsonld import (
     ARTICLE_JSONLD_TYPES,
@@ -158,6 +158,7 @@ def _extract(
     titles = title_candidates(tree, meta, article_ld)
     headlines = visible_headlines(tree)
     bylines = byline_texts(tree)  # before trafilatura, which prunes the tree in place
+    signatures = signature_lines(tree)
     noscript_text = " ".join(" ".join(el.itertext()) for el in tree.iter("noscript"))
     empty_app_root = has_empty_app_root(tree)
     data_blob = has_data_blob(tree)
@@ -197,7 +198,9 @@ def _extract(
     fields.update(
         {
             "title": title,
-            "authors": authors(article_ld, jsonld_by_id, meta, getattr(document, "author", None), bylines, names, host),
+            "authors": authors(
+                article_ld, jsonld_by_id, meta, getattr(document, "author", None), bylines, names, host, signatures
+            ),
             "published_at": published_at(tree, article_ld, meta, getattr(document, "date", None)),
             "modified_at": first_timestamp(
                 [
