@@ -33,7 +33,6 @@ from crawler.extraction.jsonld import (
     ARTICLE_JSONLD_TYPES,
     jsonld_entities,
     main_articles,
-    publisher_name,
     types_of,
     with_main_entities,
 )
@@ -51,7 +50,7 @@ from crawler.extraction.page import (
     unique,
 )
 from crawler.extraction.shell import ENABLE_JS_RE, LOADING_RE, PLACEHOLDER_RE, has_data_blob, has_empty_app_root
-from crawler.extraction.site import hosts, site_names
+from crawler.extraction.site import hosts, site_name, site_names
 from crawler.extraction.text import (
     DEFAULT_DROP_SELECTORS,
     article_text,
@@ -212,9 +211,9 @@ def _extract(
             ),
             "language": _language(tree, meta, getattr(document, "language", None)),
             "description": clean(getattr(document, "description", None)) or meta.get("og:description"),
-            "site_name": meta.get("og:site_name")
-            or clean(publisher_name(article_ld))
-            or clean(getattr(document, "sitename", None)),
+            "site_name": site_name(
+                meta, article_ld, names, getattr(document, "sitename", None), [title or "", *titles.values()], host
+            ),
             "categories": unique(
                 [
                     *(getattr(document, "categories", None) or []),
