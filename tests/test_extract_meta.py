@@ -212,6 +212,11 @@ def test_metadata_dates_beat_a_labelled_field() -> None:
     assert fields["published_at"] == "2023-04-27T10:00:00+02:00"
 
 
+def test_a_date_field_written_as_a_paragraph_of_the_text_is_an_events_date() -> None:
+    fields = extract("", f"<article><h1>Harbour fair</h1>{BODY}<p><strong>Datum:</strong> 12.05.2031</p></article>")
+    assert fields["published_at"] != "2031-05-12"
+
+
 def test_a_labelled_value_that_is_not_only_a_date_is_ignored() -> None:
     fields = extract(
         '<meta property="article:published_time" content="2023-04-27">',

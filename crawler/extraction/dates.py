@@ -54,8 +54,9 @@ def published_at(
 
 
 def first_labelled_date(tree: lxml.html.HtmlElement) -> str | None:
-    """The first labelled date field ("<strong>Datum</strong> 28.04.2023") as an ISO date."""
-    for value in labelled_values(tree, DATE_LABEL_RE):
+    """The first labelled date field of a metadata box ("<li><strong>Datum</strong> 28.04.2023</li>") as
+    an ISO date; not one written as a paragraph of the text, which is an event's date more often."""
+    for value in labelled_values(tree, DATE_LABEL_RE, in_paragraphs=False):
         if match := DOTTED_DATE_RE.fullmatch(value):
             day, month, year = (int(part) for part in match.groups())
         elif match := ISO_DATE_RE.fullmatch(value):

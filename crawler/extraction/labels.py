@@ -18,13 +18,16 @@ MAX_LABEL_CHARS = 40
 MAX_VALUE_CHARS = 120
 
 
-def labelled_values(tree: lxml.html.HtmlElement, label_re: re.Pattern[str]) -> list[str]:
+def labelled_values(tree: lxml.html.HtmlElement, label_re: re.Pattern[str], in_paragraphs: bool = True) -> list[str]:
     """Values of the fields whose label matches ``label_re`` (a full match of the label, colon aside),
-    in document order."""
+    in document order. ``in_paragraphs=False`` leaves out fields written as a paragraph of the text
+    ("<p><strong>Date:</strong> 12.05.2024</p>" in an event's info box)."""
     values = []
     for label in tree.iter(*LABEL_TAGS):
         text = clean(label.text_content())
         if not text or len(text) > MAX_LABEL_CHARS or not label_re.fullmatch(text.rstrip(": ").strip()):
+            continue
+        if not in_paragraphs and any(el.tag == "p" for el in label.iterancestors()):
             continue
         value = field_value(label, text)
         if value and len(value) <= MAX_VALUE_CHARS:
