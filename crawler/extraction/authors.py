@@ -139,8 +139,9 @@ def is_cms_account(value: Any, by_id: dict[str, dict[str, Any]]) -> bool:
     """A JSON-LD author that is the CMS's default account (``/author/admin/``): the site, not a writer."""
     if not isinstance(value, dict):
         return False
-    entity = by_id.get(value.get("@id")) or {} if isinstance(value.get("@id"), str) else {}
-    addresses = [value.get("@id"), value.get("url"), entity.get("url")]
+    reference = value.get("@id")
+    entity = by_id.get(reference, {}) if isinstance(reference, str) else {}
+    addresses = [reference, value.get("url"), entity.get("url")]
     return any(isinstance(a, str) and CMS_ACCOUNT_RE.search(a) for a in addresses)
 
 

@@ -69,6 +69,7 @@ def visible_headlines(tree: lxml.html.HtmlElement) -> list[Headline]:
 
 
 def split_kicker(h1: lxml.html.HtmlElement, text: str) -> Headline:
+    """The ``<h1>``'s text with its first kicker element and visually hidden parts set aside."""
     kicker, parts = None, []
 
     def walk(el: lxml.html.HtmlElement) -> None:
@@ -81,14 +82,14 @@ def split_kicker(h1: lxml.html.HtmlElement, text: str) -> Headline:
             if NOT_HEADLINE_RE.search(marks(el)):
                 parts.append(el.tail or "")
                 return
-        parts.append(el.text or "" if isinstance(el.tag, str) else "")
+        parts.append((el.text or "") if isinstance(el.tag, str) else "")  # a comment's text is no text
         for child in el:
             walk(child)
         if el is not h1:
             parts.append(el.tail or "")
 
     walk(h1)
-    main = clean(" ".join(parts))
+    main = clean("".join(parts))
     return Headline(text, kicker, main) if kicker and main else Headline(text, None, text)
 
 
