@@ -346,6 +346,11 @@ def _add_language_sources(db: Database) -> None:
         db.execute(f"ALTER TABLE {table} ADD COLUMN language_detected TEXT")
 
 
+def _add_fetch_evidence(db: Database) -> None:
+    """fetches.evidence: NULL for the rows written before (their classifier kept no evidence)."""
+    db.execute("ALTER TABLE fetches ADD COLUMN evidence TEXT")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core tables: crawl_runs, articles, versions, aliases, minhashes, fetches", _create_core_tables),
     Migration(2, "articles_fts: FTS5 over title and text, porter stemming, sync triggers", _enable_full_text_search),
@@ -385,6 +390,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "articles, article_versions: language_declared and language_detected (language is the one decided)",
         _add_language_sources,
     ),
+    Migration(11, "fetches.evidence: the classifier's weighed signals, JSON", _add_fetch_evidence),
 )
 
 
