@@ -100,6 +100,9 @@ W_TEASERS_DECLARED = 0.0
 W_MANY_TEASERS = -4.0
 W_SOME_TEASERS = -3.0
 W_TWO_TEASERS_UNDECLARED = -2.0
+# og:type article alone is a site-wide default on many CMSs (Yoast gives it to tag pages too): teasers
+# around such a page still count half. A JSON-LD article entity of the page itself discounts them fully.
+OG_ONLY_TEASER_FACTOR = 0.5
 W_NOINDEX = -1.0
 W_NO_TITLE = -3.0
 
@@ -188,7 +191,14 @@ SIGNAL_WEIGHTS: dict[str, tuple[float, ...]] = {
     "text_length": (W_LONG_TEXT, W_SOME_TEXT, W_SHORT_DECLARED_TEXT, W_SHORT_UNDECLARED_TEXT),
     "paragraphs": (W_PARAGRAPHS, W_ONE_LONG_BLOCK, W_FEW_PARAGRAPHS),
     "link_density": (W_MOSTLY_LINKS, W_MANY_LINKS),
-    "teasers": (W_TEASERS_DECLARED, W_MANY_TEASERS, W_SOME_TEASERS, W_TWO_TEASERS_UNDECLARED),
+    "teasers": (
+        W_TEASERS_DECLARED,
+        W_MANY_TEASERS,
+        W_SOME_TEASERS,
+        W_TWO_TEASERS_UNDECLARED,
+        W_MANY_TEASERS * OG_ONLY_TEASER_FACTOR,
+        W_SOME_TEASERS * OG_ONLY_TEASER_FACTOR,
+    ),
     "noindex": (W_NOINDEX,),
     "title": (W_NO_TITLE,),
 }
@@ -494,7 +504,8 @@ def _link_density_evidence(page: PageFacts) -> Evidence | None:
 
 def _teasers_evidence(page: PageFacts) -> Evidence | None:
     """Several ``<article>`` elements: teasers of a listing, unless the page declares itself an article
-    (then they are its related-story blocks)."""
+    (then they are its related-story blocks: not counted behind a JSON-LD article entity of the page,
+    counted half behind og:type article alone)."""
     teasers, density = page.teasers, page.link_density
     described = f"{teasers} <article> teasers, link density {density:.2f}"
     if teasers >= LISTING_ALWAYS_TEASERS:
@@ -505,8 +516,12 @@ def _teasers_evidence(page: PageFacts) -> Evidence | None:
         weight = W_TWO_TEASERS_UNDECLARED
     else:
         return None
-    if page.declared_article:
-        return Evidence("teasers", W_TEASERS_DECLARED, f"{described}: related stories of a declared article")
+    if page.main_articles == 1 and any(t in ARTICLE_JSONLD_TYPES for t in page.jsonld_types):
+        return Evidence("teasers", W_TEASERS_DECLARED, f"{described}: related stories of a JSON-LD article")
+    if page.og_type == "article":
+        return Evidence(
+            "teasers", weight * OG_ONLY_TEASER_FACTOR, f"listing page: {described} (counted half: og:type article)"
+        )
     return Evidence("teasers", weight, f"listing page: {described}")
 
 
