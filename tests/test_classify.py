@@ -12,7 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archive.models import NO_TEXT_KINDS, ReasonKind
-from crawler.extraction.classify import Verdict, classify_page
+from crawler.extraction.classify import (
+    ARTICLE_THRESHOLD,
+    DECISIVE,
+    SIGNAL_KINDS,
+    SIGNAL_WEIGHTS,
+    Verdict,
+    classify_page,
+)
 from crawler.extraction.extract import extract_page, failed_fields
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
@@ -251,14 +258,34 @@ signal_values = st.fixed_dictionaries(
 @given(
     signals=signal_values,
     title=st.one_of(st.none(), st.text(max_size=30)),
-    path=st.sampled_from(["/", "/tag/x/", "/2024/01/02/story"]),
+    path=st.sampled_from(["/", "/tag/x/", "/2024/01/02/story", "/news/a-long-story-about-the-town", "/world/"]),
+    authors=st.lists(st.sampled_from(["Ada Lovelace", "Li Ming"]), max_size=2),
+    published_at=st.sampled_from([None, "2024-01-02"]),
 )
-def test_every_verdict_has_a_reason(signals: dict[str, Any], title: str | None, path: str) -> None:
-    fields = {"title": title, "text": "x" * signals["text_chars"], "signals": signals}
+def test_every_verdict_has_a_reason_and_its_evidence(
+    signals: dict[str, Any], title: str | None, path: str, authors: list[str], published_at: str | None
+) -> None:
+    fields = {
+        "title": title,
+        "text": "x" * signals["text_chars"],
+        "signals": signals,
+        "authors": authors,
+        "published_at": published_at,
+    }
     verdict = classify_page(fields, f"https://example.org{path}")
     assert isinstance(verdict.is_article, bool)
     assert verdict.reason.strip()
     assert (verdict.kind is None) is verdict.is_article
+    # Every piece of evidence is a documented signal with one of its documented weights.
+    assert verdict.evidence
+    for item in verdict.evidence:
+        assert item.weight in SIGNAL_WEIGHTS[item.signal], item
+    if all(abs(item.weight) < DECISIVE for item in verdict.evidence):
+        assert verdict.is_article is (verdict.score >= ARTICLE_THRESHOLD)
+        if not verdict.is_article:  # the kind comes from the strongest negative evidence
+            strongest = min(verdict.evidence, key=lambda item: item.weight)
+            assert strongest.weight < 0 and verdict.kind is SIGNAL_KINDS[strongest.signal]
+            assert verdict.reason.startswith(strongest.detail)
     if signals["app_shell"] or signals["placeholder"] or signals["text_chars"] == 0:
         assert not verdict.is_article
         assert verdict.kind in NO_TEXT_KINDS
@@ -281,7 +308,9 @@ SENTENCES = (
 
 
 def paragraphs_html(count: int) -> str:
-    return "".join(f"<p>{SENTENCES[n % len(SENTENCES)]} {SENTENCES[(n + 3) % len(SENTENCES)]}</p>" for n in range(count))
+    return "".join(
+        f"<p>{SENTENCES[n % len(SENTENCES)]} {SENTENCES[(n + 3) % len(SENTENCES)]}</p>" for n in range(count)
+    )
 
 
 def teasers_html(count: int, *, summary: bool = False) -> str:
@@ -448,3 +477,25 @@ def test_a_monthly_archive_url_is_not_a_dated_article_url() -> None:
     assert "dated_url" not in evidence_names(archive)
     assert "dated_url" in evidence_names(classify_page(fields, "https://news.example/2024/06/harbour-wall-repairs"))
     assert "dated_url" in evidence_names(classify_page(fields, "https://news.example/news/story-20240612.html"))
+
+
+SCHEMA_DOC = Path(__file__).resolve().parent.parent / "docs" / "schema.md"
+SIGNALS_HEADING = "### How a page is judged an article"
+
+
+def documented_signals() -> list[list[str]]:
+    """The rows of the signal table in docs/schema.md: signal, weights, meaning, reason_kind."""
+    section = SCHEMA_DOC.read_text(encoding="utf-8").split(SIGNALS_HEADING, 1)[1].split("\n#", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    return [[cell.strip() for cell in row.strip().strip("|").split(" | ")] for row in rows]
+
+
+def test_the_documented_signals_are_the_codes() -> None:
+    rows = documented_signals()
+    assert [row[0].strip("`") for row in rows] == list(SIGNAL_WEIGHTS)
+    for name, weights, _, kind in rows:
+        signal = name.strip("`")
+        assert tuple(float(w) for w in weights.split(", ")) == SIGNAL_WEIGHTS[signal], signal
+        if signal in SIGNAL_KINDS:
+            assert kind == f"`{SIGNAL_KINDS[signal]}`", signal
+    assert f"reaches **{ARTICLE_THRESHOLD:g}**" in SCHEMA_DOC.read_text(encoding="utf-8")

@@ -357,7 +357,9 @@ def weigh(page: PageFacts) -> Verdict:
         return Verdict(True, f"{named} (score {score:+.1f})", None, evidence)
     negatives = sorted((item for item in evidence if item.weight < 0), key=lambda item: item.weight)
     if not negatives:  # cannot happen with the weights above: a rejected page always has a negative
-        return Verdict(False, f"too little evidence of an article (score {score:+.1f})", ReasonKind.TOO_LITTLE_TEXT, evidence)
+        return Verdict(
+            False, f"too little evidence of an article (score {score:+.1f})", ReasonKind.TOO_LITTLE_TEXT, evidence
+        )
     strongest_negative = negatives[0]
     return Verdict(
         False,
@@ -473,7 +475,9 @@ def _text_length_evidence(page: PageFacts) -> Evidence:
     if chars >= UNMARKED_MIN_TEXT_CHARS:
         return Evidence("text_length", W_SOME_TEXT, f"{shown} of text")
     if page.declared_article:
-        return Evidence("text_length", W_SHORT_DECLARED_TEXT, f"{shown} of text: short, but the page declares an article")
+        return Evidence(
+            "text_length", W_SHORT_DECLARED_TEXT, f"{shown} of text: short, but the page declares an article"
+        )
     return Evidence(
         "text_length",
         W_SHORT_UNDECLARED_TEXT,
