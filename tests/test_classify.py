@@ -499,3 +499,48 @@ def test_the_documented_signals_are_the_codes() -> None:
         if signal in SIGNAL_KINDS:
             assert kind == f"`{SIGNAL_KINDS[signal]}`", signal
     assert f"reaches **{ARTICLE_THRESHOLD:g}**" in SCHEMA_DOC.read_text(encoding="utf-8")
+
+
+def test_related_teasers_beside_an_unmarked_article_with_byline_count_half() -> None:
+    """No og:type, no JSON-LD: an article URL and a byline say the teaser cards are related stories."""
+    url = "https://www.tagblatt.example/region/council-votes-to-fund-flood-barrier-ld.2291234"
+    head = "<meta name='author' content='Petra Keller'><meta name='date' content='2024-05-12'>"
+    body = f"<article><h1>Council votes to fund flood barrier</h1>{paragraphs_html(8)}</article>"
+    body += f"<section class='more'>{teasers_html(9)}</section>"
+    verdict = classify_html(page_html(head, body), url)
+    assert verdict.is_article, verdict.reason
+    teasers = next(item for item in verdict.evidence if item.signal == "teasers")
+    assert teasers.weight == SIGNAL_WEIGHTS["teasers"][1] / 2 and "counted half" in teasers.detail
+    assert evidence_names(verdict) >= {"article_slug", "byline", "published_date", "teasers"}
+
+
+def test_og_type_article_alone_does_not_excuse_the_teasers_of_a_section_front() -> None:
+    """Some CMSs give every page og:type article; a section front's URL has no date, slug or id."""
+    url = "https://news.example/politics/"
+    head = "<meta property='og:type' content='article'>"
+    body = f"<main><h1>Politics</h1>{teasers_html(10, summary=True)}</main>"
+    verdict = classify_html(page_html(head, body, title="Politics"), url)
+    assert not verdict.is_article
+    assert verdict.kind is ReasonKind.LISTING
+    teasers = next(item for item in verdict.evidence if item.signal == "teasers")
+    assert teasers.weight == SIGNAL_WEIGHTS["teasers"][1]  # in full
+    url_shape = next(item for item in verdict.evidence if item.signal == "article_slug")
+    assert url_shape.weight < 0
+
+
+@pytest.mark.parametrize(
+    ("path", "article_url"),
+    [
+        ("/articles/AST1F4445T1FUTIL02SM.html", True),  # an opaque id
+        ("/news/world-67123456", True),  # a numeric id
+        ("/politik/council-votes-to-fund-barrier", True),  # a headline slug
+        ("/2024/05/12/barrier/", True),  # a date
+        ("/world/", False),
+        ("/politik/inland", False),
+        ("/news/uk-politics", False),
+    ],
+)
+def test_the_url_shape_of_an_article(path: str, article_url: bool) -> None:
+    verdict = classify_page(plain_article_fields(), f"https://news.example{path}")
+    shapes = {item.weight > 0 for item in verdict.evidence if item.signal in ("article_slug", "dated_url")}
+    assert shapes == {article_url}

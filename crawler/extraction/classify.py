@@ -11,9 +11,10 @@ Two modes, chosen by the source configuration:
   failed extraction. Then every signal adds a named, weighted piece of evidence (:data:`SIGNAL_WEIGHTS`,
   documented in docs/schema.md): the page's own JSON-LD article entity (+), several of them (a
   listing, −), a non-article JSON-LD page type (−), og:type article (+) or website (weak −), a dated
-  URL or an article slug/id (+), a byline (+), a publication date (+), the text's length and
-  paragraphs (scaled, − when short), link density (−), ``<article>`` teasers (− unless the page
-  declares itself an article: related-story blocks around an article do not make it a listing), URL
+  URL or an article slug/id (+; neither, −), a byline (+), a publication date (+), the text's length and
+  paragraphs (scaled, − when short), link density (−), ``<article>`` teasers (−; not counted behind
+  the page's own JSON-LD article, half beside an article's URL with og:type article or a byline:
+  related-story blocks around an article do not make it a listing), URL
   hints of never-article pages (privacy, login, search… strongly −) and of index pages (tag, author,
   section… −), ``noindex`` on a page that does not declare itself an article (weak −), no title (−).
   The page is an article when the sum reaches :data:`ARTICLE_THRESHOLD`.
@@ -83,6 +84,7 @@ W_OG_WEBSITE = -1.0
 W_OG_OTHER = -3.0
 W_DATED_URL = 1.0
 W_ARTICLE_SLUG = 1.0
+W_NO_ARTICLE_URL = -1.0
 W_NEVER_ARTICLE_URL = -10.0
 W_INDEX_URL = -6.0
 W_BYLINE = 1.0
@@ -100,9 +102,11 @@ W_TEASERS_DECLARED = 0.0
 W_MANY_TEASERS = -4.0
 W_SOME_TEASERS = -3.0
 W_TWO_TEASERS_UNDECLARED = -2.0
-# og:type article alone is a site-wide default on many CMSs (Yoast gives it to tag pages too): teasers
-# around such a page still count half. A JSON-LD article entity of the page itself discounts them fully.
-OG_ONLY_TEASER_FACTOR = 0.5
+# Teasers around a page whose URL looks like an article's and that says og:type article or names its
+# authors are mostly related stories: they count half. og:type article alone does not discount them
+# (a site-wide default on many CMSs: Yoast gives it to tag pages too). A JSON-LD article entity of the
+# page itself discounts them fully.
+RELATED_TEASER_FACTOR = 0.5
 W_NOINDEX = -1.0
 W_NO_TITLE = -3.0
 
@@ -168,6 +172,8 @@ DATED_URL_PATTERNS = (
 )
 SLUG_SEPARATORS = re.compile(r"[-_+]+")
 ARTICLE_ID = re.compile(rf"\d{{{ARTICLE_ID_DIGITS},}}")
+# An opaque id as a whole segment (AST1F4445T1FUTIL02SM.html, c4ng8g4pzv0o): letters and 4+ digits.
+OPAQUE_ID = re.compile(r"^(?=(?:[a-z]*\d){4})(?=.*[a-z])[a-z\d]{10,}$", re.I)
 LETTER = re.compile(r"[^\W\d_]")
 FILE_EXTENSION = re.compile(r"\.(s?html?|php|aspx?|jsp|cms)$", re.I)
 
@@ -184,7 +190,7 @@ SIGNAL_WEIGHTS: dict[str, tuple[float, ...]] = {
     "jsonld_website_only": (W_JSONLD_WEBSITE_ONLY,),
     "og_type": (W_OG_ARTICLE, W_OG_WEBSITE, W_OG_OTHER),
     "dated_url": (W_DATED_URL,),
-    "article_slug": (W_ARTICLE_SLUG,),
+    "article_slug": (W_ARTICLE_SLUG, W_NO_ARTICLE_URL),
     "url_hint": (W_NEVER_ARTICLE_URL, W_INDEX_URL),
     "byline": (W_BYLINE,),
     "published_date": (W_PUBLISHED_DATE,),
@@ -196,8 +202,9 @@ SIGNAL_WEIGHTS: dict[str, tuple[float, ...]] = {
         W_MANY_TEASERS,
         W_SOME_TEASERS,
         W_TWO_TEASERS_UNDECLARED,
-        W_MANY_TEASERS * OG_ONLY_TEASER_FACTOR,
-        W_SOME_TEASERS * OG_ONLY_TEASER_FACTOR,
+        W_MANY_TEASERS * RELATED_TEASER_FACTOR,
+        W_SOME_TEASERS * RELATED_TEASER_FACTOR,
+        W_TWO_TEASERS_UNDECLARED * RELATED_TEASER_FACTOR,
     ),
     "noindex": (W_NOINDEX,),
     "title": (W_NO_TITLE,),
@@ -211,6 +218,7 @@ SIGNAL_KINDS: dict[str, ReasonKind] = {
     "og_type": ReasonKind.NOT_ARTICLE_TYPE,
     "noindex": ReasonKind.NOT_ARTICLE_TYPE,
     "url_hint": ReasonKind.NOT_ARTICLE_URL,
+    "article_slug": ReasonKind.NOT_ARTICLE_URL,
     "text_length": ReasonKind.TOO_LITTLE_TEXT,
     "paragraphs": ReasonKind.TOO_FEW_PARAGRAPHS,
     "link_density": ReasonKind.MOSTLY_LINKS,
@@ -268,6 +276,7 @@ class PageFacts:
     authors: tuple[str, ...]
     published_at: str | None
     noindex: bool
+    article_url: bool  # a date, a headline slug or an id in the URL
 
     @property
     def declared_article(self) -> bool:
@@ -326,6 +335,7 @@ def page_facts(fields: dict[str, Any], url: str, text_chars: int) -> PageFacts:
         authors=tuple(str(a) for a in fields.get("authors") or () if str(a).strip()),
         published_at=str(fields.get("published_at") or "").strip() or None,
         noindex=bool(signals.get("noindex")),
+        article_url=_dated_url_evidence(url) is not None or _article_slug_evidence(url) is not None,
     )
 
 
@@ -338,7 +348,7 @@ def weigh(page: PageFacts) -> Verdict:
             _og_type_evidence(page),
             _url_hint_evidence(page.url),
             _dated_url_evidence(page.url),
-            _article_slug_evidence(page.url),
+            _article_slug_evidence(page.url) or _no_article_url_evidence(page),
             _byline_evidence(page),
             _published_date_evidence(page),
             _text_length_evidence(page),
@@ -452,7 +462,16 @@ def _article_slug_evidence(url: str) -> Evidence | None:
     for segment in reversed(segments):
         if ARTICLE_ID.search(segment) and not COMPACT_DATE.search(f"/{segment}/"):
             return Evidence("article_slug", W_ARTICLE_SLUG, f"URL with an article id ({segment[:40]})")
+    if OPAQUE_ID.match(last):
+        return Evidence("article_slug", W_ARTICLE_SLUG, f"URL with an article id ({last[:40]})")
     return None
+
+
+def _no_article_url_evidence(page: PageFacts) -> Evidence | None:
+    """Neither a date nor a slug nor an id in the URL: the shape of a section front (/world/)."""
+    if page.article_url:
+        return None
+    return Evidence("article_slug", W_NO_ARTICLE_URL, "no date, headline slug or id in the URL")
 
 
 def _byline_evidence(page: PageFacts) -> Evidence | None:
@@ -509,7 +528,7 @@ def _link_density_evidence(page: PageFacts) -> Evidence | None:
 def _teasers_evidence(page: PageFacts) -> Evidence | None:
     """Several ``<article>`` elements: teasers of a listing, unless the page declares itself an article
     (then they are its related-story blocks: not counted behind a JSON-LD article entity of the page,
-    counted half behind og:type article alone)."""
+    counted half on a page with an article's URL and og:type article or a byline)."""
     teasers, density = page.teasers, page.link_density
     described = f"{teasers} <article> teasers, link density {density:.2f}"
     if teasers >= LISTING_ALWAYS_TEASERS:
@@ -522,9 +541,11 @@ def _teasers_evidence(page: PageFacts) -> Evidence | None:
         return None
     if page.main_articles == 1 and any(t in ARTICLE_JSONLD_TYPES for t in page.jsonld_types):
         return Evidence("teasers", W_TEASERS_DECLARED, f"{described}: related stories of a JSON-LD article")
-    if page.og_type == "article":
+    if page.article_url and (page.og_type == "article" or page.authors):
         return Evidence(
-            "teasers", weight * OG_ONLY_TEASER_FACTOR, f"listing page: {described} (counted half: og:type article)"
+            "teasers",
+            weight * RELATED_TEASER_FACTOR,
+            f"listing page: {described} (counted half: the URL and markup of an article)",
         )
     return Evidence("teasers", weight, f"listing page: {described}")
 
