@@ -46,23 +46,6 @@ from crawler.extraction.jsonld import ARTICLE_JSONLD_TYPES
 NON_ARTICLE_JSONLD_TYPES = frozenset(
     {"CollectionPage", "ProfilePage", "AboutPage", "ContactPage", "SearchResultsPage", "CheckoutPage"}
 )
-# Present on every page of most CMS sites (Yoast, Rank Math): says nothing about this page alone.
-SITE_WIDE_JSONLD_TYPES = frozenset(
-    {
-        "WebSite",
-        "Organization",
-        "NewsMediaOrganization",
-        "Person",
-        "BreadcrumbList",
-        "ImageObject",
-        "ListItem",
-        "SiteNavigationElement",
-        "WPHeader",
-        "WPFooter",
-        "SearchAction",
-        "WebPage",
-    }
-)
 HOME_PAGE_JSONLD_TYPES = frozenset({"WebSite", "Organization", "SearchAction"})
 # og:type website is weak evidence: real articles sometimes say website (a CMS default).
 WEAK_NON_ARTICLE_OG_TYPES = frozenset({"website"})
@@ -279,9 +262,14 @@ class PageFacts:
     article_url: bool  # a date, a headline slug or an id in the URL
 
     @property
+    def jsonld_article(self) -> bool:
+        """One JSON-LD article entity of the page itself (related stories in an ItemList do not count)."""
+        return self.main_articles == 1 and any(t in ARTICLE_JSONLD_TYPES for t in self.jsonld_types)
+
+    @property
     def declared_article(self) -> bool:
         """The page says it is an article: og:type article or one JSON-LD article entity of its own."""
-        return self.og_type == "article" or self.main_articles == 1
+        return self.og_type == "article" or self.jsonld_article
 
 
 def classify_page(
@@ -539,7 +527,7 @@ def _teasers_evidence(page: PageFacts) -> Evidence | None:
         weight = W_TWO_TEASERS_UNDECLARED
     else:
         return None
-    if page.main_articles == 1 and any(t in ARTICLE_JSONLD_TYPES for t in page.jsonld_types):
+    if page.jsonld_article:
         return Evidence("teasers", W_TEASERS_DECLARED, f"{described}: related stories of a JSON-LD article")
     if page.article_url and (page.og_type == "article" or page.authors):
         return Evidence(
