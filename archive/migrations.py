@@ -346,6 +346,11 @@ def _add_language_sources(db: Database) -> None:
         db.execute(f"ALTER TABLE {table} ADD COLUMN language_detected TEXT")
 
 
+def _add_fetch_evidence(db: Database) -> None:
+    """fetches.evidence: NULL for the rows written before (their classifier kept no evidence)."""
+    db.execute("ALTER TABLE fetches ADD COLUMN evidence TEXT")
+
+
 def _add_boilerplate_and_syndication(db: Database) -> None:
     """Learned site boilerplate per source, and where a republished article first appeared."""
     for table in ("articles", "article_versions"):
@@ -413,6 +418,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "articles, article_versions: language_declared and language_detected (language is the one decided)",
         _add_language_sources,
     ),
+    Migration(11, "fetches.evidence: the classifier's weighed signals, JSON", _add_fetch_evidence),
     Migration(
         12,
         "boilerplate_sources, boilerplate_lines (learned site boilerplate); articles.syndicated_from",

@@ -50,6 +50,8 @@ FETCH_COLUMNS = (
     "depth",
     "referer",
     "fetch_mode",
+    # The article/non-article decision's weighed signals (crawler/extraction/classify.py), JSON.
+    "evidence",
 )
 
 
@@ -103,6 +105,8 @@ def article_columns(article: Mapping[str, Any]) -> dict[str, Any]:
 def fetch_columns(fetch: Mapping[str, Any]) -> dict[str, Any]:
     """Column values for `fetches` from the crawler's fetch dict; `fetched_at` defaults to now."""
     values = {column: fetch.get(column) for column in FETCH_COLUMNS}
+    evidence = values["evidence"]
+    values["evidence"] = evidence if evidence is None or isinstance(evidence, str) else to_json(evidence)
     fetched_at = values["fetched_at"]
     if isinstance(fetched_at, datetime):
         values["fetched_at"] = format_utc(fetched_at)

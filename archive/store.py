@@ -192,7 +192,9 @@ class Archive:
         """Log a fetch that produced no article: rejected, skipped, error or discovery.
 
         ``reason`` says why in words, for people; ``reason_kind`` is its machine-readable kind
-        (`ReasonKind`), what queries and health rules count.
+        (`ReasonKind`), what queries and health rules count. ``fetch["evidence"]``, when given, is the
+        classifier's weighed signals (a list of {signal, weight, detail}), stored as JSON; save_article
+        stores it the same way.
         """
         if outcome not in NON_ARTICLE_OUTCOMES:
             raise ArchiveError(

@@ -257,7 +257,8 @@ class ArchivePipeline:
         self.archive.add_to_frontier(self.run_id, spider.source.name, [visit.frontier_entry(request.url)])
 
     def store_page(self, item: PageItem) -> None:
-        fetch = item.fetch.as_dict()
+        # The classifier's evidence goes with the fetch row, rejected or archived.
+        fetch = {**item.fetch.as_dict(), "evidence": item.evidence}
         if not item.is_article:
             self.archive.record_fetch(
                 self.run_id, fetch, FetchOutcome.REJECTED, item.reason, reason_kind=item.reason_kind
