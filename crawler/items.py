@@ -53,6 +53,8 @@ class PageItem:
     is_article: bool | None = None  # set by ExtractPipeline
     reason: str | None = None  # why it is (not) an article
     reason_kind: ReasonKind | None = None  # the kind of a rejection (crawler.extraction.classify)
+    # Every signal the verdict weighed: [{"signal", "weight", "detail"}], stored in fetches.evidence.
+    evidence: list[dict[str, Any]] | None = None
     visit: Visit | None = None  # why it was fetched and what the crawl state knew of it
     # Other URLs of the page: its <link rel=shortlink>, the tracking-parameter variants it was linked under.
     aliases: dict[str, str] = field(default_factory=dict)  # url -> archive.models.AliasReason

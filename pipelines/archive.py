@@ -50,6 +50,7 @@ ARTICLE_FIELDS = (
     "categories",
     "tags",
     "image",
+    "syndicated_from",
     "text",
 )
 
@@ -299,7 +300,8 @@ class ArchivePipeline:
 
     def store_page(self, item: PageItem) -> None:
         self.take_pending_notes(item)
-        fetch = item.fetch.as_dict()
+        # The classifier's evidence goes with the fetch row, rejected or archived.
+        fetch = {**item.fetch.as_dict(), "evidence": item.evidence}
         if not item.is_article:
             self.archive.record_fetch(
                 self.run_id, fetch, FetchOutcome.REJECTED, item.reason, reason_kind=item.reason_kind
