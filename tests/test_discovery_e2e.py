@@ -21,10 +21,9 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from click.testing import CliRunner
 
-from crawler.cli.main import main
 from crawler.demo.server import Reply, Request, serve
+from tests.cli_crawl import crawl, write_config
 from tests.newssite import NewsSite, serve_site
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -36,17 +35,6 @@ WORDS = (
     "concert orchestra exhibition students teachers nurses doctors court judge appeal tax revenue"
 ).split()
 NEWS_SITEMAP_DELAY_S = 1.0  # the news sitemap answers late: the home page's links are fetched first
-
-
-def write_config(folder: Path, body: str) -> Path:
-    config = folder / "sources.toml"
-    config.write_text('[archive]\ndb = "archive.db"\n\n[[sources]]\nname = "fixture"\n' + body)
-    return config
-
-
-def crawl(config: Path) -> None:
-    result = CliRunner().invoke(main, ["crawl", "--config", str(config), "--no-progress"])
-    assert result.exit_code == 0, result.output
 
 
 def html(body: str, status: int = 200) -> Reply:
