@@ -8,6 +8,7 @@ decided by archive/changes.py (`save_refetch`). No settings.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 from . import dedup
 from .changes import TRACKED_FIELDS, Change, classify_change, with_reappearance
-from .models import FetchOutcome
+from .models import AliasReason, FetchOutcome
 from .records import CONTENT_COLUMNS, METADATA_COLUMNS, is_blank
 
 
@@ -138,6 +139,26 @@ def mark_unchanged(
     _update_article(db, current["id"], updates)
 
 
+def fill_blanks(db: Database, article_id: int, columns: Mapping[str, Any]) -> None:
+    """Fill the article's blank metadata from ``columns`` and merge ``columns["hints"]`` into its hints
+    (stored keys win): what hints found late add, without a version (archive.Archive.add_hints)."""
+    current = row_dict(db, "SELECT * FROM articles WHERE id = ?", [article_id])
+    if current is None:
+        raise LookupError(f"article {article_id} is not in the archive")
+    updates: dict[str, Any] = {
+        name: columns[name]
+        for name in METADATA_COLUMNS
+        if name != "hints" and not is_blank(columns.get(name)) and is_blank(current.get(name))
+    }
+    stored = json.loads(current["hints"]) if not is_blank(current.get("hints")) else {}
+    late = json.loads(columns["hints"]) if not is_blank(columns.get("hints")) else {}
+    merged = {**late, **(stored if isinstance(stored, dict) else {})}
+    if merged != stored:
+        updates["hints"] = json.dumps(merged, ensure_ascii=False)
+    if updates:
+        _update_article(db, article_id, updates)
+
+
 def apply_update(
     db: Database,
     current: Mapping[str, Any],
@@ -220,6 +241,67 @@ def near_duplicate_root(db: Database, article_id: int) -> int:
     """The original a near-duplicate chain points at, so syndicated copies share one group id."""
     row = db.execute("SELECT near_duplicate_of FROM articles WHERE id = ?", [article_id]).fetchone()
     return int(row[0]) if row is not None and row[0] is not None else article_id
+
+
+def is_original_of(db: Database, columns: Mapping[str, Any], root_id: int) -> bool:
+    """Whether a new article is the original that the near-duplicate group of ``root_id`` copies.
+
+    A page that says it was first published elsewhere (``syndicated_from``) is a copy; a group whose
+    root says so is a copy of the new page when the new page says nothing; otherwise the page
+    published first is the original (a copy found first must not stay the group's root).
+    """
+    if columns.get("syndicated_from"):
+        return False
+    row = db.execute("SELECT syndicated_from, published_at_utc FROM articles WHERE id = ?", [root_id]).fetchone()
+    if row is None:
+        return False
+    root_syndicated, root_published = row
+    if root_syndicated:
+        return True
+    published = columns.get("published_at_utc")
+    return bool(published and root_published and published < root_published)
+
+
+def merge_new_copy(db: Database, copy_id: int, original_id: int, run_id: int, now: str) -> bool:
+    """Fold an article first archived by this run into the article it turned out to copy exactly.
+
+    Its fetches become ``duplicate`` fetches of the original, its URL and aliases the original's
+    aliases; the row goes. Only a version-1 row of this run is folded (False otherwise): an
+    article with history is never deleted.
+    """
+    row = db.execute("SELECT url, first_run_id, version FROM articles WHERE id = ?", [copy_id]).fetchone()
+    if row is None or row[1] != run_id or row[2] != 1 or copy_id == original_id:
+        return False
+    url = row[0]
+    db.execute(
+        "UPDATE fetches SET article_id = :original, outcome = CASE WHEN outcome = :new THEN :duplicate ELSE outcome END"
+        " WHERE article_id = :copy",
+        {"original": original_id, "copy": copy_id, "new": FetchOutcome.NEW, "duplicate": FetchOutcome.DUPLICATE},
+    )
+    for table, column in (
+        ("url_aliases", "article_id"),
+        ("crawl_state", "article_id"),
+        ("articles", "near_duplicate_of"),
+    ):
+        db.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", [original_id, copy_id])
+    db.execute("DELETE FROM article_minhashes WHERE article_id = ?", [copy_id])
+    db.execute("DELETE FROM articles WHERE id = ?", [copy_id])
+    register_aliases(db, original_id, {url: AliasReason.DUPLICATE}, run_id, now)
+    return True
+
+
+def syndicated_from(db: Database, article_id: int) -> str | None:
+    """Where the archived article says it first appeared (None when it does not say)."""
+    row = db.execute("SELECT syndicated_from FROM articles WHERE id = ?", [article_id]).fetchone()
+    return row[0] if row else None
+
+
+def make_root(db: Database, original_id: int, old_root_id: int) -> None:
+    """The group of ``old_root_id`` (the root and every copy pointing at it) now points at ``original_id``."""
+    db.execute(
+        "UPDATE articles SET near_duplicate_of = ? WHERE (id = ? OR near_duplicate_of = ?) AND id != ?",
+        [original_id, old_root_id, old_root_id, original_id],
+    )
 
 
 def move_article(db: Database, article_id: int, columns: Mapping[str, Any], run_id: int) -> str:

@@ -346,6 +346,39 @@ def _add_language_sources(db: Database) -> None:
         db.execute(f"ALTER TABLE {table} ADD COLUMN language_detected TEXT")
 
 
+def _add_fetch_evidence(db: Database) -> None:
+    """fetches.evidence: NULL for the rows written before (their classifier kept no evidence)."""
+    db.execute("ALTER TABLE fetches ADD COLUMN evidence TEXT")
+
+
+def _add_boilerplate_and_syndication(db: Database) -> None:
+    """Learned site boilerplate per source, and where a republished article first appeared."""
+    for table in ("articles", "article_versions"):
+        db.execute(f"ALTER TABLE {table} ADD COLUMN syndicated_from TEXT")
+    db.execute(
+        """
+        CREATE TABLE boilerplate_sources (
+            source TEXT PRIMARY KEY,
+            pages INTEGER NOT NULL,
+            updated_at TEXT NOT NULL,
+            run_id INTEGER REFERENCES crawl_runs (id)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE boilerplate_lines (
+            source TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            pages INTEGER NOT NULL,
+            line TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (source, fingerprint)
+        )
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core tables: crawl_runs, articles, versions, aliases, minhashes, fetches", _create_core_tables),
     Migration(2, "articles_fts: FTS5 over title and text, porter stemming, sync triggers", _enable_full_text_search),
@@ -384,6 +417,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         10,
         "articles, article_versions: language_declared and language_detected (language is the one decided)",
         _add_language_sources,
+    ),
+    Migration(11, "fetches.evidence: the classifier's weighed signals, JSON", _add_fetch_evidence),
+    Migration(
+        12,
+        "boilerplate_sources, boilerplate_lines (learned site boilerplate); articles.syndicated_from",
+        _add_boilerplate_and_syndication,
     ),
 )
 

@@ -100,6 +100,8 @@ class AliasReason(StrEnum):
     REDIRECT = "redirect"
     CANONICAL = "canonical"
     DUPLICATE = "duplicate"
+    SHORTLINK = "shortlink"  # the page's <link rel="shortlink"> (WordPress /?p=123, wp.me …)
+    TRACKING = "tracking"  # the article's URL with tracking or session parameters, as it was linked
 
 
 class ReasonKind(StrEnum):

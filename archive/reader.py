@@ -406,6 +406,21 @@ class ArchiveReader:
         except sqlite3.DatabaseError as error:
             raise _describe_read_error(self.path, error) from error
 
+    def boilerplate(self, source: str | None = None) -> list[dict[str, Any]]:
+        """The learned boilerplate counts (archive/boilerplate.py), by source then most frequent line:
+        dicts with ``source``, ``source_pages`` (articles counted), ``line``, ``pages`` (articles with it).
+
+        Empty for an archive written before migration 12.
+        """
+        if "boilerplate_lines" not in self._columns:
+            return []
+        where, params = ("WHERE l.source = ?", [source]) if source is not None else ("", [])
+        return self._dicts(
+            "SELECT l.source, s.pages AS source_pages, l.line, l.pages FROM boilerplate_lines l"
+            f" JOIN boilerplate_sources s USING (source) {where} ORDER BY l.source, l.pages DESC, l.line",
+            params,
+        )
+
     def _check_readable(self) -> None:
         if not self._columns:
             raise ArchiveError(

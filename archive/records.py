@@ -33,6 +33,7 @@ METADATA_COLUMNS = (
     "tags",
     "image",
     "hints",
+    "syndicated_from",
 )
 # Columns that together make one version of an article's content (snapshotted on change).
 CONTENT_COLUMNS = (*METADATA_COLUMNS, "url", "text", "word_count", "content_hash", "fetch_mode")
@@ -49,6 +50,8 @@ FETCH_COLUMNS = (
     "depth",
     "referer",
     "fetch_mode",
+    # The article/non-article decision's weighed signals (crawler/extraction/classify.py), JSON.
+    "evidence",
 )
 
 
@@ -83,11 +86,14 @@ def article_columns(article: Mapping[str, Any]) -> dict[str, Any]:
         "modified_at": modified_at,
         "modified_at_utc": to_utc_iso(modified_at),
         "language": article.get("language"),
+        "language_declared": article.get("language_declared"),
+        "language_detected": article.get("language_detected"),
         "description": article.get("description"),
         "site_name": article.get("site_name"),
         "categories": to_json(article.get("categories")),
         "tags": to_json(article.get("tags")),
         "image": article.get("image"),
+        "syndicated_from": article.get("syndicated_from"),
         "text": text,
         "word_count": word_count(text),
         "content_hash": content_hash(text),
@@ -99,6 +105,8 @@ def article_columns(article: Mapping[str, Any]) -> dict[str, Any]:
 def fetch_columns(fetch: Mapping[str, Any]) -> dict[str, Any]:
     """Column values for `fetches` from the crawler's fetch dict; `fetched_at` defaults to now."""
     values = {column: fetch.get(column) for column in FETCH_COLUMNS}
+    evidence = values["evidence"]
+    values["evidence"] = evidence if evidence is None or isinstance(evidence, str) else to_json(evidence)
     fetched_at = values["fetched_at"]
     if isinstance(fetched_at, datetime):
         values["fetched_at"] = format_utc(fetched_at)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from . import articles as article_rows
+from . import boilerplate as boilerplate_rows
 from . import crawl_state, dedup
 from .connection import describe_database_error, open_database
 from .dates import utc_now_iso
@@ -191,7 +192,9 @@ class Archive:
         """Log a fetch that produced no article: rejected, skipped, error or discovery.
 
         ``reason`` says why in words, for people; ``reason_kind`` is its machine-readable kind
-        (`ReasonKind`), what queries and health rules count.
+        (`ReasonKind`), what queries and health rules count. ``fetch["evidence"]``, when given, is the
+        classifier's weighed signals (a list of {signal, weight, detail}), stored as JSON; save_article
+        stores it the same way.
         """
         if outcome not in NON_ARTICLE_OUTCOMES:
             raise ArchiveError(
@@ -216,6 +219,17 @@ class Archive:
             article_rows.register_aliases(
                 self.db, article_id, dict.fromkeys(unique_urls(urls), reason), run_id, utc_now_iso()
             )
+
+    def add_hints(self, run_id: int, article_id: int, hints: Mapping[str, Any], fields: Mapping[str, Any]) -> None:
+        """Feed or news-sitemap hints found after the article was saved in this run (its page was fetched
+        through a plain link first): merged into its ``hints`` (keys it has keep their value), and its
+        blank ``fields`` (title, published_at, authors …) filled from them, as if they had come with
+        the page. No version: nothing that was known changed.
+        """
+        with self._write():
+            self._require_run(run_id)
+            columns = article_columns({"url": "-", **fields, "hints": dict(hints)})
+            article_rows.fill_blanks(self.db, article_id, columns)
 
     def record_unchanged(self, run_id: int, article_id: int, fetch: Mapping[str, Any], outcome: str) -> None:
         """A known article fetched again whose body is what we had (``not_modified``: a 304 or the same bytes).
@@ -250,6 +264,56 @@ class Archive:
             self._require_run(run_id)
             for url, values in states.items():
                 crawl_state.record_state(self.db, source, url, values, run_id, now)
+
+    def source_boilerplate(self, source: str) -> tuple[int, list[tuple[str, int, str]]]:
+        """The source's learned boilerplate counts: (articles seen, [(fingerprint, articles, line)])."""
+        return boilerplate_rows.load(self.db, source)
+
+    def save_source_boilerplate(
+        self, run_id: int, source: str, pages: int, lines: Iterable[tuple[str, int, str]]
+    ) -> None:
+        """Replace the source's learned boilerplate counts (archive/boilerplate.py)."""
+        with self._write():
+            self._require_run(run_id)
+            boilerplate_rows.save(self.db, source, pages, lines, run_id, utc_now_iso())
+
+    def articles_written_by_run(self, run_id: int) -> list[int]:
+        """Ids of the articles whose current text this run wrote (new ones and new versions)."""
+        return boilerplate_rows.articles_written_by_run(self.db, run_id)
+
+    def article_text(self, article_id: int) -> str:
+        """The article's current text ('' when it has none)."""
+        row = self.db.execute("SELECT text FROM articles WHERE id = ?", [article_id]).fetchone()
+        return (row[0] or "") if row else ""
+
+    def replace_text(self, run_id: int, article_id: int, text: str) -> SaveResult:
+        """Correct the current text of an article this run wrote, in place (no new version): used when
+        the run learned, after storing it, that some of its lines are the site's boilerplate.
+
+        When the corrected text is exactly another article's, the two are one article: a copy first
+        archived by this run is folded into the other (outcome ``duplicate``, its URL an alias);
+        the one that says it was first published elsewhere (``syndicated_from``) is the copy.
+        """
+        now = utc_now_iso()
+        with self._write():
+            self._require_run(run_id)
+            boilerplate_rows.replace_text(self.db, article_id, text)
+            other = self.db.execute(
+                "SELECT min(id) FROM articles WHERE content_hash = ? AND id != ?",
+                [dedup.content_hash(text), article_id],
+            ).fetchone()[0]
+            if other is not None and dedup.is_comparable(text):
+                says_copy = bool(article_rows.syndicated_from(self.db, article_id))
+                other_says_copy = bool(article_rows.syndicated_from(self.db, other))
+                if says_copy != other_says_copy:
+                    copy, original = (article_id, other) if says_copy else (other, article_id)
+                else:  # first archived is the original
+                    copy, original = max(article_id, other), min(article_id, other)
+                if article_rows.merge_new_copy(self.db, copy, original, run_id, now):
+                    self._near_duplicates.discard(copy)
+                    return SaveResult(FetchOutcome.DUPLICATE, original, duplicate_of=original)
+            article_rows.store_minhash(self.db, article_id, self._signature(text))
+        return SaveResult(FetchOutcome.UPDATED, article_id)
 
     def finish_run(
         self,
@@ -409,10 +473,15 @@ class Archive:
         self, article_id: int, run_id: int, columns: Mapping[str, Any], fetch_values: Mapping[str, Any]
     ) -> bool:
         """Whether this page, an exact copy of an article first archived in this same run, is its
-        original (dedup.original_rank). An article from an earlier run keeps its place: first seen wins."""
+        original: a page saying it was first published elsewhere (``syndicated_from``) is the copy, else
+        dedup.original_rank decides. An article from an earlier run keeps its place: first seen wins."""
+        if columns.get("syndicated_from"):
+            return False  # it says it is a copy
         first = article_rows.first_found_this_run(self.db, article_id, run_id)
         if first is None:
             return False
+        if article_rows.syndicated_from(self.db, article_id):
+            return True  # the archived one says it is a copy, this one does not
         return dedup.original_rank(columns["url"], columns["published_at_utc"], fetch_values["found_by"]) < (
             dedup.original_rank(*first)
         )
@@ -451,7 +520,13 @@ class Archive:
             match = self._near_duplicates.best_match(self.db, minhash, columns["text"])
             if match is not None:
                 near_duplicate_of = article_rows.near_duplicate_root(self.db, match)
+        # Copies point at their original, whichever the crawl met first.
+        original_of = None
+        if near_duplicate_of is not None and article_rows.is_original_of(self.db, columns, near_duplicate_of):
+            original_of, near_duplicate_of = near_duplicate_of, None
         article_id = article_rows.insert_article(self.db, columns, run_id, now, fetched_at, near_duplicate_of)
+        if original_of is not None:
+            article_rows.make_root(self.db, article_id, original_of)
         article_rows.store_minhash(self.db, article_id, minhash)
         return SaveResult(FetchOutcome.NEW, article_id), minhash
 

@@ -53,7 +53,11 @@ class PageItem:
     is_article: bool | None = None  # set by ExtractPipeline
     reason: str | None = None  # why it is (not) an article
     reason_kind: ReasonKind | None = None  # the kind of a rejection (crawler.extraction.classify)
+    # Every signal the verdict weighed: [{"signal", "weight", "detail"}], stored in fetches.evidence.
+    evidence: list[dict[str, Any]] | None = None
     visit: Visit | None = None  # why it was fetched and what the crawl state knew of it
+    # Other URLs of the page: its <link rel=shortlink>, the tracking-parameter variants it was linked under.
+    aliases: dict[str, str] = field(default_factory=dict)  # url -> archive.models.AliasReason
 
 
 @dataclass
@@ -77,6 +81,17 @@ class ListedItem:
     source: str
     sitemap_url: str
     urls: list[str]
+
+
+@dataclass
+class PageNotesItem:
+    """Hints (a news sitemap's or a feed's) and aliases (tracking variants) for a page parsed earlier in
+    this run, found after it was parsed (crawler.discovery.notes): the archive adds them to its article."""
+
+    source: str
+    url: str  # the canonical URL the page was requested under
+    hints: dict[str, Any] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)  # url -> archive.models.AliasReason
 
 
 @dataclass

@@ -62,7 +62,7 @@ DOWNLOADER_MIDDLEWARES = {
 
 # Discovery: how far link following may wander.
 DISCOVERY_MAX_DEPTH = 6  # link hops from a start URL; pagination links do not count
-DISCOVERY_PATTERN_BUDGET = 200  # pages per URL pattern (digits folded): bounds calendars and query variants
+DISCOVERY_PATTERN_BUDGET = 200  # non-article pages per URL pattern (digits folded): bounds calendars, query variants
 DISCOVERY_SITEMAP_MAX_DEPTH = 4  # nested sitemap indexes followed
 
 # Recurring crawls: fetch only what is new, signalled or due (crawler.discovery.recrawl; the revisit
@@ -72,6 +72,11 @@ RECRAWL_ENABLED = True  # False: every run fetches everything again, uncondition
 # Extraction: a process pool keeps trafilatura off the reactor thread.
 EXTRACT_WORKERS = 0  # 0: one worker per core
 EXTRACT_MIN_TEXT_CHARS = 200  # shorter article text is "no article text"; also the app-shell threshold
+
+# Site boilerplate: template lines learned per source (crawler.extraction.boilerplate) and removed.
+BOILERPLATE_ENABLED = True  # False: article text is stored as extracted
+BOILERPLATE_MIN_PAGES = 10  # distinct articles of a source seen before any line is removed
+BOILERPLATE_MIN_SHARE = 0.15  # a line on at least this share of the source's recent articles is boilerplate
 
 # Browser rendering (scrapy-playwright, system Chromium), only for the requests that need it.
 NEWSARCHIVE_BROWSER = None  # path of a Chromium/Chrome executable; None: NEWSARCHIVE_BROWSER env, then PATH
@@ -94,6 +99,7 @@ NEWSARCHIVE_RUN_ID = None  # the crawl_runs row to fill, created by the parent p
 
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 300,
+    "pipelines.boilerplate.BoilerplatePipeline": 500,
     "pipelines.archive.ArchivePipeline": 800,
 }
 EXTENSIONS = {

@@ -29,9 +29,10 @@ from twisted.internet.task import LoopingCall
 
 from archive import Archive, to_utc_iso
 from archive.models import RUN_SUMMARY_COUNTS, AliasReason, FetchOutcome, FoundBy, ReasonKind, RunStatus, UrlKind
+from crawler.discovery.notes import merge_hints
 from crawler.discovery.recrawl import FetchFacts, Fetching, RevisitPolicy, Visit, removal_status, state_after_fetch
 from crawler.discovery.urls import canonicalize_url, is_on_hosts
-from crawler.items import Fetch, FetchItem, ListedItem, NotFetchedItem, PageItem
+from crawler.items import Fetch, FetchItem, ListedItem, NotFetchedItem, PageItem, PageNotesItem
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +50,13 @@ ARTICLE_FIELDS = (
     "categories",
     "tags",
     "image",
+    "syndicated_from",
     "text",
 )
+
+
+# Article fields a feed or news-sitemap hint fills when extraction found nothing.
+HINTED_FIELDS = ("title", "published_at", "language", "authors", "tags", "site_name")
 
 
 def _is_root(url: str) -> bool:
@@ -93,7 +99,7 @@ def article_record(item: PageItem, url: str) -> dict[str, Any]:
     """The article row: extracted fields first, feed/sitemap hints where extraction found nothing."""
     fields = item.fields or {}
     record: dict[str, Any] = {name: fields.get(name) for name in ARTICLE_FIELDS}
-    for name in ("title", "published_at", "language", "authors", "tags", "site_name"):
+    for name in HINTED_FIELDS:
         if not record.get(name) and item.hints.get(name):
             record[name] = item.hints[name]
     record.update(url=url, source=item.source, fetch_mode=item.fetch_mode, hints=item.hints or None)
@@ -135,6 +141,9 @@ class ArchivePipeline:
         self.committer: LoopingCall | None = None
         # Alternate URLs (AMP copies, shortlinks) met before their article was archived.
         self.pending_aliases: dict[str, dict[str, str]] = defaultdict(dict)
+        # Hints and aliases found for a page after it was parsed, before its article was archived
+        # (it is still being extracted): by the URL the page was requested under.
+        self.pending_notes: dict[str, PageNotesItem] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -175,7 +184,41 @@ class ArchivePipeline:
             )
         elif isinstance(item, NotFetchedItem):
             self.remember(item.visit, Fetch(url=item.url), FetchOutcome.SKIPPED)
+        elif isinstance(item, PageNotesItem):
+            self.store_notes(item)
         return item
+
+    def store_notes(self, item: PageNotesItem) -> None:
+        """Late hints and aliases of a page: onto its article, or kept until the page is archived."""
+        existing = self.archive.find_article(item.url)
+        if existing is None:
+            pending = self.pending_notes.get(item.url)
+            if pending is None:
+                self.pending_notes[item.url] = item
+            else:
+                pending.hints = merge_hints(pending.hints, item.hints)
+                pending.aliases.update(item.aliases)
+            return
+        self.add_aliases(existing["id"], item.aliases)
+        if item.hints:
+            fill = {name: item.hints[name] for name in HINTED_FIELDS if item.hints.get(name)}
+            self.archive.add_hints(self.run_id, existing["id"], item.hints, fill)
+            self.stats.inc_value("newsarchive/articles/late_hints")
+
+    def take_pending_notes(self, item: PageItem) -> None:
+        """Merge into the page what arrived for its URLs while it was being extracted."""
+        fetch = item.fetch
+        for url in dict.fromkeys([fetch.url, *item.redirect_urls, fetch.final_url or fetch.url]):
+            pending = self.pending_notes.pop(url, None)
+            if pending is not None:
+                item.hints = merge_hints(item.hints, pending.hints)
+                item.aliases = {**pending.aliases, **item.aliases}
+
+    def add_aliases(self, article_id: int, aliases: Mapping[str, str]) -> None:
+        for reason in dict.fromkeys(aliases.values()):
+            self.archive.add_aliases(
+                self.run_id, article_id, [u for u, why in aliases.items() if why == reason], reason
+            )
 
     def store_fetch(self, item: FetchItem) -> None:
         known = item.visit.known if item.visit is not None else None
@@ -256,7 +299,9 @@ class ArchivePipeline:
         self.archive.add_to_frontier(self.run_id, spider.source.name, [visit.frontier_entry(request.url)])
 
     def store_page(self, item: PageItem) -> None:
-        fetch = item.fetch.as_dict()
+        self.take_pending_notes(item)
+        # The classifier's evidence goes with the fetch row, rejected or archived.
+        fetch = {**item.fetch.as_dict(), "evidence": item.evidence}
         if not item.is_article:
             self.archive.record_fetch(
                 self.run_id, fetch, FetchOutcome.REJECTED, item.reason, reason_kind=item.reason_kind
@@ -270,6 +315,8 @@ class ArchivePipeline:
         if identity.alternate:
             # An AMP or other alternate copy: the canonical page is fetched and archived instead.
             article_id = self.note_aliases(canonical, aliases, AliasReason.CANONICAL)
+            for reason in dict.fromkeys(item.aliases.values()):
+                self.note_aliases(canonical, [u for u, why in item.aliases.items() if why == reason], reason)
             self.archive.record_fetch(
                 self.run_id,
                 fetch,
@@ -288,10 +335,9 @@ class ArchivePipeline:
             "article %s: %s", result.outcome, canonical, extra={"event": f"article_{result.outcome}", "url": canonical}
         )
         pending = self.pending_aliases.pop(canonical, None)
-        if pending and result.outcome != FetchOutcome.DUPLICATE:
-            for reason in set(pending.values()):
-                urls = [url for url, why in pending.items() if why == reason]
-                self.archive.add_aliases(self.run_id, result.article_id, urls, reason)
+        if result.outcome != FetchOutcome.DUPLICATE:
+            # Its shortlink and the tracking variants it was linked under; a copy's are the copy's own.
+            self.add_aliases(result.article_id, {**(pending or {}), **item.aliases})
         self.remember(
             item.visit,
             item.fetch,

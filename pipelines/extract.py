@@ -45,6 +45,7 @@ class ExtractPipeline:
         item.is_article = verdict.is_article
         item.reason = verdict.reason
         item.reason_kind = verdict.kind
+        item.evidence = verdict.evidence_json()
         self.crawler.stats.inc_value("newsarchive/pages_extracted")
         if not verdict.is_article and looks_like_javascript_shell(fields):
             self.render_again(item)

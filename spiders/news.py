@@ -2,8 +2,14 @@
 
 Discovery, in the order requests are issued: robots.txt (its ``Sitemap:`` lines), the source's
 sitemaps (indexes recursed, Google News fields kept as hints), feeds (configured and
-auto-discovered from ``<link rel=alternate>``), start URLs and, when ``follow_links`` is on, links
-on the source's own hosts, bounded by hops and per-pattern budgets (crawler.discovery.links).
+auto-discovered from ``<link rel=alternate>``, comment feeds and API entries left out), start URLs
+and, when ``follow_links`` is on, links on the source's own hosts, bounded by hops and per-pattern
+budgets that pages turning out to be new articles replenish (crawler.discovery.links; the spider
+settles each page on ``item_scraped``). Whatever names a page URL (a link, a news sitemap, a feed)
+is noted for the run (crawler.discovery.notes): the page gets every finder's hints and the
+tracking-parameter variants it was linked under as aliases, together with its
+``<link rel=shortlink>`` and ``<link rel=amphtml>``, whichever request fetched it; what arrives
+after it was parsed follows as a ``PageNotesItem``.
 
 Recurring runs (``RECRAWL_ENABLED``, on by default) are incremental: the source's crawl state is
 loaded once from the archive (``ARCHIVE_DB``) when the crawl starts, and crawler.discovery.recrawl
@@ -26,6 +32,7 @@ A failure is recorded with a reason in words and a ``ReasonKind`` (spiders/failu
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -43,7 +50,7 @@ from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from archive.models import FetchMode, FetchOutcome, FoundBy, ReasonKind, UrlKind
+from archive.models import AliasReason, FetchMode, FetchOutcome, FoundBy, ReasonKind, UrlKind
 from crawler.browser.render_settings import apply_render_settings
 from crawler.discovery.feeds import FeedError, parse_feed
 from crawler.discovery.links import (
@@ -51,7 +58,9 @@ from crawler.discovery.links import (
     PatternBudget,
     link_priority,
     next_hops,
+    unwanted_feed_reason,
 )
+from crawler.discovery.notes import DiscoveryNotes, amp_aliases, merge_hints, shortlink_aliases, tracking_variant
 from crawler.discovery.recrawl import (
     Fetching,
     KnownUrl,
@@ -66,7 +75,7 @@ from crawler.discovery.recrawl import (
 from crawler.discovery.sitemaps import SitemapError, parse_sitemap, sitemaps_from_robots
 from crawler.discovery.urls import canonicalize_url, is_on_hosts, looks_like_non_html, never_article_reason
 from crawler.extensions.skip_non_html import is_html_content_type
-from crawler.items import Fetch, FetchItem, ListedItem, NotFetchedItem, PageItem
+from crawler.items import Fetch, FetchItem, ListedItem, NotFetchedItem, PageItem, PageNotesItem
 from crawler.middlewares.conditional_requests import AlreadyFetched
 from crawler.middlewares.max_pages import MaxPagesReached
 from crawler.middlewares.robots_txt import ForbiddenByRobots
@@ -84,10 +93,12 @@ HEADLINE_LINK_XPATH = (
     " | //*[contains(@class, 'title') or contains(@class, 'headline')]//a[@href]"
     " | //a[@href][contains(@class, 'title') or contains(@class, 'headline')]"
 )
+AMP_LINK_XPATH = "//link[contains(concat(' ', normalize-space(@rel), ' '), ' amphtml ')]/@href"
+SHORTLINK_XPATH = "//link[contains(concat(' ', normalize-space(@rel), ' '), ' shortlink ')]/@href"
 FEED_LINK_XPATH = (
     "//link[contains(concat(' ', normalize-space(@rel), ' '), ' alternate ')]"
     "[@type='application/rss+xml' or @type='application/atom+xml' or @type='application/feed+json'"
-    " or @type='application/json']/@href"
+    " or @type='application/json'][@href]"
 )
 
 
@@ -144,6 +155,11 @@ class NewsSpider(scrapy.Spider):
         self.recrawl = False  # RECRAWL_ENABLED (from_crawler)
         self.archive_db: str | None = None
         self.state = KnownUrls()  # the source's crawl state, loaded once when the crawl starts
+        # Hints, finders and tracking variants of every page URL met in this run (crawler.discovery.notes);
+        # what reaches a page after it was parsed waits in ``late_notes`` for the next callback to yield it.
+        self.notes = DiscoveryNotes()
+        self.late_notes: list[PageNotesItem] = []
+        self.article_texts: set[bytes] = set()  # digests of the article texts parsed in this run
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -165,6 +181,7 @@ class NewsSpider(scrapy.Spider):
         spider.browser_first = rendering and crawler.settings.getbool("NEWSARCHIVE_RENDER_FIRST")
         spider.recrawl = crawler.settings.getbool("RECRAWL_ENABLED")
         crawler.signals.connect(spider.check_dropped, signal=signals.spider_idle)
+        crawler.signals.connect(spider.page_settled, signal=signals.item_scraped)
         spider.archive_db = crawler.settings.get("ARCHIVE_DB")
         if warning:
             spider.logger.warning(warning, extra={"event": "browser_missing"})
@@ -208,6 +225,7 @@ class NewsSpider(scrapy.Spider):
         if never_article_reason(target):  # log-in, comment feed, print and share links …
             self.crawler.stats.inc_value("newsarchive/skipped_never_article_url")
             return None
+        self.take_note(url, target, found_by, hints)
         known = self.state.get(target)
         if signal is None and link_text:
             signal = link_signal(link_text)
@@ -216,10 +234,9 @@ class NewsSpider(scrapy.Spider):
             if fetching == Fetching.SKIP:
                 self.crawler.stats.inc_value("newsarchive/recrawl/skipped_known")
                 return None
+        over_budget = False
         if budgeted and fetching == Fetching.NEW:
-            if not self.budget.allow(target):
-                self.crawler.stats.inc_value("newsarchive/links_over_pattern_budget")
-                return None
+            over_budget = not self.budget.allow(target)
         else:
             self.budget.note(target)  # requested anyway: later links to it cost the budget nothing
         if fetching == Fetching.SIGNALLED:
@@ -241,7 +258,37 @@ class NewsSpider(scrapy.Spider):
         }
         if self.rendering and (self.source.render_js == RenderMode.ALWAYS or self.browser_first):
             meta["playwright"] = True
-        return scrapy.Request(target, callback=self.parse_page, errback=self.on_error, priority=priority, meta=meta)
+        request = scrapy.Request(target, callback=self.parse_page, errback=self.on_error, priority=priority, meta=meta)
+        if over_budget:
+            # Held back until the pattern's pages prove to be articles (page_settled), or for good.
+            self.crawler.stats.inc_value("newsarchive/links_over_pattern_budget")
+            self.budget.hold(target, request)
+            return None
+        return request
+
+    def take_note(self, url: str, target: str, found_by: str, hints: dict[str, Any] | None) -> None:
+        """Remember who named ``target`` and what they said, whether or not it is requested now: the
+        request that fetches it may be another's (the dupefilter keeps the first)."""
+        variant = tracking_variant(url, target)
+        late = self.notes.note(target, found_by, hints, {variant: AliasReason.TRACKING} if variant else None)
+        if late:
+            self.crawler.stats.inc_value("newsarchive/late_page_notes")
+            hints = {**late.hints, "found_by": late.found_by} if late.hints else {}
+            self.late_notes.append(PageNotesItem(self.source.name, target, hints, late.aliases))
+
+    def note_variant(self, url: str) -> None:
+        """A link not followed (rel=nofollow: share and reply buttons, related posts): when it is a
+        tracking variant of a page on the source, note it as an alias of that page."""
+        try:
+            target = canonicalize_url(url)
+        except ValueError:
+            return
+        if is_on_hosts(target, self.hosts) and tracking_variant(url, target):
+            self.take_note(url, target, FoundBy.LINK, None)
+
+    def drain_late_notes(self) -> Iterator[PageNotesItem]:
+        while self.late_notes:
+            yield self.late_notes.pop(0)
 
     def rendered_retry(self, item: PageItem) -> scrapy.Request | None:
         """``render_js = "auto"``: the same page once more, through the browser (None when that cannot be)."""
@@ -486,6 +533,7 @@ class NewsSpider(scrapy.Spider):
         newly_listed = self.state.note_sitemap(fetch.url, listed)
         if newly_listed:
             yield ListedItem(self.source.name, fetch.url, newly_listed)
+        yield from self.drain_late_notes()
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
         fetch = self.fetch_of(response)
@@ -523,6 +571,7 @@ class NewsSpider(scrapy.Spider):
             )
             if request is not None:
                 yield request
+        yield from self.drain_late_notes()
 
     def parse_page(self, response: Response) -> Iterator[Any]:
         fetch = self.fetch_of(response)
@@ -554,23 +603,51 @@ class NewsSpider(scrapy.Spider):
             return
         meta = response.meta
         hops = meta.get("hops", 0)
+        redirect_urls = list(meta.get("redirect_urls") or [])
+        hints, aliases = self.page_notes(response, fetch, redirect_urls)
         yield PageItem(
             source=self.source.name,
             fetch=fetch,
             body=response.body,
-            redirect_urls=list(meta.get("redirect_urls") or []),
-            hints=meta.get("hints") or {},
+            redirect_urls=redirect_urls,
+            hints=hints,
             fetch_mode=FetchMode.BROWSER if meta.get("playwright") else FetchMode.PLAIN,
             visit=visit,
+            aliases=aliases,
         )
         yield from self.feed_requests(response)
         yield from self.canonical_request(response, hops)
         if self.source.follow_links and hops < self.max_hops:
             yield from self.link_requests(response, hops)
+        yield from self.drain_late_notes()
+
+    def page_notes(
+        self, response: TextResponse, fetch: Fetch, redirect_urls: list[str]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """The page's hints and aliases: its request's, with what every other finder of its URLs said
+        (a news sitemap or feed that named it after a link had), and its ``<link rel="shortlink">``."""
+        urls = [fetch.url, *redirect_urls]
+        try:
+            urls.append(canonicalize_url(fetch.final_url or fetch.url))
+        except ValueError:
+            pass
+        note = self.notes.take(dict.fromkeys(urls))
+        hints = merge_hints(response.meta.get("hints") or {}, note.hints)
+        if hints and len(note.found_by) > 1:
+            hints["found_by"] = note.found_by  # every way the crawl met it, in order
+        declared = {
+            **shortlink_aliases(response.xpath(SHORTLINK_XPATH).get(), response.url),
+            **amp_aliases(response.xpath(AMP_LINK_XPATH).get(), response.url),
+        }
+        aliases = {**note.aliases, **declared}
+        return hints, {url: reason for url, reason in aliases.items() if url not in urls}
 
     def feed_requests(self, response: TextResponse) -> Iterator[scrapy.Request]:
-        for href in response.xpath(FEED_LINK_XPATH).getall():
-            url = urljoin(response.url, href.strip())
+        for link in response.xpath(FEED_LINK_XPATH):
+            url = urljoin(response.url, (link.xpath("@href").get() or "").strip())
+            if unwanted_feed_reason(url, response.url, link.xpath("@title").get()):
+                self.crawler.stats.inc_value("newsarchive/skipped_unwanted_feed")
+                continue
             if is_on_hosts(url, self.hosts):
                 request = self._discovery_request(url, "feed", self.parse_feed, found_by=FoundBy.LINK)
                 if request is not None:
@@ -581,9 +658,13 @@ class NewsSpider(scrapy.Spider):
         href = response.xpath("//link[@rel='canonical']/@href").get()
         if not href:
             return
-        request = self.page_request(
-            urljoin(response.url, href.strip()), FoundBy.CANONICAL, hops=hops, referer=response.url
-        )
+        url = urljoin(response.url, href.strip())
+        try:
+            if canonicalize_url(url) == canonicalize_url(response.url):
+                return  # the page names itself: nothing to fetch, and no other finder of it
+        except ValueError:
+            return
+        request = self.page_request(url, FoundBy.CANONICAL, hops=hops, referer=response.url)
         if request is not None:
             yield request
 
@@ -591,6 +672,7 @@ class NewsSpider(scrapy.Spider):
         headlines = headline_links(response) if len(self.state) else {}  # signals only about known pages
         for link in self.page_links.extract_links(response):
             if link.nofollow:
+                self.note_variant(link.url)  # not followed, but a tracking variant of it is an alias
                 continue
             request = self.page_request(
                 link.url,
@@ -602,6 +684,29 @@ class NewsSpider(scrapy.Spider):
             )
             if request is not None:
                 yield request
+
+    def page_settled(self, item: Any) -> None:
+        """A page went through the pipelines: a new article gives its page back to its URL pattern's
+        budget, and so does the page that linked it first (a listing page that leads to new articles,
+        page 300 of a big section, is no trap either); that lets held links of the patterns through
+        (crawler.discovery.links.PatternBudget)."""
+        if not isinstance(item, PageItem) or not item.is_article:
+            return
+        text = (item.fields or {}).get("text") or ""
+        digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+        if digest in self.article_texts:
+            return  # the same text again is no new article
+        self.article_texts.add(digest)
+        released = self.budget.settle(item.fetch.url, new_article=True)
+        if item.fetch.referer:
+            try:
+                released += self.budget.settle(canonicalize_url(item.fetch.referer), new_article=True)
+            except ValueError:
+                pass
+        for request in released:
+            self.crawler.engine.crawl(request)
+        if released:
+            self.crawler.stats.inc_value("newsarchive/links_released_by_articles", len(released))
 
     def check_dropped(self) -> None:
         """When the crawl goes idle: check once each archived article that left its sitemap and that
@@ -623,8 +728,8 @@ class NewsSpider(scrapy.Spider):
         if cut:
             self.crawler.stats.set_value("newsarchive/pattern_budget_exhausted", len(cut))
             self.logger.info(
-                "link following stopped at DISCOVERY_PATTERN_BUDGET pages for %d URL pattern(s) "
-                "(calendars, query variations?): %s",
+                "link following stopped at DISCOVERY_PATTERN_BUDGET pages that were not new articles "
+                "for %d URL pattern(s) (calendars, query variations?): %s",
                 len(cut),
                 ", ".join(sorted(cut)[:10]),
                 extra={"event": "pattern_budget_exhausted"},

@@ -676,6 +676,45 @@ def test_migration_6_gives_old_fetches_their_reason_kind(db_path: Path) -> None:
     assert row["extraction_failures"] == 6
 
 
+def test_the_classifiers_evidence_is_stored_with_rejected_and_archived_fetches(db_path: Path) -> None:
+    evidence = [
+        {"signal": "og_type", "weight": 2.0, "detail": "og:type article"},
+        {"signal": "url_hint", "weight": -10.0, "detail": "URL looks like a legal page"},
+    ]
+    with Archive(db_path) as arc:
+        run_id = arc.start_run("example-news")
+        arc.record_fetch(
+            run_id,
+            make_fetch("https://example.org/privacy/", evidence=evidence),
+            "rejected",
+            "URL looks like a legal page (score -8.0)",
+            reason_kind="not_article_url",
+        )
+        url = "https://example.org/2024/05/12/budget"
+        kept = [{"signal": "jsonld_main_article", "weight": 4.0, "detail": "JSON-LD NewsArticle of the page"}]
+        arc.save_article(run_id, make_article(url, "Budget approved. " * 40), make_fetch(url, evidence=kept))
+        arc.record_fetch(run_id, make_fetch("https://example.org/feed.xml"), "discovery", "rss feed with 3 entries")
+        stored = dict(arc.db.execute("SELECT url, evidence FROM fetches WHERE run_id = ?", [run_id]).fetchall())
+    assert json.loads(stored["https://example.org/privacy/"]) == evidence
+    assert json.loads(stored[url]) == kept
+    assert stored["https://example.org/feed.xml"] is None  # not classified
+
+
+def test_migration_11_adds_an_empty_evidence_column(db_path: Path) -> None:
+    db = sqlite_utils_database(db_path)
+    apply_migrations(db, MIGRATIONS[:10])
+    run_id = db.execute(
+        "INSERT INTO crawl_runs (source, started_at) VALUES ('old', '2024-01-01T00:00:00.000Z')"
+    ).lastrowid
+    db.execute(
+        "INSERT INTO fetches (run_id, url, fetched_at, outcome, reason) VALUES (?, 'https://example.org/t', 'x', 'rejected', 'no title')",
+        [run_id],
+    )
+    db.close()
+    with Archive(db_path) as arc:
+        assert [row[0] for row in arc.db.execute("SELECT evidence FROM fetches")] == [None]
+
+
 def test_migration_7_turns_the_interrupted_prefix_into_a_flag(db_path: Path) -> None:
     db = sqlite_utils_database(db_path)
     apply_migrations(db, MIGRATIONS[:6])

@@ -35,6 +35,12 @@ WIDGET_AND_CHROME = (
     "Archive:",
     "Like this:",
     "Subscribe to our newsletter",
+    # Lines the templates print inside the article body: the source's learned boilerplate.
+    "Got a story tip? Email the newsroom",
+    "Independent local journalism needs your support",
+    "All rights reserved. Reproduction without permission is prohibited.",
+    # The wire copies' syndication note (a field, syndicated_from, not text).
+    "This article first appeared in",
 )
 
 

@@ -15,21 +15,10 @@ from click.testing import CliRunner
 from archive import Archive
 from crawler.cli.main import main
 from crawler.demo.server import Reply, Request, serve
+from tests.cli_crawl import crawl, write_config
 from tests.newssite import NewsSite, serve_site
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-def write_config(folder: Path, body: str) -> Path:
-    config = folder / "sources.toml"
-    config.write_text('[archive]\ndb = "archive.db"\n\n[[sources]]\nname = "fixture"\n' + body)
-    return config
-
-
-def crawl(config: Path) -> str:
-    result = CliRunner().invoke(main, ["crawl", "--config", str(config), "--no-progress"])
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def test_amp_shortlink_and_tracking_urls_resolve_to_one_article(tmp_path: Path) -> None:

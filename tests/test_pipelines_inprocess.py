@@ -39,6 +39,7 @@ from archive import Archive
 from crawler.items import FetchItem, PageItem
 from crawler.sources.config import SourceConfig, adhoc_source
 from pipelines.archive import ArchivePipeline
+from pipelines.boilerplate import BoilerplatePipeline
 from pipelines.extract import ExtractPipeline
 from tests.inprocess import (
     NO_ENGINE_SETTINGS,
@@ -124,7 +125,7 @@ def rows(db: Path, sql: str, *params: Any) -> list[dict[str, Any]]:
 def fetch_rows(db: Path, run_id: int) -> list[dict[str, Any]]:
     return rows(
         db,
-        "SELECT url, status, outcome, reason, article_id, found_by FROM fetches WHERE run_id = ? ORDER BY id",
+        "SELECT url, status, outcome, reason, article_id, found_by, evidence FROM fetches WHERE run_id = ? ORDER BY id",
         run_id,
     )
 
@@ -135,7 +136,7 @@ def run_row(db: Path, run_id: int) -> dict[str, Any]:
 
 def test_both_pipelines_are_built_from_the_settings(tmp_path: Path) -> None:
     crawl = Crawl(tmp_path / "archive.db")
-    assert [type(p) for p in crawl.items.middlewares] == [ExtractPipeline, ArchivePipeline]
+    assert [type(p) for p in crawl.items.middlewares] == [ExtractPipeline, BoilerplatePipeline, ArchivePipeline]
     assert crawl.pipeline(ExtractPipeline).pool.workers == 1
     crawl.pipeline(ExtractPipeline).pool.close()  # never opened: only the pool was started
 
@@ -229,6 +230,12 @@ def test_a_run_records_every_fetch_and_finishes_with_counts(tmp_path: Path) -> N
     assert fetches[LISTING_URL]["outcome"] == "rejected"
     assert listing["reason_contains"] in fetches[LISTING_URL]["reason"]
     assert fetches[LISTING_URL]["article_id"] is None
+    # Both verdicts keep the evidence they weighed.
+    listing_evidence = {item["signal"]: item["weight"] for item in json.loads(fetches[LISTING_URL]["evidence"])}
+    assert listing_evidence["teasers"] < 0
+    article_evidence = {item["signal"] for item in json.loads(fetches[ARTICLE_URL]["evidence"])}
+    assert {"jsonld_main_article", "og_type", "byline", "published_date"} <= article_evidence
+    assert fetches["https://www.continentalherald.example/robots.txt"]["evidence"] is None
     assert fetches["https://www.continentalherald.example/robots.txt"]["outcome"] == "discovery"
     broken_row = fetches["https://www.continentalherald.example/business/broken/"]
     assert (broken_row["outcome"], broken_row["reason"], broken_row["status"]) == ("error", "HTTP 500", 500)

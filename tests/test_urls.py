@@ -372,6 +372,13 @@ def test_pages_are_not_taken_for_files(url):
         ("https://news.example/comments/feed/", "comment feed"),
         ("https://news.example/2024/05/17/harbour-wall/feed/", "feed of a page"),
         ("https://news.example/category/politics/feed/atom/", "feed of a page"),
+        # the site's feed is a discovery document, read when a page names it in <link rel=alternate>;
+        # fetched as a page, it would be a wasted request (and its URL then never read as a feed)
+        ("https://news.example/feed/", "site feed"),
+        ("https://news.example/?feed=rss2", "site feed"),
+        ("https://news.example/?feed=comments-rss2", "comment feed"),
+        ("https://news.example/?feed=rss2&p=123", "site feed"),
+        ("https://news.example/wp-content/uploads/2024/05/gallery/", "wordpress files"),
         ("https://news.example/2024/05/17/harbour-wall/trackback/", "trackback"),
         ("https://news.example/2024/05/17/harbour-wall/?print=1", "print"),
         ("https://news.example/2024/05/17/harbour-wall/print/", "print"),
@@ -391,7 +398,6 @@ def test_links_that_are_never_articles(url, reason):
     "url",
     [
         "https://news.example/",
-        "https://news.example/feed/",  # the site's feed: a discovery document, found as one
         "https://news.example/2024/05/17/printing-press-closes/",
         "https://news.example/news/print-edition-ends",
         "https://news.example/sharepoint-outage-hits-council/",

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from crawler.cli.boilerplate import boilerplate
 from crawler.cli.history import history
 from crawler.cli.ops import DEFAULT_ARCHIVE_DB, logs, runs, status
 from crawler.run.crawl_process import EXIT_CONFIG  # a plain module: Scrapy is imported inside its functions
@@ -268,6 +269,7 @@ main.add_command(status)
 main.add_command(runs)
 main.add_command(logs)
 main.add_command(history)
+main.add_command(boilerplate)
 
 
 @main.command()

@@ -13,6 +13,7 @@ import lxml.html
 from lxml import etree
 
 from crawler.extraction.jsonld import ld_person
+from crawler.extraction.labels import labelled_values
 from crawler.extraction.page import Meta, as_list, unique
 from crawler.extraction.site import is_site_like
 
@@ -39,8 +40,23 @@ BYLINE_PREFIX_RE = re.compile(
     r"autor/in|text|texto|reporter)\b\s*[:.]?\s*",
     re.I,
 )
+# Labels of an author field in a metadata box ("<strong>Autorin/Autor</strong> Jane Doe").
+AUTHOR_LABEL_RE = re.compile(
+    r"autor(?:in)?(?:\s*/\s*autor(?:in)?)?|autor\*in|autor:innen|autoren|author|authors|written by|reporter|"
+    r"verfasser(?:in)?|texto|text",
+    re.I,
+)
 NAME_JOINER_RE = re.compile(r"\s*(?:,|;|\s&\s|\sand\s|\sund\s|\sy\s|\se\s|\set\s|\sen\s|\sog\s|\soch\s)\s*", re.I)
 MAX_NAME_WORDS = 5
+# WordPress and similar CMSs credit their default account when nobody set an author.
+CMS_ACCOUNT_RE = re.compile(r"/author/(?:admin|administrator|webmaster)/?$", re.I)
+# A signature line: 2-4 capitalised words of letters (a hyphen, apostrophe or initial's dot aside).
+SIGNATURE_WORDS = (2, 4)
+SIGNATURE_MIN_PARAGRAPHS = 3
+# "Capital von Jemima Kelly": a brand or section word before the byline's "von"/"by". Names with a
+# particle ("Ursula von der Leyen", "Otto von Bismarck") do not have two capitalised words after it.
+MID_BYLINE_WORDS = frozenset({"by", "von", "por", "par"})
+NAME_PARTICLES = frozenset({"der", "den", "dem", "zu", "und", "de", "del", "la", "le", "van", "y"})
 
 
 def authors(
@@ -51,25 +67,33 @@ def authors(
     bylines: list[str],
     site_names: list[str],
     host: tuple[str, ...],
+    signatures: list[str] | tuple[str, ...] = (),
 ) -> list[str]:
     """People credited with the article; the publisher only when the page names nobody else.
 
     Sources in order, the first that yields a person wins: JSON-LD authors (``@id`` references
     resolved, ``givenName``/``familyName``, ``byline``), byline ``<meta>`` tags, trafilatura's
-    author, the theme's byline markup (``rel=author``, ``.author .fn``). Names that are the site
-    itself (its name, host or initials) are not people; an Organization author is the last resort.
+    author, the theme's byline markup (``rel=author``, ``.author .fn``), a signature line opening or
+    closing the text (``signatures``). Names that are the site itself (its name, host or initials)
+    or a CMS account (WordPress "admin") are not people; an Organization author is the last resort.
     """
     people: list[str] = []
     organisations: list[list[str]] = [[]]
+    accounts: set[str] = set()
     for author in as_list(article_ld.get("author")):
         for item in as_list(author):
             name, is_org = ld_person(item, by_id)
+            if is_cms_account(item, by_id):
+                accounts.add(name.casefold())
+                continue
             (organisations[0] if is_org else people).append(name)
 
     def persons(names: Iterable[str]) -> list[str]:
         found, sited = [], []
         for raw in names:
             for name in split_names(raw):
+                if name.casefold() in accounts:
+                    continue
                 (sited if is_site_like(name, site_names, host) else found).append(name)
         organisations.append(sited)
         return unique(found)
@@ -84,6 +108,8 @@ def authors(
     if not found:
         found = persons(bylines)
     if not found:
+        found = persons(signatures)
+    if not found:
         # Nobody named: the organisation credited first (JSON-LD Organization, then site-like bylines).
         group = next((group for group in organisations if any(group)), [])
         found = unique(name for raw in group for name in split_names(raw))
@@ -91,7 +117,8 @@ def authors(
 
 
 def byline_texts(tree: lxml.html.HtmlElement) -> list[str]:
-    """Texts of the theme's byline elements (``rel=author``, ``.author .fn``, ``.byline``), short ones only."""
+    """Texts of the theme's byline elements (``rel=author``, ``.author .fn``, ``.byline``), short ones
+    only, then the values of labelled author fields ("<strong>Autor</strong> Jane Doe")."""
     texts = []
     for el in BYLINE_XPATH(tree):
         if not (
@@ -105,7 +132,50 @@ def byline_texts(tree: lxml.html.HtmlElement) -> list[str]:
             texts.append(text)
             if len(texts) >= 6:
                 break
-    return texts
+    return [*texts, *labelled_values(tree, AUTHOR_LABEL_RE)[:6]]
+
+
+def is_cms_account(value: Any, by_id: dict[str, dict[str, Any]]) -> bool:
+    """A JSON-LD author that is the CMS's default account (``/author/admin/``): the site, not a writer."""
+    if not isinstance(value, dict):
+        return False
+    reference = value.get("@id")
+    entity = by_id.get(reference, {}) if isinstance(reference, str) else {}
+    addresses = [reference, value.get("url"), entity.get("url")]
+    return any(isinstance(a, str) and CMS_ACCOUNT_RE.search(a) for a in addresses)
+
+
+def signature_lines(tree: lxml.html.HtmlElement) -> list[str]:
+    """Bold one-line paragraphs that open or close the article text: "<p><strong>Jane Doe</strong></p>".
+
+    Agencies and smaller sites sign articles this way (the author above the first paragraph, or
+    right-aligned under the last one) and name nobody in metadata. Only 2–4 capitalised words count.
+    """
+    lines = []
+    containers = {id(p.getparent()): p.getparent() for p in tree.iter("p") if p.getparent() is not None}
+    for container in containers.values():
+        paragraphs = [child for child in container if child.tag == "p" and child.text_content().strip()]
+        if len(paragraphs) < SIGNATURE_MIN_PARAGRAPHS:
+            continue
+        for paragraph in (paragraphs[0], paragraphs[-1]):
+            children = list(paragraph)
+            text = " ".join(paragraph.text_content().split())
+            if (
+                len(children) == 1
+                and children[0].tag in ("strong", "b")
+                and " ".join(children[0].text_content().split()) == text
+                and is_signature(text)
+            ):
+                lines.append(text)
+    return lines
+
+
+def is_signature(text: str) -> bool:
+    words = text.split()
+    low, high = SIGNATURE_WORDS
+    return low <= len(words) <= high and all(
+        word[0].isupper() and all(ch.isalpha() or ch in "-'’." for ch in word) for word in words
+    )
 
 
 def inverted_name(value: str) -> str:
@@ -121,7 +191,7 @@ def split_names(raw: str) -> list[str]:
     raw = " ".join((raw or "").split())
     if not raw or raw.startswith(("http://", "https://", "www.")) or "@" in raw:
         return []
-    raw = BYLINE_PREFIX_RE.sub("", raw).strip()
+    raw = after_lead_words(BYLINE_PREFIX_RE.sub("", raw).strip())
     names = []
     for part in NAME_JOINER_RE.split(raw):
         part = BYLINE_PREFIX_RE.sub("", part).strip(" .:|-–—")
@@ -134,6 +204,22 @@ def split_names(raw: str) -> list[str]:
             continue
         names.append(part)
     return names
+
+
+def after_lead_words(raw: str) -> str:
+    """What follows a byline word ("von", "by") that comes after one or two leading words, when two
+    capitalised words follow it: "Capital Von Jemima Kelly" → "Jemima Kelly"."""
+    words = raw.split()
+    for lead in (1, 2):
+        following = words[lead + 1 : lead + 3]
+        if (
+            len(following) == 2
+            and words[lead].lower() in MID_BYLINE_WORDS
+            and following[0].lower() not in NAME_PARTICLES
+            and all(word[:1].isupper() for word in following)
+        ):
+            return " ".join(words[lead + 1 :])
+    return raw
 
 
 def looks_like_name(part: str) -> bool:

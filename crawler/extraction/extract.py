@@ -29,13 +29,12 @@ import lxml.html
 from lxml import etree
 from trafilatura import bare_extraction
 
-from crawler.extraction.authors import authors, byline_texts
+from crawler.extraction.authors import authors, byline_texts, signature_lines
 from crawler.extraction.dates import first_timestamp, published_at
 from crawler.extraction.jsonld import (
     ARTICLE_JSONLD_TYPES,
     jsonld_entities,
     main_articles,
-    publisher_name,
     types_of,
     with_main_entities,
 )
@@ -53,7 +52,8 @@ from crawler.extraction.page import (
     unique,
 )
 from crawler.extraction.shell import ENABLE_JS_RE, LOADING_RE, PLACEHOLDER_RE, has_data_blob, has_empty_app_root
-from crawler.extraction.site import hosts, site_names
+from crawler.extraction.site import hosts, site_name, site_names
+from crawler.extraction.syndication import take_syndication_note
 from crawler.extraction.text import (
     DEFAULT_DROP_SELECTORS,
     article_text,
@@ -65,7 +65,7 @@ from crawler.extraction.text import (
     text_lengths,
     visible_lines,
 )
-from crawler.extraction.titles import best_title, title_candidates
+from crawler.extraction.titles import best_title, title_candidates, visible_headlines
 
 __all__ = [
     "ARTICLE_JSONLD_TYPES",
@@ -96,6 +96,7 @@ def empty_fields() -> dict[str, Any]:
         "image": None,
         "canonical_url": None,
         "amp_url": None,
+        "syndicated_from": None,
         "is_amp": False,
         "text": "",
         "word_count": 0,
@@ -161,11 +162,15 @@ def _extract(
     names = site_names(meta, jsonld_objects, article_ld, jsonld_by_id)
     host = hosts(url, tree, meta)
     titles = title_candidates(tree, meta, article_ld)
+    headlines = visible_headlines(tree)
     bylines = byline_texts(tree)  # before trafilatura, which prunes the tree in place
+    signatures = signature_lines(tree)
     noscript_text = " ".join(" ".join(el.itertext()) for el in tree.iter("noscript"))
     empty_app_root = has_empty_app_root(tree)
     data_blob = has_data_blob(tree)
 
+    # Before trafilatura, which would keep the note in the text or drop its link.
+    syndicated_from = take_syndication_note(tree, url)
     drop_elements(tree, drop_selectors)
     drop_link_lines(tree)
     # <noscript> holds "enable JavaScript" notices and tracking pixels, never the article.
@@ -191,10 +196,12 @@ def _extract(
         include_tables=True,
         deduplicate=False,
     )
-    title = best_title(clean(getattr(document, "title", None)), titles, names, host)
+    title = best_title(clean(getattr(document, "title", None)), titles, names, host, headlines)
     text = article_text(document, title)
-    names_of_authors = authors(article_ld, jsonld_by_id, meta, getattr(document, "author", None), bylines, names, host)
-    text = finished_text(text, page_outline, [*titles, *([title] if title else [])], names_of_authors, title)
+    names_of_authors = authors(
+        article_ld, jsonld_by_id, meta, getattr(document, "author", None), bylines, names, host, signatures
+    )
+    text = finished_text(text, page_outline, [*titles.values(), *([title] if title else [])], names_of_authors, title)
 
     visible_chars, link_chars = text_lengths(tree)
     short = len(text) < min_text_chars
@@ -226,9 +233,9 @@ def _extract(
             ),
             "language": _language(tree, meta, getattr(document, "language", None)),
             "description": clean(getattr(document, "description", None)) or meta.get("og:description"),
-            "site_name": meta.get("og:site_name")
-            or clean(publisher_name(article_ld))
-            or clean(getattr(document, "sitename", None)),
+            "site_name": site_name(
+                meta, article_ld, names, getattr(document, "sitename", None), [title or "", *titles.values()], host
+            ),
             "categories": unique(
                 [
                     *(getattr(document, "categories", None) or []),
@@ -247,6 +254,7 @@ def _extract(
             "canonical_url": absolute(url, link_href(tree, "canonical") or meta.get("og:url")),
             "amp_url": absolute(url, link_href(tree, "amphtml")),
             "is_amp": _is_amp(tree),
+            "syndicated_from": syndicated_from,
             "text": text,
             "word_count": len(text.split()),
         }

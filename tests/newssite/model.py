@@ -26,6 +26,15 @@ if TYPE_CHECKING:
 
 SITE_NAME = "The Harbour Gazette"
 SITE_TAGLINE = "News from the harbour city since 1887"
+# A line each article template prints inside the article body, where no selector list can know it is
+# not the article's (site-level boilerplate that a crawler must learn); "{year}" is the article's year.
+TEMPLATE_LINES = {
+    "wordpress": "Got a story tip? Email the newsroom at tips@harbour-gazette.example or call 555-0142.",
+    "portal": "Independent local journalism needs your support: subscribe to The Harbour Gazette from $1 a week.",
+    "minimal": "© {year} The Harbour Gazette. All rights reserved. Reproduction without permission is prohibited.",
+}
+# What a wire copy says under its text, linking the original.
+SYNDICATION_NOTE = "This article first appeared in"
 TEASERS_PER_PAGE = 10
 HOME_TEASERS = 20
 FEED_ITEMS = 30

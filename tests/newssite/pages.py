@@ -597,6 +597,11 @@ def portal_article(
             f"{long_date(article.modified)}, {article.modified:%H:%M}</time>"
         )
     crumb_slug, crumb_name = m.WIRE_SECTION if presented_path else article.section
+    syndication_note = (
+        f'\n<p><em>{m.SYNDICATION_NOTE} <a href="{base}{article.path}">{esc(m.SITE_NAME)}</a>.</em></p>'
+        if presented_path
+        else ""
+    )
     related_items = "".join(f'<li><a href="{esc(m.related_link(r))}">{esc(r.title)}</a></li>' for r in related)
     tags = ", ".join(f'<a href="/tag/{t.slug}/" rel="tag">{esc(t.name)}</a>' for t in article.tags)
     main_html = f"""<nav class="breadcrumb" aria-label="Breadcrumb"><ol><li><a href="/">Home</a></li><li><a href="/section/{crumb_slug}/">{esc(crumb_name)}</a></li><li aria-current="page">{esc(article.title)}</li></ol></nav>
@@ -610,6 +615,7 @@ def portal_article(
 <figure class="lead-image"><img src="/img/{article.image_id}.jpg" alt="" width="1200" height="675"><figcaption>Photo: {esc(m.SITE_NAME)} archive</figcaption></figure>
 <div class="article-body">
 {chr(10).join(body)}
+<p class="support">{esc(m.TEMPLATE_LINES["portal"])}</p>{syndication_note}
 </div>
 <footer class="article-tags">Topics: {tags}</footer>
 </article>
@@ -764,6 +770,7 @@ def wordpress_article(site: SiteModel, base: str, article: Article, paragraphs: 
 </header>
 <div class="entry-content">
 {body}
+<p><em>{esc(m.TEMPLATE_LINES["wordpress"])}</em></p>
 <div id="jp-post-flair" class="sharedaddy sd-like-enabled sd-sharing-enabled">{share}{likes}{related_block}</div>
 </div>
 <footer class="entry-footer"><span class="cat-links">Posted in <a href="{base}/section/{article.section[0]}/" rel="category tag">{esc(article.section[1])}</a></span> <span class="tags-links">Tagged {tags}</span> <span class="shortlink">Short link: <a href="{base}/?p={pid}">{base}/?p={pid}</a></span> <span class="comments-link"><a href="{esc(url)}#comments">{len(article.comments)} Comments</a></span></footer>
@@ -808,6 +815,7 @@ def minimal_article(site: SiteModel, base: str, article: Article, paragraphs: li
 <p class="byline">By {esc(article.authors[0].name)}</p>
 <p><time datetime="{article.published.isoformat()}">{article.published:%Y-%m-%d %H:%M}</time></p>
 {body}
+<p>{esc(m.TEMPLATE_LINES["minimal"].format(year=article.published.year))}</p>
 <hr>
 <p class="archive">Archive: {calendar_link(site)}</p>
 </body>

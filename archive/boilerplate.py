@@ -1,0 +1,61 @@
+"""Rows of the learned site boilerplate (tables ``boilerplate_sources`` and ``boilerplate_lines``)
+and the in-place re-cleaning of a run's article texts. The learning itself is the crawler's
+(``crawler/extraction/boilerplate.py``); the archive only keeps its counts. No settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from . import dedup
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+
+def load(db: Database, source: str) -> tuple[int, list[tuple[str, int, str]]]:
+    """(articles seen, [(fingerprint, articles with the line, the line)]) of a source; (0, []) if none."""
+    row = db.execute("SELECT pages FROM boilerplate_sources WHERE source = ?", [source]).fetchone()
+    if row is None:
+        return 0, []
+    lines = db.execute(
+        "SELECT fingerprint, pages, line FROM boilerplate_lines WHERE source = ? ORDER BY pages DESC", [source]
+    ).fetchall()
+    return int(row[0]), [(str(fp), int(pages), str(line)) for fp, pages, line in lines]
+
+
+def save(
+    db: Database, source: str, pages: int, lines: Iterable[tuple[str, int, str]], run_id: int | None, now: str
+) -> None:
+    """Replace a source's counts with these (the crawler's whole current state)."""
+    db.execute(
+        "INSERT INTO boilerplate_sources (source, pages, updated_at, run_id) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (source) DO UPDATE SET pages = excluded.pages, updated_at = excluded.updated_at,"
+        " run_id = excluded.run_id",
+        [source, pages, now, run_id],
+    )
+    db.execute("DELETE FROM boilerplate_lines WHERE source = ?", [source])
+    db.conn.executemany(
+        "INSERT INTO boilerplate_lines (source, fingerprint, pages, line, updated_at) VALUES (?, ?, ?, ?, ?)",
+        [(source, fingerprint, count, line, now) for fingerprint, count, line in lines],
+    )
+
+
+def articles_written_by_run(db: Database, run_id: int) -> list[int]:
+    """Ids of the articles whose current text this run wrote (new, or a new version)."""
+    cursor = db.execute(
+        "SELECT id FROM articles WHERE first_run_id = :run OR id IN"
+        " (SELECT article_id FROM article_versions WHERE replaced_by_run_id = :run) ORDER BY id",
+        {"run": run_id},
+    )
+    return [int(article_id) for (article_id,) in cursor]
+
+
+def replace_text(db: Database, article_id: int, text: str) -> None:
+    """Set an article's current text in place (no new version): its word count and hash follow; the
+    full-text index follows through its triggers."""
+    db.execute(
+        "UPDATE articles SET text = ?, word_count = ?, content_hash = ? WHERE id = ?",
+        [text, dedup.word_count(text), dedup.content_hash(text), article_id],
+    )

@@ -1,0 +1,136 @@
+"""Remove each source's learned template lines from its articles' text (issue 9, site boilerplate).
+
+Runs between extraction and the archive. Every distinct article text of the source is counted
+(:class:`crawler.extraction.boilerplate.SiteBoilerplate`, restored from the archive on the first
+article, so a known source is cleaned from its first page), then cleaned of the lines the counts
+call boilerplate. Articles stored before the run had learned enough (a new source's first pages)
+are cleaned again, in place, when the run ends, and the counts are saved for the next run.
+
+Settings: ``BOILERPLATE_ENABLED`` (False: ``NotConfigured``, texts are stored as extracted),
+``BOILERPLATE_MIN_PAGES``, ``BOILERPLATE_MIN_SHARE``; ``ARCHIVE_DB`` (where the counts live).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+from typing import Any
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+
+from archive import Archive, ArchiveError
+from archive.models import FetchOutcome
+from crawler.extraction.boilerplate import SiteBoilerplate
+from crawler.items import PageItem
+
+logger = logging.getLogger(__name__)
+
+
+class BoilerplatePipeline:
+    def __init__(self, crawler: Crawler, db_path: str, min_pages: int, min_share: float) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.db_path = db_path
+        self.min_pages = min_pages
+        self.min_share = min_share
+        self.archive: Archive | None = None
+        self.model: SiteBoilerplate | None = None
+        # Texts already counted this run (the same article reached through two URLs counts once).
+        self.counted: set[bytes] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> BoilerplatePipeline:
+        settings = crawler.settings
+        if not settings.getbool("BOILERPLATE_ENABLED"):
+            raise NotConfigured("BOILERPLATE_ENABLED is off")
+        min_share = settings.getfloat("BOILERPLATE_MIN_SHARE")
+        if not 0 < min_share <= 1:
+            raise ValueError(f"BOILERPLATE_MIN_SHARE must be in (0, 1], got {min_share}: set a share such as 0.3")
+        return cls(crawler, settings.get("ARCHIVE_DB"), settings.getint("BOILERPLATE_MIN_PAGES"), min_share)
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, PageItem) or not item.is_article or not item.fields:
+            return item
+        text = item.fields.get("text") or ""
+        model = self._model(item.source)
+        key = hashlib.blake2b(" ".join(text.split()).encode("utf-8"), digest_size=8).digest()
+        if key not in self.counted:
+            self.counted.add(key)
+            model.observe(text)
+        cleaned = model.clean(text)
+        if cleaned.removed:
+            item.fields["text"] = cleaned.text
+            item.fields["word_count"] = len(cleaned.text.split())
+            self.stats.inc_value("newsarchive/boilerplate/lines_removed", len(cleaned.removed))
+            self.stats.inc_value("newsarchive/boilerplate/articles_cleaned")
+        return item
+
+    def close_spider(self) -> None:
+        # Called after ArchivePipeline.close_spider (Scrapy closes pipelines in reverse order), so
+        # every article of the run is committed, and before the run is finished.
+        if self.model is None or self.archive is None:
+            return
+        run_id = self.stats.get_value("newsarchive/run_id")
+        source = self.crawler.spider.source.name
+        try:
+            if run_id is not None:
+                self.archive.save_source_boilerplate(run_id, source, self.model.pages, self.model.persisted())
+                self.stats.set_value("newsarchive/boilerplate/articles_recleaned", self._clean_again(run_id))
+            self.stats.set_value("newsarchive/boilerplate/lines_learned", len(self.model.learned()))
+        except (ArchiveError, sqlite3.Error) as error:
+            # The articles are stored already; only the learning is lost.
+            logger.error(
+                "boilerplate: could not save what this run learned about %s's template lines in %s: %s",
+                source,
+                self.db_path,
+                error,
+                extra={"event": "boilerplate_not_saved"},
+            )
+        finally:
+            self.archive.close()
+            self.archive = None
+
+    def _clean_again(self, run_id: int) -> int:
+        """Clean this run's stored articles with everything the run learned; returns how many changed."""
+        changed = 0
+        for article_id in self.archive.articles_written_by_run(run_id):
+            cleaned = self.model.clean(self.archive.article_text(article_id))
+            if cleaned.removed:
+                result = self.archive.replace_text(run_id, article_id, cleaned.text)
+                changed += 1
+                if result.outcome == FetchOutcome.DUPLICATE:
+                    # Without its boilerplate the text is another article's: one article, not two.
+                    self.stats.inc_value("newsarchive/articles/new", -1)
+                    self.stats.inc_value("newsarchive/articles/duplicate")
+        self.archive.commit()
+        if changed:
+            logger.info(
+                "boilerplate: %d articles of this run cleaned again with what the run learned",
+                changed,
+                extra={"event": "boilerplate_recleaned"},
+            )
+        return changed
+
+    def _model(self, source: str) -> SiteBoilerplate:
+        # Opened on the first article, not in open_spider: the archive pipeline opens (and migrates) after us.
+        if self.model is None:
+            pages, lines = 0, []
+            try:
+                self.archive = Archive(self.db_path)
+                pages, lines = self.archive.source_boilerplate(source)
+            except (ArchiveError, sqlite3.Error) as error:
+                # Never lose an article over this: learn within the run only, and say why.
+                logger.warning(
+                    "boilerplate: could not read %s's learned template lines from %s (%s); this run learns afresh",
+                    source,
+                    self.db_path,
+                    error,
+                    extra={"event": "boilerplate_unreadable"},
+                )
+                if self.archive is not None:
+                    self.archive.close()
+                self.archive = None
+            self.model = SiteBoilerplate.restore(pages, lines, min_pages=self.min_pages, min_share=self.min_share)
+        return self.model

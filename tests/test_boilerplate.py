@@ -1,0 +1,350 @@
+"""Site boilerplate learned per source, syndication notes as a field, copies pointing at originals.
+
+The rules (crawler/extraction/boilerplate.py, crawler/extraction/syndication.py) as plain
+functions; extraction through the real ``extract_page`` (trafilatura); the pipeline in process
+over a real archive file (learning, the re-cleaning of a run's first articles, the next run cleaned
+from its first page); the archive's copy/original direction on real SQLite.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from archive import Archive
+from crawler.extraction.boilerplate import BUCKET_PAGES, WINDOW_PAGES, SiteBoilerplate, line_key
+from crawler.extraction.extract import extract_page
+from pipelines.boilerplate import BoilerplatePipeline
+from tests.newssite import prose
+from tests.test_pipelines_inprocess import Crawl
+
+FOOTER = "Independent local journalism needs your support: subscribe from $1 a week."
+TIP_LINE = "Got a story tip? Email the newsroom at tips@example.org or call 555-0142."
+
+
+def article_text(seed: int, paragraphs: int = 5) -> str:
+    rng = random.Random(seed)
+    templates = prose.sentence_templates("en")
+    return "\n\n".join(prose.paragraph(rng, "en", "politics", templates) for _ in range(paragraphs))
+
+
+def learned_model(articles: int = 12, **kwargs: Any) -> SiteBoilerplate:
+    model = SiteBoilerplate(**kwargs)
+    for seed in range(articles):
+        model.observe(f"{article_text(seed)}\n\n{FOOTER}")
+    return model
+
+
+# --- the rules -------------------------------------------------------------------------------------
+
+
+def test_a_line_on_most_articles_is_removed_once_enough_articles_were_seen() -> None:
+    text = f"{article_text(100)}\n\n{FOOTER}"
+    early = learned_model(articles=5)
+    assert early.clean(text).text == text  # 5 articles < BOILERPLATE_MIN_PAGES (10): a short source teaches nothing
+    model = learned_model(articles=12)
+    cleaned = model.clean(text)
+    assert cleaned.removed == (FOOTER,)
+    assert cleaned.text == article_text(100)
+    assert model.learned() == [FOOTER]
+
+
+def test_lines_are_compared_with_digits_case_and_spacing_folded() -> None:
+    assert line_key("© 2024  The Gazette.") == line_key("© 2025 the gazette.")
+    model = SiteBoilerplate()
+    for seed in range(12):
+        model.observe(f"{article_text(seed)}\n\n© {2010 + seed} The Gazette. All rights reserved.")
+    assert model.clean(f"{article_text(99)}\n\n© 2031 The Gazette. All rights reserved.").text == article_text(99)
+
+
+def test_a_sentence_some_articles_share_is_not_boilerplate() -> None:
+    shared = "The company did not respond to a request for comment."
+    model = SiteBoilerplate()
+    for seed in range(40):
+        extra = f"\n\n{shared}" if seed % 10 == 0 else ""  # 10 %: below BOILERPLATE_MIN_SHARE
+        model.observe(f"{article_text(seed)}{extra}")
+    text = f"{article_text(200)}\n\n{shared}"
+    assert model.clean(text).text == text
+
+
+def test_a_long_recurring_paragraph_inside_the_text_is_kept_but_not_at_its_edges() -> None:
+    background = " ".join(["The war began in February 2022 when troops crossed the border at dawn."] * 3)
+    model = SiteBoilerplate()
+    for seed in range(12):
+        model.observe(f"{article_text(seed, 2)}\n\n{background}\n\n{article_text(seed + 50, 2)}")
+    inside = f"{article_text(300, 2)}\n\n{background}\n\n{article_text(301, 2)}"
+    assert model.clean(inside).text == inside  # 39 words inside the text: a running story's background
+    closing = f"{article_text(302, 2)}\n\n{background}"
+    assert model.clean(closing).text == article_text(302, 2)
+
+
+def test_a_text_that_is_mostly_learned_lines_is_kept_whole() -> None:
+    model = learned_model()
+    text = f"Short note.\n\n{FOOTER}"
+    assert model.clean(text).text == text
+
+
+def test_counting_stays_bounded_and_follows_recent_articles() -> None:
+    model = SiteBoilerplate()
+    for seed in range(4 * WINDOW_PAGES):
+        footer = FOOTER if seed < WINDOW_PAGES else TIP_LINE  # the template changed
+        word = "".join(chr(ord("a") + int(digit)) for digit in str(seed))  # digits would fold to one line
+        model.observe(f"line {word} only here\nanother unique line {word}\n\n{footer}")
+    assert len(model._entries) <= 2 * BUCKET_PAGES * 2 + 2  # unique lines are forgotten
+    assert model.pages < 2 * WINDOW_PAGES
+    assert model.learned() == [TIP_LINE]  # the old template's line fell below the share
+
+
+def test_state_survives_a_round_trip_through_the_archive_rows() -> None:
+    model = learned_model()
+    restored = SiteBoilerplate.restore(model.pages, model.persisted())
+    assert restored.learned() == [FOOTER]
+    assert restored.clean(f"{article_text(7)}\n\n{FOOTER}").removed == (FOOTER,)
+
+
+# --- syndication notes ------------------------------------------------------------------------------
+
+
+def page(body: str, lang: str = "en") -> bytes:
+    paragraphs = "".join(f"<p>{p}</p>" for p in article_text(5).split("\n\n"))
+    return (
+        f'<html lang="{lang}"><head><title>A story</title><meta property="og:type" content="article"></head>'
+        f"<body><article><h1>A story</h1>{paragraphs}{body}</article></body></html>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("note", "expected"),
+    [
+        (
+            '<p><em>This article first appeared in <a href="/orig/story">The Courier</a> on 3 May.</em></p>',
+            "https://copy.example/orig/story",
+        ),
+        (
+            "<p>This article was originally published on The Conversation. Read the original article.</p>",
+            "The Conversation",
+        ),
+        ("<p>Republished with permission from Grist.</p>", "Grist"),
+        ("<p><i>Dieser Artikel erschien zuerst bei Zeit Online.</i></p>", "Zeit Online"),
+        ("<p>Cet article a été initialement publié dans Le Monde.</p>", "Le Monde"),
+        ("<p>Este artículo fue publicado originalmente en El País.</p>", "El País"),
+    ],
+)
+def test_a_syndication_note_becomes_a_field_not_text(note: str, expected: str) -> None:
+    fields = extract_page(page(note), "https://copy.example/news/story/")
+    assert fields["syndicated_from"] == expected
+    assert expected.split("/")[-1] not in fields["text"] or expected.startswith("http")
+    assert "first appeared" not in fields["text"] and "originally published" not in fields["text"]
+    assert "erschien zuerst" not in fields["text"] and "publié" not in fields["text"]
+    assert article_text(5).split("\n\n")[0] in fields["text"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "<p>First published on Mon 12 May 2024 10.00 BST</p>",  # a dateline
+        "<p>Published by Jane Doe</p>",  # a byline
+        "<p>The photo first appeared on a social network and was shared by many people who saw it.</p>",
+    ],
+)
+def test_lines_that_only_look_like_notes_stay(line: str) -> None:
+    fields = extract_page(page(line), "https://copy.example/news/story/")
+    assert fields["syndicated_from"] is None
+
+
+# --- the archive: copies point at their original ------------------------------------------------------
+
+
+def article(url: str, text: str, published: str, **extra: Any) -> dict[str, Any]:
+    return {"url": url, "source": "s", "title": "T", "text": text, "published_at": published, **extra}
+
+
+def fetch(url: str) -> dict[str, Any]:
+    return {"url": url, "status": 200, "found_by": "link"}
+
+
+def test_a_copy_met_before_its_original_ends_up_pointing_at_it(tmp_path: Path) -> None:
+    original_text = article_text(1, 8)
+    copy_text = original_text.replace("\n\n", "\n\nEdited by the wire desk.\n\n", 1)
+    with Archive(tmp_path / "a.db") as archive:
+        run = archive.start_run("s")
+        copy = archive.save_article(
+            run,
+            article(
+                "https://b.example/wire/1", copy_text, "2024-05-02T10:00:00Z", syndicated_from="https://a.example/1"
+            ),
+            fetch("https://b.example/wire/1"),
+        )
+        original = archive.save_article(
+            run, article("https://a.example/1", original_text, "2024-05-01T10:00:00Z"), fetch("https://a.example/1")
+        )
+        later = archive.save_article(
+            run,
+            article("https://c.example/1", copy_text + "\n\nOne more line.", "2024-05-03T10:00:00Z"),
+            fetch("https://c.example/1"),
+        )
+    with sqlite3.connect(tmp_path / "a.db") as connection:
+        links = dict(connection.execute("SELECT id, near_duplicate_of FROM articles"))
+        stored = connection.execute("SELECT syndicated_from FROM articles WHERE id = ?", [copy.article_id]).fetchone()
+    assert links == {
+        copy.article_id: original.article_id,
+        original.article_id: None,
+        later.article_id: original.article_id,
+    }
+    assert stored == ("https://a.example/1",)
+
+
+def test_without_a_note_the_earlier_publication_is_the_original(tmp_path: Path) -> None:
+    text = article_text(2, 8)
+    with Archive(tmp_path / "a.db") as archive:
+        run = archive.start_run("s")
+        first_met = archive.save_article(
+            run,
+            article("https://b.example/2", text + "\n\nVia the wire.", "2024-05-09T00:00:00Z"),
+            fetch("https://b.example/2"),
+        )
+        earlier = archive.save_article(
+            run, article("https://a.example/2", text, "2024-05-01T00:00:00Z"), fetch("https://a.example/2")
+        )
+    with sqlite3.connect(tmp_path / "a.db") as connection:
+        links = dict(connection.execute("SELECT id, near_duplicate_of FROM articles"))
+    assert links == {first_met.article_id: earlier.article_id, earlier.article_id: None}
+
+
+def test_declared_and_detected_languages_are_stored(tmp_path: Path) -> None:
+    with Archive(tmp_path / "a.db") as archive:
+        run = archive.start_run("s")
+        archive.save_article(
+            run,
+            article(
+                "https://a.example/3",
+                article_text(3),
+                "2024-05-01",
+                language="zu",
+                language_declared="en",
+                language_detected="zu",
+            ),
+            fetch("https://a.example/3"),
+        )
+    with sqlite3.connect(tmp_path / "a.db") as connection:
+        assert connection.execute("SELECT language, language_declared, language_detected FROM articles").fetchone() == (
+            "zu",
+            "en",
+            "zu",
+        )
+
+
+# --- the pipeline, in process, over a real archive ----------------------------------------------------
+
+SITE = "https://www.continentalherald.example"
+
+
+def template_page(seed: int, footer: str = FOOTER) -> bytes:
+    paragraphs = "".join(f"<p>{p}</p>" for p in article_text(seed).split("\n\n"))
+    return (
+        f'<html lang="en"><head><meta charset="utf-8"><title>Story {seed}</title>'
+        '<meta property="og:type" content="article"><meta name="author" content="Ann Lee">'
+        '<meta property="article:published_time" content="2024-05-01T10:00:00Z"></head>'
+        f"<body><article><h1>Story {seed}</h1>{paragraphs}<p>{footer}</p></article></body></html>"
+    ).encode()
+
+
+def texts(db: Path) -> list[str]:
+    with sqlite3.connect(db) as connection:
+        return [text for (text,) in connection.execute("SELECT text FROM articles ORDER BY id")]
+
+
+def test_the_pipeline_learns_cleans_the_first_articles_again_and_remembers(tmp_path: Path) -> None:
+    db = tmp_path / "archive.db"
+    with Crawl(db) as first:
+        items = [first.page(f"{SITE}/news/2024/05/01/story-{seed}", template_page(seed)) for seed in range(14)]
+        first.close()
+    assert [type(p) for p in first.items.middlewares][1] is BoilerplatePipeline
+    # The first 9 went to the archive before anything was learned; the run cleaned them when it ended.
+    assert FOOTER in items[0].fields["text"] and FOOTER not in items[13].fields["text"]
+    stored = texts(db)
+    assert len(stored) == 14 and not any(FOOTER in text for text in stored)
+    stats = first.crawler.stats
+    assert stats.get_value("newsarchive/boilerplate/articles_recleaned") == 9
+    assert stats.get_value("newsarchive/boilerplate/lines_learned") == 1
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT line FROM boilerplate_lines WHERE pages >= 14").fetchall() == [(FOOTER,)]
+        hashes = connection.execute("SELECT count(DISTINCT content_hash), count(*) FROM articles").fetchone()
+        fts = connection.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'journalism'").fetchone()
+    assert hashes == (14, 14) and fts == (0,)  # hash and full-text index follow the cleaned text
+
+    with Crawl(db) as second:
+        item = second.page(f"{SITE}/news/2024/05/02/story-new", template_page(77))
+        second.close()
+    assert FOOTER not in item.fields["text"]  # the next run is clean from its first page
+    assert second.crawler.stats.get_value("newsarchive/boilerplate/articles_recleaned") == 0
+
+
+def test_a_copy_that_differed_only_by_boilerplate_is_folded_into_its_original(tmp_path: Path) -> None:
+    db = tmp_path / "archive.db"
+    with Crawl(db) as crawl:
+        crawl.page(f"{SITE}/news/2024/05/01/original", template_page(500, footer=TIP_LINE))
+        crawl.page(f"{SITE}/wire/original-copy", template_page(500, footer=FOOTER))
+        for seed in range(12):
+            crawl.page(
+                f"{SITE}/news/2024/05/01/story-{seed}", template_page(seed, footer=FOOTER if seed % 2 else TIP_LINE)
+            )
+        crawl.close()
+    run_id = crawl.crawler.stats.get_value("newsarchive/run_id")
+    with sqlite3.connect(db) as connection:
+        urls = [url for (url,) in connection.execute("SELECT url FROM articles")]
+        alias = connection.execute(
+            "SELECT reason FROM url_aliases WHERE url = ?", [f"{SITE}/wire/original-copy"]
+        ).fetchone()
+        outcome = connection.execute(
+            "SELECT outcome FROM fetches WHERE url = ?", [f"{SITE}/wire/original-copy"]
+        ).fetchone()
+        counts = connection.execute(
+            "SELECT articles_new, articles_duplicate FROM crawl_runs WHERE id = ?", [run_id]
+        ).fetchone()
+    assert f"{SITE}/wire/original-copy" not in urls and len(urls) == 13
+    assert alias == ("duplicate",) and outcome == ("duplicate",)
+    assert counts == (13, 1)
+
+
+def test_boilerplate_learning_can_be_turned_off(tmp_path: Path) -> None:
+    crawl = Crawl(tmp_path / "archive.db", BOILERPLATE_ENABLED=False)
+    assert not any(isinstance(p, BoilerplatePipeline) for p in crawl.items.middlewares)
+    crawl.items.middlewares[0].pool.close()
+
+
+# --- newsarchive boilerplate -----------------------------------------------------------------------------
+
+
+def test_the_boilerplate_command_lists_what_crawls_remove(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from crawler.cli.main import main
+
+    db = tmp_path / "archive.db"
+    model = SiteBoilerplate()
+    for seed in range(20):
+        rare = "\n\nA line on a few pages only." if seed < 2 else ""
+        model.observe(f"{article_text(seed)}\n\n{FOOTER}{rare}")
+    with Archive(db) as archive:
+        run = archive.start_run("gazette")
+        archive.save_source_boilerplate(run, "gazette", model.pages, model.persisted())
+
+    result = CliRunner().invoke(main, ["boilerplate", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["gazette (20 articles counted)", f"  100.0%  removed  {FOOTER}"]
+
+    result = CliRunner().invoke(main, ["boilerplate", "gazette", "--all", "--json", "--db", str(db)])
+    rows = json.loads(result.output)
+    assert [(row["line"], row["share"], row["removed"]) for row in rows] == [
+        (FOOTER, 1.0, True),
+        ("A line on a few pages only.", 0.1, False),
+    ]
+    result = CliRunner().invoke(main, ["boilerplate", "other", "--db", str(db)])
+    assert (result.exit_code, result.output) == (0, "No boilerplate learned for other yet.\n")
+    assert "Examples:" in CliRunner().invoke(main, ["boilerplate", "--help"]).output
