@@ -299,6 +299,19 @@ def test_boxes_of_other_stories_in_the_article_are_not_text(box: str) -> None:
     assert PARAGRAPHS[-1][:40] in text
 
 
+def test_a_popular_box_outside_any_article_stays_in_the_page() -> None:
+    import lxml.html
+
+    from crawler.extraction.text import drop_non_body
+
+    tree = lxml.html.document_fromstring(
+        "<html><body><main><section class='popular-articles'><article><h2><a href='/a'>Harbour reopens</a></h2>"
+        "</article><article><h2><a href='/b'>Bridge closed</a></h2></article></section></main></body></html>"
+    )
+    drop_non_body(tree)
+    assert len(list(tree.iter("article"))) == 2  # a listing keeps its teasers for the classifier
+
+
 def test_a_large_wrapper_named_after_the_paywall_keeps_the_body() -> None:
     long_paragraphs = [f"{number}. {paragraph}" for number in range(3) for paragraph in PARAGRAPHS]
     body = page(header=f"<h1>{HEADLINE}</h1>", paragraphs=long_paragraphs).replace(

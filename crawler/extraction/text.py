@@ -240,7 +240,8 @@ PROMO_CLASS_WORDS = frozenset(
     }
 )
 PROMO_MAX_CHARS = 1500
-# Boxes of other stories inside the article: related, recommended, popular, trending, "read next".
+# Boxes of other stories inside the article (within an <article>): related, recommended, popular,
+# trending, "read next".
 RELATED_CLASS_WORDS = frozenset({"related", "recommended", "recommendations", "popular", "trending", "readnext"})
 RELATED_MAX_CHARS = 3000
 
@@ -336,12 +337,21 @@ def drop_captions_and_promotions(tree: lxml.html.HtmlElement) -> None:
             limit = CAPTION_MAX_CHARS
         elif class_words(element) & PROMO_CLASS_WORDS:
             limit = PROMO_MAX_CHARS
-        elif class_words(element) & RELATED_CLASS_WORDS or {"read", "next"} <= class_words(element):
+        elif is_related_box(element):
             limit = RELATED_MAX_CHARS
         else:
             continue
         if not text_longer_than(element, limit):
             element.drop_tree()
+
+
+def is_related_box(element: lxml.html.HtmlElement) -> bool:
+    """A box of other stories inside an ``<article>``: on a listing page the same boxes are the page's
+    content (and the classifier counts their teasers), so only those within an article go."""
+    words = class_words(element)
+    if not (words & RELATED_CLASS_WORDS or {"read", "next"} <= words):
+        return False
+    return any(ancestor.tag == "article" for ancestor in element.iterancestors())
 
 
 def text_longer_than(element: lxml.html.HtmlElement, limit: int) -> bool:
