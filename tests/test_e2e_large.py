@@ -20,7 +20,7 @@ from tests.newssite.model import SYNDICATION_NOTE, TEMPLATE_LINES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-N_ARTICLES = 2500
+N_ARTICLES = 1500
 
 
 def test_large_site_recall_precision_and_duplicates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -81,6 +81,6 @@ def test_large_site_recall_precision_and_duplicates(tmp_path: Path, capsys: pyte
     assert precision == 1.0
     assert not set(archived) & non_articles
     assert duplicates == wire_copies
-    assert pages > 2500
+    assert pages > N_ARTICLES
     assert with_boilerplate <= 0.005
     assert titles_right >= 0.99 and authors_right >= 0.99
