@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import lxml.html
+from lxml import etree
 
 APP_ROOT_IDS = ("root", "app", "__next", "__nuxt", "___gatsby", "app-root", "svelte", "main-app")
 LOADING_RE = re.compile(r"^\s*(loading|please wait)\s*(…|\.\.\.)?\s*$", re.I)
@@ -44,9 +45,16 @@ def has_data_blob(tree: lxml.html.HtmlElement) -> bool:
     return False
 
 
+# One pass over the page for every app root id (an XPath per id walked the whole tree each time).
+APP_ROOTS = etree.XPath(
+    "//body//*[" + " or ".join(f"@id='{root_id}'" for root_id in APP_ROOT_IDS) + "] | //body//app-root"
+)
+
+
 def has_empty_app_root(tree: lxml.html.HtmlElement) -> bool:
-    for root_id in APP_ROOT_IDS:
-        for el in tree.xpath("//body//*[@id=$root_id]", root_id=root_id):
-            if len(el.text_content().strip()) < 40:
-                return True
-    return bool(tree.xpath("//body//app-root[not(normalize-space())]"))
+    """An element a script framework mounts into (``#root``, ``#__next``, ``<app-root>``…) with almost no text."""
+    for el in APP_ROOTS(tree):
+        text = el.text_content().strip()
+        if len(text) < 40 if el.tag != "app-root" else not text:
+            return True
+    return False
