@@ -65,7 +65,7 @@ _BAREWORD = re.compile(r"^\w+\*?$")  # what FTS5 takes unquoted (letters, digits
 _COLUMN_FILTER = re.compile(r"^(-?(?:title|text|\{[\w ]+\})):(.*)$")
 _MATCH_SQL = """
 SELECT a.id, a.url, a.source, a.title, a.published_at, a.published_at_utc, a.language, a.authors,
-       snippet(articles_fts, -1, ?, ?, '…', ?) AS snippet,
+       snippet(articles_fts, 1, ?, ?, '…', ?) AS snippet,
        bm25(articles_fts, ?, 1.0) AS bm25
 FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
 WHERE articles_fts MATCH ? AND {where}
@@ -111,8 +111,9 @@ def search(
     """The best ``limit`` articles for an FTS5 ``query`` among those ``article_filter`` selects, best first.
 
     Each hit is a dict with ``SEARCH_KEYS``: ``rank`` (1 = best), the article's id, url, source,
-    title, publication dates, language and ``authors`` (a list), ``snippet`` (the best passage,
-    matched words between ``marks``) and ``score`` (bm25 negated: higher is better).
+    title, publication dates, language and ``authors`` (a list), ``snippet`` (the passage of the
+    text with the most matches, matched words between ``marks``; the text's opening when only the
+    title matched) and ``score`` (bm25 negated: higher is better).
     """
     if not query or not query.strip():
         raise ArchiveError("The search query is empty.", SYNTAX_EXAMPLES)

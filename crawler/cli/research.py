@@ -355,10 +355,10 @@ def stats_text(figures: Mapping[str, Any]) -> str:
         f"{figures['articles']} articles; published {first or '-'} to {last or '-'}"
         + (f" ({figures['undated']} without a date)" if figures["undated"] else ""),
         f"archive size: {size / 1_000_000:.1f} MB ({size} bytes)",
-        f"duplicates: {figures['duplicates']['duplicate_urls']} URLs were exact copies (aliases), "
-        f"{figures['duplicates']['near_duplicates']} articles are near copies of another",
-        f"versions: {figures['versions']['changed_articles']} articles changed, "
-        f"{figures['versions']['earlier_versions']} earlier versions kept",
+        f"exact copies at other URLs (aliases): {figures['duplicates']['duplicate_urls']}; "
+        f"near copies of another article: {figures['duplicates']['near_duplicates']}",
+        f"articles changed since first archived: {figures['versions']['changed_articles']}; "
+        f"earlier versions kept: {figures['versions']['earlier_versions']}",
         "",
         "Per source:",
     ]
