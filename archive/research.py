@@ -58,8 +58,8 @@ SYNTAX_EXAMPLES = (
     "budget OR tax, budget NOT tax, (budget OR tax) AND council, title:budget"
 )
 
-# A query as FTS5 reads it: a quoted string, a parenthesis, a bare token, or any other character.
-_QUERY_TOKEN = re.compile(r'"[^"]*"|[()]|[^\s()"]+|\S')
+# A query as FTS5 reads it: a quoted string, a parenthesis or comma (NEAR(a b, 5)), a bare token, or any other character.
+_QUERY_TOKEN = re.compile(r'"[^"]*"|[(),]|[^\s(),"]+|\S')
 _OPERATORS = frozenset({"AND", "OR", "NOT", "NEAR"})
 _BAREWORD = re.compile(r"^\w+\*?$")  # what FTS5 takes unquoted (letters, digits, _, non-ASCII)
 _COLUMN_FILTER = re.compile(r"^(-?(?:title|text|\{[\w ]+\})):(.*)$")
@@ -87,7 +87,7 @@ def fts_query(query: str) -> str:
 
 
 def _quoted_if_needed(token: str) -> str:
-    if token.startswith('"') or token in ("(", ")", "*", "+", "^") or token in _OPERATORS:
+    if token.startswith('"') or token in ("(", ")", ",", "*", "+", "^") or token in _OPERATORS:
         return token
     if _BAREWORD.match(token):
         return token

@@ -24,6 +24,7 @@ from archive import Archive, ArchiveError, ArchiveReader
 from archive.filters import ArticleFilter
 from archive.research import article_detail, fts_query, search, stats
 from crawler.cli.main import main
+from tests.test_archive_reader import build_old_archive, file_state
 
 ROOT = Path(__file__).resolve().parents[1]
 RESEARCH_DOC = ROOT / "docs" / "research.md"
@@ -184,6 +185,7 @@ def test_a_title_hit_ranks_above_a_text_hit_and_the_snippet_marks_the_words(read
     assert "[budget]" in hits[1]["snippet"]
     assert search(reader, "budget", marks=("<b>", "</b>"))[1]["snippet"].count("<b>budget</b>") == 1
     assert hits[0]["authors"] == ["Anna Becker"]
+    assert hits[0]["snippet"].startswith("The harbour authority")  # a title-only hit: the text's opening
 
 
 def test_filters_select_the_same_rows_as_everywhere(reader: ArchiveReader) -> None:
@@ -209,6 +211,9 @@ def test_filters_select_the_same_rows_as_everywhere(reader: ArchiveReader) -> No
         ("budget NOT frost", ["https://alpha.example/harbour-budget"]),
         ("(frost OR ferry) AND budget", ["https://alpha.example/harbour-budget", "https://alpha.example/weather"]),
         ("title:budget", ["https://alpha.example/harbour-budget"]),
+        ('title:"harbour budget"', ["https://alpha.example/harbour-budget"]),
+        ("NEAR(budget discussed, 5)", ["https://alpha.example/weather"]),
+        ("NEAR(budget frost, 2)", []),
         ("Köln", ["https://beta.example/koeln"]),  # unicode
         ("koln", ["https://beta.example/koeln"]),  # diacritics folded
         ("Bürgermeisterin", ["https://beta.example/koeln"]),
@@ -408,6 +413,27 @@ def test_the_commands_never_write_and_read_an_archive_without_the_views(archive_
     with ArchiveReader(old) as reader:
         assert not reader.views and reader.pending_migrations == [13]
         assert article_detail(reader, 1)["provenance"]["found_by"] == "feed"
+
+
+@pytest.mark.parametrize("version", [1, 2, 5, 11, 12])
+def test_older_archives_are_read_as_they_are(tmp_path: Path, version: int) -> None:
+    """An archive of any earlier schema: search, show and stats read it, or say in one line what it lacks."""
+    db = tmp_path / "archive.db"
+    build_old_archive(db, version, tmp_path / "logs")
+    before = file_state(db)
+    found = CliRunner().invoke(main, ["search", "harbour", "--format", "jsonl", "--db", str(db)])
+    if version < 2:  # no full-text index before migration 2
+        assert found.exit_code == 2 and "no full-text index" in found.output and "crawl into it once" in found.output
+    else:
+        assert found.exit_code == 0 and json.loads(found.output)["title"] == "Harbour wall repairs"
+    shown = CliRunner().invoke(main, ["show", "https://alpha.example/a", "--format", "json", "--db", str(db)])
+    assert shown.exit_code == 0, shown.output
+    detail = json.loads(shown.output)
+    assert detail["article"]["title"] == "Harbour wall repairs" and detail["provenance"]["first_run"]["id"] == 1
+    assert detail["versions"][0]["version"] == 1
+    counted = CliRunner().invoke(main, ["stats", "--json", "--db", str(db)])
+    assert counted.exit_code == 0 and json.loads(counted.output)["articles"] == 1
+    assert file_state(db) == before
 
 
 # --- docs/research.md: its runnable examples run ------------------------------------------------
