@@ -385,13 +385,15 @@ def _add_boilerplate_and_syndication(db: Database) -> None:
 # migration, so the names stay stable across migrations. SQLite renames columns in views by itself.
 # The statements are frozen with migration 13; archive/research.py reads an older file without them
 # through the same SELECTs (VIEWS_13).
+# latest_articles is read backwards along idx_articles_published_utc (LIMIT n costs n rows, not a sort
+# of the whole table); SQLite sorts NULL lowest, so articles without a date come last.
 VIEWS_13: dict[str, str] = {
     "latest_articles": """
         SELECT id, url, source, title, authors, published_at, published_at_utc, modified_at_utc, language,
                description, site_name, categories, tags, image, word_count, text, version, near_duplicate_of,
                syndicated_from, first_seen_at, last_seen_at, removed_at
         FROM articles
-        ORDER BY published_at_utc IS NULL, published_at_utc DESC, id DESC
+        ORDER BY published_at_utc DESC, id DESC
     """,
     "article_provenance": """
         SELECT a.id AS article_id, a.url, a.source, a.first_run_id, a.last_run_id, a.first_seen_at, a.last_seen_at,

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -128,15 +127,11 @@ def search(
         raise _query_error(reader, query, error) from error
     except sqlite3.DatabaseError as error:
         raise ArchiveError(f"Cannot search archive {reader.path}: {error}.") from error
-    return [
-        {
-            **{key: row.get(key) for key in SEARCH_KEYS if key not in ("rank", "authors", "score")},
-            "rank": position,
-            "authors": _json_value(row["authors"]) or [],
-            "score": round(-row["bm25"], 4),
-        }
-        for position, row in enumerate(rows, start=1)
-    ]
+    hits = []
+    for position, row in enumerate(rows, start=1):
+        row.update(rank=position, authors=_json_value(row["authors"]) or [], score=round(-row["bm25"], 4))
+        hits.append({key: row[key] for key in SEARCH_KEYS})
+    return hits
 
 
 def _query_error(reader: ArchiveReader, query: str, error: sqlite3.OperationalError) -> ArchiveError:
@@ -307,8 +302,3 @@ def _json_value(value: Any) -> Any:
         return json.loads(value)
     except ValueError:
         return value
-
-
-def plain_hit(hit: Mapping[str, Any]) -> dict[str, Any]:
-    """A hit with only ``SEARCH_KEYS``, in that order (the stable shape of the machine formats)."""
-    return {key: hit.get(key) for key in SEARCH_KEYS}

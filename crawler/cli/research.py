@@ -121,7 +121,7 @@ def search(
       newsarchive search 'election NOT poll' --language de --limit 50 --format csv > hits.csv
       newsarchive search klima --format jsonl | jq -r .url
     """
-    from archive.research import DEFAULT_MARKS, plain_hit
+    from archive.research import DEFAULT_MARKS
     from archive.research import search as search_archive
 
     article_filter = _filter(source=source, since=since, until=until, language=language, author=author)
@@ -129,7 +129,7 @@ def search(
     marks = (_MARK_OPEN, _MARK_CLOSE) if table else DEFAULT_MARKS
     with open_existing_archive(archive_path(load_optional_config(config_path), db)) as archive:
         try:
-            hits = [plain_hit(hit) for hit in search_archive(archive, query, article_filter, limit, marks)]
+            hits = search_archive(archive, query, article_filter, limit, marks)
         except ArchiveError as error:
             _usage_error(error)
     if output_format == "json":
