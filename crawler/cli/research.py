@@ -171,10 +171,8 @@ def _print_hits(hits: Sequence[Mapping[str, Any]], query: str) -> None:
     ):
         table.add_column(name, **options)
     for hit in hits:
-        cell = Text()
-        cell.append(
-            hit["title"] or "(no title)", style="bold"
-        )  # not Text(title, style=...): that styles the whole cell
+        cell = Text()  # not Text(title, style="bold"): a Text's own style covers everything appended to it
+        cell.append(hit["title"] or "(no title)", style="bold")
         cell.append("\n")
         cell.append_text(_highlighted(hit["snippet"] or "", on_terminal))
         cell.append(f"\n{hit['url']}", style="dim")
