@@ -21,6 +21,7 @@ import click
 from crawler.cli.boilerplate import boilerplate
 from crawler.cli.history import history
 from crawler.cli.ops import DEFAULT_ARCHIVE_DB, logs, runs, status
+from crawler.cli.serve import serve
 from crawler.run.crawl_process import EXIT_CONFIG  # a plain module: Scrapy is imported inside its functions
 from crawler.sources.config import source_default  # no Scrapy either: the sources file is plain Python
 from crawler.sources.ops_tables import RenderMode
@@ -270,6 +271,7 @@ main.add_command(runs)
 main.add_command(logs)
 main.add_command(history)
 main.add_command(boilerplate)
+main.add_command(serve)
 
 
 @main.command()
