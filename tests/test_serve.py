@@ -307,3 +307,42 @@ def test_a_missing_archive_is_one_clean_line(tmp_path: Path) -> None:
 def test_help_shows_examples() -> None:
     result = CliRunner().invoke(main, ["serve", "--help"])
     assert result.exit_code == 0 and "Examples:" in result.output and "--host" in result.output
+
+
+# --- in a real browser -----------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_the_search_page_and_the_dashboard_show_rows_and_charts_in_chromium(
+    server: Server, real_browser: str, tmp_path: Path
+) -> None:
+    """What a researcher sees: a search result row, and the dashboard's charts drawn (Vega renders an svg/canvas)."""
+    from playwright.sync_api import sync_playwright
+
+    from crawler.browser.chromium import chromium_args
+
+    search_shot, dashboard_shot = tmp_path / "search.png", tmp_path / "dashboard.png"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=real_browser, headless=True, args=chromium_args())
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{server.base}/archive/articles?_search=harbour", wait_until="networkidle")
+            page.screenshot(path=search_shot, full_page=True)
+            row = page.locator("table.rows-and-columns tbody tr")
+            assert row.count() == 1 and row.first.is_visible(), f"no result row; screenshot: {search_shot}"
+            assert "Harbour story 1" in row.first.inner_text(), f"screenshot: {search_shot}"
+
+            page.goto(f"{server.base}/-/dashboards/{DASHBOARD_NAME}", wait_until="networkidle")
+            charts = page.locator(".vega-embed canvas, .vega-embed svg.marks")
+            try:
+                charts.first.wait_for(state="visible", timeout=20_000)
+            finally:
+                page.screenshot(path=dashboard_shot, full_page=True)
+            assert charts.count() >= 2, f"expected both charts drawn; screenshot: {dashboard_shot}"
+            box = charts.first.bounding_box()
+            assert box and box["width"] > 50 and box["height"] > 50, (
+                f"chart too small: {box}; screenshot: {dashboard_shot}"
+            )
+        finally:
+            browser.close()
+    print(f"screenshots: {search_shot} {dashboard_shot}")
