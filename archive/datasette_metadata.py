@@ -7,7 +7,7 @@ format) for an archive served under the database name ``archive``:
   archive/schema_descriptions.json, archive/schema_doc.py), so the words people read in the browser
   are the ones the schema documents;
 - full-text search on ``articles`` through the existing FTS5 index (``articles_fts``, raw FTS5
-  syntax: phrases, ``OR``, ``NEAR``, prefixes), facets on source, language and publication date;
+  syntax: phrases, ``OR``, ``NEAR``, prefixes), facets on source, language and publication month;
 - canned queries a researcher asks first (:data:`CANNED_QUERIES`), all read-only;
 - a dashboard with charts for the datasette-dashboards plugin (:data:`DASHBOARD`).
 
@@ -217,7 +217,8 @@ def table_metadata(descriptions: dict[str, dict[str, Any]]) -> dict[str, dict[st
             "searchmode": "raw",
             "label_column": "title",
             "sort_desc": "id",
-            "facets": ["source", "language", {"date": "published_at_utc"}],
+            # "month": the facet of crawler/cli/month_facet.py (Datasette's own "date" facet is by day).
+            "facets": ["source", "language", {"month": "published_at_utc"}],
         }
     )
     return tables

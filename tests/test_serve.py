@@ -189,6 +189,17 @@ def test_facets_and_descriptions_are_served(server: Server) -> None:
     facets = page["facet_results"]
     assert {"source", "language", "published_at_utc"} <= set(facets)
     assert {item["value"]: item["count"] for item in facets["source"]["results"]} == {"alpha": 3, "beta": 2}
+    months = facets["published_at_utc"]
+    assert months["type"] == "month" and [(item["value"], item["count"]) for item in months["results"]] == [
+        ("2024-05", 5)
+    ]
+    toggle = months["results"][0]["toggle_url"]
+    assert "published_at_utc__startswith=2024-05" in toggle
+    with urllib.request.urlopen(toggle, timeout=30) as response:
+        assert json.loads(response.read())["filtered_table_rows_count"] == 5
+    assert (
+        server.get("/archive/articles.json", published_at_utc__startswith="2024-04")["filtered_table_rows_count"] == 0
+    )
     with urllib.request.urlopen(server.base + "/archive/articles", timeout=30) as response:
         html = response.read().decode()
     assert "one row per distinct article" in html
@@ -242,6 +253,31 @@ def test_a_non_loopback_host_prints_a_warning(archive_db: tuple[Path, dict[str, 
         stop(process)
     warning = (tmp_path / "stderr").read_text()
     assert "warning: serving on 0.0.0.0" in warning and "visible to every network" in warning, warning
+
+
+def test_articles_archived_while_it_serves_are_found(tmp_path: Path) -> None:
+    """Not `immutable=1`: the server reads the WAL, so what a crawl writes meanwhile shows up at once."""
+    db = tmp_path / "live.db"
+    build_archive(db)
+    process, banner = start_server(db, tmp_path / "stderr")
+    try:
+        match = re.search(r"(http://127\.0\.0\.1:\d+)/archive", banner)
+        assert match, banner
+        live = Server(process, match.group(1), banner)
+        assert live.get("/archive/articles.json", _search="lighthouse", _shape="array") == []
+        with Archive(db) as archive:
+            run_id = archive.start_run("alpha")
+            url = "https://alpha.example/news/lighthouse"
+            text = body("lighthouse", 9)
+            archive.save_article(
+                run_id, {"url": url, "source": "alpha", "title": "Lighthouse", "text": text}, {"url": url}
+            )
+            archive.commit()  # ends the write batch (archive/store.py); the writer stays open
+            found = live.get("/archive/articles.json", _search="lighthouse", _shape="array")
+            archive.finish_run(run_id, "succeeded")
+        assert [row["url"] for row in found] == [url]
+    finally:
+        assert stop(process) == 0
 
 
 # --- without a server ----------------------------------------------------------------------------
