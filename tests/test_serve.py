@@ -204,6 +204,7 @@ def test_facets_and_descriptions_are_served(server: Server) -> None:
         html = response.read().decode()
     assert "one row per distinct article" in html
     assert "normalised to UTC" in html  # a column description from docs/schema.md
+    assert "published_at_utc (month)" in html and "2024-05" in html
 
 
 def test_the_canned_queries_answer(server: Server, archive_db: tuple[Path, dict[str, int]]) -> None:
