@@ -341,6 +341,19 @@ def test_a_missing_archive_is_one_clean_line(tmp_path: Path) -> None:
     assert not (tmp_path / "none.db").exists()
 
 
+def test_a_port_in_use_is_one_clean_line(archive_db: tuple[Path, dict[str, int]]) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["serve", "--db", str(archive_db[0]), "--port", str(port)])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: cannot listen on 127.0.0.1:{port}") and "--port" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_help_shows_examples() -> None:
     result = CliRunner().invoke(main, ["serve", "--help"])
     assert result.exit_code == 0 and "Examples:" in result.output and "--host" in result.output
