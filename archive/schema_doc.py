@@ -6,7 +6,7 @@ column documented there). Tools that show the archive to people (the Datasette m
 docs/ is not: ``python -m archive.schema_doc`` parses the doc into the JSON file beside this module,
 which is committed, and tests/test_serve.py checks that it is current with the doc.
 
-What is read: each ``## `table` — what it is`` heading (the words after the dash describe the
+What is read: each ``## `table` — what it is`` heading (``### `view` — what it is`` for a view) (the words after the dash describe the
 table; without them, the first paragraph does) and the ``| column | … | meaning |`` tables under it. A
 cell naming several columns (```started_at`, `finished_at```) gives each the meaning; a line
 ```boilerplate_lines` (…):`` switches to that table within a section shared by two. Other tables
@@ -24,6 +24,8 @@ from typing import Any
 
 DESCRIPTIONS_FILE = "schema_descriptions.json"
 HEADING = re.compile(r"^## (.+)$")
+# A view is documented under "### `name` — what it is" inside "## Views"; other ### headings are subsections.
+VIEW_HEADING = re.compile(r"^### ((?:`\w+`(?:, | and )?)+ — .+)$")
 TABLE_SWITCH = re.compile(r"^`(\w+)`(?: \([^)]*\))?:$")
 NAME = re.compile(r"`(\w+)`")
 CELL_SPLIT = re.compile(r"(?<!\\)\|")
@@ -46,7 +48,7 @@ def parse_schema_doc(text: str) -> dict[str, dict[str, Any]]:
     paragraph: list[str] = []
     needs_paragraph: list[str] = []
     for line in [*text.splitlines(), ""]:
-        heading = HEADING.match(line)
+        heading = HEADING.match(line) or VIEW_HEADING.match(line)
         if heading:
             names = NAME.findall(heading.group(1).split(" — ")[0])
             _, dash, words = heading.group(1).partition(" — ")

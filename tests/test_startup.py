@@ -90,7 +90,10 @@ def test_help_still_lists_every_command() -> None:
         "logs",
         "runs",
         "schedule",
+        "search",
         "serve",
+        "show",
+        "stats",
         "status",
     }
 

@@ -21,6 +21,7 @@ import click
 from crawler.cli.boilerplate import boilerplate
 from crawler.cli.history import history
 from crawler.cli.ops import DEFAULT_ARCHIVE_DB, logs, runs, status
+from crawler.cli.research import search, show, stats
 from crawler.cli.serve import serve
 from crawler.run.crawl_process import EXIT_CONFIG  # a plain module: Scrapy is imported inside its functions
 from crawler.sources.config import source_default  # no Scrapy either: the sources file is plain Python
@@ -265,12 +266,15 @@ def demo(db: Path, progress: bool | None) -> None:
     sys.exit(report.exit_code)
 
 
-# Commands defined in their own modules (crawler/cli/ops.py, crawler/cli/history.py).
+# Commands defined in their own modules (crawler/cli/ops.py, history.py, boilerplate.py, research.py).
 main.add_command(status)
 main.add_command(runs)
 main.add_command(logs)
 main.add_command(history)
 main.add_command(boilerplate)
+main.add_command(search)
+main.add_command(show)
+main.add_command(stats)
 main.add_command(serve)
 
 
