@@ -139,8 +139,8 @@ def start_server(db: Path, stderr_path: Path, *extra: str) -> tuple[subprocess.P
     return process, line
 
 
-def stop(process: subprocess.Popen[str]) -> int:
-    process.send_signal(signal.SIGINT)  # as Ctrl-C
+def stop(process: subprocess.Popen[str], signum: int = signal.SIGINT) -> int:
+    process.send_signal(signum)  # SIGINT: as Ctrl-C
     try:
         return process.wait(timeout=20)
     except subprocess.TimeoutExpired:
@@ -278,7 +278,8 @@ def test_articles_archived_while_it_serves_are_found(tmp_path: Path) -> None:
             archive.finish_run(run_id, "succeeded")
         assert [row["url"] for row in found] == [url]
     finally:
-        assert stop(process) == 0
+        assert stop(process, signal.SIGTERM) == 0  # as a service manager stops it
+    assert process.stdout is not None and process.stdout.read().strip() == "Stopped."
 
 
 # --- without a server ----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ loopback address prints a warning: the archive becomes readable by that network.
 from __future__ import annotations
 
 import ipaddress
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -49,6 +50,10 @@ def exposure_warning(host: str) -> str | None:
         f"warning: serving on {host}: the archive becomes visible to {everyone} (anyone who can reach this "
         f"port can read every article and run SQL on it). Use --host {DEFAULT_HOST} to keep it on this machine."
     )
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -127,10 +132,13 @@ def serve(config_path: Path | None, db: Path | None, host: str, port: int) -> No
     )
     sys.stdout.flush()
     server = uvicorn.Server(uvicorn.Config(datasette.app(), log_level="warning", lifespan="on"))
+    # uvicorn shuts down cleanly on Ctrl-C or SIGTERM, then re-sends the signal to the handler that was there
+    # before: make SIGTERM end like Ctrl-C (exit 0, "Stopped."), not as a process killed by it.
+    previous_term = signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:
-        # uvicorn has shut down cleanly and re-raises the Ctrl-C it caught: a normal stop, not click's "Aborted!".
-        click.echo("Stopped.")
+        click.echo("Stopped.")  # a normal stop, not click's "Aborted!"
     finally:
+        signal.signal(signal.SIGTERM, previous_term)
         sock.close()
