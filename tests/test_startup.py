@@ -91,6 +91,7 @@ def test_help_still_lists_every_command() -> None:
         "runs",
         "schedule",
         "search",
+        "serve",
         "show",
         "stats",
         "status",

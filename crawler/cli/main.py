@@ -22,6 +22,7 @@ from crawler.cli.boilerplate import boilerplate
 from crawler.cli.history import history
 from crawler.cli.ops import DEFAULT_ARCHIVE_DB, logs, runs, status
 from crawler.cli.research import search, show, stats
+from crawler.cli.serve import serve
 from crawler.run.crawl_process import EXIT_CONFIG  # a plain module: Scrapy is imported inside its functions
 from crawler.sources.config import source_default  # no Scrapy either: the sources file is plain Python
 from crawler.sources.ops_tables import RenderMode
@@ -274,6 +275,7 @@ main.add_command(boilerplate)
 main.add_command(search)
 main.add_command(show)
 main.add_command(stats)
+main.add_command(serve)
 
 
 @main.command()
