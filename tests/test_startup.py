@@ -81,7 +81,18 @@ def test_help_still_lists_every_command() -> None:
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
     listed = {line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line.strip()}
-    assert listed == {"boilerplate", "crawl", "demo", "doctor", "history", "logs", "runs", "schedule", "status"}
+    assert listed == {
+        "boilerplate",
+        "crawl",
+        "demo",
+        "doctor",
+        "export",
+        "history",
+        "logs",
+        "runs",
+        "schedule",
+        "status",
+    }
 
 
 def test_the_help_text_default_archive_is_the_sources_file_default() -> None:

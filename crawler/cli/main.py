@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from crawler.cli.boilerplate import boilerplate
+from crawler.cli.export import export
 from crawler.cli.history import history
 from crawler.cli.ops import DEFAULT_ARCHIVE_DB, logs, runs, status
 from crawler.run.crawl_process import EXIT_CONFIG  # a plain module: Scrapy is imported inside its functions
@@ -264,12 +265,13 @@ def demo(db: Path, progress: bool | None) -> None:
     sys.exit(report.exit_code)
 
 
-# Commands defined in their own modules (crawler/cli/ops.py, crawler/cli/history.py).
+# Commands defined in their own modules (crawler/cli/ops.py, history.py, boilerplate.py, export.py).
 main.add_command(status)
 main.add_command(runs)
 main.add_command(logs)
 main.add_command(history)
 main.add_command(boilerplate)
+main.add_command(export)
 
 
 @main.command()
