@@ -50,6 +50,7 @@ from .models import ArchiveError
 
 FETCH_BATCH = 500  # rows per fetchmany: enough to amortise the call, few enough to stay small
 PARQUET_ROW_GROUP = 10_000  # rows per Parquet row group: the most the Parquet writer holds at once
+ARROW_CHUNK = 1_000  # rows held as Python objects before they become Arrow data
 FORMATS = ("jsonl", "csv", "parquet")
 TYPES = ("integer", "real", "boolean", "text", "timestamp", "list", "json")
 
@@ -491,25 +492,37 @@ def write_parquet(rows: Iterable[Mapping[str, Any]], output: str | Path | IO[byt
         else:
             converters.append((column.name, None))
 
-    def flush(batch: list[Mapping[str, Any]]) -> None:
+    def to_arrow(chunk: list[Mapping[str, Any]]) -> Any:
         arrays = []
         for (name, convert), field in zip(converters, schema):
-            values = [row[name] for row in batch] if convert is None else [convert(row[name]) for row in batch]
+            values = [row[name] for row in chunk] if convert is None else [convert(row[name]) for row in chunk]
             arrays.append(pa.array(values, type=field.type))
-        writer.write_table(pa.Table.from_arrays(arrays, schema=schema), row_group_size=PARQUET_ROW_GROUP)
+        return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
+    # Rows become Arrow data ARROW_CHUNK at a time (Python objects take several times the room of
+    # the same data in Arrow); a row group is written once PARQUET_ROW_GROUP rows are in Arrow.
+    chunk_rows = min(ARROW_CHUNK, PARQUET_ROW_GROUP)
     count = 0
     with pq.ParquetWriter(output, schema, compression="zstd") as writer:
-        batch: list[Mapping[str, Any]] = []
+        chunk: list[Mapping[str, Any]] = []
+        group: list[Any] = []
+        grouped = 0
         for row in rows:
-            batch.append(row)
-            if len(batch) >= PARQUET_ROW_GROUP:
-                flush(batch)
-                count += len(batch)
-                batch = []
-        if batch:
-            flush(batch)
-            count += len(batch)
+            chunk.append(row)
+            if len(chunk) < chunk_rows:
+                continue
+            group.append(to_arrow(chunk))
+            grouped += len(chunk)
+            count += len(chunk)
+            chunk = []
+            if grouped >= PARQUET_ROW_GROUP:
+                writer.write_table(pa.Table.from_batches(group, schema=schema), row_group_size=PARQUET_ROW_GROUP)
+                group, grouped = [], 0
+        if chunk:
+            group.append(to_arrow(chunk))
+            count += len(chunk)
+        if group:
+            writer.write_table(pa.Table.from_batches(group, schema=schema), row_group_size=PARQUET_ROW_GROUP)
     return count
 
 
