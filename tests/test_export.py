@@ -426,3 +426,16 @@ def test_the_research_docs_list_the_exported_columns() -> None:
         "docs/research.md (## Export) differs from archive/export.py: paste the output of "
         "python -c 'from archive.export import docs_markdown; print(docs_markdown(), end=\"\")'"
     )
+
+
+def test_an_older_archive_without_a_later_column_exports_it_as_null(archive_db: Path, tmp_path: Path) -> None:
+    older = tmp_path / "older.db"
+    with sqlite3.connect(archive_db) as source, sqlite3.connect(older) as target:
+        source.backup(target)
+    with sqlite3.connect(older) as conn:
+        conn.execute("ALTER TABLE articles DROP COLUMN syndicated_from")  # as before the migration that adds it
+    result = invoke(older, "--format", "jsonl", "-o", "-")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 5 and all(row["syndicated_from"] is None for row in rows)
+    assert list(rows[0]) == library.ARTICLES.column_names()

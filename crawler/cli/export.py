@@ -38,12 +38,14 @@ PROGRESS_EVERY = 1000  # rows between progress bar updates: the bar costs nothin
 
 
 def _human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"
+    if size < 1000:
+        return f"{size} bytes"
+    value, unit = size / 1e3, "kB"
+    for bigger in ("MB", "GB"):
+        if value < 1000:
+            break
+        value, unit = value / 1e3, bigger
+    return f"{value:.1f} {unit}"
 
 
 def _write(rows: Iterable[Mapping[str, Any]], output_format: str, table: str, target: IO[bytes]) -> int:
@@ -166,8 +168,8 @@ def export(
             rows = itertools.chain([] if first is None else [first], rows)
             count = _export(rows, output_format, table, path, total)
             note = None
-            if count == 0 and source is not None and table != "runs" and source not in library.sources(archive):
-                known = library.sources(archive)
+            known = library.sources(archive) if count == 0 and source is not None and table != "runs" else []
+            if count == 0 and source is not None and table != "runs" and source not in known:
                 note = f"note: no articles from source {source!r} in this archive" + (
                     f" (its sources: {', '.join(known)})." if known else " (it has no articles yet)."
                 )
