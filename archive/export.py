@@ -360,7 +360,10 @@ def iter_rows(source: Any, table: str, selection: ArticleFilter | None = None) -
                     values[index] = decoder(values[index])
                 yield dict(zip(names, values))
     finally:
-        cursor.close()
+        try:
+            cursor.close()
+        except sqlite3.ProgrammingError:
+            pass  # the connection was closed first, and the cursor with it
 
 
 def count_rows(source: Any, table: str, selection: ArticleFilter | None = None) -> int:

@@ -13,6 +13,8 @@ import io
 import json
 import random
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -439,3 +441,27 @@ def test_an_older_archive_without_a_later_column_exports_it_as_null(archive_db: 
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(rows) == 5 and all(row["syndicated_from"] is None for row in rows)
     assert list(rows[0]) == library.ARTICLES.column_names()
+
+
+def test_a_reader_that_stops_early_ends_the_export_quietly(tmp_path: Path) -> None:
+    """`newsarchive export -o - | head -1`: the closed pipe is no error and prints no traceback."""
+    db = tmp_path / "many.db"
+    with Archive(db) as arc:
+        run_id = arc.start_run("alpha")
+        for number in range(120):  # about 140 kB of JSON lines: more than a pipe holds
+            arc.save_article(run_id, article(f"https://alpha.example/{number}", 100 + number, "alpha"), {"status": 200})
+        arc.finish_run(run_id, "succeeded")
+    script = Path(sys.executable).with_name("newsarchive")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "crawler.cli.main"]
+    process = subprocess.Popen(
+        [*command, "export", "--db", str(db), "--format", "jsonl", "-o", "-"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert json.loads(process.stdout.readline())["id"] == 1
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 0, stderr
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr

@@ -18,6 +18,7 @@ query, a filter that does not apply, a missing output folder, Parquet to stdout,
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
 import os
@@ -162,11 +163,13 @@ def export(
             show_progress = path is not None and (sys.stderr.isatty() if progress is None else progress)
             if show_progress:
                 total = library.count_rows(archive, table, selection)
-            rows = library.iter_rows(archive, table, selection)
-            # The first row is read before anything is written: a malformed query fails with no output.
-            first = next(rows, None)
-            rows = itertools.chain([] if first is None else [first], rows)
-            count = _export(rows, output_format, table, path, total)
+            # Closed before the archive is, whatever happens (its cursor belongs to the archive's connection).
+            with contextlib.closing(library.iter_rows(archive, table, selection)) as rows:
+                # The first row is read before anything is written: a malformed query fails with no output.
+                first = next(rows, None)
+                count = _export(
+                    itertools.chain([] if first is None else [first], rows), output_format, table, path, total
+                )
             note = None
             known = library.sources(archive) if count == 0 and source is not None and table != "runs" else []
             if count == 0 and source is not None and table != "runs" and source not in known:
