@@ -396,6 +396,14 @@ def test_errors_are_one_clean_line_and_exit_2(archive_db: Path, arguments: list[
         assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_the_archive_itself_is_never_the_output(archive_db: Path) -> None:
+    before = archive_db.read_bytes()
+    result = invoke(archive_db, "--format", "csv", "-o", str(archive_db))
+    assert result.exit_code == 2
+    assert "is the archive itself" in result.stderr
+    assert archive_db.read_bytes() == before
+
+
 def test_a_missing_archive_is_not_created(tmp_path: Path) -> None:
     result = invoke(tmp_path / "none.db", "--format", "jsonl", "-o", "-")
     assert result.exit_code == 2

@@ -13,7 +13,8 @@ stderr.
 
 Settings read: ``--config`` / ``--db`` as for ``history`` (crawler/cli/ops.py). Read-only through
 ``archive.ArchiveReader``. Exit codes: 0 exported (also zero rows), 2 bad usage (a bad date or
-query, a filter that does not apply, a missing output folder, Parquet to stdout, no archive).
+query, a filter that does not apply, a missing output folder, Parquet to stdout, the archive itself
+as the output, no archive).
 """
 
 from __future__ import annotations
@@ -30,12 +31,13 @@ from typing import IO, Any
 import click
 
 from archive import ArchiveError
+from archive import export as library
 from archive.export import FORMATS, TABLES
 from archive.filters import ArticleFilter
 from crawler.cli.ops import CONFIG_OPTION, DB_OPTION, archive_path, fail, load_optional_config, open_existing_archive
 
 STDOUT = "-"
-PROGRESS_EVERY = 1000  # rows between progress bar updates: the bar costs nothing measurable
+PROGRESS_EVERY = 1000  # rows between progress bar updates
 
 
 def _human_size(size: int) -> str:
@@ -50,16 +52,14 @@ def _human_size(size: int) -> str:
 
 
 def _write(rows: Iterable[Mapping[str, Any]], output_format: str, table: str, target: IO[bytes]) -> int:
-    from archive import export
-
     if output_format == "parquet":
-        return export.write_parquet(rows, target, table)
+        return library.write_parquet(rows, target, table)
     # newline="": the csv module writes its own line ends; JSON lines end in "\n" either way.
     text = io.TextIOWrapper(target, encoding="utf-8", newline="", write_through=False)
     try:
         if output_format == "csv":
-            return export.write_csv(rows, text, table)
-        return export.write_jsonl(rows, text)
+            return library.write_csv(rows, text, table)
+        return library.write_jsonl(rows, text)
     finally:
         text.flush()
         text.detach()  # the caller owns the byte stream (stdout, or the file it closes)
@@ -151,12 +151,13 @@ def export(
       newsarchive export --format parquet --table versions --source example-news -o versions.parquet
       newsarchive export --format csv --table runs --db data/archive.db -o runs.csv
     """
-    from archive import export as library
-
     selection = ArticleFilter(source=source, since=since, until=until, language=language, author=author, query=query)
     path = _check_output(output, output_format)
     config = load_optional_config(config_path)
-    with open_existing_archive(archive_path(config, db)) as archive:
+    source_path = archive_path(config, db)
+    if path is not None and path.resolve() == source_path.resolve():
+        fail(f"-o {path} is the archive itself. Fix: write the export to another file, e.g. -o export.{output_format}.")
+    with open_existing_archive(source_path) as archive:
         try:
             library.check_filter(TABLES[table], selection)
             total = None
