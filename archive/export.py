@@ -413,12 +413,13 @@ def write_jsonl(rows: Iterable[Mapping[str, Any]], stream: IO[str]) -> int:
     return count
 
 
-def _csv_cell(column_type: str) -> Callable[[Any], Any]:
+def _csv_cell(column_type: str) -> Callable[[Any], Any] | None:
+    """How a value of this type becomes a CSV cell; None: as it is (the csv module writes None as an empty cell)."""
     if column_type in ("list", "json"):
         return lambda value: "" if value is None else json.dumps(value, ensure_ascii=False)
     if column_type == "boolean":
         return lambda value: "" if value is None else ("true" if value else "false")
-    return lambda value: "" if value is None else value
+    return None
 
 
 def write_csv(rows: Iterable[Mapping[str, Any]], stream: IO[str], table: str) -> int:
@@ -427,12 +428,16 @@ def write_csv(rows: Iterable[Mapping[str, Any]], stream: IO[str], table: str) ->
     ``stream`` should be opened with ``newline=""`` (the csv module writes its own line ends).
     """
     spec = export_table(table)
-    cells = [(column.name, _csv_cell(column.type)) for column in spec.columns]
+    names = spec.column_names()
+    converted = [(index, cell) for index, column in enumerate(spec.columns) if (cell := _csv_cell(column.type))]
     writer = csv.writer(stream)
-    writer.writerow(spec.column_names())
+    writer.writerow(names)
     count = 0
     for row in rows:
-        writer.writerow([cell(row[name]) for name, cell in cells])
+        values = [row[name] for name in names]
+        for index, cell in converted:
+            values[index] = cell(values[index])
+        writer.writerow(values)
         count += 1
     return count
 
