@@ -379,6 +379,44 @@ def _add_boilerplate_and_syndication(db: Database) -> None:
     )
 
 
+# Views with stable names for researchers' notebooks and saved queries (docs/schema.md, "Views").
+# A view names the columns it reads: a later migration that drops or rebuilds a table a view reads
+# must DROP the view first and CREATE it again (with the same name and columns) in that same
+# migration, so the names stay stable across migrations. SQLite renames columns in views by itself.
+# The statements are frozen with migration 13; archive/research.py reads an older file without them
+# through the same SELECTs (VIEWS_13).
+# latest_articles is read backwards along idx_articles_published_utc (LIMIT n costs n rows, not a sort
+# of the whole table); SQLite sorts NULL lowest, so articles without a date come last.
+VIEWS_13: dict[str, str] = {
+    "latest_articles": """
+        SELECT id, url, source, title, authors, published_at, published_at_utc, modified_at_utc, language,
+               description, site_name, categories, tags, image, word_count, text, version, near_duplicate_of,
+               syndicated_from, first_seen_at, last_seen_at, removed_at
+        FROM articles
+        ORDER BY published_at_utc DESC, id DESC
+    """,
+    "article_provenance": """
+        SELECT a.id AS article_id, a.url, a.source, a.first_run_id, a.last_run_id, a.first_seen_at, a.last_seen_at,
+               (SELECT f.found_by FROM fetches f WHERE f.article_id = a.id ORDER BY f.id LIMIT 1) AS found_by,
+               (SELECT count(*) FROM url_aliases u WHERE u.article_id = a.id) AS aliases,
+               a.near_duplicate_of,
+               (SELECT count(*) FROM articles c WHERE c.near_duplicate_of = a.id) AS near_copies,
+               a.version AS versions, a.syndicated_from
+        FROM articles a
+    """,
+    "articles_per_day": """
+        SELECT source, substr(published_at_utc, 1, 10) AS day, count(*) AS articles
+        FROM articles WHERE published_at_utc IS NOT NULL
+        GROUP BY source, day
+    """,
+}
+
+
+def _create_views(db: Database) -> None:
+    for name, select in VIEWS_13.items():
+        db.execute(f"CREATE VIEW {name} AS {select.strip()}")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core tables: crawl_runs, articles, versions, aliases, minhashes, fetches", _create_core_tables),
     Migration(2, "articles_fts: FTS5 over title and text, porter stemming, sync triggers", _enable_full_text_search),
@@ -423,6 +461,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         12,
         "boilerplate_sources, boilerplate_lines (learned site boilerplate); articles.syndicated_from",
         _add_boilerplate_and_syndication,
+    ),
+    Migration(
+        13,
+        "views: latest_articles, article_provenance, articles_per_day (stable names for researchers)",
+        _create_views,
     ),
 )
 

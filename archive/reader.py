@@ -208,6 +208,19 @@ class ArchiveReader:
             size_bytes=size,
         )
 
+    @functools.cached_property
+    def views(self) -> frozenset[str]:
+        """The SQL views the file has (migration 13 adds latest_articles, article_provenance, articles_per_day)."""
+        return frozenset(row[0] for row in self._query("SELECT name FROM sqlite_master WHERE type = 'view'", []))
+
+    def has_table(self, name: str) -> bool:
+        """Whether the file has this table (an older archive lacks the tables later migrations add)."""
+        return name in self._columns
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows of one SQL statement as dicts (the connection is read-only); database errors as ArchiveError."""
+        return self._dicts(sql, list(params))
+
     def integrity_problems(self) -> list[str]:
         """SQLite's quick_check findings; [] when the file is sound."""
         problems = [row[0] for row in self._query("PRAGMA quick_check", [])]

@@ -1,6 +1,6 @@
 """The article body text on small pages mimicking real news markup: the standfirst put back, lines
 that lead the text without being body dropped, a second appended story cut, placeholder and credit
-lines dropped (``crawler.extraction.text``, through ``extract_page``).
+lines dropped (``crawler.extraction.text``, ``.text_lines`` and ``.standfirst``, through ``extract_page``).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from crawler.extraction.extract import extract_page
-from crawler.extraction.text import (
-    drop_elements,
+from crawler.extraction.text import drop_elements
+from crawler.extraction.text_lines import (
     is_byline,
     is_date_line,
     is_headline,

@@ -91,6 +91,9 @@ def test_help_still_lists_every_command() -> None:
         "logs",
         "runs",
         "schedule",
+        "search",
+        "show",
+        "stats",
         "status",
     }
 

@@ -22,6 +22,7 @@ from crawler.cli.boilerplate import boilerplate
 from crawler.cli.export import export
 from crawler.cli.history import history
 from crawler.cli.ops import DEFAULT_ARCHIVE_DB, logs, runs, status
+from crawler.cli.research import search, show, stats
 from crawler.run.crawl_process import EXIT_CONFIG  # a plain module: Scrapy is imported inside its functions
 from crawler.sources.config import source_default  # no Scrapy either: the sources file is plain Python
 from crawler.sources.ops_tables import RenderMode
@@ -265,12 +266,15 @@ def demo(db: Path, progress: bool | None) -> None:
     sys.exit(report.exit_code)
 
 
-# Commands defined in their own modules (crawler/cli/ops.py, history.py, boilerplate.py, export.py).
+# Commands defined in their own modules (crawler/cli/ops.py, history.py, boilerplate.py, research.py, export.py).
 main.add_command(status)
 main.add_command(runs)
 main.add_command(logs)
 main.add_command(history)
 main.add_command(boilerplate)
+main.add_command(search)
+main.add_command(show)
+main.add_command(stats)
 main.add_command(export)
 
 

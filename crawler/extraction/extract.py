@@ -15,7 +15,7 @@ Output format of ``text``: blocks (paragraphs, headings, list, quotes, table row
 groups them) are separated by a blank line (``"\\n\\n"``); a line break inside a block (``<br>``,
 list items) is a single ``"\\n"``. The headline (nor kicker, byline, date line) is not repeated at the
 top of ``text``; the standfirst, when the page shows one, is its first block (see
-:mod:`crawler.extraction.text`).
+:mod:`crawler.extraction.text`, :mod:`crawler.extraction.text_lines`, :mod:`crawler.extraction.standfirst`).
 
 On a page that cannot be parsed the function does not raise: it returns the usual keys with empty
 values plus an ``error`` key naming the failure. The ``error`` key is absent on success.
@@ -53,6 +53,7 @@ from crawler.extraction.page import (
 )
 from crawler.extraction.shell import ENABLE_JS_RE, LOADING_RE, PLACEHOLDER_RE, has_data_blob, has_empty_app_root
 from crawler.extraction.site import hosts, site_name, site_names
+from crawler.extraction.standfirst import outline
 from crawler.extraction.syndication import take_syndication_note
 from crawler.extraction.text import (
     DEFAULT_DROP_SELECTORS,
@@ -61,7 +62,6 @@ from crawler.extraction.text import (
     drop_link_lines,
     drop_non_body,
     finished_text,
-    outline,
     text_lengths,
     visible_lines,
 )

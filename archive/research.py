@@ -1,0 +1,304 @@
+"""The researcher's read side of an archive: full-text search, one article in full, and figures.
+
+Plain functions over an open :class:`archive.ArchiveReader` (read-only: nothing here writes), behind
+``newsarchive search``, ``show`` and ``stats`` and usable from Python as they are:
+
+- :func:`search`: FTS5 over ``articles_fts`` (title and text, porter stemming), ranked by bm25 with a
+  title hit weighted above a text hit (``TITLE_WEIGHT``), with a highlighted snippet. Phrases
+  (``"city council"``), prefixes (``budg*``), boolean operators (``AND``, ``OR``, ``NOT``), column
+  filters (``title:budget``) and ``NEAR`` work as in FTS5; a word with punctuation (``don't``,
+  ``covid-19``, ``U.S.``) is searched as the phrase it is instead of failing. A query FTS5 cannot
+  parse raises ArchiveError with the problem and an example of valid syntax.
+- :func:`article_detail`: every field of one article (by id, canonical URL or alias URL) and its
+  provenance: source, first and last run, how it was discovered (``fetches.found_by`` of its first
+  fetch), aliases and why, near duplicates in both directions, where it was syndicated from, its versions.
+- :func:`stats`: articles per source, language and month, the date range, duplicates, versions and
+  the file's size.
+
+Every read takes an :class:`archive.filters.ArticleFilter`, so search, stats and export select the
+same rows for the same options. No settings beyond the constants below.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .connection import primary_code
+from .filters import ArticleFilter
+from .migrations import VIEWS_13
+from .models import AliasReason, ArchiveError
+
+if TYPE_CHECKING:
+    from .reader import ArchiveReader
+
+TITLE_WEIGHT = 10.0  # bm25 weight of a title hit; a text hit weighs 1
+SNIPPET_TOKENS = 24  # words around the best hit in a snippet
+DEFAULT_MARKS = ("[", "]")  # around each matched word in a snippet
+SEARCH_KEYS = (
+    "rank",
+    "id",
+    "url",
+    "source",
+    "title",
+    "published_at",
+    "published_at_utc",
+    "language",
+    "authors",
+    "snippet",
+    "score",
+)
+JSON_COLUMNS = ("authors", "categories", "tags", "hints")
+SYNTAX_EXAMPLES = (
+    'examples of valid queries: budget vote (both words), "city council" (a phrase), budg* (a prefix), '
+    "budget OR tax, budget NOT tax, (budget OR tax) AND council, title:budget"
+)
+
+# A query as FTS5 reads it: a quoted string, a parenthesis or comma (NEAR(a b, 5)), a bare token, or any other character.
+_QUERY_TOKEN = re.compile(r'"[^"]*"|[(),]|[^\s(),"]+|\S')
+_OPERATORS = frozenset({"AND", "OR", "NOT", "NEAR"})
+_BAREWORD = re.compile(r"^\w+\*?$")  # what FTS5 takes unquoted (letters, digits, _, non-ASCII)
+_COLUMN_FILTER = re.compile(r"^(-?(?:title|text|\{[\w ]+\})):(.*)$")
+_MATCH_SQL = """
+SELECT a.id, a.url, a.source, a.title, a.published_at, a.published_at_utc, a.language, a.authors,
+       snippet(articles_fts, 1, ?, ?, '…', ?) AS snippet,
+       bm25(articles_fts, ?, 1.0) AS bm25
+FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
+WHERE articles_fts MATCH ? AND {where}
+ORDER BY bm25, a.id
+LIMIT ?
+"""
+
+
+def fts_query(query: str) -> str:
+    """The query with each bare word FTS5 would reject (punctuation inside) quoted as a phrase.
+
+    Operators, parentheses, quoted phrases, prefixes (``word*``) and column filters pass through as
+    typed; anything FTS5 then cannot parse (an unclosed quote, a dangling operator) stays malformed.
+    """
+    parts = []
+    for token in _QUERY_TOKEN.findall(query):
+        parts.append(_quoted_if_needed(token))
+    return " ".join(parts)
+
+
+def _quoted_if_needed(token: str) -> str:
+    if token.startswith('"') or token in ("(", ")", ",", "*", "+", "^") or token in _OPERATORS:
+        return token
+    if _BAREWORD.match(token):
+        return token
+    column = _COLUMN_FILTER.match(token)
+    if column:
+        return f"{column.group(1)}:{_quoted_if_needed(column.group(2))}" if column.group(2) else token
+    if len(token) == 1 and not token.isalnum():
+        return token  # a lone '"' or operator character: left for FTS5 to report
+    prefix = token.endswith("*") and len(token) > 1
+    word = token[:-1] if prefix else token
+    return '"' + word.replace('"', '""') + '"' + ("*" if prefix else "")
+
+
+def search(
+    reader: ArchiveReader,
+    query: str,
+    article_filter: ArticleFilter | None = None,
+    limit: int = 20,
+    marks: tuple[str, str] = DEFAULT_MARKS,
+) -> list[dict[str, Any]]:
+    """The best ``limit`` articles for an FTS5 ``query`` among those ``article_filter`` selects, best first.
+
+    Each hit is a dict with ``SEARCH_KEYS``: ``rank`` (1 = best), the article's id, url, source,
+    title, publication dates, language and ``authors`` (a list), ``snippet`` (the passage of the
+    text with the most matches, matched words between ``marks``; the text's opening when only the
+    title matched) and ``score`` (bm25 negated: higher is better).
+    """
+    if not query or not query.strip():
+        raise ArchiveError("The search query is empty.", SYNTAX_EXAMPLES)
+    where, params = (article_filter or ArticleFilter()).where("a")
+    sql = _MATCH_SQL.format(where=where)
+    values = [marks[0], marks[1], SNIPPET_TOKENS, TITLE_WEIGHT, fts_query(query), *params, limit]
+    try:
+        cursor = reader.db.execute(sql, values)
+        names = [column[0] for column in cursor.description]
+        rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+    except sqlite3.OperationalError as error:
+        raise _query_error(reader, query, error) from error
+    except sqlite3.DatabaseError as error:
+        raise ArchiveError(f"Cannot search archive {reader.path}: {error}.") from error
+    hits = []
+    for position, row in enumerate(rows, start=1):
+        row.update(rank=position, authors=_json_value(row["authors"]) or [], score=round(-row["bm25"], 4))
+        hits.append({key: row[key] for key in SEARCH_KEYS})
+    return hits
+
+
+def _query_error(reader: ArchiveReader, query: str, error: sqlite3.OperationalError) -> ArchiveError:
+    message = str(error)
+    if "no such table: articles_fts" in message:
+        return ArchiveError(
+            f"Archive {reader.path} has no full-text index (articles_fts).",
+            "crawl into it once with this newsarchive (which adds it), then search again.",
+        )
+    if primary_code(error) == sqlite3.SQLITE_ERROR:
+        # FTS5 reports what it cannot parse as a plain SQL error ("fts5: syntax error near ...",
+        # "unterminated string", "no such column: x" for x:word); a locked or broken file has its own codes.
+        return ArchiveError(f"Search query {query!r} is not valid FTS5 syntax ({message}).", SYNTAX_EXAMPLES)
+    return ArchiveError(f"Cannot search archive {reader.path}: {message}.")
+
+
+def article_detail(reader: ArchiveReader, url_or_id: str | int) -> dict[str, Any]:
+    """One article in full with its provenance and versions; ArchiveError when the archive has no such article.
+
+    ``{"article": {...every column, JSON columns decoded...}, "provenance": {...}, "versions": [...]}``.
+    Provenance: ``source``, ``first_run`` / ``last_run`` (id, trigger, status, started_at,
+    finished_at), ``found_by`` and ``first_fetch`` (how the crawler came to the page), ``aliases``
+    (url, reason, first_seen_at, run_id), ``exact_duplicates`` (alias URLs with reason duplicate),
+    ``near_duplicate_of`` (the original this is a near copy of) and ``near_copies`` (articles that
+    are near copies of this one), ``syndicated_from``. Versions: ``ArchiveReader.versions`` without
+    the content (version, current, valid_from, valid_to, found_by_run_id, change_kinds).
+    """
+    row = reader.article(url_or_id)
+    article_id = row["id"]
+    article = {name: (_json_value(value) if name in JSON_COLUMNS else value) for name, value in row.items()}
+    provenance_row = _provenance(reader, article_id)
+    first_fetch = _first(
+        reader.query(
+            "SELECT id, run_id, url, final_url, status, fetched_at, found_by, depth, referer FROM fetches"
+            " WHERE article_id = ? ORDER BY id LIMIT 1",
+            [article_id],
+        )
+    )
+    aliases = reader.query(
+        "SELECT url, reason, first_seen_at, run_id FROM url_aliases WHERE article_id = ? ORDER BY first_seen_at, url",
+        [article_id],
+    )
+    original = None
+    if row.get("near_duplicate_of") is not None:
+        original = _first(
+            reader.query("SELECT id, url, title, source FROM articles WHERE id = ?", [row["near_duplicate_of"]])
+        )
+    copies = reader.query(
+        "SELECT id, url, title, source FROM articles WHERE near_duplicate_of = ? ORDER BY id", [article_id]
+    )
+    versions = [
+        {
+            key: entry.get(key)
+            for key in ("version", "current", "valid_from", "valid_to", "found_by_run_id", "change_kinds")
+        }
+        for entry in reader.versions(article_id)
+    ]
+    return {
+        "article": article,
+        "provenance": {
+            "source": row.get("source"),
+            "first_run": _run(reader, row.get("first_run_id")),
+            "last_run": _run(reader, row.get("last_run_id")),
+            "first_seen_at": row.get("first_seen_at"),
+            "last_seen_at": row.get("last_seen_at"),
+            "found_by": provenance_row.get("found_by"),
+            "first_fetch": first_fetch,
+            "aliases": aliases,
+            "exact_duplicates": [alias["url"] for alias in aliases if alias["reason"] == AliasReason.DUPLICATE],
+            "near_duplicate_of": original,
+            "near_copies": copies,
+            "syndicated_from": row.get("syndicated_from"),
+            "versions": len(versions),
+        },
+        "versions": versions,
+    }
+
+
+def _provenance(reader: ArchiveReader, article_id: int) -> dict[str, Any]:
+    """The article's article_provenance row; from the view's own SELECT on an archive older than the view."""
+    if "article_provenance" in reader.views:
+        source = "article_provenance"
+    else:
+        # Read-only: the view cannot be created here; its migration-13 SELECT reads the same, on files
+        # that have the columns it names (migration 12 on), else the provenance reads as unknown.
+        if not reader.has_table("fetches") or "syndicated_from" not in _columns(reader, "articles"):
+            return {}
+        source = f"({VIEWS_13['article_provenance']})"
+    return _first(reader.query(f"SELECT * FROM {source} WHERE article_id = ?", [article_id])) or {}
+
+
+def _columns(reader: ArchiveReader, table: str) -> set[str]:
+    return {row["name"] for row in reader.query("SELECT name FROM pragma_table_info(?)", [table])}
+
+
+def _run(reader: ArchiveReader, run_id: int | None) -> dict[str, Any] | None:
+    if run_id is None or not reader.has_table("crawl_runs"):
+        return None
+    return _first(
+        reader.query(
+            "SELECT id, source, trigger, status, started_at, finished_at FROM crawl_runs WHERE id = ?", [run_id]
+        )
+    )
+
+
+def stats(reader: ArchiveReader, article_filter: ArticleFilter | None = None) -> dict[str, Any]:
+    """Figures over the articles ``article_filter`` selects (every article without one).
+
+    ``articles``; ``sources`` (source, articles, first_published, last_published); ``languages``
+    (language, articles); ``months`` (``YYYY-MM`` of the UTC publication date, articles; months
+    without articles left out); ``undated`` (no publication date); ``date_range`` (first, last
+    ``published_at_utc``); ``duplicates`` (``duplicate_urls``: alias URLs that were exact copies,
+    ``near_duplicates``: articles that are near copies of another); ``versions``
+    (``changed_articles``: with more than one version, ``earlier_versions``: versions kept before
+    the current ones); ``size_bytes`` (the archive file and its -wal, whatever the filter).
+    """
+    where, params = (article_filter or ArticleFilter()).where("a")
+    selected = f"FROM articles a WHERE {where}"
+    totals = reader.query(
+        "SELECT count(*) AS articles, min(a.published_at_utc) AS first, max(a.published_at_utc) AS last,"
+        " sum(a.published_at_utc IS NULL) AS undated, sum(a.near_duplicate_of IS NOT NULL) AS near_duplicates,"
+        f" sum(a.version > 1) AS changed_articles, sum(a.version - 1) AS earlier_versions {selected}",
+        params,
+    )[0]
+    sources = reader.query(
+        "SELECT a.source, count(*) AS articles, min(a.published_at_utc) AS first_published,"
+        f" max(a.published_at_utc) AS last_published {selected} GROUP BY a.source ORDER BY articles DESC, a.source",
+        params,
+    )
+    languages = reader.query(
+        f"SELECT a.language, count(*) AS articles {selected} GROUP BY a.language ORDER BY articles DESC, a.language",
+        params,
+    )
+    months = reader.query(
+        f"SELECT substr(a.published_at_utc, 1, 7) AS month, count(*) AS articles {selected}"
+        " AND a.published_at_utc IS NOT NULL GROUP BY month ORDER BY month",
+        params,
+    )
+    duplicate_urls = reader.query(
+        f"SELECT count(*) AS n FROM url_aliases u WHERE u.reason = ? AND u.article_id IN (SELECT a.id {selected})",
+        [AliasReason.DUPLICATE.value, *params],
+    )[0]["n"]
+    path = Path(reader.path)
+    return {
+        "articles": totals["articles"],
+        "sources": sources,
+        "languages": languages,
+        "months": months,
+        "undated": totals["undated"] or 0,
+        "date_range": {"first": totals["first"], "last": totals["last"]},
+        "duplicates": {"duplicate_urls": duplicate_urls, "near_duplicates": totals["near_duplicates"] or 0},
+        "versions": {
+            "changed_articles": totals["changed_articles"] or 0,
+            "earlier_versions": totals["earlier_versions"] or 0,
+        },
+        "size_bytes": sum(file.stat().st_size for file in (path, Path(f"{path}-wal")) if file.exists()),
+    }
+
+
+def _first(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return rows[0] if rows else None
+
+
+def _json_value(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
