@@ -86,6 +86,7 @@ def test_help_still_lists_every_command() -> None:
         "crawl",
         "demo",
         "doctor",
+        "export",
         "history",
         "logs",
         "runs",

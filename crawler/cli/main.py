@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from crawler.cli.boilerplate import boilerplate
+from crawler.cli.export import export
 from crawler.cli.history import history
 from crawler.cli.ops import DEFAULT_ARCHIVE_DB, logs, runs, status
 from crawler.cli.research import search, show, stats
@@ -266,7 +267,7 @@ def demo(db: Path, progress: bool | None) -> None:
     sys.exit(report.exit_code)
 
 
-# Commands defined in their own modules (crawler/cli/ops.py, history.py, boilerplate.py, research.py).
+# Commands defined in their own modules (crawler/cli/ops.py, history.py, boilerplate.py, research.py, export.py).
 main.add_command(status)
 main.add_command(runs)
 main.add_command(logs)
@@ -276,6 +277,7 @@ main.add_command(search)
 main.add_command(show)
 main.add_command(stats)
 main.add_command(serve)
+main.add_command(export)
 
 
 @main.command()
