@@ -465,3 +465,16 @@ def test_the_research_guide_examples_run(archive_file: Path, tmp_path: Path, lan
         assert args[0] == "newsarchive", line
         result = CliRunner().invoke(main, args[1:])
         assert result.exit_code == 0, f"{line}\n{result.output}"
+
+
+def test_show_as_of_prints_the_version_the_archive_had_then(archive_file: Path) -> None:
+    now = invoke("show", "1", "--as-of", "2999-01-01T00:00Z", "--db", str(archive_file))
+    assert now.exit_code == 0, now.output
+    assert now.output.startswith("Article 1: https://alpha.example/harbour-budget\nAs of 2999-01-01")
+    assert "version 2" in now.output and "(current)" in now.output
+    document = json.loads(
+        invoke("show", "1", "--as-of", "2999-01-01T00:00Z", "--format", "json", "--db", str(archive_file)).output
+    )
+    assert document["article"]["id"] == 1 and document["as_of"]["version"] == 2
+    before = CliRunner().invoke(main, ["show", "1", "--as-of", "2000-01-01", "--db", str(archive_file)])
+    assert before.exit_code == 1 and "Traceback" not in before.output, before.output

@@ -96,6 +96,12 @@ def as_of_text(article: Mapping[str, Any], entry: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def as_of_document(article: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[str, Any]:
+    """``--as-of`` for machines: the article's id and URL, and that version with its lists decoded."""
+    document = {**entry, **{name: _json_list(entry.get(name)) for name in ("authors", "categories", "tags")}}
+    return {"article": {"id": article["id"], "url": article["url"]}, "as_of": document}
+
+
 def history_document(article: Mapping[str, Any], versions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     shown = ("id", "url", "source", "title", "version", "first_seen_at", "last_seen_at", "changed_at")
     return {
@@ -165,14 +171,7 @@ def history(url_or_id: str, config_path: Path | None, db: Path | None, output_fo
             sys.exit(EXIT_NOT_FOUND)
     if as_of is not None:
         if output_format == "json":
-            document = {**entry, **{name: _json_list(entry.get(name)) for name in ("authors", "categories", "tags")}}
-            click.echo(
-                json.dumps(
-                    {"article": {"id": article["id"], "url": article["url"]}, "as_of": document},
-                    indent=2,
-                    ensure_ascii=False,
-                )
-            )
+            click.echo(json.dumps(as_of_document(article, entry), indent=2, ensure_ascii=False))
         else:
             click.echo(as_of_text(article, entry))
         return

@@ -207,28 +207,45 @@ def _highlighted(snippet: str, on_terminal: bool) -> Any:
     show_default=True,
     help="text for people; json for machines (every column, provenance, versions).",
 )
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="TIME",
+    help="The article as the archive knew it at TIME (ISO 8601, UTC unless an offset is given): that version, in full.",
+)
 @CONFIG_OPTION
 @DB_OPTION
-def show(url_or_id: str, output_format: str, config_path: Path | None, db: Path | None) -> None:
+def show(url_or_id: str, output_format: str, as_of: str | None, config_path: Path | None, db: Path | None) -> None:
     """Show one article with every field and its provenance: runs, how it was found, aliases,
     near duplicates, versions.
 
     URL_OR_ID is the article's id, its canonical URL or any URL that led to it (an alias).
-    Each version's changes: newsarchive history URL_OR_ID.
+    Each version's changes: newsarchive history URL_OR_ID; with --as-of, the version the archive
+    had at that moment (as newsarchive history --as-of).
 
     \b
     Examples:
       newsarchive show 42 --db data/archive.db
       newsarchive show https://news.example/2024/05/01/budget/ --config sources.toml
       newsarchive show 42 --format json | jq .provenance
+      newsarchive show 42 --as-of 2024-05-01T12:00Z
     """
     from archive.research import article_detail
+    from crawler.cli.history import as_of_document, as_of_text
 
     with open_existing_archive(archive_path(load_optional_config(config_path), db)) as archive:
         try:
             detail = article_detail(archive, url_or_id)
+            entry = archive.as_of(detail["article"]["id"], as_of) if as_of is not None else None
         except ArchiveError as error:
             fail(str(error), EXIT_NOT_FOUND)
+    if entry is not None:
+        article = detail["article"]
+        if output_format == "json":
+            click.echo(json.dumps(as_of_document(article, entry), indent=2, ensure_ascii=False))
+        else:
+            click.echo(as_of_text(article, entry))
+        return
     if output_format == "json":
         click.echo(json.dumps(detail, indent=2, ensure_ascii=False))
     else:
