@@ -47,6 +47,7 @@ from typing import IO, Any
 
 from .filters import ArticleFilter
 from .models import ArchiveError
+from .records import from_json
 
 FETCH_BATCH = 500  # rows per fetchmany: enough to amortise the call, few enough to stay small
 PARQUET_ROW_GROUP = 10_000  # rows per Parquet row group: the most the Parquet writer holds at once
@@ -297,7 +298,7 @@ def _decoder(column: Column) -> Callable[[Any], Any] | None:
     if column.type == "list":
         return _as_list
     if column.type == "json":
-        return _as_json
+        return from_json
     if column.type == "boolean":
         return lambda value: None if value is None else bool(value)
     return None
@@ -315,15 +316,6 @@ def _as_list(value: Any) -> list[str] | None:
     if not isinstance(decoded, list):
         decoded = [decoded]
     return [item if isinstance(item, str) else json.dumps(item, ensure_ascii=False) for item in decoded]
-
-
-def _as_json(value: Any) -> Any:
-    if value is None:
-        return None
-    try:
-        return json.loads(value)
-    except (TypeError, ValueError):
-        return value
 
 
 def iter_rows(source: Any, table: str, selection: ArticleFilter | None = None) -> Iterator[dict[str, Any]]:

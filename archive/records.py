@@ -71,6 +71,16 @@ def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() in ("", "[]", "{}"))
 
 
+def from_json(value: Any) -> Any:
+    """A JSON column's value decoded (a list, an object); a value that is not JSON text is returned as it is."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
 def article_columns(article: Mapping[str, Any]) -> dict[str, Any]:
     """Column values for `articles` derived from the crawler's article dict (no bookkeeping columns)."""
     text = article.get("text")

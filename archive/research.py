@@ -21,7 +21,6 @@ same rows for the same options. No settings beyond the constants below.
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from pathlib import Path
@@ -31,6 +30,7 @@ from .connection import primary_code
 from .filters import ArticleFilter
 from .migrations import VIEWS_13
 from .models import AliasReason, ArchiveError
+from .records import from_json
 
 if TYPE_CHECKING:
     from .reader import ArchiveReader
@@ -129,7 +129,7 @@ def search(
         raise ArchiveError(f"Cannot search archive {reader.path}: {error}.") from error
     hits = []
     for position, row in enumerate(rows, start=1):
-        row.update(rank=position, authors=_json_value(row["authors"]) or [], score=round(-row["bm25"], 4))
+        row.update(rank=position, authors=from_json(row["authors"]) or [], score=round(-row["bm25"], 4))
         hits.append({key: row[key] for key in SEARCH_KEYS})
     return hits
 
@@ -161,7 +161,7 @@ def article_detail(reader: ArchiveReader, url_or_id: str | int) -> dict[str, Any
     """
     row = reader.article(url_or_id)
     article_id = row["id"]
-    article = {name: (_json_value(value) if name in JSON_COLUMNS else value) for name, value in row.items()}
+    article = {name: (from_json(value) if name in JSON_COLUMNS else value) for name, value in row.items()}
     provenance_row = _provenance(reader, article_id)
     first_fetch = _first(
         reader.query(
@@ -293,12 +293,3 @@ def stats(reader: ArchiveReader, article_filter: ArticleFilter | None = None) ->
 
 def _first(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     return rows[0] if rows else None
-
-
-def _json_value(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value

@@ -25,6 +25,7 @@ from typing import Any
 import click
 
 from archive import ArchiveError
+from archive.records import from_json
 from crawler.cli.ops import CONFIG_OPTION, DB_OPTION, archive_path, load_optional_config, open_existing_archive
 
 EXIT_NOT_FOUND = 1
@@ -91,14 +92,14 @@ def as_of_text(article: Mapping[str, Any], entry: Mapping[str, Any]) -> str:
         lines.append(f"Offline then: removed at {entry['removed_at']} (HTTP {entry.get('removed_status')})")
     lines.append("")
     for field, words in FIELD_LABELS.items():
-        lines.append(f"{words}: {_shown(_json_list(entry.get(field)))}")
+        lines.append(f"{words}: {_shown(from_json(entry.get(field)))}")
     lines += ["", entry.get("text") or "(no text)"]
     return "\n".join(lines)
 
 
 def as_of_document(article: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[str, Any]:
     """``--as-of`` for machines: the article's id and URL, and that version with its lists decoded."""
-    document = {**entry, **{name: _json_list(entry.get(name)) for name in ("authors", "categories", "tags")}}
+    document = {**entry, **{name: from_json(entry.get(name)) for name in ("authors", "categories", "tags")}}
     return {"article": {"id": article["id"], "url": article["url"]}, "as_of": document}
 
 
@@ -109,20 +110,11 @@ def history_document(article: Mapping[str, Any], versions: Sequence[Mapping[str,
         "versions": [
             {
                 **entry,
-                **{name: _json_list(entry.get(name)) for name in ("authors", "categories", "tags")},
+                **{name: from_json(entry.get(name)) for name in ("authors", "categories", "tags")},
             }
             for entry in versions
         ],
     }
-
-
-def _json_list(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
 
 
 @click.command()
