@@ -417,6 +417,39 @@ def _create_views(db: Database) -> None:
         db.execute(f"CREATE VIEW {name} AS {select.strip()}")
 
 
+# articles_fts since migration 14: the searchable columns, and the source (matched only as a search's
+# source filter, so FTS5 skips other sources' rows instead of ranking every match). The update trigger
+# fires only when one of them changes: a re-fetch that only marks an article seen leaves the index alone.
+FTS_COLUMNS = ("title", "text", "source")
+_FTS_TRIGGERS = (
+    """CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN
+  INSERT INTO articles_fts (rowid, title, text, source) VALUES (new.rowid, new.title, new.text, new.source);
+END""",
+    """CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN
+  INSERT INTO articles_fts (articles_fts, rowid, title, text, source)
+  VALUES ('delete', old.rowid, old.title, old.text, old.source);
+END""",
+    """CREATE TRIGGER articles_au AFTER UPDATE OF title, text, source ON articles BEGIN
+  INSERT INTO articles_fts (articles_fts, rowid, title, text, source)
+  VALUES ('delete', old.rowid, old.title, old.text, old.source);
+  INSERT INTO articles_fts (rowid, title, text, source) VALUES (new.rowid, new.title, new.text, new.source);
+END""",
+)
+
+
+def _index_source_for_search(db: Database) -> None:
+    """articles_fts rebuilt with the source column (about 20 s per 100,000 articles, once)."""
+    for trigger in ("articles_ai", "articles_ad", "articles_au"):
+        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    db.execute("DROP TABLE IF EXISTS articles_fts")
+    db.execute(
+        "CREATE VIRTUAL TABLE articles_fts USING FTS5 (title, text, source, tokenize='porter', content='articles')"
+    )
+    db.execute("INSERT INTO articles_fts (rowid, title, text, source) SELECT rowid, title, text, source FROM articles")
+    for trigger in _FTS_TRIGGERS:
+        db.execute(trigger)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core tables: crawl_runs, articles, versions, aliases, minhashes, fetches", _create_core_tables),
     Migration(2, "articles_fts: FTS5 over title and text, porter stemming, sync triggers", _enable_full_text_search),
@@ -466,6 +499,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         13,
         "views: latest_articles, article_provenance, articles_per_day (stable names for researchers)",
         _create_views,
+    ),
+    Migration(
+        14,
+        "articles_fts: the source indexed too (fast source-filtered search); its update trigger only on title, text, source",
+        _index_source_for_search,
     ),
 )
 

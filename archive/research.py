@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .connection import primary_code
-from .filters import ArticleFilter
+from .filters import ArticleFilter, fts_match, indexes_source
 from .migrations import VIEWS_13
 from .models import AliasReason, ArchiveError
 from .records import from_json
@@ -62,14 +62,21 @@ _QUERY_TOKEN = re.compile(r'"[^"]*"|[(),]|[^\s(),"]+|\S')
 _OPERATORS = frozenset({"AND", "OR", "NOT", "NEAR"})
 _BAREWORD = re.compile(r"^\w+\*?$")  # what FTS5 takes unquoted (letters, digits, _, non-ASCII)
 _COLUMN_FILTER = re.compile(r"^(-?(?:title|text|\{[\w ]+\})):(.*)$")
-_MATCH_SQL = """
-SELECT a.id, a.url, a.source, a.title, a.published_at, a.published_at_utc, a.language, a.authors,
-       snippet(articles_fts, 1, ?, ?, '…', ?) AS snippet,
-       bm25(articles_fts, ?, 1.0) AS bm25
+# Ranking first, snippets after: a SELECT list is computed for every match before ORDER BY ... LIMIT
+# keeps the best, and snippet() costs far more than bm25(); so one query ranks the ids, and the
+# snippets are made for those ids only.
+_RANK_SQL = """
+SELECT a.id, bm25(articles_fts, ?, 1.0, 0.0) AS bm25
 FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
 WHERE articles_fts MATCH ? AND {where}
 ORDER BY bm25, a.id
 LIMIT ?
+"""
+_HITS_SQL = """
+SELECT a.id, a.url, a.source, a.title, a.published_at, a.published_at_utc, a.language, a.authors,
+       snippet(articles_fts, 1, ?, ?, '…', ?) AS snippet
+FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
+WHERE articles_fts MATCH ? AND articles_fts.rowid = ?
 """
 
 
@@ -116,13 +123,18 @@ def search(
     """
     if not query or not query.strip():
         raise ArchiveError("The search query is empty.", SYNTAX_EXAMPLES)
-    where, params = (article_filter or ArticleFilter()).where("a")
-    sql = _MATCH_SQL.format(where=where)
-    values = [marks[0], marks[1], SNIPPET_TOKENS, TITLE_WEIGHT, fts_query(query), *params, limit]
+    selection = article_filter or ArticleFilter()
+    where, params = selection.where("a")
+    source = selection.source if indexes_source(reader.db) else None
+    match = fts_match(fts_query(query), source)
     try:
-        cursor = reader.db.execute(sql, values)
-        names = [column[0] for column in cursor.description]
-        rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+        ranked = reader.db.execute(_RANK_SQL.format(where=where), [TITLE_WEIGHT, match, *params, limit]).fetchall()
+        by_id: dict[int, dict[str, Any]] = {}
+        for article_id, _ in ranked:  # one FTS5 seek per hit (rowid = ?), not a second pass over every match
+            cursor = reader.db.execute(_HITS_SQL, [marks[0], marks[1], SNIPPET_TOKENS, match, article_id])
+            names = [column[0] for column in cursor.description]
+            by_id.update({row[0]: dict(zip(names, row)) for row in cursor.fetchall()})
+        rows = [{**by_id[article_id], "bm25": bm25} for article_id, bm25 in ranked if article_id in by_id]
     except sqlite3.OperationalError as error:
         raise _query_error(reader, query, error) from error
     except sqlite3.DatabaseError as error:

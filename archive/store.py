@@ -33,6 +33,7 @@ from . import boilerplate as boilerplate_rows
 from . import crawl_state, dedup
 from .connection import describe_database_error, open_database
 from .dates import utc_now_iso
+from .filters import fts_match
 from .migrations import apply_migrations
 from .models import (
     FINAL_RUN_STATUSES,
@@ -459,11 +460,11 @@ class Archive:
             LIMIT ?
         """
         try:
-            return article_rows.rows_dicts(self.db, sql, [query, limit])
+            return article_rows.rows_dicts(self.db, sql, [fts_match(query), limit])
         except sqlite3.OperationalError:
             query_words = _quote_fts_words(query)  # not valid FTS5 syntax: search the words literally
         try:
-            return article_rows.rows_dicts(self.db, sql, [query_words, limit])
+            return article_rows.rows_dicts(self.db, sql, [fts_match(query_words), limit])
         except sqlite3.OperationalError as error:
             raise ArchiveError(f"Search query {query!r} failed in archive {self.path}: {error}") from error
 

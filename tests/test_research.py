@@ -478,3 +478,39 @@ def test_show_as_of_prints_the_version_the_archive_had_then(archive_file: Path) 
     assert document["article"]["id"] == 1 and document["as_of"]["version"] == 2
     before = CliRunner().invoke(main, ["show", "1", "--as-of", "2000-01-01", "--db", str(archive_file)])
     assert before.exit_code == 1 and "Traceback" not in before.output, before.output
+
+
+# --- the source in the full-text index (migration 14) --------------------------------------------
+
+
+def test_a_source_name_is_no_search_word_but_the_source_filter_runs_inside_the_index(reader: ArchiveReader) -> None:
+    columns = [row[1] for row in reader.db.execute("PRAGMA table_info(articles_fts)")]
+    assert columns == ["title", "text", "source"]
+    for hit in search(reader, "alpha", limit=50):  # every article of source "alpha" would match a bare column
+        (text,) = reader.db.execute("SELECT title || ' ' || text FROM articles WHERE id = ?", [hit["id"]]).fetchone()
+        assert "alpha" in text.lower(), hit
+    for query in ("budget", "weather OR river", "cold*"):
+        everywhere = search(reader, query, limit=100)
+        for source in ("alpha", "beta", "nosuchsource"):
+            filtered = search(reader, query, ArticleFilter(source=source), limit=100)
+            assert [hit["id"] for hit in filtered] == [hit["id"] for hit in everywhere if hit["source"] == source]
+
+
+def test_marking_an_article_seen_leaves_the_index_alone(archive_file: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "archive.db"
+    copy.write_bytes(archive_file.read_bytes())
+    with sqlite3.connect(copy) as connection:
+
+        def index_state() -> list[tuple[Any, ...]]:
+            return connection.execute("SELECT id, block FROM articles_fts_data ORDER BY id").fetchall()
+
+        before = index_state()
+        connection.execute("UPDATE articles SET last_seen_at = '2030-01-01T00:00:00Z'")  # an unchanged re-fetch
+        assert index_state() == before
+        connection.execute("UPDATE articles SET title = 'Zebra crossing plan' WHERE id = 1")
+        assert index_state() != before
+        found = connection.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH 'zebra'").fetchall()
+        assert found == [(1,)]
+        connection.execute(
+            "INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')"
+        )  # raises if out of step
