@@ -140,15 +140,18 @@ class SiteBoilerplate:
         if self.pages < self.min_pages:
             return False
         entry = self._entries.get(line_fingerprint(line))
-        return entry is not None and entry.pages >= max(MIN_LINE_PAGES, self.min_share * self.pages)
+        return entry is not None and entry.pages >= self._threshold()
 
     def learned(self) -> list[str]:
         """Example text of every line currently judged boilerplate, most frequent first."""
         if self.pages < self.min_pages:
             return []
-        threshold = max(MIN_LINE_PAGES, self.min_share * self.pages)
         entries = sorted(self._entries.values(), key=lambda entry: -entry.pages)
-        return [entry.example for entry in entries if entry.pages >= threshold]
+        return [entry.example for entry in entries if entry.pages >= self._threshold()]
+
+    def _threshold(self) -> float:
+        """On how many counted articles a line must stand to be boilerplate."""
+        return max(MIN_LINE_PAGES, self.min_share * self.pages)
 
     def persisted(self) -> list[tuple[str, int, str]]:
         """(fingerprint, pages, example line) of the lines worth keeping for the next run."""
