@@ -45,7 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from .filters import ArticleFilter
+from .filters import NO_CONDITION, ArticleFilter
 from .models import ArchiveError
 from .records import from_json
 
@@ -280,7 +280,7 @@ def _select(conn: sqlite3.Connection, table: ExportTable, selection: ArticleFilt
         return f"SELECT {select} FROM {table.table} t WHERE t.source = ? ORDER BY t.id", [selection.source]
     where, params = selection.where("a")
     order = "t.article_id, t.version" if table.name == "versions" else "t.id"
-    if where == "1":
+    if where == NO_CONDITION:
         return f"SELECT {select} FROM {table.table} t ORDER BY {order}", []
     if table.name == "articles":
         return (

@@ -21,6 +21,7 @@ _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # What a researcher's query searches. The index also holds the source (migration 14), which is
 # matched only as a filter: searching "alpha" must not find every article of a source named alpha.
 SEARCHED_COLUMNS = "{title text}"
+NO_CONDITION = "1"  # ArticleFilter.where() when no filter is set
 
 
 def fts_match(query: str, source: str | None = None) -> str:
@@ -50,7 +51,7 @@ class ArticleFilter:
     query: str | None = None  # FTS5 query over title and text (see archive.search for the syntax)
 
     def where(self, table: str = "articles") -> tuple[str, list[Any]]:
-        """``(sql, params)``: a condition over ``table`` (an alias of ``articles``); ``"1"`` when no filter is set."""
+        """``(sql, params)``: a condition over ``table`` (an alias of ``articles``); ``NO_CONDITION`` when no filter is set."""
         conditions: list[str] = []
         params: list[Any] = []
         if self.source is not None:
@@ -76,7 +77,7 @@ class ArticleFilter:
         if self.query is not None:
             conditions.append(f"{table}.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
             params.append(fts_match(self.query))
-        return (" AND ".join(conditions) or "1"), params
+        return (" AND ".join(conditions) or NO_CONDITION), params
 
 
 def _bound(value: str, option: str, end: bool) -> str:

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .connection import primary_code
-from .filters import ArticleFilter, fts_match, indexes_source
+from .filters import NO_CONDITION, ArticleFilter, fts_match, indexes_source
 from .migrations import VIEWS_13
 from .models import AliasReason, ArchiveError
 from .records import from_json
@@ -70,6 +71,15 @@ SELECT a.id, bm25(articles_fts, ?, 1.0, 0.0) AS bm25
 FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
 WHERE articles_fts MATCH ? AND {where}
 ORDER BY bm25, a.id
+LIMIT ?
+"""
+# The same when no filter is left once the index has taken the source: the articles table is not
+# touched for every match (a row lookup per match costs as much again as bm25 on a broad query).
+_RANK_FTS_SQL = """
+SELECT rowid, bm25(articles_fts, ?, 1.0, 0.0) AS bm25
+FROM articles_fts
+WHERE articles_fts MATCH ?
+ORDER BY bm25, rowid
 LIMIT ?
 """
 _HITS_SQL = """
@@ -124,11 +134,14 @@ def search(
     if not query or not query.strip():
         raise ArchiveError("The search query is empty.", SYNTAX_EXAMPLES)
     selection = article_filter or ArticleFilter()
-    where, params = selection.where("a")
     source = selection.source if indexes_source(reader.db) else None
+    if source is not None:
+        selection = replace(selection, source=None)  # the index filters the source (fts_match)
+    where, params = selection.where("a")
     match = fts_match(fts_query(query), source)
+    rank_sql = _RANK_FTS_SQL if where == NO_CONDITION else _RANK_SQL.format(where=where)
     try:
-        ranked = reader.db.execute(_RANK_SQL.format(where=where), [TITLE_WEIGHT, match, *params, limit]).fetchall()
+        ranked = reader.db.execute(rank_sql, [TITLE_WEIGHT, match, *params, limit]).fetchall()
         by_id: dict[int, dict[str, Any]] = {}
         for article_id, _ in ranked:  # one FTS5 seek per hit (rowid = ?), not a second pass over every match
             cursor = reader.db.execute(_HITS_SQL, [marks[0], marks[1], SNIPPET_TOKENS, match, article_id])

@@ -34,7 +34,7 @@ NEWSARCHIVE_MAX_PAGES = _source_default("max_pages")  # pages sent per crawl, a 
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = DOWNLOAD_DELAY  # per source: its download_delay (at least 0.1)
 AUTOTHROTTLE_MAX_DELAY = 60.0
-AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = float(CONCURRENT_REQUESTS_PER_DOMAIN)  # per source: its concurrency
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
@@ -103,6 +103,8 @@ ITEM_PIPELINES = {
     "pipelines.archive.ArchivePipeline": 800,
 }
 EXTENSIONS = {
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "crawler.extensions.throttle.ThrottleExtension": 0,  # AutoThrottle: 404s and redirects may lower the delay
     "crawler.extensions.skip_non_html.SkipNonHtmlExtension": 100,
 }
 

@@ -24,7 +24,8 @@ Run by the CLI with a ``SourceConfig``, or from the project root as
 Settings read: ``NEWSARCHIVE_SOURCES``, ``DISCOVERY_MAX_DEPTH``, ``DISCOVERY_SITEMAP_MAX_DEPTH``,
 ``DISCOVERY_PATTERN_BUDGET``, ``NEWSARCHIVE_RENDER_FIRST``, ``DOWNLOAD_MAXSIZE``. Set per source, at
 spider priority (``-s`` still wins): ``DOWNLOAD_DELAY`` and ``AUTOTHROTTLE_START_DELAY``
-(``download_delay``), ``CONCURRENT_REQUESTS_PER_DOMAIN`` (``concurrency``), ``ROBOTSTXT_OBEY``
+(``download_delay``), ``CONCURRENT_REQUESTS_PER_DOMAIN`` and ``AUTOTHROTTLE_TARGET_CONCURRENCY``
+(``concurrency``), ``ROBOTSTXT_OBEY``
 (``obey_robots``), ``NEWSARCHIVE_MAX_PAGES`` (``max_pages``, crawler.middlewares.max_pages), ``ARCHIVE_DB`` (``[archive] db``), and the
 browser's settings (crawler.browser.render_settings).
 A failure is recorded with a reason in words and a ``ReasonKind`` (spiders/failures.py).
@@ -123,6 +124,7 @@ def apply_source_settings(settings: Any, source: SourceConfig, config: Config | 
     settings.set("DOWNLOAD_DELAY", source.download_delay, priority="spider")
     settings.set("AUTOTHROTTLE_START_DELAY", max(source.download_delay, 0.1), priority="spider")
     settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", source.concurrency, priority="spider")
+    settings.set("AUTOTHROTTLE_TARGET_CONCURRENCY", float(source.concurrency), priority="spider")
     settings.set("ROBOTSTXT_OBEY", source.obey_robots, priority="spider")
     settings.set("NEWSARCHIVE_MAX_PAGES", source.max_pages, priority="spider")
     if config is not None:
