@@ -162,6 +162,9 @@ class NewsSpider(scrapy.Spider):
         self.notes = DiscoveryNotes()
         self.late_notes: list[PageNotesItem] = []
         self.article_texts: set[bytes] = set()  # digests of the article texts parsed in this run
+        # Page URLs requested in this run: a repeated link (a site's navigation is on every page) stops
+        # at a set lookup instead of building a request for the dupefilter to drop.
+        self.requested: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -228,6 +231,8 @@ class NewsSpider(scrapy.Spider):
             self.crawler.stats.inc_value("newsarchive/skipped_never_article_url")
             return None
         self.take_note(url, target, found_by, hints)
+        if fetching is None and target in self.requested:
+            return None  # its finder is noted; the request was made already
         known = self.state.get(target)
         if signal is None and link_text:
             signal = link_signal(link_text)
@@ -266,6 +271,7 @@ class NewsSpider(scrapy.Spider):
             self.crawler.stats.inc_value("newsarchive/links_over_pattern_budget")
             self.budget.hold(target, request)
             return None
+        self.requested.add(target)
         return request
 
     def take_note(self, url: str, target: str, found_by: str, hints: dict[str, Any] | None) -> None:
@@ -706,6 +712,7 @@ class NewsSpider(scrapy.Spider):
             except ValueError:
                 pass
         for request in released:
+            self.requested.add(request.url)
             self.crawler.engine.crawl(request)
         if released:
             self.crawler.stats.inc_value("newsarchive/links_released_by_articles", len(released))

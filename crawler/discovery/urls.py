@@ -104,6 +104,7 @@ def _netloc_without_default_port(netloc: str, scheme: str) -> str:
     return f"{userinfo}{at}{host}"
 
 
+@functools.lru_cache(maxsize=16384)  # a site's navigation links recur on every page it has
 def canonicalize_url(url: str) -> str:
     """The canonical form of an http(s) URL, used as the archive's de-duplication key.
 
