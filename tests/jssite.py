@@ -6,7 +6,9 @@
 - ``/static/{n}/``: ordinary articles, the full text in the HTML;
 - ``/json/{n}/``: an empty ``<div id="app">`` filled by a script from a ``<script type="application/json">`` block;
 - ``/write/{n}/``: the text written by ``document.write`` in an inline script;
-- ``/dom/{n}/``: the text added with createElement/appendChild after DOMContentLoaded.
+- ``/dom/{n}/``: the text added with createElement/appendChild after DOMContentLoaded;
+- ``/late/{n}/`` (none unless asked for): the text fetched from ``/late/{n}/text.json`` a moment
+  (``LATE_DELAY_MS``) after the page's load event, as pages that call an API do.
 
 Every article page has a title, byline, ``og:type`` article, 4 to 6 paragraphs of 40+ words of
 its own prose, an image and a web font (both served here, under ``/assets/``, so a crawl that
@@ -29,7 +31,8 @@ from crawler.demo.server import Reply, Request
 from tests.newssite import prose
 
 SITE_NAME = "The Lantern Post"
-JS_KINDS = ("json", "write", "dom")
+JS_KINDS = ("json", "write", "dom", "late")
+LATE_DELAY_MS = 300  # a "late" page asks for its text this long after its load event
 ARTICLE_KINDS = ("static", *JS_KINDS)
 SECTIONS = ("politics", "business", "science", "culture", "sport")
 MIN_WORDS_PER_PARAGRAPH = 40
@@ -181,6 +184,24 @@ for (var i = 0; i < paragraphs.length; i++) {{
 }}
 {hide_loading}
 </script>"""
+    if article.kind == "late":
+        return f"""{waiting}
+<div id="story"></div>
+<script>
+window.addEventListener("load", function () {{
+  setTimeout(function () {{
+    fetch("{article.path}text.json").then(function (r) {{ return r.json(); }}).then(function (data) {{
+      var story = document.getElementById("story");
+      data.paragraphs.forEach(function (text) {{
+        var p = document.createElement("p");
+        p.textContent = text;
+        story.appendChild(p);
+      }});
+      {hide_loading}
+    }});
+  }}, {LATE_DELAY_MS});
+}});
+</script>"""
     return f"""{waiting}
 <div id="story"></div>
 <script>
@@ -227,9 +248,11 @@ def _home_page(articles: list[JsArticle]) -> str:
     return _page(f"{SITE_NAME}: latest news", head, f"<main><h1>Latest news</h1>\n{sections}\n</main>")
 
 
-def js_site_app(n_static: int = 3, n_json: int = 3, n_write: int = 3, n_dom: int = 3) -> Callable[[Request], Reply]:
+def js_site_app(
+    n_static: int = 3, n_json: int = 3, n_write: int = 3, n_dom: int = 3, n_late: int = 0
+) -> Callable[[Request], Reply]:
     """The site as an app for ``crawler.demo.server.serve``, with this many articles of each kind."""
-    counts = {"static": n_static, "json": n_json, "write": n_write, "dom": n_dom}
+    counts = {"static": n_static, "json": n_json, "write": n_write, "dom": n_dom, "late": n_late}
     if any(count < 0 for count in counts.values()):
         raise ValueError(f"js_site_app: article counts must be >= 0, got {counts}")
     articles = _articles(counts)
@@ -244,6 +267,9 @@ def js_site_app(n_static: int = 3, n_json: int = 3, n_write: int = 3, n_dom: int
             return Reply(body=b"User-agent: *\nAllow: /\n", headers={"content-type": "text/plain"})
         if path in by_path:
             return Reply(body=_article_page(by_path[path], request.base_url).encode())
+        if path.endswith("/text.json") and path[: -len("text.json")] in by_path:
+            data = {"paragraphs": by_path[path[: -len("text.json")]].paragraphs()}
+            return Reply(body=json.dumps(data).encode(), headers={"content-type": "application/json"})
         if path in images:
             return Reply(body=TINY_JPEG, headers={"content-type": "image/jpeg"})
         if path == FONT_PATH:
@@ -253,9 +279,11 @@ def js_site_app(n_static: int = 3, n_json: int = 3, n_write: int = 3, n_dom: int
     return app
 
 
-def expected_js_articles(base: str, n_json: int = 3, n_write: int = 3, n_dom: int = 3) -> dict[str, list[str]]:
+def expected_js_articles(
+    base: str, n_json: int = 3, n_write: int = 3, n_dom: int = 3, n_late: int = 0
+) -> dict[str, list[str]]:
     """URL -> paragraphs of every article whose text only JavaScript shows (``base`` without trailing /)."""
-    counts = {"static": 0, "json": n_json, "write": n_write, "dom": n_dom}
+    counts = {"static": 0, "json": n_json, "write": n_write, "dom": n_dom, "late": n_late}
     return {base + article.path: article.paragraphs() for article in _articles(counts)}
 
 
@@ -264,7 +292,7 @@ def static_article_urls(base: str, n_static: int = 3) -> list[str]:
     return [base + JsArticle("static", number).path for number in range(1, n_static + 1)]
 
 
-def asset_paths(n_static: int = 3, n_json: int = 3, n_write: int = 3, n_dom: int = 3) -> set[str]:
+def asset_paths(n_static: int = 3, n_json: int = 3, n_write: int = 3, n_dom: int = 3, n_late: int = 0) -> set[str]:
     """Paths of the images and the font the pages reference (fetched only when not aborted)."""
-    counts = {"static": n_static, "json": n_json, "write": n_write, "dom": n_dom}
+    counts = {"static": n_static, "json": n_json, "write": n_write, "dom": n_dom, "late": n_late}
     return {FONT_PATH} | {article.image_path for article in _articles(counts)}

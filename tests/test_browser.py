@@ -93,8 +93,8 @@ def test_defaults_without_any_render_setting(real_browser: str) -> None:
     assert render.executable_path == real_browser
     assert render.headless is True
     assert render.navigation_timeout_ms == 30_000
-    assert (render.max_open_pages, render.pages_per_context, render.wait_after_load_ms) == (4, 100, 500)
-    assert render.blocked_resource_types == ("image", "font", "media")
+    assert (render.max_open_pages, render.pages_per_context, render.wait_after_load_ms) == (4, 100, 1500)
+    assert render.blocked_resource_types == ("image", "font", "media", "stylesheet", "texttrack", "manifest")
 
 
 def test_values_given_as_command_line_strings(tmp_path: Path) -> None:

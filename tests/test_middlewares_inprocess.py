@@ -21,7 +21,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy_playwright.page import PageMethod
 
 from crawler.middlewares.backoff_retry import BackoffRetryMiddleware
-from crawler.middlewares.render_pages import RenderPagesMiddleware
+from crawler.middlewares.render_pages import SETTLE_SCRIPT, RenderPagesMiddleware
 from crawler.sources.config import adhoc_source
 from tests.inprocess import component_crawler, news_crawler, response_to, run
 
@@ -196,7 +196,8 @@ def test_page_methods_wait_only_when_render_wait_ms_is_set() -> None:
     middleware.process_request(request)
     (method,) = request.meta["playwright_page_methods"]
     assert isinstance(method, PageMethod)
-    assert (method.method, method.args) == ("wait_for_timeout", (250,))
+    # Until the text is there, at most RENDER_WAIT_MS; EXTRACT_MIN_TEXT_CHARS is what "there" means.
+    assert (method.method, method.args) == ("evaluate", (SETTLE_SCRIPT, {"minChars": 200, "quietMs": 50, "capMs": 250}))
 
     own = [PageMethod("wait_for_selector", "article")]
     chosen = Request(PAGE, meta={"playwright": True, "playwright_page_methods": own})

@@ -25,7 +25,7 @@ from crawler.sources.ops_tables import RenderMode
 if TYPE_CHECKING:
     from crawler.sources.config import SourceConfig
 
-BLOCKED_RESOURCE_TYPES: tuple[str, ...] = ("image", "font", "media")
+BLOCKED_RESOURCE_TYPES: tuple[str, ...] = ("image", "font", "media", "stylesheet", "texttrack", "manifest")
 MAX_WAIT_MS = 60_000
 # One context in use, one being recycled: the old context finishes its open pages while the new
 # one already takes new ones.
@@ -190,7 +190,7 @@ class RenderSettings:
 
 
 def should_abort_request(request: Any) -> bool:
-    """PLAYWRIGHT_ABORT_REQUEST: skip images, fonts and media, which text extraction never needs."""
+    """PLAYWRIGHT_ABORT_REQUEST: skip images, fonts, media, style sheets, subtitles and manifests: text extraction needs none."""
     return request.resource_type in BLOCKED_RESOURCE_TYPES
 
 

@@ -1,12 +1,19 @@
 """Browser pages for the requests that need one, and fresh browser contexts every so often.
 
 Requests with ``meta["playwright"]`` go through scrapy-playwright (headless system Chromium,
-images/fonts/media aborted: crawler.browser.chromium); all others never touch the browser. This
+images, fonts, media and style sheets aborted: crawler.browser.chromium); all others never touch the browser. This
 downloader middleware gives each rendered request a browser context at download time, closes
 its page as soon as the response is in, and closes a context once it has served
 ``RENDER_CONTEXT_PAGES`` pages and has no page left open, so memory stays flat over a long
 crawl. Counts land in the crawl stats (``newsarchive/render/*``). Enabled only when the spider
 turned rendering on (``NEWSARCHIVE_RENDER_ENABLED``, set when a browser was found).
+
+After the load event a page is given until its text is there, not a fixed time: the wait ends
+once its paragraphs hold ``EXTRACT_MIN_TEXT_CHARS`` characters and the document has not changed
+for ``SETTLE_QUIET_MS`` (scripts that render from inline data are done by then; pages that fetch
+their text from an API get it a moment later), and at the latest after ``RENDER_WAIT_MS``. The
+time waited is summed in ``newsarchive/render/settle_ms``. Settings: ``RENDER_CONTEXT_PAGES``,
+``RENDER_WAIT_MS`` (0: no wait at all), ``EXTRACT_MIN_TEXT_CHARS``, ``NEWSARCHIVE_RENDER_ENABLED``.
 """
 
 from __future__ import annotations
@@ -20,7 +27,37 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
+from crawler.browser.render_settings import RenderSettings
+
 logger = logging.getLogger(__name__)
+
+SETTLE_QUIET_MS = 50  # the document unchanged this long, with its text there: rendering is done
+# Resolves (never rejects) with the milliseconds waited: as soon as <p> elements hold minChars
+# characters and no mutation happened for quietMs, or when capMs is up. A promise that always
+# resolves keeps a slow page from failing its download: it is extracted as it is at the cap.
+SETTLE_SCRIPT = """
+({minChars, quietMs, capMs}) => new Promise((resolve) => {
+  const started = performance.now();
+  let changed = started;
+  const observer = new MutationObserver(() => { changed = performance.now(); });
+  observer.observe(document, {subtree: true, childList: true, characterData: true});
+  const textChars = () => {
+    let chars = 0;
+    for (const p of document.querySelectorAll("p")) chars += p.textContent.trim().length;
+    return chars;
+  };
+  const check = () => {
+    const now = performance.now();
+    if (now - started >= capMs || (now - changed >= quietMs && textChars() >= minChars)) {
+      observer.disconnect();
+      resolve(Math.round(now - started));
+    } else {
+      setTimeout(check, 10);
+    }
+  };
+  check();
+})
+"""
 
 
 class ContextRotation:
@@ -49,6 +86,16 @@ class ContextRotation:
         return finished
 
 
+def settle_ms(page_methods: Any) -> int | None:
+    """The milliseconds SETTLE_SCRIPT waited on a page (None when it did not run)."""
+    for method in page_methods or ():
+        if getattr(method, "args", ())[:1] == (SETTLE_SCRIPT,) and isinstance(
+            getattr(method, "result", None), int | float
+        ):
+            return int(method.result)
+    return None
+
+
 class RenderingOff(NotConfigured):
     """The crawl renders nothing. Its reason is kept out of ``args``: Scrapy logs "Disabled <component>:
     <args[0]>" at WARNING level, and a crawl without a browser is normal, not a warning (the reason is
@@ -61,18 +108,24 @@ class RenderingOff(NotConfigured):
 
 
 class RenderPagesMiddleware:
-    def __init__(self, crawler: Crawler, pages_per_context: int, wait_ms: int) -> None:
+    def __init__(self, crawler: Crawler, pages_per_context: int, wait_ms: int, min_text_chars: int = 200) -> None:
         self.stats = crawler.stats
         self.rotation = ContextRotation(pages_per_context)
         self.wait_ms = wait_ms
+        self.min_text_chars = min_text_chars
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RenderPagesMiddleware:
         if not crawler.settings.getbool("NEWSARCHIVE_RENDER_ENABLED"):
             logger.debug("RenderPagesMiddleware off: %s", RenderingOff.REASON)
             raise RenderingOff
-        settings = crawler.settings
-        return cls(crawler, settings.getint("RENDER_CONTEXT_PAGES"), settings.getint("RENDER_WAIT_MS"))
+        render = RenderSettings.from_settings(crawler.settings)  # validated once, as the spider had them
+        return cls(
+            crawler,
+            render.pages_per_context,
+            render.wait_after_load_ms,
+            crawler.settings.getint("EXTRACT_MIN_TEXT_CHARS"),
+        )
 
     def process_request(self, request: Request) -> None:
         if not request.meta.get("playwright") or "playwright_context" in request.meta:
@@ -82,8 +135,9 @@ class RenderPagesMiddleware:
         if self.wait_ms > 0:
             from scrapy_playwright.page import PageMethod
 
-            # Scripts that render after "load" (fetch, timers) get a moment to finish.
-            request.meta.setdefault("playwright_page_methods", [PageMethod("wait_for_timeout", self.wait_ms)])
+            # Scripts that render after "load" (fetch, timers) get until the text is there.
+            settle = {"minChars": self.min_text_chars, "quietMs": SETTLE_QUIET_MS, "capMs": self.wait_ms}
+            request.meta.setdefault("playwright_page_methods", [PageMethod("evaluate", SETTLE_SCRIPT, settle)])
         self.stats.inc_value("newsarchive/render/requests")
 
     async def process_response(self, request: Request, response: Response) -> Response:
@@ -91,6 +145,9 @@ class RenderPagesMiddleware:
         if page is not None:
             await self._release(page, request.meta.get("playwright_context"))
             self.stats.inc_value("newsarchive/render/pages")
+            waited = settle_ms(request.meta.get("playwright_page_methods"))
+            if waited is not None:
+                self.stats.inc_value("newsarchive/render/settle_ms", waited)
         return response
 
     async def process_exception(self, request: Request, exception: Exception) -> None:
