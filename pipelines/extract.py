@@ -1,7 +1,9 @@
-"""Extract each fetched page in a process pool and decide whether it is an article.
+"""Decide whether each fetched page is an article, extracting it first if the spider did not.
 
 trafilatura costs tens of milliseconds a page, so it runs in worker processes
-(crawler.extraction.pool) and the reactor keeps fetching meanwhile. A page that turns out to be a JavaScript shell is
+(crawler.extraction.pool, owned by the spider, which has each page extracted as it reads its links:
+spiders.reading); a page that arrives without fields is extracted here, in the same pool, while the
+reactor keeps fetching. A page that turns out to be a JavaScript shell is
 fetched again through the browser when its source says ``render_js = "auto"``. Settings:
 ``EXTRACT_WORKERS`` (0 = one per core), ``EXTRACT_MIN_TEXT_CHARS`` (for the extraction's app-shell test
 and the article verdict: shorter text is "no article text").
@@ -14,32 +16,31 @@ from typing import Any
 from scrapy.crawler import Crawler
 
 from crawler.extraction.classify import classify_page, looks_like_javascript_shell
-from crawler.extraction.pool import ExtractionPool
 from crawler.items import PageItem
 
 
 class ExtractPipeline:
-    def __init__(self, crawler: Crawler, pool: ExtractionPool) -> None:
+    def __init__(self, crawler: Crawler, min_text_chars: int) -> None:
         self.crawler = crawler
-        self.pool = pool
+        self.min_text_chars = min_text_chars
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
-        workers = crawler.settings.getint("EXTRACT_WORKERS") or None
-        pool = ExtractionPool(workers=workers, min_text_chars=crawler.settings.getint("EXTRACT_MIN_TEXT_CHARS"))
-        return cls(crawler, pool)
+        return cls(crawler, crawler.settings.getint("EXTRACT_MIN_TEXT_CHARS"))
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, PageItem):
             return item
         fetch = item.fetch
-        fields = await self.pool.extract(item.body, fetch.final_url or fetch.url, fetch.content_type)
         spider = self.crawler.spider
+        fields = item.fields
+        if fields is None:
+            fields = await spider.pool.extract(item.body, fetch.final_url or fetch.url, fetch.content_type)
         verdict = classify_page(
             fields,
             fetch.final_url or fetch.url,
             spider.source.article_urls,
-            min_text_chars=self.pool.min_text_chars,  # EXTRACT_MIN_TEXT_CHARS, as the extraction had it
+            min_text_chars=self.min_text_chars,  # EXTRACT_MIN_TEXT_CHARS, as the extraction had it
         )
         item.fields = fields
         item.is_article = verdict.is_article
@@ -59,6 +60,3 @@ class ExtractPipeline:
         self.crawler.engine.crawl(retry)
         item.reason = f"{item.reason}; fetched again in a browser"
         self.crawler.stats.inc_value("newsarchive/render/needed")
-
-    def close_spider(self) -> None:
-        self.pool.close()

@@ -47,7 +47,6 @@ from scrapy.exceptions import (
     DontCloseSpider,
 )
 from scrapy.http import Response, TextResponse
-from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
@@ -62,6 +61,7 @@ from crawler.discovery.links import (
     unwanted_feed_reason,
 )
 from crawler.discovery.notes import DiscoveryNotes, amp_aliases, merge_hints, shortlink_aliases, tracking_variant
+from crawler.discovery.page_links import PageLinks
 from crawler.discovery.recrawl import (
     Fetching,
     KnownUrl,
@@ -76,6 +76,7 @@ from crawler.discovery.recrawl import (
 from crawler.discovery.sitemaps import SitemapError, parse_sitemap, sitemaps_from_robots
 from crawler.discovery.urls import canonicalize_url, is_on_hosts, looks_like_non_html, never_article_reason
 from crawler.extensions.skip_non_html import is_html_content_type
+from crawler.extraction.pool import ExtractionPool
 from crawler.items import Fetch, FetchItem, ListedItem, NotFetchedItem, PageItem, PageNotesItem
 from crawler.middlewares.conditional_requests import AlreadyFetched
 from crawler.middlewares.max_pages import MaxPagesReached
@@ -83,24 +84,12 @@ from crawler.middlewares.robots_txt import ForbiddenByRobots
 from crawler.sources.config import Config, ConfigError, ConfigProblem, SourceConfig, adhoc_source, load_config
 from crawler.sources.ops_tables import RenderMode
 from spiders.failures import failure_reason
+from spiders.reading import read_in_pool
 
 # Known URLs come after new ones: first those with a change signal, then due revisits.
 PRIORITY_SIGNALLED = -10
 PRIORITY_REVISIT = -20
 CALLBACKS = {UrlKind.ROBOTS: "parse_robots", UrlKind.SITEMAP: "parse_sitemap", UrlKind.FEED: "parse_feed"}
-
-HEADLINE_LINK_XPATH = (
-    "//h1//a[@href] | //h2//a[@href] | //h3//a[@href] | //h4//a[@href]"
-    " | //*[contains(@class, 'title') or contains(@class, 'headline')]//a[@href]"
-    " | //a[@href][contains(@class, 'title') or contains(@class, 'headline')]"
-)
-AMP_LINK_XPATH = "//link[contains(concat(' ', normalize-space(@rel), ' '), ' amphtml ')]/@href"
-SHORTLINK_XPATH = "//link[contains(concat(' ', normalize-space(@rel), ' '), ' shortlink ')]/@href"
-FEED_LINK_XPATH = (
-    "//link[contains(concat(' ', normalize-space(@rel), ' '), ' alternate ')]"
-    "[@type='application/rss+xml' or @type='application/atom+xml' or @type='application/feed+json'"
-    " or @type='application/json'][@href]"
-)
 
 
 def resolve_source(
@@ -146,7 +135,6 @@ class NewsSpider(scrapy.Spider):
         super().__init__(*args, name=self.name, **kwargs)
         self.source = source
         self.hosts = source.hosts()
-        self.page_links = LinkExtractor(unique=True, canonicalize=False)
         # From the DISCOVERY_* settings (from_crawler): their defaults live in crawler/settings.py only.
         self.max_hops = max_hops
         self.max_sitemap_depth = max_sitemap_depth
@@ -165,6 +153,11 @@ class NewsSpider(scrapy.Spider):
         # Page URLs requested in this run: a repeated link (a site's navigation is on every page) stops
         # at a set lookup instead of building a request for the dupefilter to drop.
         self.requested: set[str] = set()
+        # Extraction workers, started on the first page (EXTRACT_WORKERS, EXTRACT_MIN_TEXT_CHARS).
+        self.extract_workers: int | None = None
+        self.min_text_chars = 200
+        self._pool: ExtractionPool | None = None
+        self._own_pool = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -188,9 +181,24 @@ class NewsSpider(scrapy.Spider):
         crawler.signals.connect(spider.check_dropped, signal=signals.spider_idle)
         crawler.signals.connect(spider.page_settled, signal=signals.item_scraped)
         spider.archive_db = crawler.settings.get("ARCHIVE_DB")
+        spider.extract_workers = crawler.settings.getint("EXTRACT_WORKERS") or None
+        spider.min_text_chars = crawler.settings.getint("EXTRACT_MIN_TEXT_CHARS")
         if warning:
             spider.logger.warning(warning, extra={"event": "browser_missing"})
         return spider
+
+    @property
+    def pool(self) -> ExtractionPool:
+        """The crawl's extraction workers (the extract pipeline uses them too); started on first use."""
+        if self._pool is None:
+            self._pool = ExtractionPool(workers=self.extract_workers, min_text_chars=self.min_text_chars)
+            self._own_pool = True
+        return self._pool
+
+    def use_pool(self, pool: ExtractionPool) -> None:
+        """Read pages in ``pool``, which the caller owns (the crawl does not close it)."""
+        self._pool = pool
+        self._own_pool = False
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -581,7 +589,7 @@ class NewsSpider(scrapy.Spider):
                 yield request
         yield from self.drain_late_notes()
 
-    def parse_page(self, response: Response) -> Iterator[Any]:
+    async def parse_page(self, response: Response) -> AsyncIterator[Any]:
         fetch = self.fetch_of(response)
         visit: Visit | None = response.meta.get("visit")
         removed = removal_status(visit.known if visit else None, response.status, fetch.url, fetch.final_url)
@@ -612,7 +620,17 @@ class NewsSpider(scrapy.Spider):
         meta = response.meta
         hops = meta.get("hops", 0)
         redirect_urls = list(meta.get("redirect_urls") or [])
-        hints, aliases = self.page_notes(response, fetch, redirect_urls)
+        # Extracted and its links read in one worker call: this process never parses the page.
+        fields, links = await read_in_pool(
+            self.pool,
+            response.body,
+            response.url,
+            fetch.content_type,
+            follow_links=self.source.follow_links and hops < self.max_hops,
+            headlines=len(self.state) > 0,  # a headline's text is a signal only about known pages
+            response_class=type(response),
+        )
+        hints, aliases = self.page_notes(response, fetch, redirect_urls, links)
         yield PageItem(
             source=self.source.name,
             fetch=fetch,
@@ -622,15 +640,19 @@ class NewsSpider(scrapy.Spider):
             fetch_mode=FetchMode.BROWSER if meta.get("playwright") else FetchMode.PLAIN,
             visit=visit,
             aliases=aliases,
+            fields=fields,
         )
-        yield from self.feed_requests(response)
-        yield from self.canonical_request(response, hops)
-        if self.source.follow_links and hops < self.max_hops:
-            yield from self.link_requests(response, hops)
-        yield from self.drain_late_notes()
+        for request in self.feed_requests(response.url, links):
+            yield request
+        for request in self.canonical_request(response.url, links, hops):
+            yield request
+        for request in self.link_requests(response.url, links, hops):
+            yield request
+        for item in self.drain_late_notes():
+            yield item
 
     def page_notes(
-        self, response: TextResponse, fetch: Fetch, redirect_urls: list[str]
+        self, response: TextResponse, fetch: Fetch, redirect_urls: list[str], links: PageLinks
     ) -> tuple[dict[str, Any], dict[str, str]]:
         """The page's hints and aliases: its request's, with what every other finder of its URLs said
         (a news sitemap or feed that named it after a link had), and its ``<link rel="shortlink">``."""
@@ -644,16 +666,15 @@ class NewsSpider(scrapy.Spider):
         if hints and len(note.found_by) > 1:
             hints["found_by"] = note.found_by  # every way the crawl met it, in order
         declared = {
-            **shortlink_aliases(response.xpath(SHORTLINK_XPATH).get(), response.url),
-            **amp_aliases(response.xpath(AMP_LINK_XPATH).get(), response.url),
+            **shortlink_aliases(links.shortlink, response.url),
+            **amp_aliases(links.amphtml, response.url),
         }
         aliases = {**note.aliases, **declared}
         return hints, {url: reason for url, reason in aliases.items() if url not in urls}
 
-    def feed_requests(self, response: TextResponse) -> Iterator[scrapy.Request]:
-        for link in response.xpath(FEED_LINK_XPATH):
-            url = urljoin(response.url, (link.xpath("@href").get() or "").strip())
-            if unwanted_feed_reason(url, response.url, link.xpath("@title").get()):
+    def feed_requests(self, page_url: str, links: PageLinks) -> Iterator[scrapy.Request]:
+        for url, title in links.feeds:
+            if unwanted_feed_reason(url, page_url, title):
                 self.crawler.stats.inc_value("newsarchive/skipped_unwanted_feed")
                 continue
             if is_on_hosts(url, self.hosts):
@@ -661,34 +682,32 @@ class NewsSpider(scrapy.Spider):
                 if request is not None:
                     yield request
 
-    def canonical_request(self, response: TextResponse, hops: int) -> Iterator[scrapy.Request]:
+    def canonical_request(self, page_url: str, links: PageLinks, hops: int) -> Iterator[scrapy.Request]:
         """An AMP or tracking-parameter copy points at its canonical page: make sure that one is fetched."""
-        href = response.xpath("//link[@rel='canonical']/@href").get()
-        if not href:
+        url = links.canonical
+        if not url:
             return
-        url = urljoin(response.url, href.strip())
         try:
-            if canonicalize_url(url) == canonicalize_url(response.url):
+            if canonicalize_url(url) == canonicalize_url(page_url):
                 return  # the page names itself: nothing to fetch, and no other finder of it
         except ValueError:
             return
-        request = self.page_request(url, FoundBy.CANONICAL, hops=hops, referer=response.url)
+        request = self.page_request(url, FoundBy.CANONICAL, hops=hops, referer=page_url)
         if request is not None:
             yield request
 
-    def link_requests(self, response: TextResponse, hops: int) -> Iterator[scrapy.Request]:
-        headlines = headline_links(response) if len(self.state) else {}  # signals only about known pages
-        for link in self.page_links.extract_links(response):
-            if link.nofollow:
-                self.note_variant(link.url)  # not followed, but a tracking variant of it is an alias
+    def link_requests(self, page_url: str, links: PageLinks, hops: int) -> Iterator[scrapy.Request]:
+        for url, nofollow in links.links:
+            if nofollow:
+                self.note_variant(url)  # not followed, but a tracking variant of it is an alias
                 continue
             request = self.page_request(
-                link.url,
+                url,
                 FoundBy.LINK,
-                hops=next_hops(hops, link.url),
-                referer=response.url,
+                hops=next_hops(hops, url),
+                referer=page_url,
                 budgeted=True,
-                link_text=headlines.get(link.url),
+                link_text=links.headlines.get(url),
             )
             if request is not None:
                 yield request
@@ -733,6 +752,8 @@ class NewsSpider(scrapy.Spider):
             raise DontCloseSpider
 
     def closed(self, reason: str) -> None:
+        if self._pool is not None and self._own_pool:
+            self._pool.close()
         cut = self.budget.exhausted()
         if cut:
             self.crawler.stats.set_value("newsarchive/pattern_budget_exhausted", len(cut))
@@ -782,18 +803,6 @@ class NewsSpider(scrapy.Spider):
         )
         reason, kind = failure_reason(failure, self.crawler.settings)
         yield FetchItem(self.source.name, fetch, FetchOutcome.ERROR, reason, kind, visit=visit)
-
-
-def headline_links(response: TextResponse) -> dict[str, str]:
-    """URL -> text of the links that are headlines (teasers in a heading or a title/headline element):
-    only their text can say that an article's headline changed; a link in running text cannot."""
-    headlines: dict[str, str] = {}
-    for anchor in response.xpath(HEADLINE_LINK_XPATH):
-        href = anchor.xpath("@href").get()
-        text = " ".join(anchor.xpath(".//text()").getall()).strip()
-        if href and text:
-            headlines.setdefault(urljoin(response.url, href.strip()), text)
-    return headlines
 
 
 def _header(response: Response, name: bytes) -> str | None:

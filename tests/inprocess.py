@@ -25,6 +25,8 @@ No engine is started: tests call what the engine would call, and send the signal
 from __future__ import annotations
 
 import asyncio
+import atexit
+import functools
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
@@ -37,6 +39,7 @@ from scrapy.utils.reactor import install_reactor, is_asyncio_reactor_installed, 
 from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
+from crawler.extraction.pool import ExtractionPool
 from crawler.run.crawl_process import build_settings
 from spiders.news import NewsSpider
 
@@ -91,6 +94,15 @@ def component_crawler(**settings: Any) -> Crawler:
     return get_crawler(settings_dict=build_settings(settings).copy_to_dict())
 
 
+@functools.cache
+def shared_pool() -> ExtractionPool:
+    """One extraction worker for every in-process news spider of the test session (a pool per test
+    would leave its workers running until the session ends: they stop when their owner does)."""
+    pool = ExtractionPool(workers=1)
+    atexit.register(pool.close)
+    return pool
+
+
 def news_crawler(settings: Mapping[str, Any] | None = None, **spider_args: Any) -> Crawler:
     """A crawler whose spider is the news spider, built in the order of ``Crawler.crawl``.
 
@@ -101,6 +113,7 @@ def news_crawler(settings: Mapping[str, Any] | None = None, **spider_args: Any) 
     asyncio_reactor()
     crawler = Crawler(NewsSpider, build_settings(settings))
     crawler.spider = NewsSpider.from_crawler(crawler, **spider_args)
+    crawler.spider.use_pool(shared_pool())
     crawler._apply_settings()  # what Crawler.crawl and get_crawler do once the spider exists
     return crawler
 

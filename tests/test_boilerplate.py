@@ -315,7 +315,6 @@ def test_a_copy_that_differed_only_by_boilerplate_is_folded_into_its_original(tm
 def test_boilerplate_learning_can_be_turned_off(tmp_path: Path) -> None:
     crawl = Crawl(tmp_path / "archive.db", BOILERPLATE_ENABLED=False)
     assert not any(isinstance(p, BoilerplatePipeline) for p in crawl.items.middlewares)
-    crawl.items.middlewares[0].pool.close()
 
 
 # --- newsarchive boilerplate -----------------------------------------------------------------------------

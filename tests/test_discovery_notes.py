@@ -19,7 +19,7 @@ from crawler.discovery.links import PatternBudget, unwanted_feed_reason
 from crawler.discovery.notes import DiscoveryNotes, merge_hints, shortlink_aliases, tracking_variant
 from crawler.items import Fetch, PageItem, PageNotesItem
 from crawler.sources.config import adhoc_source
-from tests.inprocess import news_crawler, response_to
+from tests.inprocess import collect, news_crawler, response_to
 from tests.newssite import NewsSite
 from tests.newssite import pages as newssite_pages
 
@@ -152,7 +152,7 @@ def test_a_wordpress_post_costs_no_login_comment_feed_print_share_or_api_request
     crawler = news_crawler(source=adhoc_source(f"{SITE}/", render_js="never"))
     url, shortlink, page = wordpress_post()
     request = crawler.spider.page_request(url, "link")
-    results = list(crawler.spider.parse_page(response_to(request, page)))
+    results = collect(crawler.spider.parse_page(response_to(request, page)))
     (item,) = [r for r in results if isinstance(r, PageItem)]
     pages = [r.url for r in results if isinstance(r, Request) and r.meta["kind"] == "page"]
     unwanted = ("wp-login", "wp-admin", "wp-json", "xmlrpc", "feed", "print", "share=", "trackback")
@@ -192,7 +192,7 @@ def test_news_sitemap_hints_reach_a_page_a_link_requested_first() -> None:
     url, _, page = wordpress_post()
     request = spider.page_request(f"{url}?utm_source=homepage", "link")  # the link, first
     list(spider.parse_sitemap(sitemap_response(crawler, url)))  # its request is the dupefilter's to drop
-    (item,) = [r for r in spider.parse_page(response_to(request, page)) if isinstance(r, PageItem)]
+    (item,) = [r for r in collect(spider.parse_page(response_to(request, page))) if isinstance(r, PageItem)]
     assert item.hints == {**NEWS_HINTS, "site_name": "Harbour Gazette", "found_by": ["link", "sitemap"]}
     assert item.aliases[f"{url}?utm_source=homepage"] == "tracking"
 
@@ -201,7 +201,7 @@ def test_news_sitemap_hints_for_a_page_parsed_already_come_as_page_notes() -> No
     crawler = news_crawler(source=adhoc_source(f"{SITE}/", render_js="never"))
     spider = crawler.spider
     url, _, page = wordpress_post()
-    list(spider.parse_page(response_to(spider.page_request(url, "link"), page)))
+    (collect(spider.parse_page(response_to(spider.page_request(url, "link"), page))))
     notes = [r for r in spider.parse_sitemap(sitemap_response(crawler, url)) if isinstance(r, PageNotesItem)]
     assert [(n.url, n.hints["title"], n.hints["found_by"]) for n in notes] == [
         (url, "Harbour wall repairs begin", ["link", "sitemap"])

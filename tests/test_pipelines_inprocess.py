@@ -108,7 +108,7 @@ class Crawl:
 
     def page(self, url: str, body: bytes) -> PageItem:
         """The spider's PageItem for this page, through every pipeline."""
-        item = next(iter(self.spider.parse_page(self.respond(url, body))))
+        item = collect(self.spider.parse_page(self.respond(url, body)))[0]
         assert isinstance(item, PageItem)
         return run(self.items.process_item_async(item))
 
@@ -137,8 +137,7 @@ def run_row(db: Path, run_id: int) -> dict[str, Any]:
 def test_both_pipelines_are_built_from_the_settings(tmp_path: Path) -> None:
     crawl = Crawl(tmp_path / "archive.db")
     assert [type(p) for p in crawl.items.middlewares] == [ExtractPipeline, BoilerplatePipeline, ArchivePipeline]
-    assert crawl.pipeline(ExtractPipeline).pool.workers == 1
-    crawl.pipeline(ExtractPipeline).pool.close()  # never opened: only the pool was started
+    assert crawl.spider.extract_workers == 1  # EXTRACT_WORKERS, for the pool the spider starts on its first page
 
 
 def test_an_article_is_new_then_unchanged_then_updated(tmp_path: Path) -> None:
@@ -312,7 +311,6 @@ def test_the_run_the_parent_created_is_the_one_filled(tmp_path: Path) -> None:
         ValueError, match=rf"run {other} in .* is for source 'another-source', not 'continentalherald-example'"
     ):
         run(wrong.items.open_spider_async())
-    wrong.pipeline(ExtractPipeline).pool.close()
     wrong.pipeline(ArchivePipeline).archive.close()
 
 

@@ -15,6 +15,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from archive import Archive
 from archive.models import FetchOutcome, FoundBy, ReasonKind, UrlKind
+from crawler.discovery.page_links import read_page_links
 from crawler.discovery.recrawl import Fetching, body_hash
 from crawler.items import FetchItem, ListedItem, PageItem
 from crawler.middlewares.conditional_requests import AlreadyFetched, ConditionalRequestsMiddleware
@@ -152,12 +153,12 @@ def test_a_redirect_to_an_archived_page_that_is_not_due_is_dropped(crawler: Craw
 def test_a_304_and_an_identical_body_are_recorded_without_extraction(crawler: Crawler) -> None:
     spider = crawler.spider
     request = spider.page_request(ARTICLE, FoundBy.SITEMAP, fetching=Fetching.DUE)
-    (item,) = spider.parse_page(response_to(request, b"", status=304))
+    (item,) = collect(spider.parse_page(response_to(request, b"", status=304)))
     assert isinstance(item, FetchItem) and item.outcome == FetchOutcome.NOT_MODIFIED
-    (item,) = spider.parse_page(response_to(request, BODY))
+    (item,) = collect(spider.parse_page(response_to(request, BODY)))
     assert isinstance(item, FetchItem) and item.outcome == FetchOutcome.UNCHANGED
     assert item.visit.known.article_id is not None
-    changed = list(spider.parse_page(response_to(request, BODY.replace(b"Text.", b"New text."))))
+    changed = collect(spider.parse_page(response_to(request, BODY.replace(b"Text.", b"New text."))))
     assert isinstance(changed[0], PageItem)  # another body: extracted as usual
 
 
@@ -171,7 +172,7 @@ def test_an_archived_article_that_answers_404_or_redirects_home_is_removed(crawl
 
     home = response_to(request.replace(url=f"{SITE}/"), b"<html><body>Home</body></html>")
     home.meta["redirect_urls"] = [ARTICLE]
-    (item,) = spider.parse_page(home)
+    (item,) = collect(spider.parse_page(home))
     assert item.outcome == FetchOutcome.ERROR and item.reason_kind == ReasonKind.REDIRECTED_HOME
     assert item.removed_status == 200
 
@@ -215,7 +216,8 @@ def test_only_a_headline_link_with_another_headline_signals_a_change(crawler: Cr
     <article><h2><a href="{OLD_ARTICLE}">Harbour wall repairs halted after storm damage</a></h2></article>
     <p>As <a href="{ARTICLE}">the council said on Monday after the vote</a>, the repairs go on.</p>
     </body></html>""".encode()
-    _, requests = split(spider.link_requests(response_to(listing, body), hops=1))
+    links = read_page_links(body, listing.url, "text/html; charset=utf-8")  # as an extraction worker reads it
+    _, requests = split(spider.link_requests(listing.url, links, hops=1))
     assert [(request.url, request.meta["visit"].fetching) for request in requests] == [
         (OLD_ARTICLE, Fetching.SIGNALLED)
     ]

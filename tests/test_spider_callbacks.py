@@ -32,7 +32,7 @@ from scrapy.spidermiddlewares.httperror import HttpErrorMiddleware
 from scrapy.utils._download_handlers import get_maxsize_msg
 from scrapy.utils.misc import load_object
 
-from crawler.discovery.links import PRIORITY_FEED_OR_SITEMAP, PRIORITY_LIKELY_ARTICLE, PRIORITY_LISTING
+from crawler.discovery.links import PRIORITY_FEED_OR_SITEMAP, PRIORITY_LIKELY_ARTICLE
 from crawler.items import FetchItem, NotFetchedItem, PageItem
 from crawler.middlewares.robots_txt import ForbiddenByRobots, ObeyRobotsTxtMiddleware
 from crawler.sources.config import adhoc_source, load_config
@@ -362,7 +362,7 @@ def test_parse_page_yields_the_page_then_feeds_then_links(crawler: Crawler) -> N
     request = start_request(crawler, f"{SITE}/")
     response = response_to(request, HOME_PAGE)
     response.meta["download_latency"] = 0.1234  # set by Scrapy's downloader
-    results = list(spider.parse_page(response))
+    results = collect(spider.parse_page(response))
 
     page = results[0]
     assert isinstance(page, PageItem)
@@ -384,9 +384,8 @@ def test_parse_page_yields_the_page_then_feeds_then_links(crawler: Crawler) -> N
     assert summary == [
         (f"{SITE}/feed/", "feed", "link", None, PRIORITY_FEED_OR_SITEMAP + 10),  # the other host's feed is dropped
         (f"{SITE}/2025/03/24/harbour-wall-repairs-begin/", "page", "link", 1, PRIORITY_LIKELY_ARTICLE),
-        (f"{SITE}/local/", "page", "link", 1, PRIORITY_LISTING),
         (f"{SITE}/page/2/", "page", "link", 0, 5),  # pagination is no hop further
-    ]  # nofollow, another host and an excluded URL are not followed
+    ]  # nofollow, another host and an excluded URL are not followed; /local/ is a start URL, requested already
     assert all(r.meta["referer_url"] == f"{SITE}/" for r in requests[1:])
     assert requests[0].callback == spider.parse_feed
 
@@ -394,7 +393,7 @@ def test_parse_page_yields_the_page_then_feeds_then_links(crawler: Crawler) -> N
 def test_parse_page_fetches_the_canonical_of_an_alternate_copy(crawler: Crawler) -> None:
     request = page_request(crawler, f"{SITE}/amp/2025/03/24/harbour-wall/", hops=2, referer=f"{SITE}/")
     body = b'<html><head><link rel="canonical" href=" /2025/03/24/harbour-wall/ "></head><body>AMP</body></html>'
-    results = list(crawler.spider.parse_page(response_to(request, body)))
+    results = collect(crawler.spider.parse_page(response_to(request, body)))
 
     assert isinstance(results[0], PageItem)
     assert results[0].fetch.depth == 2 and results[0].fetch.referer == f"{SITE}/"
@@ -410,7 +409,7 @@ def test_parse_page_after_a_redirect_keeps_both_urls(crawler: Crawler) -> None:
     followed = RedirectMiddleware.from_crawler(crawler).process_response(short, redirect)
     assert isinstance(followed, Request)
 
-    page, *_ = crawler.spider.parse_page(response_to(followed, b"<html><body><p>The wall.</p></body></html>"))
+    page, *_ = collect(crawler.spider.parse_page(response_to(followed, b"<html><body><p>The wall.</p></body></html>")))
     assert page.fetch.url == f"{SITE}/s/4f2a"
     assert page.fetch.final_url == f"{SITE}/2025/03/24/harbour-wall/"
     assert page.redirect_urls == [f"{SITE}/s/4f2a"]
@@ -419,19 +418,19 @@ def test_parse_page_after_a_redirect_keeps_both_urls(crawler: Crawler) -> None:
 def test_link_following_stops_at_the_hop_limit(sources_file: Path) -> None:
     crawler = news_crawler({"DISCOVERY_MAX_DEPTH": 1}, source=load_config(sources_file).source("harbour"))
     at_limit = page_request(crawler, f"{SITE}/local/", hops=1)
-    results = list(crawler.spider.parse_page(response_to(at_limit, HOME_PAGE)))
+    results = collect(crawler.spider.parse_page(response_to(at_limit, HOME_PAGE)))
     assert isinstance(results[0], PageItem)
     assert [r.meta["kind"] for r in results[1:]] == ["feed"]  # page items and feeds still, links no more
 
-    below = page_request(crawler, f"{SITE}/local/", hops=0)
-    links = [r for r in crawler.spider.parse_page(response_to(below, HOME_PAGE)) if isinstance(r, Request)]
+    below = page_request(crawler, f"{SITE}/world/", hops=0)
+    links = [r for r in collect(crawler.spider.parse_page(response_to(below, HOME_PAGE))) if isinstance(r, Request)]
     assert {r.meta["hops"] for r in links if r.meta["kind"] == "page"} == {0, 1}
 
 
 def test_follow_links_off_follows_no_links() -> None:
     crawler = news_crawler(source=adhoc_source(f"{SITE}/", follow_links=False, render_js="never"))
     request = start_request(crawler, f"{SITE}/")
-    results = list(crawler.spider.parse_page(response_to(request, HOME_PAGE)))
+    results = collect(crawler.spider.parse_page(response_to(request, HOME_PAGE)))
     assert [type(r).__name__ for r in results] == ["PageItem", "Request"]
     assert results[1].meta["kind"] == "feed"
 
@@ -444,7 +443,7 @@ def test_pattern_budget_bounds_a_calendar_and_closed_reports_it(
     calendar = "".join(f'<a href="/calendar/2025/03/{day:02d}/">{day}</a>' for day in range(1, 7))
     request = start_request(crawler, f"{SITE}/")
     body = f"<html><body>{calendar}</body></html>".encode()
-    links = [r.url for r in crawler.spider.parse_page(response_to(request, body)) if isinstance(r, Request)]
+    links = [r.url for r in collect(crawler.spider.parse_page(response_to(request, body))) if isinstance(r, Request)]
 
     assert links == [f"{SITE}/calendar/2025/03/{day:02d}/" for day in (1, 2, 3)]
     assert stat(crawler, "links_over_pattern_budget") == 3
@@ -468,7 +467,7 @@ def test_pattern_budget_counts_pages_not_repeated_links(sources_file: Path) -> N
         new = "".join(f'<a href="/story/{page * 10 + i}/">Story {page * 10 + i}</a>' for i in range(3))
         request = page_request(crawler, f"{SITE}/news/page/{page}/")
         body = f"<html><body><main>{new}</main><aside>{most_read}</aside></body></html>".encode()
-        links = [r for r in crawler.spider.parse_page(response_to(request, body)) if isinstance(r, Request)]
+        links = [r for r in collect(crawler.spider.parse_page(response_to(request, body))) if isinstance(r, Request)]
         requested.update(r.url for r in links if r.meta["kind"] == "page")
     stories = {f"{SITE}/story/{i}/" for i in range(1, 6)} | {
         f"{SITE}/story/{page * 10 + i}/" for page in range(1, 5) for i in range(3)
@@ -481,7 +480,7 @@ def test_pattern_budget_counts_pages_not_repeated_links(sources_file: Path) -> N
     page_request(crawler, f"{SITE}/story/99/", found_by="sitemap")
     request = page_request(crawler, f"{SITE}/news/page/5/")
     body = b'<html><body><a href="/story/99/">From the sitemap</a></body></html>'
-    list(crawler.spider.parse_page(response_to(request, body)))
+    (collect(crawler.spider.parse_page(response_to(request, body))))
     assert crawler.spider.budget.counts["www.news.example/story/{n}/"] == 17
 
 
@@ -508,23 +507,23 @@ def test_links_that_are_never_articles_are_not_followed(crawler: Crawler) -> Non
 <a href="/2025/03/23/ferry-timetable-changes/">Ferry timetable changes</a>
 </body></html>""".encode()
     request = page_request(crawler, article)
-    _, requests = split(crawler.spider.parse_page(response_to(request, body)))
+    _, requests = split(collect(crawler.spider.parse_page(response_to(request, body))))
     pages = [r.url for r in requests if r.meta["kind"] == "page"]
-    # the reply link is the article itself (canonicalize_url), already requested above
-    assert pages == [article, f"{SITE}/2025/03/23/ferry-timetable-changes/"]
+    # the reply link is the article itself (canonicalize_url), requested above: no second request
+    assert pages == [f"{SITE}/2025/03/23/ferry-timetable-changes/"]
     assert stat(crawler, "skipped_never_article_url") == 8
 
 
 def test_non_html_page_is_skipped(crawler: Crawler) -> None:
     request = page_request(crawler, f"{SITE}/2025/03/24/budget-papers/")
     pdf = b"%PDF-1.7\n" + bytes(range(256))
-    (item,) = crawler.spider.parse_page(response_to(request, pdf, "application/pdf"))
+    (item,) = collect(crawler.spider.parse_page(response_to(request, pdf, "application/pdf")))
     assert (item.outcome, item.reason) == ("skipped", "not HTML (application/pdf)")
     assert item.fetch.url == request.url and item.fetch.status == 200
 
     # SkipNonHtmlExtension stopped the download after the headers: an empty body, flagged.
     stopped = response_to(request, b"", "application/pdf", flags=["download_stopped"])
-    (item,) = crawler.spider.parse_page(stopped)
+    (item,) = collect(crawler.spider.parse_page(stopped))
     assert (item.outcome, item.reason) == ("skipped", "not HTML (application/pdf)")
 
 
@@ -628,7 +627,9 @@ def test_rendered_retry_refetches_a_plain_page_in_the_browser(real_browser: str)
     crawler = news_crawler(source=adhoc_source(f"{SITE}/", render_js="auto"))
     assert crawler.spider.rendering
     request = page_request(crawler, f"{SITE}/2025/03/24/app-shell/", hops=1, referer=f"{SITE}/", hints={"title": "T"})
-    page, *_ = crawler.spider.parse_page(response_to(request, b'<html><body><div id="app"></div></body></html>'))
+    page, *_ = collect(
+        crawler.spider.parse_page(response_to(request, b'<html><body><div id="app"></div></body></html>'))
+    )
 
     retry = crawler.spider.rendered_retry(page)
     assert retry.url == request.url
@@ -644,7 +645,9 @@ def test_rendered_retry_refetches_a_plain_page_in_the_browser(real_browser: str)
         {"title": "T"},
     )
 
-    rendered, *_ = crawler.spider.parse_page(response_to(retry, b"<html><body><p>Now with text.</p></body></html>"))
+    rendered, *_ = collect(
+        crawler.spider.parse_page(response_to(retry, b"<html><body><p>Now with text.</p></body></html>"))
+    )
     assert rendered.fetch_mode == "browser" and rendered.fetch.fetch_mode == "browser"
     assert crawler.spider.rendered_retry(rendered) is None  # once through the browser is enough
 
@@ -653,5 +656,5 @@ def test_rendered_retry_only_for_auto_sources(real_browser: str) -> None:
     for render_js in ("never", "always"):
         crawler = news_crawler(source=adhoc_source(f"{SITE}/", render_js=render_js))
         request = page_request(crawler, f"{SITE}/2025/03/24/app-shell/")
-        page, *_ = crawler.spider.parse_page(response_to(request, b"<html><body></body></html>"))
+        page, *_ = collect(crawler.spider.parse_page(response_to(request, b"<html><body></body></html>")))
         assert crawler.spider.rendered_retry(page) is None, render_js

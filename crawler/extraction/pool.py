@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import Any, TypeVar
 
 from crawler.extraction.extract import DEFAULT_DROP_SELECTORS, extract_page, failed_fields
 from crawler.processes import pid_is_running
@@ -42,6 +42,7 @@ from crawler.processes import pid_is_running
 logger = logging.getLogger(__name__)
 
 ATTEMPTS_PER_PAGE = 2
+T = TypeVar("T")
 
 
 OWNER_POLL_S = 0.5  # how often a worker checks its owner where pidfds are missing
@@ -114,15 +115,35 @@ class ExtractionPool:
 
     async def extract(self, body: bytes, url: str, content_type: str | None) -> dict[str, Any]:
         """Extract one page in a worker process; never raises because a worker died."""
+        return await self.call(
+            extract_page,
+            body,
+            url,
+            content_type,
+            self.drop_selectors,
+            self.min_text_chars,
+            label=url,
+            fallback=failed_fields,
+        )
+
+    async def call(self, function: Callable[..., T], *args: Any, label: str, fallback: Callable[[str], T]) -> T:
+        """``function(*args)`` in a worker process (a module-level function: it is sent by name).
+
+        Never raises because a worker died: the pool is rebuilt and the call retried; when it broke
+        the pool ATTEMPTS_PER_PAGE times, ``fallback(message)`` is returned instead (``label`` names
+        the page in the message and the log).
+        """
         for attempt in range(1, ATTEMPTS_PER_PAGE + 1):
             executor = self._executor
+            if executor is None:
+                raise RuntimeError(f"ExtractionPool is closed; cannot extract {label}. Create a new pool.")
             try:
-                return await asyncio.wrap_future(self.submit(body, url, content_type))
+                return await asyncio.wrap_future(executor.submit(function, *args))
             except BrokenProcessPool:
-                logger.warning("extraction worker died on attempt %d for %s; restarting the pool", attempt, url)
+                logger.warning("extraction worker died on attempt %d for %s; restarting the pool", attempt, label)
                 self._replace_broken(executor)
-        return failed_fields(
-            f"extraction worker died {ATTEMPTS_PER_PAGE} times on {url}; the page crashes the parser, skip it"
+        return fallback(
+            f"extraction worker died {ATTEMPTS_PER_PAGE} times on {label}; the page crashes the parser, skip it"
         )
 
     def _replace_broken(self, broken: ProcessPoolExecutor | None) -> None:

@@ -1,0 +1,68 @@
+"""One extraction-worker call per fetched page: its fields and what it links to.
+
+The news spider hands each HTML page to the crawl's :class:`crawler.extraction.pool.ExtractionPool`
+once (:func:`read_in_pool`); the worker extracts it (crawler.extraction.extract.extract_page) and
+reads its links (crawler.discovery.page_links), so the crawl process never parses the page's
+HTML, and the page crosses to a worker once, not twice. No settings of its own: the pool carries
+``EXTRACT_MIN_TEXT_CHARS`` and the drop selectors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+from scrapy.http import HtmlResponse, TextResponse
+
+from crawler.discovery.page_links import PageLinks, read_page_links
+from crawler.extraction.extract import extract_page, failed_fields
+from crawler.extraction.pool import ExtractionPool
+
+
+def read_page(
+    body: bytes,
+    url: str,
+    content_type: str | None,
+    drop_selectors: tuple[str, ...],
+    min_text_chars: int,
+    follow_links: bool,
+    headlines: bool,
+    response_class: type[TextResponse] = HtmlResponse,
+) -> tuple[dict[str, Any], PageLinks]:
+    """In a worker: the page's extracted fields and its links (none when the markup cannot be read)."""
+    fields = extract_page(body, url, content_type, drop_selectors, min_text_chars)
+    try:
+        links = read_page_links(body, url, content_type, follow_links, headlines, response_class)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError, TypeError, LookupError) as error:
+        fields.setdefault("error", f"could not read the links of {url}: {type(error).__name__}: {error}")
+        links = PageLinks()
+    return fields, links
+
+
+def _unreadable(message: str) -> tuple[dict[str, Any], PageLinks]:
+    return failed_fields(message), PageLinks()
+
+
+async def read_in_pool(
+    pool: ExtractionPool,
+    body: bytes,
+    url: str,
+    content_type: str | None,
+    follow_links: bool,
+    headlines: bool,
+    response_class: type[TextResponse] = HtmlResponse,
+) -> tuple[dict[str, Any], PageLinks]:
+    """:func:`read_page` in one of ``pool``'s workers; never raises because a worker died."""
+    return await pool.call(
+        read_page,
+        body,
+        url,
+        content_type,
+        pool.drop_selectors,
+        pool.min_text_chars,
+        follow_links,
+        headlines,
+        response_class,
+        label=url,
+        fallback=_unreadable,
+    )
