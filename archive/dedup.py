@@ -103,6 +103,16 @@ def text_minhash(text: str | None, template: MinHash | None = None) -> LeanMinHa
     return LeanMinHash(minhash)
 
 
+def text_signature(text: str | None) -> bytes | None:
+    """The text's MinHash as stored (:func:`signature_to_blob`), None when it is too short to compare.
+
+    A plain function of the text, so it can run in another process (a crawl's extraction workers
+    do) and be handed to ``Archive.save_article(signature=...)``.
+    """
+    minhash = text_minhash(text)
+    return signature_to_blob(minhash) if minhash is not None else None
+
+
 def new_template() -> MinHash:
     """A MinHash carrying the archive's permutations, to pass as `template` to `text_minhash`."""
     from datasketch import MinHash

@@ -131,8 +131,13 @@ class Archive:
         article: Mapping[str, Any],
         fetch: Mapping[str, Any],
         aliases: Iterable[str] = (),
+        signature: bytes | None = None,
     ) -> SaveResult:
-        """Archive one extracted article and its fetch; see docs/schema.md for the outcomes."""
+        """Archive one extracted article and its fetch; see docs/schema.md for the outcomes.
+
+        ``signature``: the text's MinHash as ``archive.dedup.text_signature`` gives it, when it was
+        computed elsewhere (a crawl computes it in a worker process); None: computed here.
+        """
         if not article.get("url"):
             raise ArchiveError("save_article needs article['url'] (the canonical URL); got none")
         columns = article_columns(article)
@@ -146,7 +151,9 @@ class Archive:
             copy_of = self._still_exact_copy_of(columns)
             existing_id = None if copy_of is not None else article_rows.find_article_id(self.db, candidate_urls)
             if existing_id is not None:
-                result, minhash = self._save_known(existing_id, run_id, columns, now, fetch_values["fetched_at"])
+                result, minhash = self._save_known(
+                    existing_id, run_id, columns, now, fetch_values["fetched_at"], signature
+                )
                 reasons = _alias_reasons(candidate_urls, fetch_values, default_reason=AliasReason.REDIRECT)
             else:
                 duplicate_of = copy_of
@@ -158,7 +165,7 @@ class Archive:
                     and self._is_the_original_of(duplicate_of, run_id, columns, fetch_values)
                 ):
                     old_url = article_rows.move_article(self.db, duplicate_of, columns, run_id)
-                    minhash = self._signature(columns["text"])
+                    minhash = self._signature(columns["text"], signature)
                     result = SaveResult(FetchOutcome.NEW, duplicate_of)
                     reasons = {
                         **_alias_reasons(candidate_urls, fetch_values, default_reason=AliasReason.REDIRECT),
@@ -169,7 +176,7 @@ class Archive:
                     result = SaveResult(FetchOutcome.DUPLICATE, duplicate_of, duplicate_of=duplicate_of)
                     reasons = dict.fromkeys(candidate_urls, AliasReason.DUPLICATE)
                 else:
-                    result, minhash = self._save_new(run_id, columns, now, fetch_values["fetched_at"])
+                    result, minhash = self._save_new(run_id, columns, now, fetch_values["fetched_at"], signature)
                     reasons = _alias_reasons(candidate_urls, fetch_values, default_reason=AliasReason.REDIRECT)
             article_rows.register_aliases(self.db, result.article_id, reasons, run_id, now)
             insert_fetch(self.db, run_id, fetch_values, result.outcome, None, result.article_id)
@@ -503,19 +510,25 @@ class Archive:
         return None
 
     def _save_known(
-        self, article_id: int, run_id: int, columns: Mapping[str, Any], now: str, fetched_at: str
+        self,
+        article_id: int,
+        run_id: int,
+        columns: Mapping[str, Any],
+        now: str,
+        fetched_at: str,
+        signature: bytes | None = None,
     ) -> tuple[SaveResult, LeanMinHash | None]:
         # A new version only when a tracked field changed after normalisation (archive/changes.py).
         if not article_rows.save_refetch(self.db, article_id, columns, run_id, now, fetched_at):
             return SaveResult(FetchOutcome.UNCHANGED, article_id), None
-        minhash = self._signature(columns["text"])
+        minhash = self._signature(columns["text"], signature)
         article_rows.store_minhash(self.db, article_id, minhash)
         return SaveResult(FetchOutcome.UPDATED, article_id), minhash
 
     def _save_new(
-        self, run_id: int, columns: Mapping[str, Any], now: str, fetched_at: str
+        self, run_id: int, columns: Mapping[str, Any], now: str, fetched_at: str, signature: bytes | None = None
     ) -> tuple[SaveResult, LeanMinHash | None]:
-        minhash = self._signature(columns["text"])
+        minhash = self._signature(columns["text"], signature)
         near_duplicate_of = None
         if minhash is not None:
             match = self._near_duplicates.best_match(self.db, minhash, columns["text"])
@@ -531,10 +544,13 @@ class Archive:
         article_rows.store_minhash(self.db, article_id, minhash)
         return SaveResult(FetchOutcome.NEW, article_id), minhash
 
-    def _signature(self, text: str | None) -> LeanMinHash | None:
-        """The text's MinHash, None when it is too short to compare (then no MinHash code is even loaded)."""
+    def _signature(self, text: str | None, given: bytes | None = None) -> LeanMinHash | None:
+        """The text's MinHash, None when it is too short to compare (then no MinHash code is even loaded);
+        ``given``: the text's signature computed elsewhere (dedup.text_signature)."""
         if not dedup.is_comparable(text):
             return None
+        if given is not None:
+            return dedup.blob_to_minhash(given)
         if self._minhash_template is None:
             self._minhash_template = dedup.new_template()
         return dedup.text_minhash(text, self._minhash_template)

@@ -58,6 +58,7 @@ class PageItem:
     visit: Visit | None = None  # why it was fetched and what the crawl state knew of it
     # Other URLs of the page: its <link rel=shortlink>, the tracking-parameter variants it was linked under.
     aliases: dict[str, str] = field(default_factory=dict)  # url -> archive.models.AliasReason
+    signature: bytes | None = None  # the text's MinHash (archive.dedup.text_signature), set by SignaturePipeline
 
 
 @dataclass

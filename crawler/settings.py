@@ -100,6 +100,7 @@ NEWSARCHIVE_RUN_ID = None  # the crawl_runs row to fill, created by the parent p
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 300,
     "pipelines.boilerplate.BoilerplatePipeline": 500,
+    "pipelines.signature.SignaturePipeline": 700,  # near-duplicate signatures computed in the extraction workers
     "pipelines.archive.ArchivePipeline": 800,
 }
 EXTENSIONS = {

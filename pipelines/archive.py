@@ -329,7 +329,7 @@ class ArchivePipeline:
             self.remember(item.visit, item.fetch, FetchOutcome.REJECTED)
             return
         record = article_record(item, canonical)
-        result = self.archive.save_article(self.run_id, record, fetch, aliases)
+        result = self.archive.save_article(self.run_id, record, fetch, aliases, signature=item.signature)
         self.stats.inc_value(f"newsarchive/articles/{result.outcome}")
         logger.info(
             "article %s: %s", result.outcome, canonical, extra={"event": f"article_{result.outcome}", "url": canonical}

@@ -36,11 +36,13 @@ from scrapy.spidermiddlewares.httperror import HttpErrorMiddleware
 from scrapy.utils.misc import build_from_crawler, load_object
 
 from archive import Archive
+from archive.dedup import text_signature
 from crawler.items import FetchItem, PageItem
 from crawler.sources.config import SourceConfig, adhoc_source
 from pipelines.archive import ArchivePipeline
 from pipelines.boilerplate import BoilerplatePipeline
 from pipelines.extract import ExtractPipeline
+from pipelines.signature import SignaturePipeline
 from tests.inprocess import (
     NO_ENGINE_SETTINGS,
     close_spider,
@@ -136,8 +138,25 @@ def run_row(db: Path, run_id: int) -> dict[str, Any]:
 
 def test_both_pipelines_are_built_from_the_settings(tmp_path: Path) -> None:
     crawl = Crawl(tmp_path / "archive.db")
-    assert [type(p) for p in crawl.items.middlewares] == [ExtractPipeline, BoilerplatePipeline, ArchivePipeline]
+    assert [type(p) for p in crawl.items.middlewares] == [
+        ExtractPipeline,
+        BoilerplatePipeline,
+        SignaturePipeline,
+        ArchivePipeline,
+    ]
     assert crawl.spider.extract_workers == 1  # EXTRACT_WORKERS, for the pool the spider starts on its first page
+
+
+def test_the_near_duplicate_signature_is_computed_in_a_worker_and_stored(tmp_path: Path) -> None:
+    db = tmp_path / "archive.db"
+    body, _ = golden("news_portal")
+    with Crawl(db) as crawl:
+        item = crawl.page(ARTICLE_URL, body)
+        crawl.close()
+    # SignaturePipeline filled it from the final text; the archive stored that very signature.
+    assert item.signature is not None and item.signature == text_signature(item.fields["text"])
+    (stored,) = rows(db, "SELECT signature FROM article_minhashes")
+    assert stored["signature"] == item.signature
 
 
 def test_an_article_is_new_then_unchanged_then_updated(tmp_path: Path) -> None:
