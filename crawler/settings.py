@@ -86,6 +86,7 @@ RENDER_CONTEXT_PAGES = 100  # pages per browser context before it is closed and 
 RENDER_WAIT_MS = 1500  # longest wait after load for the text to appear (ends once it is there)
 RENDER_LEARN_SHARE = 0.5  # auto: go browser-first after a run where this share of articles needed it (0: never)
 RENDER_LEARN_MIN = 5  # … and at least this many pages needed it
+RENDER_TEMPLATE_SHARE = 0.9  # auto, within a run: a page template whose plain fetches were this share of shells goes browser-first (0: never)
 RENDER_REPROBE_RUNS = 10  # every this many browser-first runs, one run tries plain HTTP first again
 NEWSARCHIVE_RENDER_FIRST = False  # set per run by the parent when the source goes browser-first
 NEWSARCHIVE_RENDER_ENABLED = False  # set by the spider when a source may render and a browser was found

@@ -15,6 +15,7 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
+from archive.models import FetchMode
 from crawler.extraction.classify import classify_page, looks_like_javascript_shell
 from crawler.items import PageItem
 
@@ -48,7 +49,10 @@ class ExtractPipeline:
         item.reason_kind = verdict.kind
         item.evidence = verdict.evidence_json()
         self.crawler.stats.inc_value("newsarchive/pages_extracted")
-        if not verdict.is_article and looks_like_javascript_shell(fields):
+        shell = not verdict.is_article and looks_like_javascript_shell(fields)
+        if item.fetch_mode == FetchMode.PLAIN and spider.learns_templates():
+            spider.templates.note(fetch.final_url or fetch.url, shell)
+        if shell:
             self.render_again(item)
         return item
 

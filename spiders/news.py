@@ -51,6 +51,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from archive.models import AliasReason, FetchMode, FetchOutcome, FoundBy, ReasonKind, UrlKind
+from crawler.browser.learning import TemplateLearning
 from crawler.browser.render_settings import apply_render_settings
 from crawler.discovery.feeds import FeedError, parse_feed
 from crawler.discovery.links import (
@@ -141,6 +142,7 @@ class NewsSpider(scrapy.Spider):
         self.budget = PatternBudget(pattern_budget)
         self.rendering = False
         self.browser_first = False  # render_js auto, learned from earlier runs (crawler.browser.learning)
+        self.templates = TemplateLearning()  # render_js auto, learned in this run: page templates that are shells
         self.policy = RevisitPolicy.of(source)
         self.recrawl = False  # RECRAWL_ENABLED (from_crawler)
         self.archive_db: str | None = None
@@ -177,6 +179,10 @@ class NewsSpider(scrapy.Spider):
         )
         spider.rendering = rendering
         spider.browser_first = rendering and crawler.settings.getbool("NEWSARCHIVE_RENDER_FIRST")
+        spider.templates = TemplateLearning(
+            min_shells=crawler.settings.getint("RENDER_LEARN_MIN"),
+            share=crawler.settings.getfloat("RENDER_TEMPLATE_SHARE"),
+        )
         spider.recrawl = crawler.settings.getbool("RECRAWL_ENABLED")
         crawler.signals.connect(spider.check_dropped, signal=signals.spider_idle)
         crawler.signals.connect(spider.page_settled, signal=signals.item_scraped)
@@ -305,6 +311,10 @@ class NewsSpider(scrapy.Spider):
     def drain_late_notes(self) -> Iterator[PageNotesItem]:
         while self.late_notes:
             yield self.late_notes.pop(0)
+
+    def learns_templates(self) -> bool:
+        """Whether pages fetched over plain HTTP teach which templates need the browser (render_js auto)."""
+        return self.rendering and self.source.render_js == RenderMode.AUTO and not self.browser_first
 
     def rendered_retry(self, item: PageItem) -> scrapy.Request | None:
         """``render_js = "auto"``: the same page once more, through the browser (None when that cannot be)."""

@@ -173,3 +173,47 @@ def test_always_without_a_browser_fails_with_the_fix(tmp_path: Path, browser_set
         status, reason = connection.execute("SELECT status, reason FROM crawl_runs").fetchone()
     assert status == "failed"
     assert "render_js" in reason and "apt-get install chromium" in reason
+
+
+def test_auto_sends_a_template_of_shells_to_the_browser_without_a_plain_fetch_first(tmp_path: Path) -> None:
+    db = tmp_path / "templates.db"
+    counts = {"n_static": 3, "n_json": 14, "n_write": 0, "n_dom": 0}
+    with serve(js_site_app(**counts)) as site:
+        result = CliRunner().invoke(
+            main,
+            [
+                "crawl",
+                site.base_url + "/",
+                "--db",
+                str(db),
+                "--no-progress",
+                "--delay",
+                "0",
+                "--render-js",
+                "auto",
+                "-s",
+                "RENDER_WAIT_MS=500",
+                # Two at a time, so that most /json/ pages are still queued once five have shown to be shells.
+                "-s",
+                "CONCURRENT_REQUESTS_PER_DOMAIN=2",
+                "-s",
+                "CONCURRENT_REQUESTS=2",
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        expected = expected_js_articles(site.base_url, n_json=14, n_write=0, n_dom=0)
+    stored = articles(db)
+    assert set(expected) <= set(stored)
+    assert all(stored[url]["fetch_mode"] == "browser" for url in expected)
+    stats, run = run_stats(db)
+    straight = stats.get("newsarchive/render/template_browser_first", 0)
+    assert straight > 0 and run["renders_needed"] + straight == len(expected)  # each page fetched once or twice
+    with sqlite3.connect(db) as connection:
+        plain_json = connection.execute(
+            "SELECT count(*) FROM fetches WHERE fetch_mode = 'plain' AND url LIKE '%/json/%'"
+        ).fetchone()[0]
+        plain_static = connection.execute(
+            "SELECT count(*) FROM fetches WHERE fetch_mode = 'plain' AND url LIKE '%/static/%'"
+        ).fetchone()[0]
+    assert plain_json == run["renders_needed"] < len(expected)
+    assert plain_static == 3  # another template: still plain HTTP

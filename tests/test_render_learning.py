@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawler.browser.learning import plan_rendering
+from crawler.browser.learning import TemplateLearning, page_template, plan_rendering
 
 
 def run(
@@ -44,3 +44,32 @@ def test_browser_first_continues_then_re_probes_plain_http() -> None:
     modes = [bool(r["browser_first"]) for r in history[1:]]
     assert modes == [True, True, True, False, True, True, True, False, True, True]
     assert "trying plain HTTP first again after 3" in plan_rendering(list(reversed(history[:4])), 0.5, 5, 3).why
+
+
+def test_pages_of_one_template_share_a_key() -> None:
+    assert page_template("https://News.example/json/12/") == page_template("https://news.example/json/13/")
+    assert page_template("https://news.example/2025/03/24/a/") == page_template("https://news.example/2024/11/02/b/")
+    assert page_template("https://news.example/json/12/") != page_template("https://news.example/static/12/")
+    assert page_template("https://news.example/video/12/") != page_template("https://news.example/video/12/clip/")
+
+
+def test_a_template_goes_browser_first_after_enough_shells_and_few_plain_pages() -> None:
+    learning = TemplateLearning(min_shells=5, share=0.9)
+    for number in range(4):
+        learning.note(f"https://news.example/json/{number}/", shell=True)
+    assert not learning.browser_first("https://news.example/json/99/")  # four shells tell too little
+    learning.note("https://news.example/json/4/", shell=True)
+    assert learning.browser_first("https://news.example/json/99/")
+    assert not learning.browser_first("https://news.example/static/99/")
+    learning.note("https://news.example/json/5/", shell=False)  # 5 of 6: under 0.9
+    assert not learning.browser_first("https://news.example/json/99/")
+
+
+def test_a_mixed_template_and_a_zero_share_stay_plain_first() -> None:
+    mixed = TemplateLearning(min_shells=5, share=0.9)
+    for number in range(50):
+        mixed.note(f"https://news.example/2025/03/{number}/story/", shell=number % 8 == 0)  # 12 % shells
+    assert not mixed.browser_first("https://news.example/2025/04/01/story/")
+    off = TemplateLearning(min_shells=1, share=0)
+    off.note("https://news.example/json/1/", shell=True)
+    assert not off.browser_first("https://news.example/json/2/")

@@ -6,13 +6,20 @@ least ``RENDER_LEARN_MIN`` pages), the next runs fetch its pages through the bro
 every ``RENDER_REPROBE_RUNS`` browser-first runs, one run tries plain HTTP first again, in case
 the site changed. Plain functions over the source's ``crawl_runs`` rows; the parent process
 (CLI or scheduler) decides before it starts a crawl, and records it in ``crawl_runs.browser_first``.
+
+Within a run, :class:`TemplateLearning` does the same per page template (:func:`page_template`: a
+site's JavaScript section, ``/video/{n}/``, while its other pages are plain HTML): once
+``RENDER_LEARN_MIN`` pages of a template were shells and at least ``RENDER_TEMPLATE_SHARE`` of its
+plain fetches were, its later pages go to the browser at once (crawler.middlewares.render_pages).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from archive.models import RunStatus
 
@@ -50,3 +57,37 @@ def plan_rendering(runs: Sequence[Mapping[str, Any]], share: float, minimum: int
             True, f"browser-first: {needed} of {articles} articles needed the browser in run {last['id']}"
         )
     return RenderPlan(False)
+
+
+def page_template(url: str) -> str:
+    """Which template a page likely shares with others: its host, its first path segment (unless that
+    is a number, as in ``/2025/03/...``) and its number of path segments.
+
+    ``/json/12/`` and ``/json/13/`` share one, and ``/2025/03/24/a/`` and ``/2024/11/02/b/`` another.
+    """
+    parts = urlsplit(url)
+    segments = [segment for segment in parts.path.split("/") if segment]
+    first = segments[0] if segments and not segments[0].isdigit() else "{n}"
+    return f"{parts.netloc.lower()}/{first}/{len(segments)}"
+
+
+@dataclass
+class TemplateLearning:
+    """Counts, per page template, the plain fetches that were JavaScript shells and those that were not."""
+
+    min_shells: int = 5
+    share: float = 0.9
+    shells: Counter[str] = field(default_factory=Counter)
+    plain: Counter[str] = field(default_factory=Counter)
+
+    def note(self, url: str, shell: bool) -> None:
+        """A page of ``url`` came over plain HTTP: a shell that needs the browser or not."""
+        (self.shells if shell else self.plain)[page_template(url)] += 1
+
+    def browser_first(self, url: str) -> bool:
+        """Whether a page of ``url``'s template should go to the browser without a plain fetch first."""
+        if self.share <= 0:
+            return False
+        template = page_template(url)
+        shells = self.shells[template]
+        return shells >= self.min_shells and shells >= self.share * (shells + self.plain[template])

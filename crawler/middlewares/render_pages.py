@@ -12,7 +12,11 @@ After the load event a page is given until its text is there, not a fixed time: 
 once its paragraphs hold ``EXTRACT_MIN_TEXT_CHARS`` characters and the document has not changed
 for ``SETTLE_QUIET_MS`` (scripts that render from inline data are done by then; pages that fetch
 their text from an API get it a moment later), and at the latest after ``RENDER_WAIT_MS``. The
-time waited is summed in ``newsarchive/render/settle_ms``. Settings: ``RENDER_CONTEXT_PAGES``,
+time waited is summed in ``newsarchive/render/settle_ms``.
+
+With ``render_js = "auto"``, a page request whose template turned out to serve JavaScript shells in
+this run (the spider's ``TemplateLearning``, crawler.browser.learning) is sent to the browser here,
+at download time, so that pages queued before the lesson benefit too. Settings: ``RENDER_CONTEXT_PAGES``,
 ``RENDER_WAIT_MS`` (0: no wait at all), ``EXTRACT_MIN_TEXT_CHARS``, ``NEWSARCHIVE_RENDER_ENABLED``.
 """
 
@@ -109,6 +113,7 @@ class RenderingOff(NotConfigured):
 
 class RenderPagesMiddleware:
     def __init__(self, crawler: Crawler, pages_per_context: int, wait_ms: int, min_text_chars: int = 200) -> None:
+        self.crawler = crawler
         self.stats = crawler.stats
         self.rotation = ContextRotation(pages_per_context)
         self.wait_ms = wait_ms
@@ -128,6 +133,13 @@ class RenderPagesMiddleware:
         )
 
     def process_request(self, request: Request) -> None:
+        if (
+            not request.meta.get("playwright")
+            and request.meta.get("kind") == "page"
+            and self._template_needs_browser(request)
+        ):
+            request.meta["playwright"] = True  # its template's pages were shells: no plain fetch first
+            self.stats.inc_value("newsarchive/render/template_browser_first")
         if not request.meta.get("playwright") or "playwright_context" in request.meta:
             return
         request.meta["playwright_context"] = self.rotation.assign()
@@ -139,6 +151,10 @@ class RenderPagesMiddleware:
             settle = {"minChars": self.min_text_chars, "quietMs": SETTLE_QUIET_MS, "capMs": self.wait_ms}
             request.meta.setdefault("playwright_page_methods", [PageMethod("evaluate", SETTLE_SCRIPT, settle)])
         self.stats.inc_value("newsarchive/render/requests")
+
+    def _template_needs_browser(self, request: Request) -> bool:
+        spider = self.crawler.spider
+        return spider is not None and spider.learns_templates() and spider.templates.browser_first(request.url)
 
     async def process_response(self, request: Request, response: Response) -> Response:
         page = response.meta.pop("playwright_page", None) if request.meta.get("playwright") else None
