@@ -1,4 +1,4 @@
-"""Row-level operations on `articles`, `article_versions`, `url_aliases` and `article_minhashes`.
+"""Row-level operations on `articles`, `article_versions`, `url_aliases`, `article_minhashes` and `article_lsh`.
 
 Plain functions over a sqlite-utils Database; they assume the caller (`Archive`) has opened
 the write transaction, so a save is all-or-nothing. The save semantics (new / unchanged /
@@ -227,14 +227,17 @@ def register_aliases(db: Database, article_id: int, reasons: Mapping[str, str], 
 
 
 def store_minhash(db: Database, article_id: int, minhash: LeanMinHash | None) -> None:
-    """Write (or, for a text too short to compare, delete) the article's MinHash signature."""
+    """Write (or, for a text too short to compare, delete) the article's MinHash signature and its LSH buckets."""
     if minhash is None:
         db.execute("DELETE FROM article_minhashes WHERE article_id = ?", [article_id])
+        dedup.index_signature(db, article_id, None)
         return
+    blob = dedup.signature_to_blob(minhash)
     db.execute(
         "INSERT OR REPLACE INTO article_minhashes (article_id, num_perm, seed, scheme, signature) VALUES (?, ?, ?, ?, ?)",
-        [article_id, dedup.NUM_PERM, dedup.SEED, dedup.SCHEME, dedup.signature_to_blob(minhash)],
+        [article_id, dedup.NUM_PERM, dedup.SEED, dedup.SCHEME, blob],
     )
+    dedup.index_signature(db, article_id, blob)
 
 
 def near_duplicate_root(db: Database, article_id: int) -> int:
@@ -285,6 +288,7 @@ def merge_new_copy(db: Database, copy_id: int, original_id: int, run_id: int, no
     ):
         db.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", [original_id, copy_id])
     db.execute("DELETE FROM article_minhashes WHERE article_id = ?", [copy_id])
+    dedup.index_signature(db, copy_id, None)
     db.execute("DELETE FROM articles WHERE id = ?", [copy_id])
     register_aliases(db, original_id, {url: AliasReason.DUPLICATE}, run_id, now)
     return True

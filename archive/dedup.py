@@ -3,9 +3,9 @@
 Exact duplicates: `content_hash` is the sha256 of the text with whitespace runs collapsed, so
 re-wrapped copies of the same text hash alike. Near duplicates (syndicated copies with small
 edits): a MinHash over word 5-shingles (64 permutations) per article, stored in table
-`article_minhashes`, and an in-memory LSH index built lazily from that table the first time it
-is needed and topped up from it afterwards, so signatures written by other crawl processes are
-seen too. The LSH proposes candidates; a candidate counts as a near duplicate when the exact
+`article_minhashes`, and its LSH buckets in table `article_lsh` (an index in the archive, not in
+memory: the cost of a crawl process does not grow with the archive, and signatures written by
+other crawl processes are seen at once). The LSH proposes candidates; a candidate counts as a near duplicate when the exact
 Jaccard similarity of the two texts' shingle sets is at least 0.85. The constants below are the settings; changing
 `NUM_PERM`, `SEED` or `SCHEME` makes stored signatures incomparable, which is why every row
 records them and rows with other parameters are ignored.
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from datasketch import LeanMinHash, MinHash, MinHashLSH
+    from datasketch import LeanMinHash, MinHash
     from sqlite_utils import Database
 
 from .models import FoundBy
@@ -37,6 +37,10 @@ NEAR_DUPLICATE_THRESHOLD = 0.85
 # The LSH only proposes candidates; tuned lower than the threshold so that a pair at 0.85 is
 # proposed ~99% of the time (at 0.85 itself, 64 permutations banded for 0.85 miss about half).
 LSH_CANDIDATE_THRESHOLD = 0.6
+# LSH banding for LSH_CANDIDATE_THRESHOLD with NUM_PERM permutations (what datasketch's MinHashLSH
+# picks for 0.6 and 64: 10 bands of 6 values; the last 4 values are in no band).
+LSH_BANDS = 10
+LSH_ROWS = 6
 MAX_CANDIDATES_CHECKED = 10
 MAX_LSH_CANDIDATES = 500
 # Below this many words a few shared sentences (bylines, boilerplate) make unrelated short
@@ -136,29 +140,54 @@ def blob_to_minhash(blob: bytes) -> LeanMinHash:
     return LeanMinHash(seed=SEED, hashvalues=values, scheme=SCHEME)
 
 
+def lsh_buckets(blob: bytes) -> list[int]:
+    """The LSH buckets of a stored signature (:func:`signature_to_blob`): one per band of
+    ``LSH_ROWS`` hash values, as a signed 64-bit digest of the band's number and values."""
+    buckets = []
+    for band in range(LSH_BANDS):
+        values = blob[band * LSH_ROWS * 4 : (band + 1) * LSH_ROWS * 4]
+        digest = hashlib.blake2b(bytes([band]) + values, digest_size=8).digest()
+        buckets.append(int.from_bytes(digest, "little", signed=True))
+    return buckets
+
+
+def index_signature(db: Database, article_id: int, blob: bytes | None) -> None:
+    """Put the article's signature in table ``article_lsh`` (replacing what it had); None: take it out."""
+    db.execute("DELETE FROM article_lsh WHERE article_id = ?", [article_id])
+    if blob is not None:
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO article_lsh (bucket, article_id) VALUES (?, ?)",
+            [(bucket, article_id) for bucket in lsh_buckets(blob)],
+        )
+
+
 class NearDuplicateIndex:
-    """LSH index over `article_minhashes`, loaded lazily and topped up incrementally by article id."""
+    """Near-duplicate candidates from table ``article_lsh`` (an LSH index kept in the archive itself).
 
-    def __init__(self) -> None:
-        self._lsh: MinHashLSH | None = None
-        self._loaded_up_to = 0
-
-    def reset(self) -> None:
-        """Forget everything (after a rollback the in-memory index may hold ids that no longer exist)."""
-        self._lsh = None
-        self._loaded_up_to = 0
+    The index lives in SQLite, not in memory: a crawl process costs the same whatever the archive's
+    size, and what other processes wrote is seen at once. The table is written with the signatures
+    (``archive.articles.store_minhash``); this class only reads it.
+    """
 
     def best_match(self, db: Database, minhash: LeanMinHash, text: str) -> int | None:
         """Id of the stored article whose text is most similar to `text` (shingle Jaccard >= threshold), else None."""
-        lsh = self._refresh(db)
+        buckets = lsh_buckets(signature_to_blob(minhash))
+        placeholders = ", ".join("?" for _ in buckets)
         # Cap what one save can cost when many stored pages look alike (templated boilerplate).
-        candidates = lsh.query(minhash)[:MAX_LSH_CANDIDATES]
+        candidates = [
+            article_id
+            for (article_id,) in db.execute(
+                f"SELECT DISTINCT article_id FROM article_lsh WHERE bucket IN ({placeholders}) LIMIT ?",
+                [*buckets, MAX_LSH_CANDIDATES],
+            )
+        ]
         if not candidates:
             return None
         placeholders = ", ".join("?" for _ in candidates)
         rows = db.execute(
-            f"SELECT article_id, signature FROM article_minhashes WHERE article_id IN ({placeholders})",
-            candidates,
+            f"SELECT article_id, signature FROM article_minhashes WHERE article_id IN ({placeholders})"
+            " AND num_perm = ? AND seed = ? AND scheme = ?",
+            [*candidates, NUM_PERM, SEED, SCHEME],
         ).fetchall()
         # Check the most promising few exactly; 64-permutation estimates are too coarse
         # (about +-0.04) to decide on their own.
@@ -175,36 +204,6 @@ class NearDuplicateIndex:
         # Ties go to the oldest article, the likeliest original.
         confirmed = [item for item in scored if item[0] >= NEAR_DUPLICATE_THRESHOLD]
         return -max(confirmed)[1] if confirmed else None
-
-    def add(self, article_id: int, minhash: LeanMinHash) -> None:
-        """Index a signature just written by this process (no-op until the index is first loaded)."""
-        if self._lsh is None:
-            return
-        if article_id in self._lsh:
-            self._lsh.remove(article_id)
-        self._lsh.insert(article_id, minhash)
-        self._loaded_up_to = max(self._loaded_up_to, article_id)
-
-    def discard(self, article_id: int) -> None:
-        """Drop an article whose text became too short to compare (no-op if it is not indexed)."""
-        if self._lsh is not None and article_id in self._lsh:
-            self._lsh.remove(article_id)
-
-    def _refresh(self, db: Database) -> MinHashLSH:
-        if self._lsh is None:
-            from datasketch import MinHashLSH
-
-            self._lsh = MinHashLSH(threshold=LSH_CANDIDATE_THRESHOLD, num_perm=NUM_PERM)
-        rows = db.execute(
-            "SELECT article_id, signature FROM article_minhashes"
-            " WHERE article_id > ? AND num_perm = ? AND seed = ? AND scheme = ? ORDER BY article_id",
-            [self._loaded_up_to, NUM_PERM, SEED, SCHEME],
-        )
-        for article_id, blob in rows:
-            if article_id not in self._lsh:
-                self._lsh.insert(article_id, blob_to_minhash(blob), check_duplication=False)
-            self._loaded_up_to = article_id
-        return self._lsh
 
 
 # Among exact copies first met in the same crawl (whose order is arbitrary), the original is the

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from . import dedup
 from .changes import TRACKED_FIELDS, classify_change
 from .dates import utc_now_iso
 from .models import ArchiveError
@@ -450,6 +451,24 @@ def _index_source_for_search(db: Database) -> None:
         db.execute(trigger)
 
 
+def _add_lsh_index(db: Database) -> None:
+    """article_lsh: the near-duplicate LSH buckets of every stored signature, so that no process has to
+    hold an index of the whole archive in memory (backfilled from article_minhashes: ~10 s of CPU per 100,000)."""
+
+    db.execute(
+        "CREATE TABLE article_lsh (bucket INTEGER NOT NULL, article_id INTEGER NOT NULL"
+        " REFERENCES articles(id), PRIMARY KEY (bucket, article_id)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX article_lsh_article ON article_lsh (article_id)")
+    rows = db.execute(
+        "SELECT article_id, signature FROM article_minhashes WHERE num_perm = ? AND seed = ? AND scheme = ?",
+        [dedup.NUM_PERM, dedup.SEED, dedup.SCHEME],
+    )
+    # In key order: a B-tree filled in order is written once, page by page (random order: 3-4x slower).
+    entries = sorted({(bucket, article_id) for article_id, blob in rows for bucket in dedup.lsh_buckets(blob)})
+    db.conn.executemany("INSERT INTO article_lsh (bucket, article_id) VALUES (?, ?)", entries)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core tables: crawl_runs, articles, versions, aliases, minhashes, fetches", _create_core_tables),
     Migration(2, "articles_fts: FTS5 over title and text, porter stemming, sync triggers", _enable_full_text_search),
@@ -504,6 +523,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         14,
         "articles_fts: the source indexed too (fast source-filtered search); its update trigger only on title, text, source",
         _index_source_for_search,
+    ),
+    Migration(
+        15,
+        "article_lsh: near-duplicate LSH buckets in the archive, not in each process's memory",
+        _add_lsh_index,
     ),
 )
 

@@ -145,15 +145,12 @@ class Archive:
         fetch_values["url"] = fetch_values["url"] or columns["url"]
         now = utc_now_iso()
         candidate_urls = unique_urls([columns["url"], *aliases, fetch_values["url"], fetch_values["final_url"]])
-        minhash: LeanMinHash | None = None
         with self._write():
             self._require_run(run_id)
             copy_of = self._still_exact_copy_of(columns)
             existing_id = None if copy_of is not None else article_rows.find_article_id(self.db, candidate_urls)
             if existing_id is not None:
-                result, minhash = self._save_known(
-                    existing_id, run_id, columns, now, fetch_values["fetched_at"], signature
-                )
+                result = self._save_known(existing_id, run_id, columns, now, fetch_values["fetched_at"], signature)
                 reasons = _alias_reasons(candidate_urls, fetch_values, default_reason=AliasReason.REDIRECT)
             else:
                 duplicate_of = copy_of
@@ -165,7 +162,6 @@ class Archive:
                     and self._is_the_original_of(duplicate_of, run_id, columns, fetch_values)
                 ):
                     old_url = article_rows.move_article(self.db, duplicate_of, columns, run_id)
-                    minhash = self._signature(columns["text"], signature)
                     result = SaveResult(FetchOutcome.NEW, duplicate_of)
                     reasons = {
                         **_alias_reasons(candidate_urls, fetch_values, default_reason=AliasReason.REDIRECT),
@@ -176,16 +172,10 @@ class Archive:
                     result = SaveResult(FetchOutcome.DUPLICATE, duplicate_of, duplicate_of=duplicate_of)
                     reasons = dict.fromkeys(candidate_urls, AliasReason.DUPLICATE)
                 else:
-                    result, minhash = self._save_new(run_id, columns, now, fetch_values["fetched_at"], signature)
+                    result = self._save_new(run_id, columns, now, fetch_values["fetched_at"], signature)
                     reasons = _alias_reasons(candidate_urls, fetch_values, default_reason=AliasReason.REDIRECT)
             article_rows.register_aliases(self.db, result.article_id, reasons, run_id, now)
             insert_fetch(self.db, run_id, fetch_values, result.outcome, None, result.article_id)
-        # The in-memory index changes only once the rows are safely written.
-        if result.outcome in (FetchOutcome.NEW, FetchOutcome.UPDATED):
-            if minhash is not None:
-                self._near_duplicates.add(result.article_id, minhash)
-            else:
-                self._near_duplicates.discard(result.article_id)
         return result
 
     def record_fetch(
@@ -318,7 +308,6 @@ class Archive:
                 else:  # first archived is the original
                     copy, original = max(article_id, other), min(article_id, other)
                 if article_rows.merge_new_copy(self.db, copy, original, run_id, now):
-                    self._near_duplicates.discard(copy)
                     return SaveResult(FetchOutcome.DUPLICATE, original, duplicate_of=original)
             article_rows.store_minhash(self.db, article_id, self._signature(text))
         return SaveResult(FetchOutcome.UPDATED, article_id)
@@ -517,17 +506,16 @@ class Archive:
         now: str,
         fetched_at: str,
         signature: bytes | None = None,
-    ) -> tuple[SaveResult, LeanMinHash | None]:
+    ) -> SaveResult:
         # A new version only when a tracked field changed after normalisation (archive/changes.py).
         if not article_rows.save_refetch(self.db, article_id, columns, run_id, now, fetched_at):
-            return SaveResult(FetchOutcome.UNCHANGED, article_id), None
-        minhash = self._signature(columns["text"], signature)
-        article_rows.store_minhash(self.db, article_id, minhash)
-        return SaveResult(FetchOutcome.UPDATED, article_id), minhash
+            return SaveResult(FetchOutcome.UNCHANGED, article_id)
+        article_rows.store_minhash(self.db, article_id, self._signature(columns["text"], signature))
+        return SaveResult(FetchOutcome.UPDATED, article_id)
 
     def _save_new(
         self, run_id: int, columns: Mapping[str, Any], now: str, fetched_at: str, signature: bytes | None = None
-    ) -> tuple[SaveResult, LeanMinHash | None]:
+    ) -> SaveResult:
         minhash = self._signature(columns["text"], signature)
         near_duplicate_of = None
         if minhash is not None:
@@ -542,7 +530,7 @@ class Archive:
         if original_of is not None:
             article_rows.make_root(self.db, article_id, original_of)
         article_rows.store_minhash(self.db, article_id, minhash)
-        return SaveResult(FetchOutcome.NEW, article_id), minhash
+        return SaveResult(FetchOutcome.NEW, article_id)
 
     def _signature(self, text: str | None, given: bytes | None = None) -> LeanMinHash | None:
         """The text's MinHash, None when it is too short to compare (then no MinHash code is even loaded);
@@ -583,9 +571,7 @@ class Archive:
                     # Nothing else in this batch: end it rather than keep the write lock.
                     self.db.execute("ROLLBACK")
             else:
-                # SQLite dropped the whole transaction (e.g. disk full): earlier pending writes are
-                # gone too, so the in-memory index may name articles that no longer exist.
-                self._near_duplicates.reset()
+                # SQLite dropped the whole transaction (e.g. disk full): earlier pending writes are gone too.
                 self._pending_writes = 0
             raise
         self.db.execute(f"RELEASE {_SAVEPOINT}")
@@ -602,7 +588,6 @@ class Archive:
     def _rollback(self) -> None:
         self.db.rollback()
         self._pending_writes = 0
-        self._near_duplicates.reset()
 
 
 def _alias_reasons(urls: list[str], fetch_values: Mapping[str, Any], default_reason: str) -> dict[str, str]:

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from archive import Archive, ArchiveError, SaveResult
 from archive.dates import to_utc_iso
+from archive.dedup import LSH_BANDS
 from archive.migrations import MIGRATIONS, apply_migrations
 from archive.models import NO_TEXT_KINDS, FetchOutcome, ReasonKind, RunStatus
 
@@ -335,6 +336,27 @@ def test_near_duplicate_is_flagged_across_reopen(db_path: Path) -> None:
         assert second_copy.duplicate_of is None
         signatures = arc.db.execute("SELECT count(*) FROM article_minhashes").fetchone()[0]
         assert signatures == arc.db["articles"].count == 4
+
+
+def test_an_archive_from_before_the_lsh_table_gets_it_filled_in(tmp_path: Path) -> None:
+    """Migration 15: the buckets of every stored signature, the same a save writes; near copies found after."""
+    db_path = tmp_path / "archive.db"
+    original_text = make_text(6, words=300)
+    with Archive(db_path) as arc:
+        run_id = arc.start_run("example-news")
+        original = save(arc, run_id, "https://example.org/original", original_text)
+        save(arc, run_id, "https://example.org/unrelated", make_text(7, words=300))
+        written = sorted(arc.db.execute("SELECT bucket, article_id FROM article_lsh").fetchall())
+        # What an archive written before migration 15 looks like.
+        arc.db.execute("DROP TABLE article_lsh")
+        arc.db.execute("DELETE FROM schema_migrations WHERE id = 15")
+        arc.commit()
+    assert len(written) == 2 * LSH_BANDS
+    with Archive(db_path) as arc:
+        assert sorted(arc.db.execute("SELECT bucket, article_id FROM article_lsh").fetchall()) == written
+        run_id = arc.start_run("example-news")
+        save(arc, run_id, "https://partner.example.net/copy", lightly_edited(original_text))
+        assert arc.find_article("https://partner.example.net/copy")["near_duplicate_of"] == original.article_id
 
 
 # -- dates ---------------------------------------------------------------------------------------
