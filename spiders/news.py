@@ -85,7 +85,7 @@ from crawler.middlewares.robots_txt import ForbiddenByRobots
 from crawler.sources.config import Config, ConfigError, ConfigProblem, SourceConfig, adhoc_source, load_config
 from crawler.sources.ops_tables import RenderMode
 from spiders.failures import failure_reason
-from spiders.reading import read_in_pool
+from spiders.reading import read_in_pool, warm_up
 
 # Known URLs come after new ones: first those with a change signal, then due revisits.
 PRIORITY_SIGNALLED = -10
@@ -184,6 +184,7 @@ class NewsSpider(scrapy.Spider):
             share=crawler.settings.getfloat("RENDER_TEMPLATE_SHARE"),
         )
         spider.recrawl = crawler.settings.getbool("RECRAWL_ENABLED")
+        crawler.signals.connect(spider.start_workers, signal=signals.spider_opened)
         crawler.signals.connect(spider.check_dropped, signal=signals.spider_idle)
         crawler.signals.connect(spider.page_settled, signal=signals.item_scraped)
         spider.archive_db = crawler.settings.get("ARCHIVE_DB")
@@ -200,6 +201,10 @@ class NewsSpider(scrapy.Spider):
             self._pool = ExtractionPool(workers=self.extract_workers, min_text_chars=self.min_text_chars)
             self._own_pool = True
         return self._pool
+
+    def start_workers(self) -> None:
+        """When the crawl opens: the extraction workers start while robots.txt and sitemaps are fetched."""
+        self.pool.warm_up(warm_up)
 
     def use_pool(self, pool: ExtractionPool) -> None:
         """Read pages in ``pool``, which the caller owns (the crawl does not close it)."""

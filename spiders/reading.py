@@ -39,6 +39,10 @@ def read_page(
     return fields, links
 
 
+def warm_up() -> None:
+    """Nothing: a worker that runs it has imported this module, hence all that :func:`read_page` needs."""
+
+
 def _unreadable(message: str) -> tuple[dict[str, Any], PageLinks]:
     return failed_fields(message), PageLinks()
 

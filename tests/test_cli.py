@@ -94,16 +94,18 @@ def test_a_crawl_that_renders_nothing_logs_no_warning_for_the_render_middleware(
     from scrapy.utils.test import get_crawler
 
     from crawler.middlewares.render_pages import RenderPagesMiddleware
+    from crawler.run.crawl_process import build_settings
 
     def crawler(rendering: bool):
         middleware = "crawler.middlewares.render_pages.RenderPagesMiddleware"
-        return get_crawler(
-            settings_dict={
+        settings = build_settings(
+            {
                 "DOWNLOADER_MIDDLEWARES_BASE": {},
                 "DOWNLOADER_MIDDLEWARES": {middleware: 950},
                 "NEWSARCHIVE_RENDER_ENABLED": rendering,
             }
         )
+        return get_crawler(settings_dict=settings.copy_to_dict())
 
     for rendering in (False, True):
         caplog.clear()

@@ -15,7 +15,7 @@ import json
 import random
 import re
 import sqlite3
-import time
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -34,7 +34,10 @@ WORDS = (
     "weather storm flood summer winter farmers vote planning district residents cyclists traffic "
     "concert orchestra exhibition students teachers nurses doctors court judge appeal tax revenue"
 ).split()
-NEWS_SITEMAP_DELAY_S = 1.0  # the news sitemap answers late: the home page's links are fetched first
+# The news sitemap answers late, once this many of the home page's links were fetched (or after
+# NEWS_SITEMAP_WAIT_S at most): what it says reaches pages already parsed.
+STORIES_BEFORE_SITEMAP = 3
+NEWS_SITEMAP_WAIT_S = 30.0
 
 
 def html(body: str, status: int = 200) -> Reply:
@@ -73,6 +76,8 @@ def app_of(routes: dict[str, Callable[[str], Reply]]) -> Callable[[Request], Rep
 
 def news_site(count: int) -> Callable[[Request], Reply]:
     titles = {n: f"Sitemap title {n}: council votes on harbour plan" for n in range(1, count + 1)}
+    served: list[str] = []
+    stories_served = threading.Event()
 
     def home(base: str) -> Reply:
         links = "".join(f'<li><a href="/news/story-number-{n}-of-the-day/">Story {n}</a></li>' for n in titles)
@@ -82,7 +87,7 @@ def news_site(count: int) -> Callable[[Request], Reply]:
         return Reply(200, f"User-agent: *\nSitemap: {base}/news-sitemap.xml\n".encode(), {"Content-Type": "text/plain"})
 
     def sitemap(base: str) -> Reply:
-        time.sleep(NEWS_SITEMAP_DELAY_S)
+        stories_served.wait(NEWS_SITEMAP_WAIT_S)
         entries = "".join(
             f"<url><loc>{base}/news/story-number-{n}-of-the-day/</loc><news:news><news:publication>"
             "<news:name>The Courier</news:name><news:language>en</news:language></news:publication>"
@@ -97,6 +102,9 @@ def news_site(count: int) -> Callable[[Request], Reply]:
         return Reply(200, body.encode(), {"Content-Type": "application/xml"})
 
     def story(base: str, number: str) -> Reply:
+        served.append(number)
+        if len(served) > STORIES_BEFORE_SITEMAP:  # the earlier ones are answered and logged by now
+            stories_served.set()
         # Every other article prints no date: the sitemap's publication date is all there is.
         return html(article_html(int(number), f"Story {number} of the day", dated=int(number) % 2 == 0))
 
@@ -190,7 +198,9 @@ def test_a_section_of_story_id_articles_is_crawled_whole_and_endless_pagination_
     assert stories == STORY_COUNT
     # DISCOVERY_PATTERN_BUDGET (200) bounds what leads to no article: the endless archive stops at 200 pages.
     assert len(archive_pages) == 200
-    assert json.loads(stats).get("newsarchive/links_released_by_articles", 0) > 0
+    # Whether story links had to wait for earlier stories to give their pages back depends on how fast
+    # pages are parsed; either way every story is archived (the release itself: test_discovery_notes.py).
+    assert json.loads(stats).get("newsarchive/links_over_pattern_budget", 0) >= 1  # the endless archive, held
 
 
 # -- shortlinks and tracking-parameter URLs are aliases (tests/newssite) ---------------------------

@@ -146,6 +146,13 @@ class ExtractionPool:
             f"extraction worker died {ATTEMPTS_PER_PAGE} times on {label}; the page crashes the parser, skip it"
         )
 
+    def warm_up(self, function: Callable[[], Any]) -> None:
+        """Start every worker now, each running ``function`` once (importing what later calls need),
+        so the first pages do not wait for interpreters to start; returns at once."""
+        if self._executor is not None:
+            for _ in range(self.workers):
+                self._executor.submit(function)
+
     def _replace_broken(self, broken: ProcessPoolExecutor | None) -> None:
         # Many in-flight pages see the same broken executor; only the first replaces it.
         if broken is None or self._executor is not broken:
