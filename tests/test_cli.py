@@ -91,21 +91,17 @@ def test_a_crawl_that_renders_nothing_logs_no_warning_for_the_render_middleware(
     """Scrapy logs "Disabled X: message" at WARNING when NotConfigured carries a message in its args; ours does not."""
     from scrapy.core.downloader.middleware import DownloaderMiddlewareManager
     from scrapy.exceptions import NotConfigured
-    from scrapy.utils.test import get_crawler
 
     from crawler.middlewares.render_pages import RenderPagesMiddleware
-    from crawler.run.crawl_process import build_settings
+    from tests.inprocess import component_crawler
 
     def crawler(rendering: bool):
         middleware = "crawler.middlewares.render_pages.RenderPagesMiddleware"
-        settings = build_settings(
-            {
-                "DOWNLOADER_MIDDLEWARES_BASE": {},
-                "DOWNLOADER_MIDDLEWARES": {middleware: 950},
-                "NEWSARCHIVE_RENDER_ENABLED": rendering,
-            }
+        return component_crawler(
+            DOWNLOADER_MIDDLEWARES_BASE={},
+            DOWNLOADER_MIDDLEWARES={middleware: 950},
+            NEWSARCHIVE_RENDER_ENABLED=rendering,
         )
-        return get_crawler(settings_dict=settings.copy_to_dict())
 
     for rendering in (False, True):
         caplog.clear()
