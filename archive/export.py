@@ -263,6 +263,15 @@ def check_filter(table: ExportTable, selection: ArticleFilter) -> None:
         )
 
 
+def _column_sql(column: Column) -> str:
+    """How the SELECT reads one column: an integer column holding a real (older archives stored
+    fetches.elapsed_ms as 82.8) is rounded to the nearest whole number, in every format alike."""
+    name = f"t.{column.name}"
+    if column.type == "integer":
+        return f"CASE WHEN typeof({name}) = 'real' THEN CAST(round({name}) AS INTEGER) ELSE {name} END AS {column.name}"
+    return name
+
+
 def _select(conn: sqlite3.Connection, table: ExportTable, selection: ArticleFilter) -> tuple[str, list[Any]]:
     """The one SELECT for ``table`` under ``selection``, and its parameters."""
     present = {row[1] for row in conn.execute(f"PRAGMA table_info({table.table})")}
@@ -272,7 +281,9 @@ def _select(conn: sqlite3.Connection, table: ExportTable, selection: ArticleFilt
             "crawl into it once with this version to upgrade it, then export again.",
         )
     # A column a later migration added reads as NULL in an older archive (never migrated here).
-    select = ", ".join(f"t.{name}" if name in present else f"NULL AS {name}" for name in table.column_names())
+    select = ", ".join(
+        _column_sql(column) if column.name in present else f"NULL AS {column.name}" for column in table.columns
+    )
     check_filter(table, selection)
     if table.name == "runs":
         if selection.source is None:
