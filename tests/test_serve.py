@@ -240,6 +240,28 @@ def test_writes_are_refused(server: Server, archive_db: tuple[Path, dict[str, in
         assert archive.source_health("intruder") is None
 
 
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize(
+    "path", ["/archive/articles/-/insert", "/archive/articles/1/-/delete", "/archive/articles/1/-/update", "/archive"]
+)
+def test_any_write_method_gets_a_short_405_and_no_traceback(
+    server: Server, archive_db: tuple[Path, dict[str, int]], method: str, path: str
+) -> None:
+    request = urllib.request.Request(
+        server.base + path,
+        data=b'{"row": {"source": "x", "url": "y"}}',
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 405
+    assert "read-only" in refused.value.read().decode() and "GET" in refused.value.headers["Allow"]
+    stderr = archive_db[0].with_name("serve.stderr").read_text()
+    assert "Traceback" not in stderr and "Error" not in stderr, stderr
+    assert server.get("/archive.json", sql="SELECT count(*) AS n FROM articles", _shape="array") == [{"n": 5}]
+
+
 def test_the_dashboard_page_is_served(server: Server) -> None:
     with urllib.request.urlopen(f"{server.base}/-/dashboards/{DASHBOARD_NAME}", timeout=30) as response:
         html = response.read().decode()
