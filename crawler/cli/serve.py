@@ -109,14 +109,16 @@ def build_datasette(db_path: Path):  # -> datasette.app.Datasette (imported here
     from datasette.app import Datasette
     from datasette.database import Database
 
-    from archive.datasette_metadata import DATABASE_NAME, datasette_metadata
+    from archive.datasette_metadata import DATABASE_NAME, datasette_metadata, templates_dir
     from crawler.cli.month_facet import register as register_month_facet
 
     # Datasette prints every failed request's traceback, with its local variables, to rich's global console
     # (stdout): a mistyped query in the browser would flood the terminal. The browser shows the error already.
     rich.reconfigure(quiet=True)
     register_month_facet()
-    datasette = Datasette(metadata=datasette_metadata(), settings={"sql_time_limit_ms": 5000})
+    datasette = Datasette(
+        metadata=datasette_metadata(), settings={"sql_time_limit_ms": 5000}, template_dir=templates_dir()
+    )
     # is_mutable=True means "may change under us" to Datasette: it opens the file with mode=ro.
     datasette.add_database(Database(datasette, path=str(db_path), is_mutable=True), name=DATABASE_NAME)
     return datasette
