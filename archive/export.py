@@ -45,7 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from .filters import NO_CONDITION, ArticleFilter
+from .filters import NO_CONDITION, ArticleFilter, describe_fts_error, register_sql_functions
 from .models import ArchiveError
 from .records import from_json
 
@@ -237,14 +237,12 @@ def export_table(name: str) -> ExportTable:
 
 def _connection(source: Any) -> sqlite3.Connection:
     """The sqlite3 connection of an ArchiveReader, an Archive, a sqlite-utils Database or a connection."""
-    if isinstance(source, sqlite3.Connection):
-        return source
-    db = getattr(source, "db", source)
-    conn = getattr(db, "conn", None)
+    conn = source if isinstance(source, sqlite3.Connection) else getattr(getattr(source, "db", source), "conn", None)
     if not isinstance(conn, sqlite3.Connection):
         raise TypeError(
             f"expected an ArchiveReader, Archive, sqlite_utils.Database or sqlite3.Connection, got {source!r}"
         )
+    register_sql_functions(conn)  # the filters' SQL functions, on a connection opened elsewhere too
     return conn
 
 
@@ -387,7 +385,7 @@ def _describe_query_error(selection: ArticleFilter, error: sqlite3.OperationalEr
     malformed = ("fts5", "syntax", "no such column", "MATCH", "unterminated")
     if selection.query is not None and any(word in message for word in malformed):
         return ArchiveError(
-            f"--query {selection.query!r} is not a valid full-text query ({message}).",
+            f"--query {selection.query!r} is not a valid full-text query ({describe_fts_error(message, selection.query)}).",
             'write words (climate policy), a "quoted phrase", a prefix (elect*) or AND / OR / NOT between words, '
             "e.g. --query '\"climate change\" OR flood*'.",
         )

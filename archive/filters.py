@@ -4,12 +4,16 @@
 full-text query) and turns them into one SQL ``WHERE`` clause over ``articles`` (:meth:`where`),
 so every read command selects the same rows for the same options. Dates filter on the UTC
 publication date (``published_at_utc``): ``since`` and ``until`` are inclusive, a date alone
-means that whole UTC day, a time with an offset is converted to UTC. No settings.
+means that whole UTC day, a time with an offset is converted to UTC and a time without one is
+taken as UTC. The author filter compares names case-folded in Python (SQLite's ``lower()`` folds
+only ASCII: ``ZOÉ`` would not find ``Zoé``), through the SQL function :data:`CASEFOLD_FUNCTION`, which
+:func:`register_sql_functions` adds to a connection (every reader's connection has it). No settings.
 """
 
 from __future__ import annotations
 
 import re
+import sqlite3
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -22,6 +26,16 @@ _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # matched only as a filter: searching "alpha" must not find every article of a source named alpha.
 SEARCHED_COLUMNS = "{title text}"
 NO_CONDITION = "1"  # ArticleFilter.where() when no filter is set
+CASEFOLD_FUNCTION = "newsarchive_casefold"  # str.casefold as an SQL function: any script, any case
+
+
+def _casefold(value: Any) -> Any:
+    return value.casefold() if isinstance(value, str) else value
+
+
+def register_sql_functions(conn: sqlite3.Connection) -> None:
+    """Add the SQL functions :meth:`ArticleFilter.where` uses to ``conn`` (safe to call again)."""
+    conn.create_function(CASEFOLD_FUNCTION, 1, _casefold, deterministic=True)
 
 
 def fts_match(query: str, source: str | None = None) -> str:
@@ -34,6 +48,41 @@ def fts_match(query: str, source: str | None = None) -> str:
     return expression
 
 
+_FTS_SYNTAX_ERROR = re.compile(r'fts5: syntax error near "(.*)"$', re.S)
+
+
+def describe_fts_error(message: str, query: str) -> str:
+    """SQLite's complaint about a full-text query, in terms of what the user typed.
+
+    The query runs wrapped (``{title text} : (QUERY)``, :func:`fts_match`), so FTS5 reports a query that
+    ends too early ("budget AND", "(budget") as an error near our closing parenthesis or near the end:
+    characters the user never typed. Those become "at the end of the query".
+    """
+    found = _FTS_SYNTAX_ERROR.match(message.strip())
+    if found and (found.group(1) == "" or found.group(1) not in query):
+        return "fts5: syntax error at the end of the query: an operator or an open parenthesis with nothing after it"
+    return message
+
+
+def unknown_source_note(db: Any, source: str | None, what: str = "articles") -> str | None:
+    """The note a read command prints when ``--source`` names no source of the archive (None when it does).
+
+    ``db``: anything with ``execute`` (a sqlite3 connection, a sqlite-utils Database). ``what``:
+    ``articles``, or ``runs`` (its sources are then those of ``crawl_runs``). Names are matched exactly;
+    a name that differs only in case is suggested.
+    """
+    if source is None:
+        return None
+    table = "crawl_runs" if what == "runs" else "articles"
+    known = [row[0] for row in db.execute(f"SELECT DISTINCT source FROM {table} WHERE source IS NOT NULL ORDER BY 1")]
+    if source in known:
+        return None
+    similar = [name for name in known if name.casefold() == source.casefold()]
+    return f"note: no {what} from source {source!r} in this archive (its sources: {', '.join(known) or 'none'})" + (
+        f"; did you mean {similar[0]!r}? (source names are matched exactly)" if similar else ""
+    )
+
+
 def indexes_source(db: Any) -> bool:
     """Whether the archive's full-text index has the source column (migration 14)."""
     return any(row[1] == "source" for row in db.execute("PRAGMA table_info(articles_fts)").fetchall())
@@ -44,10 +93,12 @@ class ArticleFilter:
     """Filters over ``articles``; every field optional (None: no filter)."""
 
     source: str | None = None
-    since: str | None = None  # inclusive: a date (that whole UTC day on) or an ISO 8601 time
-    until: str | None = None  # inclusive: a date (up to the end of that UTC day) or an ISO 8601 time
+    since: str | None = None  # inclusive: a date (that whole UTC day on) or an ISO 8601 time (UTC without an offset)
+    until: str | None = (
+        None  # inclusive: a date (up to the end of that UTC day) or an ISO 8601 time (UTC without an offset)
+    )
     language: str | None = None  # primary subtag matches regional variants: "de" matches "de-AT"
-    author: str | None = None  # one of the article's authors, case-insensitive, whole name
+    author: str | None = None  # one of the article's authors, whole name, any case (Unicode case folding)
     query: str | None = None  # FTS5 query over title and text (see archive.search for the syntax)
 
     def where(self, table: str = "articles") -> tuple[str, list[Any]]:
@@ -71,9 +122,9 @@ class ArticleFilter:
         if self.author is not None:
             conditions.append(
                 f"EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid({table}.authors) THEN {table}.authors ELSE '[]' END)"
-                " WHERE lower(json_each.value) = lower(?))"
+                f" WHERE {CASEFOLD_FUNCTION}(json_each.value) = ?)"
             )
-            params.append(self.author.strip())
+            params.append(" ".join(self.author.split()).casefold())
         if self.query is not None:
             conditions.append(f"{table}.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
             params.append(fts_match(self.query))
@@ -93,6 +144,7 @@ def _bound(value: str, option: str, end: bool) -> str:
     if converted is None or not converted.endswith("Z"):
         raise ArchiveError(
             f"--{option} {value!r} is neither a date nor a time.",
-            "write a date (2024-05-01) or a time with its offset (2024-05-01T12:00:00+02:00).",
+            "write a date (2024-05-01, the whole UTC day) or a time (2024-05-01T12:00 is UTC; "
+            "with an offset: 2024-05-01T12:00+02:00).",
         )
     return converted
