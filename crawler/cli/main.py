@@ -90,6 +90,10 @@ def main() -> None:
       newsarchive status --config sources.toml          # what ran, what failed; exit 1 if unhealthy
       newsarchive doctor --config sources.toml          # browser, archive and config checks
     """
+    from archive.lean_imports import import_sqlite_utils_lean
+
+    # Before any command: sqlite-utils would import pandas and numpy (half a second) for nothing here.
+    import_sqlite_utils_lean()
 
 
 @main.command()
