@@ -192,6 +192,10 @@ def search(
     selection = article_filter or ArticleFilter()
     source = selection.source if indexes_source(reader.db) else None
     if source is not None:
+        # The index matches the source as words, folding case ("Demo" would find "demo"); the filter is
+        # an exact name everywhere else (stats, export): a name no article has finds nothing here too.
+        if not reader.db.execute("SELECT 1 FROM articles WHERE source = ? LIMIT 1", [source]).fetchone():
+            return []
         selection = replace(selection, source=None)  # the index filters the source (fts_match)
     where, params = selection.where("a")
     match = fts_match(fts_query(query), source)
