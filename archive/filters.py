@@ -38,6 +38,64 @@ def register_sql_functions(conn: sqlite3.Connection) -> None:
     conn.create_function(CASEFOLD_FUNCTION, 1, _casefold, deterministic=True)
 
 
+# A query as FTS5 reads it: a quoted string, a parenthesis or comma (NEAR(a b, 5)), a bare token, or any other character.
+_QUERY_TOKEN = re.compile(r'"[^"]*"|[(),]|[^\s(),"]+|\S')
+_OPERATORS = frozenset({"AND", "OR", "NOT", "NEAR"})
+_BAREWORD = re.compile(r"^\w+\*?$")  # what FTS5 takes unquoted (letters, digits, _, non-ASCII)
+_COLUMN_FILTER = re.compile(r"^(-?(?:title|text|\{[\w ]+\})):(.*)$")
+SEARCHABLE_COLUMNS = ("title", "text")  # what a column filter (title:word) may name
+# "word:..." outside quotes: FTS5 reads it as a column filter; any name but title and text is refused.
+_ANY_COLUMN_FILTER = re.compile(r"^-?([^\W\d]\w*):")
+
+
+def fts_query(query: str) -> str:
+    """The query with each bare word FTS5 would reject (punctuation inside) quoted as a phrase.
+
+    Operators, parentheses, quoted phrases, prefixes (``word*``) and column filters pass through as
+    typed; anything FTS5 then cannot parse (an unclosed quote, a dangling operator) stays malformed.
+    """
+    parts = []
+    for token in _QUERY_TOKEN.findall(query):
+        _check_column(token, query)
+        parts.append(_quoted_if_needed(token))
+    return " ".join(parts)
+
+
+def _check_column(token: str, query: str) -> None:
+    """ArchiveError for a column filter naming a column that cannot be searched (``titel:x``, ``source:x``)."""
+    named = _ANY_COLUMN_FILTER.match(token)
+    if named is None or _COLUMN_FILTER.match(token) or named.group(1) in SEARCHABLE_COLUMNS:
+        return
+    column = named.group(1)
+    if column == "source":
+        fix = "filter by source with --source NAME; search the title or the text with title:word or text:word."
+    else:
+        fix = (
+            f"search one column with {' or '.join(f'{name}:word' for name in SEARCHABLE_COLUMNS)}; "
+            f'to find the text itself, put it in double quotes: "{token.lstrip("-")}".'
+        )
+    raise ArchiveError(
+        f"Search query {query!r} names a column {column!r} ({column}:…), and the index has only "
+        f"{', '.join(SEARCHABLE_COLUMNS)}.",
+        fix,
+    )
+
+
+def _quoted_if_needed(token: str) -> str:
+    if token.startswith('"') or token in ("(", ")", ",", "*", "+", "^") or token in _OPERATORS:
+        return token
+    if _BAREWORD.match(token):
+        return token
+    column = _COLUMN_FILTER.match(token)
+    if column:
+        return f"{column.group(1)}:{_quoted_if_needed(column.group(2))}" if column.group(2) else token
+    if len(token) == 1 and not token.isalnum():
+        return token  # a lone '"' or operator character: left for FTS5 to report
+    prefix = token.endswith("*") and len(token) > 1
+    word = token[:-1] if prefix else token
+    return '"' + word.replace('"', '""') + '"' + ("*" if prefix else "")
+
+
 def fts_match(query: str, source: str | None = None) -> str:
     """The FTS5 MATCH expression for a user's ``query`` over title and text; with ``source`` (only on an
     index that has the column, see :func:`indexes_source`), FTS5 itself skips other sources' rows, which
@@ -99,7 +157,7 @@ class ArticleFilter:
     )
     language: str | None = None  # primary subtag matches regional variants: "de" matches "de-AT"
     author: str | None = None  # one of the article's authors, whole name, any case (Unicode case folding)
-    query: str | None = None  # FTS5 query over title and text (see archive.search for the syntax)
+    query: str | None = None  # FTS5 query over title and text, as search reads it (fts_query)
 
     def where(self, table: str = "articles") -> tuple[str, list[Any]]:
         """``(sql, params)``: a condition over ``table`` (an alias of ``articles``); ``NO_CONDITION`` when no filter is set."""
@@ -127,7 +185,7 @@ class ArticleFilter:
             params.append(" ".join(self.author.split()).casefold())
         if self.query is not None:
             conditions.append(f"{table}.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
-            params.append(fts_match(self.query))
+            params.append(fts_match(fts_query(self.query)))
         return (" AND ".join(conditions) or NO_CONDITION), params
 
 

@@ -21,7 +21,6 @@ same rows for the same options. No settings beyond the constants below.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
@@ -29,7 +28,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .connection import primary_code
-from .filters import NO_CONDITION, ArticleFilter, describe_fts_error, fts_match, indexes_source
+from .filters import (  # fts_query: re-exported, the search syntax lives with the filter that shares it
+    _BAREWORD,
+    _QUERY_TOKEN,
+    NO_CONDITION,
+    ArticleFilter,
+    describe_fts_error,
+    fts_match,
+    fts_query,
+    indexes_source,
+)
 from .migrations import VIEWS_13
 from .models import AliasReason, ArchiveError
 from .records import from_json
@@ -59,14 +67,6 @@ SYNTAX_EXAMPLES = (
     "budget OR tax, budget NOT tax, (budget OR tax) AND council, title:budget"
 )
 
-# A query as FTS5 reads it: a quoted string, a parenthesis or comma (NEAR(a b, 5)), a bare token, or any other character.
-_QUERY_TOKEN = re.compile(r'"[^"]*"|[(),]|[^\s(),"]+|\S')
-_OPERATORS = frozenset({"AND", "OR", "NOT", "NEAR"})
-_BAREWORD = re.compile(r"^\w+\*?$")  # what FTS5 takes unquoted (letters, digits, _, non-ASCII)
-_COLUMN_FILTER = re.compile(r"^(-?(?:title|text|\{[\w ]+\})):(.*)$")
-SEARCHABLE_COLUMNS = ("title", "text")  # what a column filter (title:word) may name
-# "word:..." outside quotes: FTS5 reads it as a column filter; any name but title and text is refused.
-_ANY_COLUMN_FILTER = re.compile(r"^-?([^\W\d]\w*):")
 _LOWERCASE_OPERATORS = {"or": "OR", "and": "AND", "not": "NOT"}
 SCORE_DIGITS = 4  # significant digits of a hit's score: bm25 of a word in most articles is tiny, never 0.0
 # Ranking first, snippets after: a SELECT list is computed for every match before ORDER BY ... LIMIT
@@ -96,39 +96,6 @@ WHERE articles_fts MATCH ? AND articles_fts.rowid = ?
 """
 
 
-def fts_query(query: str) -> str:
-    """The query with each bare word FTS5 would reject (punctuation inside) quoted as a phrase.
-
-    Operators, parentheses, quoted phrases, prefixes (``word*``) and column filters pass through as
-    typed; anything FTS5 then cannot parse (an unclosed quote, a dangling operator) stays malformed.
-    """
-    parts = []
-    for token in _QUERY_TOKEN.findall(query):
-        _check_column(token, query)
-        parts.append(_quoted_if_needed(token))
-    return " ".join(parts)
-
-
-def _check_column(token: str, query: str) -> None:
-    """ArchiveError for a column filter naming a column that cannot be searched (``titel:x``, ``source:x``)."""
-    named = _ANY_COLUMN_FILTER.match(token)
-    if named is None or _COLUMN_FILTER.match(token) or named.group(1) in SEARCHABLE_COLUMNS:
-        return
-    column = named.group(1)
-    if column == "source":
-        fix = "filter by source with --source NAME; search the title or the text with title:word or text:word."
-    else:
-        fix = (
-            f"search one column with {' or '.join(f'{name}:word' for name in SEARCHABLE_COLUMNS)}; "
-            f'to find the text itself, put it in double quotes: "{token.lstrip("-")}".'
-        )
-    raise ArchiveError(
-        f"Search query {query!r} names a column {column!r} ({column}:…), and the index has only "
-        f"{', '.join(SEARCHABLE_COLUMNS)}.",
-        fix,
-    )
-
-
 def query_hints(query: str, hits: int) -> list[str]:
     """Hints about a query that probably does not say what its author meant (for the CLI to print).
 
@@ -154,21 +121,6 @@ def query_hints(query: str, hits: int) -> list[str]:
             f"to leave it out, write NOT {excluded[0][1:]}."
         )
     return hints
-
-
-def _quoted_if_needed(token: str) -> str:
-    if token.startswith('"') or token in ("(", ")", ",", "*", "+", "^") or token in _OPERATORS:
-        return token
-    if _BAREWORD.match(token):
-        return token
-    column = _COLUMN_FILTER.match(token)
-    if column:
-        return f"{column.group(1)}:{_quoted_if_needed(column.group(2))}" if column.group(2) else token
-    if len(token) == 1 and not token.isalnum():
-        return token  # a lone '"' or operator character: left for FTS5 to report
-    prefix = token.endswith("*") and len(token) > 1
-    word = token[:-1] if prefix else token
-    return '"' + word.replace('"', '""') + '"' + ("*" if prefix else "")
 
 
 def search(

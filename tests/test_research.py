@@ -610,6 +610,15 @@ def test_an_unknown_column_is_an_error_naming_the_columns(archive_file: Path, qu
     result = CliRunner().invoke(main, ["search", query, "--db", str(archive_file)])
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
     assert all(word in result.output for word in words), result.output
+    # export --query reads a query as search does (one filter): the same refusal, and punctuation as typed.
+    exported = CliRunner().invoke(
+        main, ["export", "--format", "csv", "--query", query, "--db", str(archive_file), "-o", "-"]
+    )
+    assert exported.exit_code == 2 and all(word in exported.output for word in words), exported.output
+    quoted = CliRunner().invoke(
+        main, ["export", "--format", "jsonl", "--query", "don't", "--db", str(archive_file), "-o", "-"]
+    )
+    assert [json.loads(line)["url"] for line in quoted.stdout.splitlines()] == ["https://beta.example/covid"]
 
 
 def test_a_lowercase_operator_with_no_hit_gets_a_hint(archive_file: Path) -> None:
