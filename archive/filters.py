@@ -7,7 +7,9 @@ publication date (``published_at_utc``): ``since`` and ``until`` are inclusive, 
 means that whole UTC day, a time with an offset is converted to UTC and a time without one is
 taken as UTC. The author filter compares names case-folded in Python (SQLite's ``lower()`` folds
 only ASCII: ``ZOÉ`` would not find ``Zoé``), through the SQL function :data:`CASEFOLD_FUNCTION`, which
-:func:`register_sql_functions` adds to a connection (every reader's connection has it). No settings.
+:func:`register_sql_functions` adds to a connection (every reader's connection has it). A full-text
+query is read by :func:`fts_query` (words with punctuation quoted, a column filter other than
+``title:``/``text:`` refused naming the columns), the same for ``search`` and ``export --query``. No settings.
 """
 
 from __future__ import annotations
