@@ -7,7 +7,15 @@ format) for an archive served under the database name ``archive``:
   archive/schema_descriptions.json, archive/schema_doc.py), so the words people read in the browser
   are the ones the schema documents;
 - full-text search on ``articles`` through the existing FTS5 index (``articles_fts``, raw FTS5
-  syntax: phrases, ``OR``, ``NEAR``, prefixes), facets on source, language and publication month;
+  syntax: phrases, ``OR``, ``NEAR``, prefixes), facets on source, language and publication month.
+  Datasette 0.65 filters a table by its search box (``rowid IN (SELECT rowid ... MATCH ...)``) and
+  keeps the table's order (newest archived first here): it cannot order by relevance
+  (``_sort=rank`` is refused). Ranked search is the canned query ``search`` (:data:`SEARCH_QUERY`:
+  bm25 with the weights of ``newsarchive search``, a snippet), which the database page, the
+  articles page and the dashboard link to;
+- column descriptions shortened for the browser (:func:`short_description`: the first sentence, no
+  source-file names) and shown in a compact scrolling box (:data:`EXTRA_CSS`), so that the search box
+  and the rows of a table stay on the first screen; docs/schema.md keeps the full text;
 - canned queries a researcher asks first (:data:`CANNED_QUERIES`), all read-only;
 - a dashboard with charts for the datasette-dashboards plugin (:data:`DASHBOARD`).
 
@@ -17,8 +25,12 @@ Plain data, no Datasette import: the CLI layer (crawler/cli/serve.py) hands it t
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
+from urllib.parse import quote
 
+from .filters import SEARCHED_COLUMNS
+from .research import TITLE_WEIGHT
 from .schema_doc import load_descriptions
 
 DATABASE_NAME = "archive"
@@ -26,8 +38,24 @@ DASHBOARD_NAME = "archive-dashboard"
 TITLE = "newsarchive"
 DESCRIPTION = (
     "A read-only view of a newsarchive archive: articles with their provenance, versions, fetches and "
-    'crawl runs. Search articles (FTS5 syntax: "exact phrase", a OR b, elect*), facet them, run the '
-    "canned queries below or open the dashboard (/-/dashboards). Table and column meanings: docs/schema.md."
+    'crawl runs. Search articles best match first with the "Search articles" query (/archive/search; FTS5 '
+    'syntax: "exact phrase", a OR b, elect*), filter and facet them on the articles table, run the canned '
+    "queries below or open the dashboard (/-/dashboards). Table and column meanings: docs/schema.md."
+)
+SEARCH_PATH = f"/{DATABASE_NAME}/search"
+DESCRIPTION_HTML = (
+    "<p>A read-only view of a newsarchive archive: articles with their provenance, versions, fetches and crawl "
+    f'runs.</p><p><strong><a href="{SEARCH_PATH}">Search articles, best match first</a></strong> '
+    '(FTS5 syntax: <code>"exact phrase"</code>, <code>a OR b</code>, <code>elect*</code>); filter and facet them '
+    f'on the <a href="/{DATABASE_NAME}/articles">articles table</a>; run the canned queries below; or open the '
+    f'<a href="/-/dashboards/{DASHBOARD_NAME}">dashboard</a>. Table and column meanings: docs/schema.md.</p>'
+)
+ARTICLES_DESCRIPTION_HTML = (
+    "<p>Articles: {description}. The search box below filters the articles (newest archived first, not by relevance); "
+    f'<a href="{SEARCH_PATH}">Search articles</a> ranks them, best match first, with a snippet. '
+    'Search syntax: <code>harbour ferry</code> (both words), <code>"city council"</code> (a phrase), '
+    "<code>harb*</code> (a prefix), <code>harbour OR ferry</code>, <code>NOT</code> (operators in capitals); "
+    "an unclosed quote or a dangling operator is refused.</p>"
 )
 
 # Publication day in UTC: `published_at_utc` holds a full timestamp, a date, or only a year/month
@@ -35,7 +63,28 @@ DESCRIPTION = (
 _DAY = "substr(published_at_utc, 1, 10)"
 _HAS_DAY = "length(published_at_utc) >= 10"
 
+# Ranked search, as `newsarchive search` ranks (archive/research.py: bm25, a title hit weighing
+# TITLE_WEIGHT text hits, the index's source column weighing nothing and matched only as a filter).
+_BM25 = f"bm25(articles_fts, {TITLE_WEIGHT}, 1.0, 0.0)"
+SEARCH_QUERY: dict[str, Any] = {
+    "title": "Search articles, best match first",
+    "description": (
+        "Full-text search over titles and texts, ranked as newsarchive search ranks (bm25; a word in the title "
+        "counts ten times a word in the text), with a snippet; score: higher is a better match. q: words, "
+        '"a phrase", a prefix (harb*), a OR b, NOT, NEAR(a b); operators in capitals. Leave source empty for all.'
+    ),
+    "sql": (
+        "SELECT a.id, a.source, a.title, a.published_at_utc,\n"
+        "  snippet(articles_fts, 1, '[', ']', '…', 24) AS snippet,\n"
+        f"  -{_BM25} AS score, a.url\n"
+        "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid\n"
+        f"WHERE articles_fts MATCH '{SEARCHED_COLUMNS} : (' || :q || ')' AND (:source = '' OR a.source = :source)\n"
+        f"ORDER BY {_BM25}, a.id\nLIMIT 100"
+    ),
+}
+
 CANNED_QUERIES: dict[str, dict[str, Any]] = {
+    "search": SEARCH_QUERY,
     "articles_per_day_per_source": {
         "title": "Articles per day per source",
         "description": "Articles by UTC publication day and source, newest day first. Leave source empty for all.",
@@ -134,7 +183,10 @@ CANNED_QUERIES: dict[str, dict[str, Any]] = {
 _SOURCE_FILTER = "[[ AND source = :source ]]"
 DASHBOARD: dict[str, Any] = {
     "title": "Archive dashboard",
-    "description": "Articles per day per source (by UTC publication day) and crawl runs by status over time.",
+    "description": (
+        "Articles per day per source (by UTC publication day) and crawl runs by status over time. "
+        f"Search the articles, best match first: {SEARCH_PATH}"
+    ),
     "layout": [
         ["articles-total", "sources-total"],
         ["articles-per-day", "articles-per-day"],
@@ -201,17 +253,59 @@ DASHBOARD: dict[str, Any] = {
 }
 
 
+SHORT_DESCRIPTION_CHARS = 200  # a column description in the browser: a line or two
+# A parenthesis naming a source file ("(crawler/extraction/language.py)"): means nothing to a researcher.
+_FILE_NOTE = re.compile(r"\s*\([^()]*\b[\w/]+\.py\b[^()]*\)")
+# Datasette lists every column's description above a table's rows; for articles (30-odd columns)
+# that list would fill the first screen. A compact box of its own height, scrolled, keeps the search
+# box and the rows in view. A data: URL: nothing to serve.
+EXTRA_CSS = (
+    "dl.column-descriptions{max-height:9.5em;overflow-y:auto;font-size:0.85em;border:1px solid #ddd;"
+    "padding:0.3em 0.6em;margin-bottom:1em}"
+    "dl.column-descriptions dt{margin-top:0.1em}dl.column-descriptions dd{margin-bottom:0.1em}"
+)
+EXTRA_CSS_URL = "data:text/css," + quote(EXTRA_CSS)
+
+
+def short_description(text: str) -> str:
+    """A column description as the browser shows it: source-file notes dropped, the first sentence, a line or two."""
+    text = _FILE_NOTE.sub("", text).strip()
+    sentence = re.split(r"(?<=[a-z)])\. (?=[A-Z])", text, maxsplit=1)[0].rstrip(".")
+    if len(sentence) <= SHORT_DESCRIPTION_CHARS:
+        return sentence
+    cut = sentence[:SHORT_DESCRIPTION_CHARS]
+    for mark in ("; ", ": ", ", ", " "):
+        if mark in cut[SHORT_DESCRIPTION_CHARS // 2 :]:
+            cut = cut[: cut.rindex(mark)]
+            break
+    if cut.count("(") > cut.count(")"):  # never end inside a parenthesis
+        cut = cut[: cut.rindex("(")]
+    return cut.rstrip(" ,;:") + " …"
+
+
+def templates_dir() -> str:
+    """The folder of newsarchive's Datasette templates (``400.html``: a refused search gets the syntax and a
+    search box), shipped with the package."""
+    from importlib.resources import files
+
+    return str(files("archive").joinpath("datasette_templates"))
+
+
 def table_metadata(descriptions: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Each documented table's description and column descriptions, with search and facets on ``articles``."""
     tables: dict[str, dict[str, Any]] = {}
     for table, documented in descriptions.items():
-        entry: dict[str, Any] = {"columns": dict(documented["columns"])}
+        entry: dict[str, Any] = {
+            "columns": {name: short_description(meaning) for name, meaning in documented["columns"].items()}
+        }
         if documented.get("description"):
             entry["description"] = documented["description"]
         tables[table] = entry
     articles = tables.setdefault("articles", {})
+    description = articles.get("description") or "one row per distinct article"
     articles.update(
         {
+            "description_html": ARTICLES_DESCRIPTION_HTML.format(description=description),
             "fts_table": "articles_fts",
             "fts_pk": "id",
             "searchmode": "raw",
@@ -230,9 +324,12 @@ def datasette_metadata(descriptions: dict[str, dict[str, Any]] | None = None) ->
     return {
         "title": TITLE,
         "description": DESCRIPTION,
+        "description_html": DESCRIPTION_HTML,
+        "extra_css_urls": [EXTRA_CSS_URL],
         "databases": {
             DATABASE_NAME: {
                 "description": DESCRIPTION,
+                "description_html": DESCRIPTION_HTML,
                 "tables": table_metadata(documented),
                 "queries": copy.deepcopy(CANNED_QUERIES),
             }

@@ -45,7 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from .filters import NO_CONDITION, ArticleFilter
+from .filters import NO_CONDITION, ArticleFilter, describe_fts_error, register_sql_functions
 from .models import ArchiveError
 from .records import from_json
 
@@ -237,14 +237,12 @@ def export_table(name: str) -> ExportTable:
 
 def _connection(source: Any) -> sqlite3.Connection:
     """The sqlite3 connection of an ArchiveReader, an Archive, a sqlite-utils Database or a connection."""
-    if isinstance(source, sqlite3.Connection):
-        return source
-    db = getattr(source, "db", source)
-    conn = getattr(db, "conn", None)
+    conn = source if isinstance(source, sqlite3.Connection) else getattr(getattr(source, "db", source), "conn", None)
     if not isinstance(conn, sqlite3.Connection):
         raise TypeError(
             f"expected an ArchiveReader, Archive, sqlite_utils.Database or sqlite3.Connection, got {source!r}"
         )
+    register_sql_functions(conn)  # the filters' SQL functions, on a connection opened elsewhere too
     return conn
 
 
@@ -263,6 +261,15 @@ def check_filter(table: ExportTable, selection: ArticleFilter) -> None:
         )
 
 
+def _column_sql(column: Column) -> str:
+    """How the SELECT reads one column: an integer column holding a real (older archives stored
+    fetches.elapsed_ms as 82.8) is rounded to the nearest whole number, in every format alike."""
+    name = f"t.{column.name}"
+    if column.type == "integer":
+        return f"CASE WHEN typeof({name}) = 'real' THEN CAST(round({name}) AS INTEGER) ELSE {name} END AS {column.name}"
+    return name
+
+
 def _select(conn: sqlite3.Connection, table: ExportTable, selection: ArticleFilter) -> tuple[str, list[Any]]:
     """The one SELECT for ``table`` under ``selection``, and its parameters."""
     present = {row[1] for row in conn.execute(f"PRAGMA table_info({table.table})")}
@@ -272,7 +279,9 @@ def _select(conn: sqlite3.Connection, table: ExportTable, selection: ArticleFilt
             "crawl into it once with this version to upgrade it, then export again.",
         )
     # A column a later migration added reads as NULL in an older archive (never migrated here).
-    select = ", ".join(f"t.{name}" if name in present else f"NULL AS {name}" for name in table.column_names())
+    select = ", ".join(
+        _column_sql(column) if column.name in present else f"NULL AS {column.name}" for column in table.columns
+    )
     check_filter(table, selection)
     if table.name == "runs":
         if selection.source is None:
@@ -376,7 +385,7 @@ def _describe_query_error(selection: ArticleFilter, error: sqlite3.OperationalEr
     malformed = ("fts5", "syntax", "no such column", "MATCH", "unterminated")
     if selection.query is not None and any(word in message for word in malformed):
         return ArchiveError(
-            f"--query {selection.query!r} is not a valid full-text query ({message}).",
+            f"--query {selection.query!r} is not a valid full-text query ({describe_fts_error(message, selection.query)}).",
             'write words (climate policy), a "quoted phrase", a prefix (elect*) or AND / OR / NOT between words, '
             "e.g. --query '\"climate change\" OR flood*'.",
         )

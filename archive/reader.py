@@ -48,6 +48,7 @@ from sqlite_utils import Database
 from .connection import BUSY_TIMEOUT_S, describe_database_error, primary_code
 from .crawl_state import load_state
 from .dates import format_utc, parse_utc, to_utc_iso
+from .filters import register_sql_functions
 from .migrations import MIGRATIONS, applied_numbers
 from .models import ArchiveError, RunStatus
 from .records import CONTENT_COLUMNS
@@ -123,6 +124,7 @@ def open_read_only(path: Path, timeout: float = BUSY_TIMEOUT_S) -> Database:
         raise _describe_read_error(path, error) from error
     try:
         conn.execute("PRAGMA query_only = ON")
+        register_sql_functions(conn)  # what ArticleFilter's SQL calls (Unicode case folding)
         # The first real file access: a file that is not SQLite fails here.
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         return Database(conn)
@@ -304,29 +306,35 @@ class ArchiveReader:
             [run_id, -1 if limit is None else limit],
         )
 
-    def article(self, url_or_id: str | int) -> dict[str, Any]:
+    def article(self, url_or_id: str | int, alternatives: Sequence[str] = ()) -> dict[str, Any]:
         """The articles row known by a numeric id, its canonical URL or an alias URL (url_aliases).
 
-        ArchiveError (with the fix) when the archive has no such article.
+        ``alternatives``: other spellings of the URL to try, in order, when it is not found as given
+        (the caller's canonical form of it, with or without its trailing slash; the archive library
+        does not canonicalise URLs itself). ArchiveError (with the fix) when the archive has no such article.
         """
         self._require_table("articles", "articles")
         key = str(url_or_id).strip()
         if key.isdigit():
             rows = self._rows("articles", "SELECT * FROM articles WHERE id = ?", [int(key)], "an article")
         else:
-            rows = self._rows("articles", "SELECT * FROM articles WHERE url = ?", [key], "an article")
-            if not rows and "url_aliases" in self._columns:
-                rows = self._rows(
-                    "articles",
-                    "SELECT a.* FROM url_aliases u JOIN articles a ON a.id = u.article_id WHERE u.url = ?",
-                    [key],
-                    "an article",
-                )
+            rows = []
+            for url in dict.fromkeys([key, *alternatives]):
+                rows = self._rows("articles", "SELECT * FROM articles WHERE url = ?", [url], "an article")
+                if not rows and "url_aliases" in self._columns:
+                    rows = self._rows(
+                        "articles",
+                        "SELECT a.* FROM url_aliases u JOIN articles a ON a.id = u.article_id WHERE u.url = ?",
+                        [url],
+                        "an article",
+                    )
+                if rows:
+                    break
         if not rows:
             what = f"with id {key}" if key.isdigit() else f"under URL {key} (as its canonical URL or an alias)"
             raise ArchiveError(
                 f"No article {what} in archive {self.path}.",
-                "give the article's id or its URL exactly as archived, e.g. from: "
+                "give the article's id or its URL as archived, e.g. from: "
                 f"sqlite3 {self.path} \"SELECT id, url FROM articles WHERE url LIKE '%words-of-the-slug%'\"",
             )
         return rows[0]

@@ -21,14 +21,23 @@ same rows for the same options. No settings beyond the constants below.
 
 from __future__ import annotations
 
-import re
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .connection import primary_code
-from .filters import NO_CONDITION, ArticleFilter, fts_match, indexes_source
+from .filters import (  # fts_query: re-exported, the search syntax lives with the filter that shares it
+    _BAREWORD,
+    _QUERY_TOKEN,
+    NO_CONDITION,
+    ArticleFilter,
+    describe_fts_error,
+    fts_match,
+    fts_query,
+    indexes_source,
+)
 from .migrations import VIEWS_13
 from .models import AliasReason, ArchiveError
 from .records import from_json
@@ -58,11 +67,8 @@ SYNTAX_EXAMPLES = (
     "budget OR tax, budget NOT tax, (budget OR tax) AND council, title:budget"
 )
 
-# A query as FTS5 reads it: a quoted string, a parenthesis or comma (NEAR(a b, 5)), a bare token, or any other character.
-_QUERY_TOKEN = re.compile(r'"[^"]*"|[(),]|[^\s(),"]+|\S')
-_OPERATORS = frozenset({"AND", "OR", "NOT", "NEAR"})
-_BAREWORD = re.compile(r"^\w+\*?$")  # what FTS5 takes unquoted (letters, digits, _, non-ASCII)
-_COLUMN_FILTER = re.compile(r"^(-?(?:title|text|\{[\w ]+\})):(.*)$")
+_LOWERCASE_OPERATORS = {"or": "OR", "and": "AND", "not": "NOT"}
+SCORE_DIGITS = 4  # significant digits of a hit's score: bm25 of a word in most articles is tiny, never 0.0
 # Ranking first, snippets after: a SELECT list is computed for every match before ORDER BY ... LIMIT
 # keeps the best, and snippet() costs far more than bm25(); so one query ranks the ids, and the
 # snippets are made for those ids only.
@@ -90,31 +96,31 @@ WHERE articles_fts MATCH ? AND articles_fts.rowid = ?
 """
 
 
-def fts_query(query: str) -> str:
-    """The query with each bare word FTS5 would reject (punctuation inside) quoted as a phrase.
+def query_hints(query: str, hits: int) -> list[str]:
+    """Hints about a query that probably does not say what its author meant (for the CLI to print).
 
-    Operators, parentheses, quoted phrases, prefixes (``word*``) and column filters pass through as
-    typed; anything FTS5 then cannot parse (an unclosed quote, a dangling operator) stays malformed.
+    ``harbour or wall`` with no hits: operators are in capitals (``or`` was searched as a word);
+    ``harbour -wall``: a minus does not leave a word out (FTS5 searches ``wall``), NOT does.
     """
-    parts = []
-    for token in _QUERY_TOKEN.findall(query):
-        parts.append(_quoted_if_needed(token))
-    return " ".join(parts)
-
-
-def _quoted_if_needed(token: str) -> str:
-    if token.startswith('"') or token in ("(", ")", ",", "*", "+", "^") or token in _OPERATORS:
-        return token
-    if _BAREWORD.match(token):
-        return token
-    column = _COLUMN_FILTER.match(token)
-    if column:
-        return f"{column.group(1)}:{_quoted_if_needed(column.group(2))}" if column.group(2) else token
-    if len(token) == 1 and not token.isalnum():
-        return token  # a lone '"' or operator character: left for FTS5 to report
-    prefix = token.endswith("*") and len(token) > 1
-    word = token[:-1] if prefix else token
-    return '"' + word.replace('"', '""') + '"' + ("*" if prefix else "")
+    hints = []
+    words = [token for token in _QUERY_TOKEN.findall(query) if not token.startswith('"')]
+    lowercase = [word for word in words if word in _LOWERCASE_OPERATORS]
+    if lowercase and hits == 0:
+        corrected = " ".join(
+            _LOWERCASE_OPERATORS.get(token, token) if not token.startswith('"') else token
+            for token in _QUERY_TOKEN.findall(query)
+        )
+        hints.append(
+            f"hint: {', '.join(repr(word) for word in dict.fromkeys(lowercase))} was searched as a word "
+            f"(operators are in capitals): did you mean {corrected!r}?"
+        )
+    excluded = [word for word in words if len(word) > 1 and word.startswith("-") and _BAREWORD.match(word[1:])]
+    if excluded:
+        hints.append(
+            f"hint: {excluded[0]!r} searches for {excluded[0][1:]!r} (a minus does not leave a word out): "
+            f"to leave it out, write NOT {excluded[0][1:]}."
+        )
+    return hints
 
 
 def search(
@@ -129,13 +135,19 @@ def search(
     Each hit is a dict with ``SEARCH_KEYS``: ``rank`` (1 = best), the article's id, url, source,
     title, publication dates, language and ``authors`` (a list), ``snippet`` (the passage of the
     text with the most matches, matched words between ``marks``; the text's opening when only the
-    title matched) and ``score`` (bm25 negated: higher is better).
+    title matched) and ``score`` (FTS5's bm25 negated, to SCORE_DIGITS significant digits: higher is
+    better; comparable only within one search, and tiny, such as 2.1e-06, when the words are in most
+    of the articles searched).
     """
     if not query or not query.strip():
         raise ArchiveError("The search query is empty.", SYNTAX_EXAMPLES)
     selection = article_filter or ArticleFilter()
     source = selection.source if indexes_source(reader.db) else None
     if source is not None:
+        # The index matches the source as words, folding case ("Demo" would find "demo"); the filter is
+        # an exact name everywhere else (stats, export): a name no article has finds nothing here too.
+        if not reader.db.execute("SELECT 1 FROM articles WHERE source = ? LIMIT 1", [source]).fetchone():
+            return []
         selection = replace(selection, source=None)  # the index filters the source (fts_match)
     where, params = selection.where("a")
     match = fts_match(fts_query(query), source)
@@ -154,7 +166,8 @@ def search(
         raise ArchiveError(f"Cannot search archive {reader.path}: {error}.") from error
     hits = []
     for position, row in enumerate(rows, start=1):
-        row.update(rank=position, authors=from_json(row["authors"]) or [], score=round(-row["bm25"], 4))
+        score = float(f"{-row['bm25']:.{SCORE_DIGITS}g}")
+        row.update(rank=position, authors=from_json(row["authors"]) or [], score=score)
         hits.append({key: row[key] for key in SEARCH_KEYS})
     return hits
 
@@ -169,11 +182,12 @@ def _query_error(reader: ArchiveReader, query: str, error: sqlite3.OperationalEr
     if primary_code(error) == sqlite3.SQLITE_ERROR:
         # FTS5 reports what it cannot parse as a plain SQL error ("fts5: syntax error near ...",
         # "unterminated string", "no such column: x" for x:word); a locked or broken file has its own codes.
-        return ArchiveError(f"Search query {query!r} is not valid FTS5 syntax ({message}).", SYNTAX_EXAMPLES)
+        problem = describe_fts_error(message, query)
+        return ArchiveError(f"Search query {query!r} is not valid FTS5 syntax ({problem}).", SYNTAX_EXAMPLES)
     return ArchiveError(f"Cannot search archive {reader.path}: {message}.")
 
 
-def article_detail(reader: ArchiveReader, url_or_id: str | int) -> dict[str, Any]:
+def article_detail(reader: ArchiveReader, url_or_id: str | int, alternatives: Sequence[str] = ()) -> dict[str, Any]:
     """One article in full with its provenance and versions; ArchiveError when the archive has no such article.
 
     ``{"article": {...every column, JSON columns decoded...}, "provenance": {...}, "versions": [...]}``.
@@ -183,8 +197,9 @@ def article_detail(reader: ArchiveReader, url_or_id: str | int) -> dict[str, Any
     ``near_duplicate_of`` (the original this is a near copy of) and ``near_copies`` (articles that
     are near copies of this one), ``syndicated_from``. Versions: ``ArchiveReader.versions`` without
     the content (version, current, valid_from, valid_to, found_by_run_id, change_kinds).
+    ``alternatives``: other spellings of a URL to try (see ``ArchiveReader.article``).
     """
-    row = reader.article(url_or_id)
+    row = reader.article(url_or_id, alternatives)
     article_id = row["id"]
     article = {name: (from_json(value) if name in JSON_COLUMNS else value) for name, value in row.items()}
     provenance_row = _provenance(reader, article_id)
@@ -268,8 +283,9 @@ def stats(reader: ArchiveReader, article_filter: ArticleFilter | None = None) ->
     ``articles``; ``sources`` (source, articles, first_published, last_published); ``languages``
     (language, articles); ``months`` (``YYYY-MM`` of the UTC publication date, articles; months
     without articles left out); ``undated`` (no publication date); ``date_range`` (first, last
-    ``published_at_utc``); ``duplicates`` (``duplicate_urls``: alias URLs that were exact copies,
-    ``near_duplicates``: articles that are near copies of another); ``versions``
+    ``published_at_utc``); ``duplicates`` (``duplicate_urls``: alias URLs whose page was an exact copy
+    of an archived article's text, ``alias_urls``: every alias URL (also redirects, tracking
+    parameters, AMP, canonical links), ``near_duplicates``: articles that are near copies of another); ``versions``
     (``changed_articles``: with more than one version, ``earlier_versions``: versions kept before
     the current ones); ``size_bytes`` (the archive file and its -wal, whatever the filter).
     """
@@ -295,10 +311,11 @@ def stats(reader: ArchiveReader, article_filter: ArticleFilter | None = None) ->
         " AND a.published_at_utc IS NOT NULL GROUP BY month ORDER BY month",
         params,
     )
-    duplicate_urls = reader.query(
-        f"SELECT count(*) AS n FROM url_aliases u WHERE u.reason = ? AND u.article_id IN (SELECT a.id {selected})",
+    aliases = reader.query(
+        "SELECT count(*) AS alias_urls, coalesce(sum(u.reason = ?), 0) AS duplicate_urls FROM url_aliases u"
+        f" WHERE u.article_id IN (SELECT a.id {selected})",
         [AliasReason.DUPLICATE.value, *params],
-    )[0]["n"]
+    )[0]
     path = Path(reader.path)
     return {
         "articles": totals["articles"],
@@ -307,7 +324,11 @@ def stats(reader: ArchiveReader, article_filter: ArticleFilter | None = None) ->
         "months": months,
         "undated": totals["undated"] or 0,
         "date_range": {"first": totals["first"], "last": totals["last"]},
-        "duplicates": {"duplicate_urls": duplicate_urls, "near_duplicates": totals["near_duplicates"] or 0},
+        "duplicates": {
+            "duplicate_urls": aliases["duplicate_urls"],
+            "alias_urls": aliases["alias_urls"],
+            "near_duplicates": totals["near_duplicates"] or 0,
+        },
         "versions": {
             "changed_articles": totals["changed_articles"] or 0,
             "earlier_versions": totals["earlier_versions"] or 0,

@@ -9,6 +9,7 @@ A run's counters are derived from its fetch rows when it finishes, so they alway
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 from collections.abc import Mapping
@@ -23,6 +24,11 @@ from .records import FETCH_COLUMNS, json_safe
 # Scrapy's counter of requests actually sent (includes retries and robots.txt).
 SCRAPY_REQUEST_COUNT = "downloader/request_count"
 STATUS_COUNT_PREFIX = "downloader/response_status_count/"
+# Answers a downloader middleware gave again from memory, by status (robots.txt: fetched once to obey
+# it, handed to the spider's own robots.txt request). Scrapy's stats count such an answer as a
+# response although nothing was downloaded; responses_NXX leave them out, so that responses add up
+# to requests. crawler/middlewares/robots_txt.py writes them.
+REUSED_STATUS_COUNT_PREFIX = "newsarchive/reused_response_status_count/"
 # The crawler's counters of pages rendered in a browser, and of plain pages that needed it.
 RENDERED_PAGES_STAT = "newsarchive/render/pages"
 RENDERS_NEEDED_STAT = "newsarchive/render/needed"
@@ -31,8 +37,8 @@ RENDERS_NEEDED_STAT = "newsarchive/render/needed"
 def insert_run(db: Database, source: str, trigger: str, log_path: str | None, now: str) -> int:
     """Create a crawl_runs row in status "running" and return its id."""
     cursor = db.execute(
-        "INSERT INTO crawl_runs (source, trigger, status, started_at, log_path, pid, hostname)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO crawl_runs (source, trigger, status, started_at, log_path, pid, hostname, browser_first)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, 0)",  # browser_first: set by mark_browser_first before the crawl starts
         [source, trigger, RunStatus.RUNNING, now, log_path, os.getpid(), socket.gethostname()],
     )
     return int(cursor.lastrowid)
@@ -47,9 +53,11 @@ def insert_fetch(
     article_id: int | None,
     reason_kind: str | None = None,
 ) -> None:
-    """Append one fetch row."""
+    """Append one fetch row (``elapsed_ms`` rounded to a whole millisecond: the column is an integer)."""
     names = ["run_id", *FETCH_COLUMNS, "outcome", "reason", "reason_kind", "article_id"]
     values = [run_id, *(fetch_values.get(name) for name in FETCH_COLUMNS), outcome, reason, reason_kind, article_id]
+    elapsed = names.index("elapsed_ms")
+    values[elapsed] = whole_ms(values[elapsed])
     db.execute(
         f"INSERT INTO fetches ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
         values,
@@ -96,15 +104,26 @@ def run_counts(db: Database, run_id: int) -> dict[str, int]:
     return {name: int(value or 0) for name, value in zip(names, row.fetchone())}
 
 
+def whole_ms(value: Any) -> int | None:
+    """Milliseconds as a whole number, rounded half up (4.5 -> 5); None stays None."""
+    if value is None or isinstance(value, int):
+        return value
+    return math.floor(float(value) + 0.5)
+
+
 def responses_by_class(stats: Mapping[str, Any] | None) -> dict[str, int]:
-    """responses_2xx … responses_5xx from Scrapy's downloader/response_status_count/NNN stats."""
+    """responses_2xx … responses_5xx from Scrapy's downloader/response_status_count/NNN stats.
+
+    Answers reused from memory (:data:`REUSED_STATUS_COUNT_PREFIX`) are not downloads: left out.
+    """
     classes = {f"responses_{digit}xx": 0 for digit in "2345"}
     for key, value in (stats or {}).items():
-        if key.startswith(STATUS_COUNT_PREFIX) and isinstance(value, int):
-            column = f"responses_{key[len(STATUS_COUNT_PREFIX) :][:1]}xx"
-            if column in classes:
-                classes[column] += value
-    return classes
+        for prefix, sign in ((STATUS_COUNT_PREFIX, 1), (REUSED_STATUS_COUNT_PREFIX, -1)):
+            if key.startswith(prefix) and isinstance(value, int):
+                column = f"responses_{key[len(prefix) :][:1]}xx"
+                if column in classes:
+                    classes[column] += sign * value
+    return {column: max(count, 0) for column, count in classes.items()}
 
 
 def finish_run_row(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -83,6 +84,46 @@ def test_demo_archives_every_demo_article_once(tmp_path: Path) -> None:
     # The crawl's stderr (WARNING and above) is shown: a demo that goes well says nothing alarming,
     # in particular not that the browser middleware is off (the demo renders nothing, on purpose).
     assert "WARNING" not in result.output, result.output
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_second_demo_run_is_a_clean_recrawl_of_the_same_site(tmp_path: Path) -> None:
+    """The demo site keeps its port (so its URLs) from run to run: run 2 finds the same articles, no errors."""
+    db = tmp_path / "demo.db"
+    port = str(free_port())
+    for _ in (1, 2):
+        result = CliRunner().invoke(main, ["demo", "--db", str(db), "--port", port, "--no-progress"])
+        assert result.exit_code == 0, result.output
+        assert "Traceback" not in result.output and "ERROR" not in result.output, result.output
+    runs = rows(db, "SELECT id, status, errors, articles_new, articles_duplicate FROM crawl_runs ORDER BY id")
+    assert [run[:3] for run in runs] == [(1, "succeeded", 0), (2, "succeeded", 0)]
+    assert runs[1][3:] == (0, 0)  # nothing new, nothing archived again as a copy
+    assert len(rows(db, "SELECT id FROM articles")) == len(demo_article_paths())
+    assert all(url.startswith(f"http://127.0.0.1:{port}/") for (url,) in rows(db, "SELECT url FROM articles"))
+    aliases = rows(db, "SELECT url, reason FROM url_aliases")
+    assert aliases and not [alias for alias in aliases if alias[1] == "duplicate"], aliases
+    (requests, responses_2xx, responses_4xx, browser_first) = rows(
+        db, "SELECT requests, responses_2xx, responses_4xx, browser_first FROM crawl_runs WHERE id = 1"
+    )[0]
+    assert responses_2xx + responses_4xx <= requests and browser_first == 0
+
+
+def test_demo_on_a_busy_port_says_which_option_to_change(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(main, ["demo", "--db", str(tmp_path / "demo.db"), "--port", str(port)])
+    assert result.exit_code == 2, result.output
+    assert f"port {port} is busy" in result.output and "--port" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "demo.db").exists()
 
 
 def test_a_crawl_that_renders_nothing_logs_no_warning_for_the_render_middleware(

@@ -334,6 +334,12 @@ def test_static_content_types_redirects_and_not_found(site: LocalSite) -> None:
     assert tracked.status == 200 and tracked.body == fetch(site, demo_article_paths()[-2]).body
 
 
+def test_the_site_links_only_to_pages_it_has(site: LocalSite) -> None:
+    """A bundled demo whose crawl reports an error looks broken: every same-site link answers 200."""
+    broken = {path: fetched.status for path, fetched in crawl_links(site).items() if fetched.status != 200}
+    assert not broken, broken
+
+
 def test_site_is_fictional_and_the_source_is_named_demo(site: LocalSite) -> None:
     assert DEMO_SOURCE_NAME == "demo"
     about = visible_text(fetch(site, "/about/").body)

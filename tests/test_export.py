@@ -26,7 +26,7 @@ from click.testing import CliRunner
 
 from archive import Archive, ArchiveError, ArchiveReader
 from archive import export as library
-from archive.filters import ArticleFilter
+from archive.filters import ArticleFilter, register_sql_functions
 from archive.reader import current_schema
 from crawler.cli.main import main
 
@@ -187,7 +187,7 @@ def test_every_row_and_column_round_trips_with_its_type(
     assert result.exit_code == 0, result.output
     expected = expected_rows(archive_db, table)
     assert expected, "the fixture has rows in every table"
-    assert f"Exported {len(expected):,} {table} row" in result.stderr
+    assert f"Exported {len(expected):,} row{'s' if len(expected) != 1 else ''} of {table} as" in result.stderr
     assert not list(tmp_path.glob(".*.partial"))
     spec = library.TABLES[table]
     if output_format == "jsonl":
@@ -282,6 +282,7 @@ FILTERS = [
 def selected_ids(db: Path, selection: ArticleFilter) -> list[int]:
     where, params = selection.where("a")
     with sqlite3.connect(db) as conn:
+        register_sql_functions(conn)  # what the filter's SQL calls (Unicode case folding of authors)
         return [row[0] for row in conn.execute(f"SELECT a.id FROM articles a WHERE {where} ORDER BY a.id", params)]
 
 
@@ -339,7 +340,7 @@ def test_stdout_gets_the_data_and_stderr_the_summary(archive_db: Path, output_fo
     else:
         rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [row["url"] for row in rows] == ["https://beta.example/a", "https://beta.example/b"]
-    assert result.stderr.strip() == f"Exported 2 articles rows as {output_format} to stdout."
+    assert result.stderr.strip() == f"Exported 2 rows of articles as {output_format} to stdout."
 
 
 @pytest.mark.parametrize("output_format", library.FORMATS)
@@ -349,7 +350,7 @@ def test_an_empty_result_is_a_valid_file_and_an_unknown_source_is_named(
     output = tmp_path / f"none.{output_format}"
     result = invoke(archive_db, "--format", output_format, "--source", "gamma", "-o", str(output))
     assert result.exit_code == 0, result.output
-    assert "Exported 0 articles rows" in result.stderr
+    assert "Exported 0 rows of articles" in result.stderr
     assert "no articles from source 'gamma' in this archive (its sources: alpha, beta)" in result.stderr
     if output_format == "jsonl":
         assert output.read_text() == ""
@@ -476,3 +477,56 @@ def test_a_reader_that_stops_early_ends_the_export_quietly(tmp_path: Path) -> No
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=60) == 0, stderr
     assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+
+
+def test_elapsed_ms_is_a_whole_number_stored_and_in_every_format(tmp_path: Path) -> None:
+    """fetches.elapsed_ms is an integer: a new fetch is stored rounded, and an older archive's reals are
+    exported rounded (not truncated), the same in JSON lines, CSV and Parquet."""
+    db = tmp_path / "archive.db"
+    with Archive(db) as arc:
+        run = arc.start_run("alpha")
+        arc.save_article(run, article("https://alpha.example/1", 1, "alpha"), {"status": 200, "elapsed_ms": 82.8})
+        arc.record_fetch(run, {"url": "https://alpha.example/x", "status": 200, "elapsed_ms": 4.5}, "rejected", "x")
+        arc.record_fetch(run, {"url": "https://alpha.example/y", "status": 200, "elapsed_ms": 8.4}, "rejected", "y")
+        arc.finish_run(run, "succeeded")
+    with sqlite3.connect(db) as conn:
+        stored = conn.execute("SELECT elapsed_ms, typeof(elapsed_ms) FROM fetches ORDER BY id").fetchall()
+        assert stored == [(83, "integer"), (5, "integer"), (8, "integer")]
+        conn.execute("UPDATE fetches SET elapsed_ms = 11.7 WHERE id = 3")  # as an older newsarchive stored it
+    exported = {}
+    for output_format in library.FORMATS:
+        output = tmp_path / f"fetches.{output_format}"
+        assert invoke(db, "--format", output_format, "--table", "fetches", "-o", str(output)).exit_code == 0
+        if output_format == "jsonl":
+            exported[output_format] = [row["elapsed_ms"] for row in read_jsonl(output)]
+        elif output_format == "csv":
+            exported[output_format] = [row["elapsed_ms"] for row in read_csv(output, "fetches")]
+        else:
+            exported[output_format] = pq.read_table(output).column("elapsed_ms").to_pylist()
+    assert all(values == [83, 5, 12] for values in exported.values()), exported
+    assert all(isinstance(value, int) for values in exported.values() for value in values)
+
+
+def test_a_fresh_run_says_false_not_null_for_browser_first(archive_db: Path, tmp_path: Path) -> None:
+    rows = [
+        json.loads(line)
+        for line in invoke(archive_db, "--format", "jsonl", "--table", "runs", "-o", "-").stdout.splitlines()
+    ]
+    assert rows and all(row["browser_first"] is False and row["stop_requested"] is False for row in rows)
+
+
+def test_responses_reused_from_memory_are_not_counted_twice() -> None:
+    from archive.runs import REUSED_STATUS_COUNT_PREFIX, STATUS_COUNT_PREFIX, responses_by_class
+
+    stats = {
+        "downloader/request_count": 19,
+        f"{STATUS_COUNT_PREFIX}200": 20,  # robots.txt counted once downloaded, once handed to the spider
+        f"{REUSED_STATUS_COUNT_PREFIX}200": 1,
+        f"{STATUS_COUNT_PREFIX}404": 1,
+    }
+    assert responses_by_class(stats) == {
+        "responses_2xx": 19,
+        "responses_3xx": 0,
+        "responses_4xx": 1,
+        "responses_5xx": 0,
+    }

@@ -13,6 +13,7 @@ import io
 import json
 import re
 import shlex
+import socket
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -24,10 +25,12 @@ from archive import Archive, ArchiveError, ArchiveReader
 from archive.filters import ArticleFilter
 from archive.research import article_detail, fts_query, search, stats
 from crawler.cli.main import main
+from crawler.demo import DEMO_PORT
 from tests.test_archive_reader import build_old_archive, file_state
 
 ROOT = Path(__file__).resolve().parents[1]
 RESEARCH_DOC = ROOT / "docs" / "research.md"
+README = ROOT / "README.md"
 
 FILLER = {
     "harbour": "The harbour authority presented its plans for the coming year. Dock workers listened as the "
@@ -276,7 +279,8 @@ def test_search_machine_formats_have_stable_keys(archive_file: Path) -> None:
     rows = list(
         csv.DictReader(io.StringIO(invoke("search", "budget", "--format", "csv", "--db", str(archive_file)).output))
     )
-    assert list(rows[0]) == keys and rows[0]["authors"] == "Anna Becker" and rows[0]["rank"] == "1"
+    assert list(rows[0]) == keys and rows[0]["rank"] == "1"
+    assert json.loads(rows[0]["authors"]) == ["Anna Becker"]  # a JSON array, as export --format csv writes lists
 
 
 def test_search_filters_on_the_command_line(archive_file: Path) -> None:
@@ -365,7 +369,7 @@ def test_stats_numbers(reader: ArchiveReader) -> None:
     ]
     assert figures["undated"] == 1
     assert figures["date_range"] == {"first": "2024-05-01T06:00:00Z", "last": "2024-07-03T09:00:00Z"}
-    assert figures["duplicates"] == {"duplicate_urls": 1, "near_duplicates": 1}
+    assert figures["duplicates"] == {"duplicate_urls": 1, "alias_urls": 1, "near_duplicates": 1}
     assert figures["versions"] == {"changed_articles": 1, "earlier_versions": 1}
     assert figures["size_bytes"] > 0
     beta = stats(reader, ArticleFilter(source="beta"))
@@ -436,35 +440,71 @@ def test_older_archives_are_read_as_they_are(tmp_path: Path, version: int) -> No
     assert file_state(db) == before
 
 
-# --- docs/research.md: its runnable examples run ------------------------------------------------
+# --- docs/research.md and the README: their runnable examples run on the demo archive -------------
 
 
-def runnable_blocks() -> list[tuple[str, str]]:
+def runnable_blocks(doc: Path = RESEARCH_DOC) -> list[tuple[str, str]]:
     """(language, code) of each fenced block right after a <!-- runnable --> comment."""
-    text = RESEARCH_DOC.read_text(encoding="utf-8")
+    text = doc.read_text(encoding="utf-8")
     return re.findall(r"<!-- runnable -->\s*```(bash|python)\n(.*?)```", text, flags=re.S)
 
 
 def test_the_research_guide_has_runnable_examples_of_each_kind() -> None:
     languages = [language for language, _ in runnable_blocks()]
     assert "bash" in languages and "python" in languages
+    assert runnable_blocks(README)  # the README's research examples too
 
 
-@pytest.mark.parametrize(("language", "code"), runnable_blocks())
-def test_the_research_guide_examples_run(archive_file: Path, tmp_path: Path, language: str, code: str) -> None:
-    copy = tmp_path / "archive.db"
-    copy.write_bytes(archive_file.read_bytes())
-    code = code.replace("data/archive.db", str(copy))
-    if language == "python":
-        exec(compile(code, str(RESEARCH_DOC), "exec"), {"__name__": "research_example"})
-        return
-    for line in code.splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
+@pytest.fixture(scope="module")
+def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A folder with data/demo.db as the README's quick start builds it (``newsarchive demo``, crawled once
+    here, on a free port instead of DEMO_PORT), and the demo site's base URL in that archive."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(
+        main, ["demo", "--db", str(folder / "data" / "demo.db"), "--port", str(port), "--no-progress"]
+    )
+    assert result.exit_code == 0, result.output
+    return folder, f"http://127.0.0.1:{port}"
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+@pytest.mark.parametrize("doc", [RESEARCH_DOC, README], ids=["research.md", "README.md"])
+def test_the_docs_examples_run_on_the_demo_archive(
+    demo_folder: tuple[Path, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], doc: Path
+) -> None:
+    """Every runnable block, in document order (the pandas block reads what the export block wrote), from
+    the folder the demo ran in, as a reader would. Each must do something: hits, rows, output."""
+    folder, base_url = demo_folder
+    monkeypatch.chdir(folder)
+    before = file_digest(folder / "data" / "demo.db")
+    for number, (language, code) in enumerate(runnable_blocks(doc), start=1):
+        code = code.replace(f"http://127.0.0.1:{DEMO_PORT}", base_url)
+        where = f"{doc.name}, runnable block {number} ({language})"
+        if language == "python":
+            capsys.readouterr()
+            exec(compile(code, f"{doc} block {number}", "exec"), {"__name__": "research_example"})
+            printed = capsys.readouterr().out
+            assert printed.strip(), f"{where} printed nothing"
+            assert not re.match(r"0 articles", printed), f"{where}: {printed}"
             continue
-        args = shlex.split(line, comments=True)
-        assert args[0] == "newsarchive", line
-        result = CliRunner().invoke(main, args[1:])
-        assert result.exit_code == 0, f"{line}\n{result.output}"
+        for line in code.splitlines():
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            args = shlex.split(line, comments=True)
+            assert args[0] == "newsarchive", line
+            result = CliRunner().invoke(main, args[1:])
+            assert result.exit_code == 0, f"{where}: {line}\n{result.output}"
+            assert result.stdout.strip() or "Exported" in result.stderr, f"{where}: {line} printed nothing"
+            assert "No articles match" not in result.output and "note:" not in result.output, (
+                f"{where}: {line}\n{result.output}"
+            )
+            if args[1] == "export" and "versions" not in args:  # the demo has no earlier versions
+                assert "Exported 0 rows" not in result.stderr, f"{where}: {line}\n{result.stderr}"
+    assert file_digest(folder / "data" / "demo.db") == before
 
 
 def test_show_as_of_prints_the_version_the_archive_had_then(archive_file: Path) -> None:
@@ -514,3 +554,147 @@ def test_marking_an_article_seen_leaves_the_index_alone(archive_file: Path, tmp_
         connection.execute(
             "INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')"
         )  # raises if out of step
+
+
+# --- what a new researcher tripped over (review 10) ------------------------------------------------
+
+
+def test_author_matches_in_any_case_also_beyond_ascii(archive_file: Path, reader: ArchiveReader) -> None:
+    for spelling in ("Jörg Müller", "JÖRG MÜLLER", "jörg müller", "  jörg   MÜLLER "):
+        assert [hit["url"] for hit in search(reader, "Köln", ArticleFilter(author=spelling))] == [
+            "https://beta.example/koeln"
+        ], spelling
+        assert stats(reader, ArticleFilter(author=spelling))["articles"] == 1
+    exported = invoke("export", "--format", "jsonl", "--author", "JÖRG MÜLLER", "--db", str(archive_file), "-o", "-")
+    assert [json.loads(line)["url"] for line in exported.stdout.splitlines()] == ["https://beta.example/koeln"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["search", "budget"],
+        ["stats"],
+        ["export", "--format", "csv", "-o", "-"],
+        ["export", "--format", "csv", "--table", "fetches", "-o", "-"],
+        ["export", "--format", "csv", "--table", "runs", "-o", "-"],
+    ],
+)
+def test_an_unknown_source_is_named_the_same_way_everywhere(archive_file: Path, args: list[str]) -> None:
+    what = "runs" if "runs" in args else "articles"
+    for source, extra in (("nosuch", ""), ("Alpha", "; did you mean 'alpha'?")):
+        result = CliRunner().invoke(main, [*args, "--source", source, "--db", str(archive_file)])
+        assert result.exit_code == 0, result.output
+        note = f"note: no {what} from source {source!r} in this archive (its sources: alpha, beta){extra}"
+        assert note in result.stderr, result.stderr
+        if args[0] == "search":  # selects what stats and export select for the name: nothing
+            assert "No articles match" in result.stdout, result.stdout
+    known = CliRunner().invoke(main, [*args, "--source", "alpha", "--db", str(archive_file)])
+    assert "note:" not in known.stderr
+
+
+def test_a_word_in_most_articles_still_gets_a_score(reader: ArchiveReader) -> None:
+    hits = search(reader, "the", limit=50)
+    assert len(hits) >= 4 and all(hit["score"] > 0 for hit in hits), [hit["score"] for hit in hits]
+    assert [hit["score"] for hit in hits] == sorted((hit["score"] for hit in hits), reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("titel:budget", ["'titel'", "title, text", '"titel:budget"']),
+        ("foo:bar", ["'foo'", "title:word"]),
+        ("source:alpha", ["'source'", "--source"]),
+    ],
+)
+def test_an_unknown_column_is_an_error_naming_the_columns(archive_file: Path, query: str, words: list[str]) -> None:
+    result = CliRunner().invoke(main, ["search", query, "--db", str(archive_file)])
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
+    assert all(word in result.output for word in words), result.output
+    # export --query reads a query as search does (one filter): the same refusal, and punctuation as typed.
+    exported = CliRunner().invoke(
+        main, ["export", "--format", "csv", "--query", query, "--db", str(archive_file), "-o", "-"]
+    )
+    assert exported.exit_code == 2 and all(word in exported.output for word in words), exported.output
+    quoted = CliRunner().invoke(
+        main, ["export", "--format", "jsonl", "--query", "don't", "--db", str(archive_file), "-o", "-"]
+    )
+    assert [json.loads(line)["url"] for line in quoted.stdout.splitlines()] == ["https://beta.example/covid"]
+
+
+def test_a_lowercase_operator_with_no_hit_gets_a_hint(archive_file: Path) -> None:
+    result = CliRunner().invoke(main, ["search", "frost or ferry", "--db", str(archive_file)])
+    assert result.exit_code == 0 and "No articles match" in result.stdout
+    assert "did you mean 'frost OR ferry'?" in result.stderr, result.stderr
+    found = CliRunner().invoke(main, ["search", "frost OR ferry", "--db", str(archive_file)])
+    assert "hint" not in found.stderr
+    minus = CliRunner().invoke(main, ["search", "budget -frost", "--format", "jsonl", "--db", str(archive_file)])
+    assert "write NOT frost" in minus.stderr and all(json.loads(line) for line in minus.stdout.splitlines())
+
+
+@pytest.mark.parametrize("query", ["budget AND", "(budget", "budget OR"])
+def test_a_malformed_query_quotes_only_what_was_typed(archive_file: Path, query: str) -> None:
+    result = CliRunner().invoke(main, ["search", query, "--db", str(archive_file)])
+    assert result.exit_code == 2, result.output
+    assert 'near ")"' not in result.output and 'near ""' not in result.output
+    assert "at the end of the query" in result.output
+    exported = CliRunner().invoke(
+        main, ["export", "--format", "csv", "--query", query, "--db", str(archive_file), "-o", "-"]
+    )
+    assert (
+        exported.exit_code == 2 and "at the end of the query" in exported.output and 'near ")"' not in exported.output
+    )
+
+
+def test_a_time_without_an_offset_is_utc_as_the_messages_say(reader: ArchiveReader, archive_file: Path) -> None:
+    plain = search(reader, "budget", ArticleFilter(since="2024-05-01T06:00"))
+    assert [hit["url"] for hit in plain] == [
+        hit["url"] for hit in search(reader, "budget", ArticleFilter(since="2024-05-01T06:00Z"))
+    ]
+    bad = CliRunner().invoke(main, ["search", "budget", "--since", "soon", "--db", str(archive_file)])
+    assert bad.exit_code == 2 and "2024-05-01T12:00 is UTC" in bad.output
+    assert "a time needs its offset" not in RESEARCH_DOC.read_text(encoding="utf-8")
+
+
+def test_show_prints_every_field_that_has_a_value(archive_file: Path, reader: ArchiveReader) -> None:
+    result = invoke("show", "1", "--db", str(archive_file))
+    article = reader.article(1)
+    fields = [
+        name
+        for name, value in article.items()
+        if value not in (None, "", "[]", "{}") and name not in ("id", "url", "text")
+    ]
+    for name in fields:
+        assert f"\n{name}:" in result.output, name
+    assert {"modified_at_utc", "content_hash", "version", "first_seen_at"} & set(fields) >= {
+        "content_hash",
+        "version",
+        "first_seen_at",
+    }
+
+
+def test_show_finds_a_url_without_its_tracking_parameters_or_trailing_slash(archive_file: Path) -> None:
+    for spelling in (
+        "https://alpha.example/weather/",  # a slash too many
+        "https://alpha.example/weather?utm_source=newsletter#comments",  # what canonicalisation drops
+        "HTTPS://ALPHA.example:443/weather",
+    ):
+        result = invoke("show", spelling, "--format", "json", "--db", str(archive_file))
+        assert result.exit_code == 0, (spelling, result.output)
+        assert json.loads(result.output)["article"]["url"] == "https://alpha.example/weather"
+    history = invoke("history", "https://alpha.example/harbour-budget/", "--db", str(archive_file))
+    assert history.exit_code == 0 and "harbour-budget" in history.output
+
+
+def test_stats_wording_plurals_and_aligned_columns(archive_file: Path) -> None:
+    one = invoke("stats", "--author", "tom hughes", "--db", str(archive_file)).output
+    assert one.startswith("1 article;"), one
+    text = invoke("stats", "--db", str(archive_file)).output
+    assert "aliases" in text and "of which exact copies of an article's text at another URL: 1" in text
+    lines = text.splitlines()
+    counted = lines[lines.index("Per source:") + 1 : lines.index("Per source:") + 3]
+    counted += lines[lines.index("Per language:") + 1 : lines.index("Per language:") + 4]
+    assert len({len(line) for line in counted}) == 1, counted  # the counts end in one column
+    exported = CliRunner().invoke(
+        main, ["export", "--format", "csv", "--source", "beta", "--db", str(archive_file), "-o", "-"]
+    )
+    assert "Exported 4 rows of articles as csv to stdout." in exported.stderr

@@ -240,6 +240,86 @@ def test_writes_are_refused(server: Server, archive_db: tuple[Path, dict[str, in
         assert archive.source_health("intruder") is None
 
 
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize(
+    "path", ["/archive/articles/-/insert", "/archive/articles/1/-/delete", "/archive/articles/1/-/update", "/archive"]
+)
+def test_any_write_method_gets_a_short_405_and_no_traceback(
+    server: Server, archive_db: tuple[Path, dict[str, int]], method: str, path: str
+) -> None:
+    request = urllib.request.Request(
+        server.base + path,
+        data=b'{"row": {"source": "x", "url": "y"}}',
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 405
+    assert "read-only" in refused.value.read().decode() and "GET" in refused.value.headers["Allow"]
+    stderr = archive_db[0].with_name("serve.stderr").read_text()
+    assert "Traceback" not in stderr and "Error" not in stderr, stderr
+    assert server.get("/archive.json", sql="SELECT count(*) AS n FROM articles", _shape="array") == [{"n": 5}]
+
+
+def test_the_search_query_ranks_as_newsarchive_search_does(
+    server: Server, archive_db: tuple[Path, dict[str, int]]
+) -> None:
+    """The table's search box filters (Datasette keeps the table's order); the canned query `search` ranks."""
+    from archive import ArchiveReader
+    from archive.filters import ArticleFilter
+    from archive.research import search
+
+    for query, source in (("election OR council", ""), ("council", "alpha"), ("story", ""), ('"zebra crossing"', "")):
+        ranked = server.get("/archive/search.json", q=query, source=source, _shape="array")
+        with ArchiveReader(archive_db[0]) as reader:
+            expected = search(reader, query, ArticleFilter(source=source or None), limit=100)
+        assert [row["id"] for row in ranked] == [hit["id"] for hit in expected], query
+        assert all(row["score"] > 0 for row in ranked) and all("snippet" in row for row in ranked)
+    assert [
+        row["source"] for row in server.get("/archive/search.json", q="council", source="beta", _shape="array")
+    ] == [
+        "beta",
+        "beta",
+    ]
+    with urllib.request.urlopen(server.base + "/archive", timeout=30) as response:
+        database_page = response.read().decode()
+    with urllib.request.urlopen(server.base + "/archive/articles", timeout=30) as response:
+        articles_page = response.read().decode()
+    assert 'href="/archive/search"' in database_page and 'href="/archive/search"' in articles_page
+    assert "not by relevance" in articles_page
+
+
+def test_a_malformed_search_gets_the_syntax_and_a_search_box(server: Server) -> None:
+    from archive.datasette_metadata import SEARCH_PATH, templates_dir
+
+    for path in ("/archive/articles?_search=%22harbour", "/archive/articles?_search=harbour+AND"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(server.base + path, timeout=30)
+        page = refused.value.read().decode()
+        assert refused.value.code == 400, path
+        assert f'action="{SEARCH_PATH}"' in page and "quoted phrase" in page and 'href="/archive/articles"' in page
+    # The ranked search's own page keeps its form and its syntax notes beside the error.
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(server.base + "/archive/search?q=%22harbour&source=", timeout=30)
+    page = refused.value.read().decode()
+    assert refused.value.code == 400 and 'name="q"' in page and "operators in capitals" in page
+    assert f'"{SEARCH_PATH}"' in (Path(templates_dir()) / "400.html").read_text()
+
+
+def test_column_descriptions_are_short_and_name_no_source_files(server: Server) -> None:
+    from archive.datasette_metadata import EXTRA_CSS_URL, short_description
+
+    with urllib.request.urlopen(server.base + "/archive/articles?_search=harbour", timeout=30) as response:
+        html = response.read().decode()
+    descriptions = re.search(r'<dl class="column-descriptions">(.*?)</dl>', html, flags=re.S).group(1)
+    assert ".py" not in descriptions and "crawler/" not in descriptions
+    assert EXTRA_CSS_URL.replace("&", "&amp;") in html or EXTRA_CSS_URL in html  # the compact, scrolled box
+    assert short_description("a code (e.g. en, de-AT): declared (crawler/extraction/language.py). More words.") == (
+        "a code (e.g. en, de-AT): declared"
+    )
+
+
 def test_the_dashboard_page_is_served(server: Server) -> None:
     with urllib.request.urlopen(f"{server.base}/-/dashboards/{DASHBOARD_NAME}", timeout=30) as response:
         html = response.read().decode()
@@ -386,6 +466,15 @@ def test_the_search_page_and_the_dashboard_show_rows_and_charts_in_chromium(
             page.screenshot(path=search_shot, full_page=True)
             row = page.locator("table.rows-and-columns tbody tr")
             assert row.count() == 1 and row.first.is_visible(), f"no result row; screenshot: {search_shot}"
+            # The first screen (1000 px) shows the search box and the first row begins on it, not only column descriptions.
+            search_box = page.locator("form.filters input#_search").bounding_box()
+            first_row = row.first.bounding_box()
+            assert search_box and search_box["y"] + search_box["height"] < 1000, (
+                f"{search_box}; screenshot: {search_shot}"
+            )
+            assert first_row and first_row["y"] < 1000, (
+                f"first row below the fold: {first_row}; screenshot: {search_shot}"
+            )
             assert "Harbour story 1" in row.first.inner_text(), f"screenshot: {search_shot}"
 
             page.goto(f"{server.base}/-/dashboards/{DASHBOARD_NAME}", wait_until="networkidle")

@@ -105,3 +105,27 @@ def test_the_help_text_default_archive_is_the_sources_file_default() -> None:
     for command in ("crawl", "status", "runs"):
         help_text = " ".join(CliRunner().invoke(main, [command, "--help"]).output.split())  # as if unwrapped
         assert f"else {SOURCES_DEFAULT})" in help_text
+
+
+def test_read_commands_load_neither_pandas_nor_numpy_nor_pyarrow(tmp_path: Path) -> None:
+    """sqlite-utils imports pandas and numpy when installed (half a second); the command line hides them
+    from it (archive/lean_imports.py): search, show, stats and a CSV export need neither."""
+    db = tmp_path / "archive.db"
+    with Archive(db) as archive:
+        run_id = archive.start_run("alpha")
+        archive.save_article(
+            run_id, {"url": "https://alpha.example/a", "title": "Harbour", "text": "Harbour wall."}, {}
+        )
+        archive.finish_run(run_id, "succeeded")
+    for command in (["search", "harbour"], ["show", "1"], ["stats"], ["export", "--format", "csv", "-o", "-"]):
+        code = f"from crawler.cli.main import main\nmain({[*command, '--db', str(db)]!r}, standalone_mode=False)"
+        loaded = top_level_modules_after(code)
+        assert not loaded & {"pandas", "numpy", "pyarrow", *CRAWL_LIBRARIES}, (command, loaded & {"pandas", "numpy"})
+
+
+def test_pandas_and_numpy_still_import_after_the_lean_import() -> None:
+    loaded = top_level_modules_after(
+        "from archive.lean_imports import import_sqlite_utils_lean\nimport_sqlite_utils_lean()\n"
+        "import sqlite_utils, pandas, numpy\nassert pandas.DataFrame({'a': [1]}).shape == (1, 1)"
+    )
+    assert {"sqlite_utils", "pandas", "numpy"} <= loaded

@@ -33,7 +33,7 @@ import click
 from archive import ArchiveError
 from archive import export as library
 from archive.export import FORMATS, TABLES
-from archive.filters import ArticleFilter
+from archive.filters import ArticleFilter, unknown_source_note
 from crawler.cli.ops import CONFIG_OPTION, DB_OPTION, archive_path, fail, load_optional_config, open_existing_archive
 
 STDOUT = "-"
@@ -171,16 +171,11 @@ def export(
                 count = _export(
                     itertools.chain([] if first is None else [first], rows), output_format, table, path, total
                 )
-            note = None
-            known = library.sources(archive) if count == 0 and source is not None and table != "runs" else []
-            if count == 0 and source is not None and table != "runs" and source not in known:
-                note = f"note: no articles from source {source!r} in this archive" + (
-                    f" (its sources: {', '.join(known)})." if known else " (it has no articles yet)."
-                )
+            note = unknown_source_note(archive.db, source, "runs" if table == "runs" else "articles")
         except ArchiveError as error:
             fail(str(error))
     where = "stdout" if path is None else f"{path} ({_human_size(path.stat().st_size)})"
-    click.echo(f"Exported {count:,} {table} row{'s' if count != 1 else ''} as {output_format} to {where}.", err=True)
+    click.echo(f"Exported {count:,} row{'s' if count != 1 else ''} of {table} as {output_format} to {where}.", err=True)
     if note:
         click.echo(note, err=True)
 

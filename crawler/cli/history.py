@@ -26,7 +26,14 @@ import click
 
 from archive import ArchiveError
 from archive.records import from_json
-from crawler.cli.ops import CONFIG_OPTION, DB_OPTION, archive_path, load_optional_config, open_existing_archive
+from crawler.cli.ops import (
+    CONFIG_OPTION,
+    DB_OPTION,
+    archive_path,
+    load_optional_config,
+    open_existing_archive,
+    url_variants,
+)
 
 EXIT_NOT_FOUND = 1
 FORMATS = ("text", "json")
@@ -153,7 +160,7 @@ def history(url_or_id: str, config_path: Path | None, db: Path | None, output_fo
     path = archive_path(config, db)
     with open_existing_archive(path) as archive:
         try:
-            article = archive.article(url_or_id)
+            article = archive.article(url_or_id, url_variants(url_or_id))
             if as_of is not None:
                 entry = archive.as_of(article["id"], as_of)
             else:

@@ -24,6 +24,7 @@ from crawler.cli.history import history
 from crawler.cli.ops import DEFAULT_ARCHIVE_DB, logs, runs, status
 from crawler.cli.research import search, show, stats
 from crawler.cli.serve import serve
+from crawler.demo import DEMO_PORT  # a plain constant (crawler.demo needs only the standard library)
 from crawler.run.crawl_process import EXIT_CONFIG  # a plain module: Scrapy is imported inside its functions
 from crawler.sources.config import source_default  # no Scrapy either: the sources file is plain Python
 from crawler.sources.ops_tables import RenderMode
@@ -89,6 +90,10 @@ def main() -> None:
       newsarchive status --config sources.toml          # what ran, what failed; exit 1 if unhealthy
       newsarchive doctor --config sources.toml          # browser, archive and config checks
     """
+    from archive.lean_imports import import_sqlite_utils_lean
+
+    # Before any command: sqlite-utils would import pandas and numpy (half a second) for nothing here.
+    import_sqlite_utils_lean()
 
 
 @main.command()
@@ -227,20 +232,43 @@ def crawl(
     show_default=True,
     help="SQLite archive to write.",
 )
+@click.option(
+    "--port",
+    type=click.IntRange(min=0, max=65535),
+    default=DEMO_PORT,
+    show_default=True,
+    help="Port of the demo site on 127.0.0.1. Keep it the same for every run into one archive: "
+    "the site's URLs include it, and a rerun then only recrawls what is new.",
+)
 @click.option("--progress/--no-progress", default=None, help="Live progress (default: on a terminal).")
-def demo(db: Path, progress: bool | None) -> None:
+def demo(db: Path, port: int, progress: bool | None) -> None:
     """Crawl the built-in demo news site (served on 127.0.0.1, no internet needed) into an archive.
+
+    Running it again into the same archive is an incremental recrawl of the same site (same port,
+    same URLs): nothing is archived twice.
 
     \b
     Example:
-      newsarchive demo && sqlite3 data/demo.db "SELECT title, published_at FROM articles"
+      newsarchive demo && newsarchive search 'harbour OR ferry' --db data/demo.db
     """
+    import errno
+    from contextlib import ExitStack
+
     from crawler.cli.crawling import run_crawls
     from crawler.demo import DEMO_SOURCE_NAME, serve_demo_site
     from crawler.run.crawl_process import CrawlSpec
 
     console = _console()
-    with serve_demo_site() as site:
+    with ExitStack() as stack:
+        try:
+            site = stack.enter_context(serve_demo_site(port=port))
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            raise click.UsageError(
+                f"port {port} is busy (another newsarchive demo, or another program): free it, or pick another "
+                "with --port N (a new port means new URLs: use a new --db with it)"
+            ) from None
         console.print(f"Demo news site served at {site.base_url}/ ; crawling it into {db} …")
         spec = CrawlSpec(
             db=str(db),
@@ -263,7 +291,7 @@ def demo(db: Path, progress: bool | None) -> None:
             live=console.is_terminal if progress is None else progress,
         )
     _show_report(console, report, articles_shown=0)
-    console.print(f'Explore it: sqlite3 {db} "SELECT title, published_at FROM articles"')
+    console.print(f"Explore it: newsarchive search harbour --db {db}   (or: newsarchive serve --db {db})")
     sys.exit(report.exit_code)
 
 

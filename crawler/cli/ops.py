@@ -116,6 +116,29 @@ def open_existing_archive(path: Path) -> ArchiveReader:
         fail(str(error))
 
 
+def url_variants(url_or_id: str) -> list[str]:
+    """Other spellings under which the archive may hold a URL: its canonical form (the crawler's
+    ``canonicalize_url``: tracking parameters, fragment, default port, case of the host dropped) and
+    each with or without the path's trailing slash. Nothing for an id or a text that is no http(s) URL."""
+    key = url_or_id.strip()
+    if key.isdigit():
+        return []
+    from urllib.parse import urlsplit, urlunsplit
+
+    from crawler.discovery.urls import canonicalize_url
+
+    try:
+        forms = [key, canonicalize_url(key)]
+    except ValueError:
+        return []
+    variants = []
+    for form in forms:
+        parts = urlsplit(form)
+        path = parts.path[:-1] if parts.path.endswith("/") and parts.path != "/" else parts.path + "/"
+        variants += [form, urlunsplit(parts._replace(path=path))]
+    return [variant for variant in dict.fromkeys(variants) if variant != key]
+
+
 def make_console() -> Console:
     from rich.console import Console
 

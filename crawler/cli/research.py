@@ -35,6 +35,7 @@ from crawler.cli.ops import (
     load_optional_config,
     make_console,
     open_existing_archive,
+    url_variants,
 )
 
 if TYPE_CHECKING:
@@ -57,11 +58,17 @@ def filter_options(function: Command) -> Command:
         (
             click.option("--source", help="Only this source's articles (its name in the sources file)."),
             click.option(
-                "--since", metavar="DATE", help="Published on or after DATE (UTC; 2024-05-01 or an ISO 8601 time)."
+                "--since",
+                metavar="DATE",
+                help="Published on or after DATE: 2024-05-01 (a whole UTC day) or a time (UTC unless it has an offset).",
             ),
-            click.option("--until", metavar="DATE", help="Published on or before DATE (UTC; a date is the whole day)."),
+            click.option(
+                "--until",
+                metavar="DATE",
+                help="Published on or before DATE: a date is the whole UTC day; a time is UTC unless it has an offset.",
+            ),
             click.option("--language", help='Language code; "de" also matches "de-AT".'),
-            click.option("--author", help="One of the authors, the whole name, case-insensitive."),
+            click.option("--author", help="One of the authors, the whole name, in any case (Zoé = ZOÉ)."),
         )
     ):
         function = option(function)
@@ -92,7 +99,7 @@ def _usage_error(error: ArchiveError) -> None:
     default="table",
     show_default=True,
     help="table for people; json, jsonl or csv for machines (keys: rank, id, url, source, title, published_at, "
-    "published_at_utc, language, authors, snippet, score).",
+    "published_at_utc, language, authors, snippet, score; in CSV, authors is a JSON array as in export).",
 )
 @CONFIG_OPTION
 @DB_OPTION
@@ -111,17 +118,19 @@ def search(
     """Full-text search over titles and texts, best match first (a title hit ranks above a text hit).
 
     QUERY is FTS5 syntax: words (all must occur; stemmed, so "vote" finds "voted"), "a phrase"
-    in double quotes, prefix* , AND / OR / NOT, parentheses, title:word. Matched words are
-    marked in the snippet ([word] outside a terminal).
+    in double quotes, prefix* , AND / OR / NOT (in capitals), parentheses, title:word or text:word.
+    Matched words are marked in the snippet ([word] outside a terminal). score: bm25, higher is a
+    better match, comparable within one search only.
 
     \b
     Examples:
-      newsarchive search budget --db data/archive.db
+      newsarchive search 'harbour OR ferry' --db data/demo.db
       newsarchive search '"city council" AND budg*' --source example-news --since 2024-01-01
       newsarchive search 'election NOT poll' --language de --limit 50 --format csv > hits.csv
       newsarchive search klima --format jsonl | jq -r .url
     """
-    from archive.research import DEFAULT_MARKS
+    from archive.filters import unknown_source_note
+    from archive.research import DEFAULT_MARKS, query_hints
     from archive.research import search as search_archive
 
     article_filter = _filter(source=source, since=since, until=until, language=language, author=author)
@@ -132,6 +141,8 @@ def search(
             hits = search_archive(archive, query, article_filter, limit, marks)
         except ArchiveError as error:
             _usage_error(error)
+        notes = [note for note in (unknown_source_note(archive.db, source),) if note]
+    notes += query_hints(query, len(hits))
     if output_format == "json":
         click.echo(json.dumps(hits, indent=2, ensure_ascii=False))
     elif output_format == "jsonl":
@@ -141,15 +152,18 @@ def search(
         _write_csv(hits)
     else:
         _print_hits(hits, query)
+    for note in notes:  # on stderr: the hits on stdout stay what a program expects
+        click.echo(note, err=True)
 
 
 def _write_csv(hits: Sequence[Mapping[str, Any]]) -> None:
+    """The hits as CSV; ``authors`` as a JSON array in its cell, as ``newsarchive export --format csv`` writes lists."""
     from archive.research import SEARCH_KEYS
 
     writer = csv.DictWriter(sys.stdout, fieldnames=SEARCH_KEYS, lineterminator="\n")
     writer.writeheader()
     for hit in hits:
-        writer.writerow({**hit, "authors": "; ".join(hit["authors"] or [])})
+        writer.writerow({**hit, "authors": json.dumps(hit["authors"] or [], ensure_ascii=False)})
 
 
 def _print_hits(hits: Sequence[Mapping[str, Any]], query: str) -> None:
@@ -219,13 +233,14 @@ def show(url_or_id: str, output_format: str, as_of: str | None, config_path: Pat
     """Show one article with every field and its provenance: runs, how it was found, aliases,
     near duplicates, versions.
 
-    URL_OR_ID is the article's id, its canonical URL or any URL that led to it (an alias).
+    URL_OR_ID is the article's id, its canonical URL or any URL that led to it (an alias); a URL
+    is also found without its tracking parameters or fragment, and with or without the trailing slash.
     Each version's changes: newsarchive history URL_OR_ID; with --as-of, the version the archive
     had at that moment (as newsarchive history --as-of).
 
     \b
     Examples:
-      newsarchive show 42 --db data/archive.db
+      newsarchive show 4 --db data/demo.db
       newsarchive show https://news.example/2024/05/01/budget/ --config sources.toml
       newsarchive show 42 --format json | jq .provenance
       newsarchive show 42 --as-of 2024-05-01T12:00Z
@@ -235,7 +250,7 @@ def show(url_or_id: str, output_format: str, as_of: str | None, config_path: Pat
 
     with open_existing_archive(archive_path(load_optional_config(config_path), db)) as archive:
         try:
-            detail = article_detail(archive, url_or_id)
+            detail = article_detail(archive, url_or_id, url_variants(url_or_id))
             entry = archive.as_of(detail["article"]["id"], as_of) if as_of is not None else None
         except ArchiveError as error:
             fail(str(error), EXIT_NOT_FOUND)
@@ -256,29 +271,8 @@ def detail_text(detail: Mapping[str, Any]) -> str:
     """The article as text: its fields, its provenance, its versions, then its text."""
     article, provenance = detail["article"], detail["provenance"]
     lines = [f"Article {article['id']}: {article['url']}", ""]
-    shown = (
-        "title",
-        "source",
-        "authors",
-        "published_at",
-        "published_at_utc",
-        "modified_at",
-        "language",
-        "language_declared",
-        "language_detected",
-        "description",
-        "site_name",
-        "categories",
-        "tags",
-        "image",
-        "word_count",
-        "fetch_mode",
-        "removed_at",
-        "removed_status",
-    )
-    for name in shown:
-        value = article.get(name)
-        if value not in (None, "", []):
+    for name, value in article.items():  # every field the archive has, in its column order; the text last
+        if name not in ("id", "url", "text") and value not in (None, "", [], {}):
             lines.append(f"{name + ':':19} {_value(value)}")
     lines += ["", "Provenance"]
     lines.append(f"  first run:         {_run_text(provenance['first_run'])}")
@@ -347,10 +341,11 @@ def stats(
 
     \b
     Examples:
-      newsarchive stats --db data/archive.db
+      newsarchive stats --db data/demo.db
       newsarchive stats --source example-news --since 2024-01-01
       newsarchive stats --json | jq .months
     """
+    from archive.filters import unknown_source_note
     from archive.research import stats as archive_stats
 
     article_filter = _filter(source=source, since=since, until=until, language=language, author=author)
@@ -359,41 +354,58 @@ def stats(
             figures = archive_stats(archive, article_filter)
         except ArchiveError as error:
             _usage_error(error)
+        note = unknown_source_note(archive.db, source)
     if as_json:
         click.echo(json.dumps(figures, indent=2, ensure_ascii=False))
     else:
         click.echo(stats_text(figures))
+    if note:
+        click.echo(note, err=True)
 
 
 def stats_text(figures: Mapping[str, Any]) -> str:
     """The figures as text, the months as a bar chart."""
     size = figures["size_bytes"]
     first, last = figures["date_range"]["first"], figures["date_range"]["last"]
+    duplicates = figures["duplicates"]
     lines = [
-        f"{figures['articles']} articles; published {first or '-'} to {last or '-'}"
+        f"{plural(figures['articles'], 'article')}; published {first or '-'} to {last or '-'}"
         + (f" ({figures['undated']} without a date)" if figures["undated"] else ""),
         f"archive size: {size / 1_000_000:.1f} MB ({size} bytes)",
-        f"exact copies at other URLs (aliases): {figures['duplicates']['duplicate_urls']}; "
-        f"near copies of another article: {figures['duplicates']['near_duplicates']}",
+        f"other URLs that led to these articles (aliases: redirects, tracking parameters, AMP…): "
+        f"{duplicates.get('alias_urls', 0)}, of which exact copies of an article's text at another URL: "
+        f"{duplicates['duplicate_urls']}",
+        f"near copies of another article: {duplicates['near_duplicates']}",
         f"articles changed since first archived: {figures['versions']['changed_articles']}; "
         f"earlier versions kept: {figures['versions']['earlier_versions']}",
-        "",
-        "Per source:",
     ]
-    lines.extend(_counts(figures["sources"], "source"))
-    lines += ["", "Per language:"]
-    lines.extend(_counts(figures["languages"], "language"))
+    width = max(
+        [len(_label(row["source"])) for row in figures["sources"]]
+        + [len(_label(row["language"])) for row in figures["languages"]]
+        + [1]
+    )
+    lines += ["", "Per source:", *_counts(figures["sources"], "source", width)]
+    lines += ["", "Per language:", *_counts(figures["languages"], "language", width)]
     lines += ["", "Per month (UTC publication date):"]
     lines.extend(bar_chart([(row["month"], row["articles"]) for row in _filled_months(figures["months"])]))
     return "\n".join(lines)
 
 
-def _counts(rows: Iterable[Mapping[str, Any]], key: str) -> list[str]:
+def plural(count: int, noun: str) -> str:
+    """``1 article``, ``2 articles``, ``1,234 articles``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def _label(value: Any) -> str:
+    return str(value) if value else "(unknown)"
+
+
+def _counts(rows: Iterable[Mapping[str, Any]], key: str, width: int) -> list[str]:
+    """One aligned line per row: its label padded to ``width`` (shared by the lists shown together), its count."""
     rows = list(rows)
     if not rows:
         return ["  (none)"]
-    width = max(len(str(row[key] or "(unknown)")) for row in rows)
-    return [f"  {row[key] or '(unknown)'!s:{width}}  {row['articles']:>8}" for row in rows]
+    return [f"  {_label(row[key]):{width}}  {row['articles']:>8}" for row in rows]
 
 
 def _filled_months(months: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

@@ -6,7 +6,8 @@ name ``archive`` (``/archive/articles``) with the metadata of archive/datasette_
 dashboard of the datasette-dashboards plugin (``/-/dashboards/archive-dashboard``).
 
 Read-only: SQLite opens the file with ``mode=ro``, so no request can write to it (Datasette itself
-runs only SELECTs and defines no writable query here). Not ``immutable=1`` (``datasette -i``): an
+runs only SELECTs and defines no writable query here), and every write method (POST, PUT, PATCH,
+DELETE) is answered 405 before it reaches Datasette (:func:`read_only_app`). Not ``immutable=1`` (``datasette -i``): an
 archive is in WAL mode and crawls may be writing to it; an immutable reader ignores the WAL (the
 newest articles are missing) and may read pages half rewritten under it.
 
@@ -73,20 +74,51 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+WRITE_REFUSED = (
+    b"405 Method Not Allowed: this archive is served read-only (GET only); nothing can be written through it.\n"
+)
+
+
+def read_only_app(app):  # -> an ASGI app
+    """``app`` behind a gate that answers every write method (POST, PUT, PATCH, DELETE…) 405, on any path.
+
+    Datasette 0.65 would reject such a request anyway (mode=ro, no write permission), but on some paths
+    (``/db/table/-/insert``, ``/db/table/1/-/delete``) only after failing with a 500 and a traceback on
+    the server's terminal; here it never reaches Datasette.
+    """
+
+    async def gate(scope, receive, send) -> None:
+        if scope["type"] != "http" or scope.get("method", "GET").upper() in READ_METHODS:
+            await app(scope, receive, send)
+            return
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(WRITE_REFUSED)).encode()),
+            (b"allow", ", ".join(sorted(READ_METHODS)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 405, "headers": headers})
+        await send({"type": "http.response.body", "body": WRITE_REFUSED})
+
+    return gate
+
+
 def build_datasette(db_path: Path):  # -> datasette.app.Datasette (imported here: a heavy import)
     """A Datasette serving ``db_path`` read-only as database ``archive``, with the archive's metadata."""
     import rich
     from datasette.app import Datasette
     from datasette.database import Database
 
-    from archive.datasette_metadata import DATABASE_NAME, datasette_metadata
+    from archive.datasette_metadata import DATABASE_NAME, datasette_metadata, templates_dir
     from crawler.cli.month_facet import register as register_month_facet
 
     # Datasette prints every failed request's traceback, with its local variables, to rich's global console
     # (stdout): a mistyped query in the browser would flood the terminal. The browser shows the error already.
     rich.reconfigure(quiet=True)
     register_month_facet()
-    datasette = Datasette(metadata=datasette_metadata(), settings={"sql_time_limit_ms": 5000})
+    datasette = Datasette(
+        metadata=datasette_metadata(), settings={"sql_time_limit_ms": 5000}, template_dir=templates_dir()
+    )
     # is_mutable=True means "may change under us" to Datasette: it opens the file with mode=ro.
     datasette.add_database(Database(datasette, path=str(db_path), is_mutable=True), name=DATABASE_NAME)
     return datasette
@@ -131,7 +163,7 @@ def serve(config_path: Path | None, db: Path | None, host: str, port: int) -> No
         f"Serving {path} read-only at {base}/archive  (dashboard: {base}/-/dashboards/archive-dashboard). Ctrl-C stops."
     )
     sys.stdout.flush()
-    server = uvicorn.Server(uvicorn.Config(datasette.app(), log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(read_only_app(datasette.app()), log_level="warning", lifespan="on"))
     # uvicorn shuts down cleanly on Ctrl-C or SIGTERM, then re-sends the signal to the handler that was there
     # before: make SIGTERM end like Ctrl-C (exit 0, "Stopped."), not as a process killed by it.
     previous_term = signal.signal(signal.SIGTERM, _interrupt)

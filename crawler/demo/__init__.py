@@ -1,8 +1,10 @@
 """The built-in demo news site that ``newsarchive demo`` crawls, and the server that hosts it.
 
 :func:`serve_demo_site` starts *The Harbridge Courier* (a fictional local newspaper, see
-:mod:`crawler.demo.app`) on 127.0.0.1 at a free port; the archive records its pages under the source
-name :data:`DEMO_SOURCE_NAME`. No settings drive it: the site is fixed apart from its base URL.
+:mod:`crawler.demo.app`) on 127.0.0.1; the archive records its pages under the source name
+:data:`DEMO_SOURCE_NAME`. ``newsarchive demo`` serves it on the fixed :data:`DEMO_PORT`, so its URLs are
+the same on every run and a second run is an incremental recrawl of the same site (tests use port 0:
+any free port). No settings drive it: the site is fixed apart from its base URL.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from crawler.demo.app import demo_app
 from crawler.demo.server import LocalSite, serve
 
 DEMO_SOURCE_NAME = "demo"
+DEMO_PORT = 8765  # newsarchive demo's default (--port): the same URLs on every run
 
-__all__ = ["DEMO_SOURCE_NAME", "serve_demo_site"]
+__all__ = ["DEMO_PORT", "DEMO_SOURCE_NAME", "serve_demo_site"]
 
 
 @contextmanager

@@ -411,12 +411,14 @@ def _url_hint_evidence(url: str) -> Evidence | None:
     path = parts.path or "/"
     for pattern, hint in NEVER_ARTICLE_URL_HINTS:
         if pattern.search(path):
-            return Evidence("url_hint", W_NEVER_ARTICLE_URL, f"URL looks like a {hint}")
+            return Evidence(
+                "url_hint", W_NEVER_ARTICLE_URL, f"URL looks like {'an' if hint[:1] in 'aeiou' else 'a'} {hint}"
+            )
     if SEARCH_QUERY.search(parts.query) and path.rstrip("/") in ("", "/search"):
         return Evidence("url_hint", W_NEVER_ARTICLE_URL, "URL looks like a search page")
     for pattern, hint in INDEX_URL_HINTS:
         if pattern.search(path):
-            return Evidence("url_hint", W_INDEX_URL, f"URL looks like a {hint}")
+            return Evidence("url_hint", W_INDEX_URL, f"URL looks like {'an' if hint[:1] in 'aeiou' else 'a'} {hint}")
     return None
 
 

@@ -39,6 +39,8 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from archive.runs import REUSED_STATUS_COUNT_PREFIX
+
 
 class ForbiddenByRobots(IgnoreRequest):
     """The site's robots.txt forbids this request: it was never sent."""
@@ -81,6 +83,8 @@ class ObeyRobotsTxtMiddleware(RobotsTxtMiddleware):
         if fetched is None:
             return None  # robots.txt could not be fetched: the spider's request tries once more, and records why
         self._stats.inc_value("newsarchive/robots_txt_reused")
+        # Scrapy's stats will count this answer as a response a second time; the run's responses_NXX leave it out.
+        self._stats.inc_value(f"{REUSED_STATUS_COUNT_PREFIX}{fetched.status}")
         return fetched.replace(request=request)
 
     def apply_crawl_delay(self, request: Request, delay: float) -> None:
