@@ -143,23 +143,21 @@ def search(
         raise ArchiveError("The search query is empty.", SYNTAX_EXAMPLES)
     selection = article_filter or ArticleFilter()
     source = selection.source if indexes_source(reader.db) else None
-    if source is not None:
-        # The index matches the source as words, folding case ("Demo" would find "demo"); the filter is
-        # an exact name everywhere else (stats, export): a name no article has finds nothing here too.
-        if not reader.db.execute("SELECT 1 FROM articles WHERE source = ? LIMIT 1", [source]).fetchone():
-            return []
-        selection = replace(selection, source=None)  # the index filters the source (fts_match)
-    where, params = selection.where("a")
+    # The filter is an exact name everywhere (stats, export): a name no article has finds nothing.
+    if (
+        source is not None
+        and not reader.db.execute("SELECT 1 FROM articles WHERE source = ? LIMIT 1", [source]).fetchone()
+    ):
+        return []
     match = fts_match(fts_query(query), source)
-    rank_sql = _RANK_FTS_SQL if where == NO_CONDITION else _RANK_SQL.format(where=where)
     try:
-        ranked = reader.db.execute(rank_sql, [TITLE_WEIGHT, match, *params, limit]).fetchall()
-        by_id: dict[int, dict[str, Any]] = {}
-        for article_id, _ in ranked:  # one FTS5 seek per hit (rowid = ?), not a second pass over every match
-            cursor = reader.db.execute(_HITS_SQL, [marks[0], marks[1], SNIPPET_TOKENS, match, article_id])
-            names = [column[0] for column in cursor.description]
-            by_id.update({row[0]: dict(zip(names, row)) for row in cursor.fetchall()})
-        rows = [{**by_id[article_id], "bm25": bm25} for article_id, bm25 in ranked if article_id in by_id]
+        # The index filters the source first (fast on a large archive), ranking from the index alone
+        # when no other filter is set.
+        rows = _ranked(reader, match, replace(selection, source=None) if source else selection, limit, marks)
+        if source is not None and any(row["source"] != source for row in rows):
+            # The index matches the name as words, folding case ("news" also in "news-de", "Demo" in
+            # "demo"): this archive has such names, so the exact name is checked on every match.
+            rows = _ranked(reader, match, selection, limit, marks)
     except sqlite3.OperationalError as error:
         raise _query_error(reader, query, error) from error
     except sqlite3.DatabaseError as error:
@@ -170,6 +168,21 @@ def search(
         row.update(rank=position, authors=from_json(row["authors"]) or [], score=score)
         hits.append({key: row[key] for key in SEARCH_KEYS})
     return hits
+
+
+def _ranked(
+    reader: ArchiveReader, match: str, selection: ArticleFilter, limit: int, marks: tuple[str, str]
+) -> list[dict[str, Any]]:
+    """The best ``limit`` rows for the MATCH expression among ``selection``, each with its snippet and bm25."""
+    where, params = selection.where("a")
+    rank_sql = _RANK_FTS_SQL if where == NO_CONDITION else _RANK_SQL.format(where=where)
+    ranked = reader.db.execute(rank_sql, [TITLE_WEIGHT, match, *params, limit]).fetchall()
+    by_id: dict[int, dict[str, Any]] = {}
+    for article_id, _ in ranked:  # one FTS5 seek per hit (rowid = ?), not a second pass over every match
+        cursor = reader.db.execute(_HITS_SQL, [marks[0], marks[1], SNIPPET_TOKENS, match, article_id])
+        names = [column[0] for column in cursor.description]
+        by_id.update({row[0]: dict(zip(names, row)) for row in cursor.fetchall()})
+    return [{**by_id[article_id], "bm25": bm25} for article_id, bm25 in ranked if article_id in by_id]
 
 
 def _query_error(reader: ArchiveReader, query: str, error: sqlite3.OperationalError) -> ArchiveError:

@@ -536,6 +536,28 @@ def test_a_source_name_is_no_search_word_but_the_source_filter_runs_inside_the_i
             assert [hit["id"] for hit in filtered] == [hit["id"] for hit in everywhere if hit["source"] == source]
 
 
+def test_a_source_filter_is_exact_where_names_contain_one_another(tmp_path: Path) -> None:
+    """The index matches a source name as words: "news" is also in "news-de" and "News"; the hits are still only "news"'s."""
+    path = tmp_path / "archive.db"
+    with Archive(path) as archive:
+        for source in ("news", "news-de", "News"):
+            run_id = archive.start_run(source)
+            for n in range(3):
+                save(
+                    archive,
+                    run_id,
+                    f"https://site.example/{source}/{n}",
+                    source=source,
+                    title=f"Harbour {n}",
+                    text=f"The harbour wall report number {n} from {source}. " * 20,
+                )
+            archive.finish_run(run_id, "succeeded")
+    with ArchiveReader(path) as reader:
+        for source in ("news", "news-de", "News"):
+            hits = search(reader, "harbour", ArticleFilter(source=source), limit=10)
+            assert len(hits) == 3 and {hit["source"] for hit in hits} == {source}
+
+
 def test_marking_an_article_seen_leaves_the_index_alone(archive_file: Path, tmp_path: Path) -> None:
     copy = tmp_path / "archive.db"
     copy.write_bytes(archive_file.read_bytes())
