@@ -3,10 +3,11 @@
 trafilatura costs tens of milliseconds a page, so it runs in worker processes
 (crawler.extraction.pool, owned by the spider, which has each page extracted as it reads its links:
 spiders.reading); a page that arrives without fields is extracted here, in the same pool, while the
-reactor keeps fetching. A page that turns out to be a JavaScript shell is
-fetched again through the browser when its source says ``render_js = "auto"``. Settings:
-``EXTRACT_WORKERS`` (0 = one per core), ``EXTRACT_MIN_TEXT_CHARS`` (for the extraction's app-shell test
-and the article verdict: shorter text is "no article text").
+reactor keeps fetching. A page that turns out to be a JavaScript shell is fetched again through the
+browser when its source says ``render_js = "auto"``, and every page fetched over plain HTTP teaches
+the spider's TemplateLearning which page templates are shells (crawler.browser.learning). Settings:
+``EXTRACT_MIN_TEXT_CHARS`` (for the article verdict: shorter text is "no article text"; the spider's
+pool has it for the extraction's app-shell test).
 """
 
 from __future__ import annotations

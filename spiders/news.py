@@ -21,8 +21,12 @@ home page carries ``removed_status`` to the archive pipeline.
 
 Run by the CLI with a ``SourceConfig``, or from the project root as
 ``scrapy crawl news -a source=NAME [-a config=sources.toml]`` or ``-a url=https://news.example/``.
+Each HTML page is read once, in an extraction worker (spiders.reading: its fields and its links
+together), so this process never parses a page; the workers start when the crawl opens.
+
 Settings read: ``NEWSARCHIVE_SOURCES``, ``DISCOVERY_MAX_DEPTH``, ``DISCOVERY_SITEMAP_MAX_DEPTH``,
-``DISCOVERY_PATTERN_BUDGET``, ``NEWSARCHIVE_RENDER_FIRST``, ``DOWNLOAD_MAXSIZE``. Set per source, at
+``DISCOVERY_PATTERN_BUDGET``, ``NEWSARCHIVE_RENDER_FIRST``, ``DOWNLOAD_MAXSIZE``, ``EXTRACT_WORKERS``,
+``EXTRACT_MIN_TEXT_CHARS``, ``RENDER_LEARN_MIN`` and ``RENDER_TEMPLATE_SHARE`` (crawler.browser.learning). Set per source, at
 spider priority (``-s`` still wins): ``DOWNLOAD_DELAY`` and ``AUTOTHROTTLE_START_DELAY``
 (``download_delay``), ``CONCURRENT_REQUESTS_PER_DOMAIN`` and ``AUTOTHROTTLE_TARGET_CONCURRENCY``
 (``concurrency``), ``ROBOTSTXT_OBEY``
