@@ -23,30 +23,24 @@ WAIT_CAP_MS = 2000
 LATE = {"n_late": 2}  # articles whose text comes from an API call after the load event
 
 
+def crawl_site(base_url: str, db: Path, mode: str, *settings: str) -> str:
+    """``newsarchive crawl`` of the site into ``db`` with ``render_js = mode`` and ``-s`` settings; its output."""
+    args = ["crawl", base_url + "/", "--db", str(db), "--no-progress", "--delay", "0", "--render-js", mode]
+    for setting in settings:
+        args += ["-s", setting]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
 def crawl(tmp_path: Path, mode: str, static_only: bool = False) -> tuple[Path, str, dict, list[str]]:
     db = tmp_path / f"{mode}.db"
     counts = {"n_static": 3, "n_json": 0, "n_write": 0, "n_dom": 0} if static_only else LATE
     with serve(js_site_app(**counts)) as site:
-        result = CliRunner().invoke(
-            main,
-            [
-                "crawl",
-                site.base_url + "/",
-                "--db",
-                str(db),
-                "--no-progress",
-                "--delay",
-                "0",
-                "--render-js",
-                mode,
-                "-s",
-                f"RENDER_WAIT_MS={WAIT_CAP_MS}",
-            ],
-        )
-        assert result.exit_code == 0, result.output
+        output = crawl_site(site.base_url, db, mode, f"RENDER_WAIT_MS={WAIT_CAP_MS}")
         paths = site.paths()
         base = site.base_url
-    return db, base, {"output": result.output}, paths
+    return db, base, {"output": output}, paths
 
 
 def articles(db: Path) -> dict[str, sqlite3.Row]:
@@ -88,26 +82,8 @@ def test_auto_remembers_a_javascript_source_and_goes_browser_first(tmp_path: Pat
     db = tmp_path / "learning.db"
     with serve(js_site_app()) as site:
         for _ in range(2):
-            result = CliRunner().invoke(
-                main,
-                [
-                    "crawl",
-                    site.base_url + "/",
-                    "--db",
-                    str(db),
-                    "--no-progress",
-                    "--delay",
-                    "0",
-                    "--render-js",
-                    "auto",
-                    "-s",
-                    "RENDER_WAIT_MS=200",
-                    # Every page again in the second run (not only what changed): learning is what is tested.
-                    "-s",
-                    "RECRAWL_ENABLED=False",
-                ],
-            )
-            assert result.exit_code == 0, result.output
+            # Every page again in the second run (not only what changed): learning is what is tested.
+            crawl_site(site.base_url, db, "auto", "RENDER_WAIT_MS=200", "RECRAWL_ENABLED=False")
         expected = expected_js_articles(site.base_url)
     with sqlite3.connect(db) as connection:
         connection.row_factory = sqlite3.Row
@@ -179,28 +155,9 @@ def test_auto_sends_a_template_of_shells_to_the_browser_without_a_plain_fetch_fi
     db = tmp_path / "templates.db"
     counts = {"n_static": 3, "n_json": 14, "n_write": 0, "n_dom": 0}
     with serve(js_site_app(**counts)) as site:
-        result = CliRunner().invoke(
-            main,
-            [
-                "crawl",
-                site.base_url + "/",
-                "--db",
-                str(db),
-                "--no-progress",
-                "--delay",
-                "0",
-                "--render-js",
-                "auto",
-                "-s",
-                "RENDER_WAIT_MS=500",
-                # Two at a time, so that most /json/ pages are still queued once five have shown to be shells.
-                "-s",
-                "CONCURRENT_REQUESTS_PER_DOMAIN=2",
-                "-s",
-                "CONCURRENT_REQUESTS=2",
-            ],
-        )
-        assert result.exit_code == 0, result.output
+        # Two at a time, so that most /json/ pages are still queued once five have shown to be shells.
+        settings = ("RENDER_WAIT_MS=500", "CONCURRENT_REQUESTS_PER_DOMAIN=2", "CONCURRENT_REQUESTS=2")
+        crawl_site(site.base_url, db, "auto", *settings)
         expected = expected_js_articles(site.base_url, n_json=14, n_write=0, n_dom=0)
     stored = articles(db)
     assert set(expected) <= set(stored)
