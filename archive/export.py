@@ -127,6 +127,11 @@ ARTICLES = ExportTable(
         ("last_run_id", "integer", "last crawl run that saw it (runs.id)"),
         ("removed_at", "timestamp", "when a revisit found it gone (null while online)"),
         ("removed_status", "integer", "HTTP status that said it was gone"),
+        (
+            "hints",
+            "json",
+            "what feeds and sitemaps said of the article (title, dates, keywords, news fields) and found_by, every way the crawl met it",
+        ),
     ),
 )
 
