@@ -520,6 +520,32 @@ def not_found_page(site: SiteModel, base: str, path: str) -> str:
 
 # --- Articles -------------------------------------------------------------------------------
 
+JS_NOSCRIPT_TEXT = "Please enable JavaScript to read this article."
+JS_LOADING_TEXT = "Loading…"
+
+
+def javascript_body(paragraphs: list[str]) -> str:
+    """The article text as a JavaScript-only site serves it: none in the HTML, an empty container
+    that an inline script fills from a ``<script type="application/json">`` block (the "json" kind of
+    ``tests/jssite.py``). The JSON is ASCII (``\\u`` escapes, "<" too, so no "</script>" or "<!--"
+    can end the block early), so it also survives a windows-1252 page."""
+    data = json.dumps({"paragraphs": paragraphs}).replace("<", "\\u003c")
+    return f"""<noscript>{JS_NOSCRIPT_TEXT}</noscript>
+<p class="loading" id="article-loading">{JS_LOADING_TEXT}</p>
+<div id="article-app" class="article-app"></div>
+<script type="application/json" id="article-data">{data}</script>
+<script>
+(function () {{
+  var data = JSON.parse(document.getElementById("article-data").textContent);
+  document.getElementById("article-app").innerHTML = data.paragraphs.map(function (text) {{
+    var p = document.createElement("p");
+    p.textContent = text;
+    return p.outerHTML;
+  }}).join("");
+  document.getElementById("article-loading").remove();
+}})();
+</script>"""
+
 
 def _body_paragraph(text: str, link: str | None = None) -> str:
     """One body paragraph; with ``link``, words 2-5 become a link (the text itself is unchanged)."""
@@ -580,7 +606,7 @@ def portal_article(
     related = m.related_articles(site, article)
     in_text_link = m.related_link(related[0]) if related else None
     body = []
-    for index, text in enumerate(paragraphs):
+    for index, text in enumerate([] if article.js_only else paragraphs):
         body.append(_body_paragraph(text, in_text_link if index == 1 else None))
         if index == 2:
             body.append(
@@ -614,7 +640,7 @@ def portal_article(
 </header>
 <figure class="lead-image"><img src="/img/{article.image_id}.jpg" alt="" width="1200" height="675"><figcaption>Photo: {esc(m.SITE_NAME)} archive</figcaption></figure>
 <div class="article-body">
-{chr(10).join(body)}
+{javascript_body(paragraphs) if article.js_only else chr(10).join(body)}
 <p class="support">{esc(m.TEMPLATE_LINES["portal"])}</p>{syndication_note}
 </div>
 <footer class="article-tags">Topics: {tags}</footer>
@@ -706,7 +732,7 @@ def wordpress_article(site: SiteModel, base: str, article: Article, paragraphs: 
         f"<div id='jp-relatedposts' class='jp-relatedposts'><h3 class=\"jp-relatedposts-headline\">"
         f'<em>Related</em></h3><div class="jp-relatedposts-items jp-relatedposts-items-visual">{related_items}</div></div>'
     )
-    body = "\n".join(f"<p>{esc(p)}</p>" for p in paragraphs)
+    body = javascript_body(paragraphs) if article.js_only else "\n".join(f"<p>{esc(p)}</p>" for p in paragraphs)
     updated = article.modified or article.published
     tag_classes = " ".join(f"tag-{t.slug}" for t in article.tags)
     tags = ", ".join(f'<a href="/tag/{t.slug}/" rel="tag">{esc(t.name)}</a>' for t in article.tags)
@@ -799,7 +825,7 @@ def wordpress_article(site: SiteModel, base: str, article: Article, paragraphs: 
 
 
 def minimal_article(site: SiteModel, base: str, article: Article, paragraphs: list[str]) -> str:
-    body = "\n".join(f"<p>{esc(p)}</p>" for p in paragraphs)
+    body = javascript_body(paragraphs) if article.js_only else "\n".join(f"<p>{esc(p)}</p>" for p in paragraphs)
     sections = " | ".join(f'<a href="/section/{s}/">{n}</a>' for s, n in m.SECTIONS)
     return f"""<!DOCTYPE html>
 <html lang="{article.language}">
