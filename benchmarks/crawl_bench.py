@@ -117,11 +117,13 @@ class ChildRun:
     peak_processes: int = 0
     timed_out: bool = False
     output: Path | None = None
+    load: tuple[float, float] = (0.0, 0.0)  # the machine's 1-minute load average at start and end
 
 
 def run_child(label: str, command: list[str], cwd: Path, output: Path, timeout: float) -> ChildRun:
     """Run ``command`` to its end in its own process group, sampling its tree's PSS every 0.2 s."""
     result = ChildRun(label, output=output)
+    load_before = os.getloadavg()[0]
     started = time.monotonic()
     with output.open("wb") as sink:
         child = subprocess.Popen(command, cwd=cwd, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
@@ -154,6 +156,7 @@ def run_child(label: str, command: list[str], cwd: Path, output: Path, timeout: 
             except ProcessLookupError:
                 pass
     result.wall_s = time.monotonic() - started
+    result.load = (load_before, os.getloadavg()[0])
     return result
 
 
@@ -216,6 +219,7 @@ class BareLoop:
     wall_s: float
     cpu_s: float
     empty: int  # pages trafilatura returned nothing for
+    load: tuple[float, float] = (0.0, 0.0)
 
     @property
     def pages_per_s(self) -> float:
@@ -233,11 +237,13 @@ def bare_loop(pages: list[tuple[str, bytes]]) -> BareLoop:
     if pages:
         bare_extraction(pages[0][1], url=pages[0][0], with_metadata=True)  # lazy imports and caches, untimed
     empty = 0
+    load_before = os.getloadavg()[0]
     wall_started, cpu_started = time.perf_counter(), time.process_time()
     for url, html in pages:
         if bare_extraction(html, url=url, with_metadata=True) is None:
             empty += 1
-    return BareLoop(len(pages), time.perf_counter() - wall_started, time.process_time() - cpu_started, empty)
+    wall, cpu = time.perf_counter() - wall_started, time.process_time() - cpu_started
+    return BareLoop(len(pages), wall, cpu, empty, (load_before, os.getloadavg()[0]))
 
 
 # --- crawls -------------------------------------------------------------------------------------------
@@ -536,7 +542,8 @@ def print_size(result: SizeResult, args: argparse.Namespace) -> None:
     print(
         f"  (bare loop: trafilatura.bare_extraction(html, url=url, with_metadata=True) over {b.pages} static "
         f"article pages{f', an even sample of --bare-max {args.bare_max}' if b.pages == args.bare_max else ''}; "
-        f"{b.empty} gave nothing)"
+        f"{b.empty} gave nothing; CPU {b.cpu_s:.1f} s of {b.wall_s:.1f} s wall; load average "
+        f"{b.load[0]:.1f} -> {b.load[1]:.1f})"
     )
     for c in result.crawls:
         row = c.run_row
@@ -546,7 +553,7 @@ def print_size(result: SizeResult, args: argparse.Namespace) -> None:
             f"{row.get('requests', '?')}, duration {float(row.get('duration_s') or 0):.1f} s, pages_rendered "
             f"{row.get('pages_rendered', '?')}, renders_needed {row.get('renders_needed', '?')}, errors "
             f"{row.get('errors', '?')}, rejected {row.get('articles_rejected', '?')}; CPU {c.run.cpu_s:.1f} s; "
-            f"peak {c.run.peak_processes} processes"
+            f"peak {c.run.peak_processes} processes; load average {c.run.load[0]:.1f} -> {c.run.load[1]:.1f}"
         )
         print(
             f"     expected articles archived {c.expected_found} (static {c.static_found} of {c.expected_static}); "
@@ -566,7 +573,8 @@ def print_size(result: SizeResult, args: argparse.Namespace) -> None:
     if result.peer is not None:
         p = result.peer
         print(
-            f"  trafilatura CLI: exit {p.run.exit_code}, {p.listed_urls} URLs from the sitemaps, CPU {p.run.cpu_s:.1f} s, server statuses "
+            f"  trafilatura CLI: exit {p.run.exit_code}, {p.listed_urls} URLs from the sitemaps, CPU {p.run.cpu_s:.1f} s, "
+            f"load average {p.run.load[0]:.1f} -> {p.run.load[1]:.1f}, server statuses "
             f"{dict(sorted(p.statuses.items()))}"
         )
     if result.shells is not None:
@@ -689,7 +697,8 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     print(
         f"crawl_bench: sizes {sizes}, js_share {args.js_share:g}, modes {','.join(modes)}, concurrency "
-        f"{args.concurrency}, {os.cpu_count()} cores, browser {browser}"
+        f"{args.concurrency}, {os.cpu_count()} cores (load average now {os.getloadavg()[0]:.1f}: other work on the "
+        f"machine slows every tool), browser {browser}"
         + (f", settings {' '.join(args.settings)}" if args.settings else "")
         + (", peer: trafilatura CLI" if args.peer else ""),
         flush=True,
