@@ -4,6 +4,11 @@
 CMS templates (WordPress, news portal, minimal), listings, feeds, sitemaps, robots.txt, and the
 traps real sites have (tracking-parameter duplicates, AMP copies, shortlinks, syndicated copies,
 an endless calendar, legacy encodings, one-time 503/429 answers, redirect loops, app shells).
+``NewsSite(n, seed, js_share=0.12)`` serves that share of the articles (chosen from the seed, spread
+over the templates) as JavaScript-only pages: the same head (title, og tags, JSON-LD), no article
+text in the HTML, an empty container filled by an inline script from a
+``<script type="application/json">`` block, no AMP copy; ``site.js_article_urls(base)`` lists them
+(they stay in ``expected_articles``). The default 0.0 serves every page as before, byte for byte.
 ``serve_site(site)`` serves it on 127.0.0.1 with ``crawler.demo.server``. The site tells tests what a
 correct crawl must archive (``expected_articles``) and what it must not (``non_article_urls``,
 ``alias_urls``, ``disallowed_prefixes``).

@@ -147,10 +147,18 @@ class Article:
     edits: tuple[tuple[str, int], ...] = ()  # (EditKind value, epoch) applied in order
     revision: int = 0  # bumped by every edit, markup-only ones included: a new rendering
     volatile: bool = False  # its HTML carries a nonce and a timestamp that change on every fetch
+    # Served as a JavaScript-only page: the head as usual, the body an empty container that an inline
+    # script fills from a <script type="application/json"> block (``NewsSite(..., js_share=...)``).
+    js_only: bool = False
 
     @property
     def amp_path(self) -> str | None:
-        """Only the CMS templates publish AMP versions; the minimal one never had a plugin for it."""
+        """Only the CMS templates publish AMP versions; the minimal one never had a plugin for it.
+
+        Nor does a JavaScript-only article: an AMP copy would hand its text to any plain-HTTP crawler.
+        """
+        if self.js_only:
+            return None
         return self.path + "amp/" if self.template in ("wordpress", "portal") else None
 
     @property
@@ -252,6 +260,7 @@ def _make_article(
     authors: tuple[Author, ...],
     used_slugs: set[str],
     path_kind: str,
+    js_only: bool = False,
 ) -> Article:
     seed_text = f"newssite:{seed}:article:{article_id}"
     rng = random.Random(seed_text)
@@ -307,10 +316,26 @@ def _make_article(
         comments=comments,
         image_id=article_id,
         seed_text=seed_text,
+        js_only=js_only,
     )
 
 
-def build_model(n_articles: int, seed: int) -> SiteModel:
+def _javascript_ids(seed: int, js_share: float, templates: dict[int, str], excluded: set[int]) -> set[int]:
+    """``js_share`` of the articles, chosen per template (so every template has its share) from an RNG
+    of their own: the rest of the model is the same whatever the share."""
+    if js_share <= 0:
+        return set()
+    rng = random.Random(f"newssite:{seed}:javascript")
+    chosen: set[int] = set()
+    for template in dict.fromkeys(TEMPLATE_CYCLE):
+        pool = sorted(i for i, t in templates.items() if t == template and i not in excluded)
+        chosen.update(rng.sample(pool, min(len(pool), round(len(pool) * js_share))))
+    return chosen
+
+
+def build_model(n_articles: int, seed: int, js_share: float = 0.0) -> SiteModel:
+    if not 0.0 <= js_share <= 1.0:
+        raise ValueError(f"js_share is a fraction of the articles, 0.0 to 1.0; got {js_share}")
     if n_articles < MIN_ARTICLES:
         raise ValueError(
             f"NewsSite(n_articles={n_articles}) is too small: every kind of page needs at least "
@@ -345,6 +370,8 @@ def build_model(n_articles: int, seed: int) -> SiteModel:
     templates = dict(zip(ids, _spread(rng, TEMPLATE_CYCLE, n_articles)))
     templates[flaky_id] = templates[busy_id] = "portal"
     sections = dict(zip(ids, _spread(rng, SECTIONS, n_articles)))
+    # The one-time failures stay static, so a JavaScript article never also needs a retry.
+    javascript = _javascript_ids(seed, js_share, templates, {flaky_id, busy_id})
 
     used_slugs: set[str] = set()
     articles = []
@@ -363,6 +390,7 @@ def build_model(n_articles: int, seed: int) -> SiteModel:
                 authors,
                 used_slugs,
                 kind,
+                js_only=article_id in javascript,
             )
         )
     private = tuple(

@@ -520,6 +520,33 @@ def not_found_page(site: SiteModel, base: str, path: str) -> str:
 
 # --- Articles -------------------------------------------------------------------------------
 
+JS_NOSCRIPT_TEXT = "Please enable JavaScript to read this article."
+JS_LOADING_TEXT = "Loading…"
+
+
+def javascript_body(paragraphs: list[str]) -> str:
+    """The article body as a JavaScript-only site serves it: none of it in the HTML, an empty container
+    that an inline script fills from a ``<script type="application/json">`` block (the "json" kind of
+    ``tests/jssite.py``). The templates pass the whole body region, their in-body template line as its
+    last paragraph, as a single-page app renders it all in the browser. The JSON is ASCII (``\\u`` escapes, "<" too, so no "</script>" or "<!--"
+    can end the block early), so it also survives a windows-1252 page."""
+    data = json.dumps({"paragraphs": paragraphs}).replace("<", "\\u003c")
+    return f"""<noscript>{JS_NOSCRIPT_TEXT}</noscript>
+<p class="loading" id="article-loading">{JS_LOADING_TEXT}</p>
+<div id="article-app" class="article-app"></div>
+<script type="application/json" id="article-data">{data}</script>
+<script>
+(function () {{
+  var data = JSON.parse(document.getElementById("article-data").textContent);
+  document.getElementById("article-app").innerHTML = data.paragraphs.map(function (text) {{
+    var p = document.createElement("p");
+    p.textContent = text;
+    return p.outerHTML;
+  }}).join("");
+  document.getElementById("article-loading").remove();
+}})();
+</script>"""
+
 
 def _body_paragraph(text: str, link: str | None = None) -> str:
     """One body paragraph; with ``link``, words 2-5 become a link (the text itself is unchanged)."""
@@ -580,7 +607,7 @@ def portal_article(
     related = m.related_articles(site, article)
     in_text_link = m.related_link(related[0]) if related else None
     body = []
-    for index, text in enumerate(paragraphs):
+    for index, text in enumerate([] if article.js_only else paragraphs):
         body.append(_body_paragraph(text, in_text_link if index == 1 else None))
         if index == 2:
             body.append(
@@ -590,6 +617,11 @@ def portal_article(
                 'placeholder="Your email address"><button type="submit">Sign up</button></form>'
                 "<small>You can unsubscribe at any time.</small></aside>"
             )
+    support = m.TEMPLATE_LINES["portal"]
+    if article.js_only:
+        portal_body = javascript_body([*paragraphs, support])
+    else:
+        portal_body = "\n".join(body) + f'\n<p class="support">{esc(support)}</p>'
     modified = ""
     if article.modified:
         modified = (
@@ -614,8 +646,7 @@ def portal_article(
 </header>
 <figure class="lead-image"><img src="/img/{article.image_id}.jpg" alt="" width="1200" height="675"><figcaption>Photo: {esc(m.SITE_NAME)} archive</figcaption></figure>
 <div class="article-body">
-{chr(10).join(body)}
-<p class="support">{esc(m.TEMPLATE_LINES["portal"])}</p>{syndication_note}
+{portal_body}{syndication_note}
 </div>
 <footer class="article-tags">Topics: {tags}</footer>
 </article>
@@ -706,7 +737,11 @@ def wordpress_article(site: SiteModel, base: str, article: Article, paragraphs: 
         f"<div id='jp-relatedposts' class='jp-relatedposts'><h3 class=\"jp-relatedposts-headline\">"
         f'<em>Related</em></h3><div class="jp-relatedposts-items jp-relatedposts-items-visual">{related_items}</div></div>'
     )
-    body = "\n".join(f"<p>{esc(p)}</p>" for p in paragraphs)
+    tip = m.TEMPLATE_LINES["wordpress"]
+    if article.js_only:
+        body = javascript_body([*paragraphs, tip])
+    else:
+        body = "\n".join(f"<p>{esc(p)}</p>" for p in paragraphs) + f"\n<p><em>{esc(tip)}</em></p>"
     updated = article.modified or article.published
     tag_classes = " ".join(f"tag-{t.slug}" for t in article.tags)
     tags = ", ".join(f'<a href="/tag/{t.slug}/" rel="tag">{esc(t.name)}</a>' for t in article.tags)
@@ -770,7 +805,6 @@ def wordpress_article(site: SiteModel, base: str, article: Article, paragraphs: 
 </header>
 <div class="entry-content">
 {body}
-<p><em>{esc(m.TEMPLATE_LINES["wordpress"])}</em></p>
 <div id="jp-post-flair" class="sharedaddy sd-like-enabled sd-sharing-enabled">{share}{likes}{related_block}</div>
 </div>
 <footer class="entry-footer"><span class="cat-links">Posted in <a href="{base}/section/{article.section[0]}/" rel="category tag">{esc(article.section[1])}</a></span> <span class="tags-links">Tagged {tags}</span> <span class="shortlink">Short link: <a href="{base}/?p={pid}">{base}/?p={pid}</a></span> <span class="comments-link"><a href="{esc(url)}#comments">{len(article.comments)} Comments</a></span></footer>
@@ -799,7 +833,11 @@ def wordpress_article(site: SiteModel, base: str, article: Article, paragraphs: 
 
 
 def minimal_article(site: SiteModel, base: str, article: Article, paragraphs: list[str]) -> str:
-    body = "\n".join(f"<p>{esc(p)}</p>" for p in paragraphs)
+    rights = m.TEMPLATE_LINES["minimal"].format(year=article.published.year)
+    if article.js_only:
+        body = javascript_body([*paragraphs, rights])
+    else:
+        body = "\n".join(f"<p>{esc(p)}</p>" for p in paragraphs) + f"\n<p>{esc(rights)}</p>"
     sections = " | ".join(f'<a href="/section/{s}/">{n}</a>' for s, n in m.SECTIONS)
     return f"""<!DOCTYPE html>
 <html lang="{article.language}">
@@ -815,7 +853,6 @@ def minimal_article(site: SiteModel, base: str, article: Article, paragraphs: li
 <p class="byline">By {esc(article.authors[0].name)}</p>
 <p><time datetime="{article.published.isoformat()}">{article.published:%Y-%m-%d %H:%M}</time></p>
 {body}
-<p>{esc(m.TEMPLATE_LINES["minimal"].format(year=article.published.year))}</p>
 <hr>
 <p class="archive">Archive: {calendar_link(site)}</p>
 </body>

@@ -242,12 +242,18 @@ class NewsSite:
     """A generated news site; see the package docstring for what it contains."""
 
     def __init__(
-        self, n_articles: int = 60, seed: int = 1, epoch: int = 0, misbehaviour: Misbehaviour | None = None
+        self,
+        n_articles: int = 60,
+        seed: int = 1,
+        epoch: int = 0,
+        misbehaviour: Misbehaviour | None = None,
+        js_share: float = 0.0,
     ) -> None:
         self.n_articles = n_articles
         self.seed = seed
+        self.js_share = js_share
         self.misbehaviour = misbehaviour or Misbehaviour()
-        self.models: list[SiteModel] = [m.build_model(n_articles, seed)]
+        self.models: list[SiteModel] = [m.build_model(n_articles, seed, js_share)]
         self.history: list[EpochChanges] = []
         self._lock = threading.Lock()
         self._paragraphs: dict[tuple[int, int], list[str]] = {}
@@ -321,6 +327,11 @@ class NewsSite:
             )
             for a in self.model.articles
         ]
+
+    def js_article_urls(self, base: str) -> list[str]:
+        """The articles served JavaScript-only (``js_share``): no text in their HTML until a browser
+        runs the page's script. They are in ``expected_articles`` all the same."""
+        return [base + a.path for a in self.model.articles if a.js_only]
 
     def non_article_urls(self, base: str) -> list[str]:
         site = self.model
