@@ -3,7 +3,7 @@
 Generates the fixture news site (``tests.newssite.NewsSite(n_articles, seed, js_share=...)``: with
 ``--js-share 0.12`` that share of its articles is JavaScript-only, no text in the HTML), serves it on
 127.0.0.1 (``tests.newssite.serve_site``, a fresh server for each tool, so every tool meets the
-site's one-time 503/429 answers; with TCP_NODELAY, see ``main``) and, per ``--articles`` size:
+site's one-time 503/429 answers; with TCP_NODELAY, see crawler.demo.server) and, per ``--articles`` size:
 
 1. renders every page of the site once into the fixture's cache (not timed: the server then only
    copies bytes while a tool runs), and fetches the static article pages' HTML from the server once;
@@ -67,7 +67,6 @@ from __future__ import annotations
 import argparse
 import configparser
 import dataclasses
-import http.server
 import itertools
 import os
 import shutil
@@ -681,11 +680,6 @@ def main(argv: list[str] | None = None) -> int:
     args, sizes, modes = parse_args(argv)
     # Stopped from outside (timeout, kill): unwind, so that no crawl or peer outlives the benchmark.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    # The fixture server writes a reply's headers and body in two sends: with Nagle's algorithm on, the
-    # body then waits for the client's delayed ACK, about 40 ms per request on a kept-alive connection
-    # (a sequential client such as trafilatura's CLI gets ~22 requests/s). TCP_NODELAY, for this
-    # process's servers only: 0.4 ms per request.
-    http.server.BaseHTTPRequestHandler.disable_nagle_algorithm = True
     sys.path.insert(0, str(REPO_ROOT))
     from crawler.browser.chromium import find_browser
 

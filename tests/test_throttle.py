@@ -87,3 +87,15 @@ def test_404s_bring_a_slots_delay_down_and_503s_do_not() -> None:
     for _ in range(10):
         answer(404)
     assert slot.delay < 0.01
+
+
+def test_a_rendered_page_does_not_slow_the_plain_fetches() -> None:
+    crawler = crawler_for(16)
+    extension = crawler.get_extension(ThrottleExtension)
+    extension.mindelay, extension.maxdelay = 0.0, 60.0
+    slot = SimpleNamespace(delay=0.01, transferring=set())
+    crawler.engine = SimpleNamespace(downloader=SimpleNamespace(slots={"host": slot}))
+    # A browser page takes seconds of JavaScript; counted, it would set the delay to 3 s / 16.
+    request = Request(URL + "app/", meta={"download_slot": "host", "download_latency": 3.0, "playwright": True})
+    extension._response_downloaded(response_to(request, b"<html></html>"), request, crawler.spider)
+    assert slot.delay == 0.01

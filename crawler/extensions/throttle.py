@@ -10,7 +10,9 @@ sixteen in flight, while ``download_delay`` stays the floor: the polite defaults
 Scrapy also never lowers the delay on a non-200 answer, so a site whose links lead to many 404s,
 redirects or 304s keeps a crawl at its start delay. Here only answers that say the server is in
 trouble (429, 408, 5xx) are kept from lowering it; any other answer is a fair measure of the
-server's speed. The policy is :func:`next_delay`; the class is a thin shell over Scrapy's.
+server's speed. A page rendered in the browser never adjusts it: its latency (seconds of
+JavaScript) says nothing about the server, and once counted it slowed every plain fetch of the
+source. The policy is :func:`next_delay`; the class is a thin shell over Scrapy's.
 
 Settings: ``AUTOTHROTTLE_ENABLED`` (off: ``NotConfigured``), ``AUTOTHROTTLE_TARGET_CONCURRENCY``,
 ``AUTOTHROTTLE_START_DELAY``, ``AUTOTHROTTLE_MAX_DELAY``, ``DOWNLOAD_DELAY`` (the floor).
@@ -48,7 +50,13 @@ def next_delay(
 
 
 class ThrottleExtension(AutoThrottle):
-    """Scrapy's AutoThrottle with :func:`next_delay` as its policy."""
+    """Scrapy's AutoThrottle with :func:`next_delay` as its policy; a page rendered in the browser
+    does not adjust the delay (its latency is the browser's work, not the server's answer)."""
+
+    def _response_downloaded(self, response: Any, request: Any, spider: Any) -> None:
+        if request.meta.get("playwright"):
+            return
+        super()._response_downloaded(response, request, spider)
 
     def _adjust_delay(self, slot: Any, latency: float, response: Any) -> None:
         slot.delay = next_delay(
