@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 if TYPE_CHECKING:
-    from datasketch import LeanMinHash  # imported by dedup only where signatures are computed
+    from .dedup import Signature
 
 from . import dedup
 from .changes import TRACKED_FIELDS, Change, classify_change, with_reappearance
@@ -226,7 +226,7 @@ def register_aliases(db: Database, article_id: int, reasons: Mapping[str, str], 
         )
 
 
-def store_minhash(db: Database, article_id: int, minhash: LeanMinHash | None) -> None:
+def store_minhash(db: Database, article_id: int, minhash: Signature | None) -> None:
     """Write (or, for a text too short to compare, delete) the article's MinHash signature and its LSH buckets."""
     if minhash is None:
         db.execute("DELETE FROM article_minhashes WHERE article_id = ?", [article_id])

@@ -10,9 +10,10 @@ Jaccard similarity of the two texts' shingle sets is at least 0.85. The constant
 `NUM_PERM`, `SEED` or `SCHEME` makes stored signatures incomparable, which is why every row
 records them and rows with other parameters are ignored.
 
-datasketch and numpy are imported inside the functions that compute or compare signatures:
-datasketch pulls in scipy (0.6-1.5 s), which a process that only reads the archive (the CLI,
-the scheduler, monitors) must not pay for.
+Signatures are datasketch's ``affine32`` MinHash values, computed by :mod:`archive.minhash` with
+numpy alone (datasketch would import scipy: ~55 MB and ~1 s in every process that computes one).
+numpy is imported inside the functions that compute or compare signatures, so a process that only
+reads the archive (the CLI, the scheduler, monitors) does not pay for it.
 """
 
 from __future__ import annotations
@@ -23,15 +24,18 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from . import minhash
+from .models import FoundBy
+
 if TYPE_CHECKING:
-    from datasketch import LeanMinHash, MinHash
+    import numpy as np
     from sqlite_utils import Database
 
-from .models import FoundBy
+    Signature = np.ndarray  # NUM_PERM uint32 values
 
 NUM_PERM = 64
 SEED = 1
-SCHEME = "affine32"
+SCHEME = minhash.SCHEME
 SHINGLE_WORDS = 5
 NEAR_DUPLICATE_THRESHOLD = 0.85
 # The LSH only proposes candidates; tuned lower than the threshold so that a pair at 0.85 is
@@ -89,22 +93,11 @@ def is_comparable(text: str | None) -> bool:
     return word_count(text) >= MIN_WORDS_FOR_NEAR_DUPLICATE
 
 
-def text_minhash(text: str | None, template: MinHash | None = None) -> LeanMinHash | None:
-    """MinHash signature of the text, or None if the text is too short to compare fairly.
-
-    `template` is an existing MinHash whose permutations are reused, which saves
-    regenerating them for every article.
-    """
+def text_minhash(text: str | None) -> Signature | None:
+    """MinHash signature of the text (NUM_PERM uint32 values), or None if the text is too short to compare fairly."""
     if not is_comparable(text):
         return None
-    from datasketch import LeanMinHash, MinHash
-
-    if template is None:
-        minhash = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
-    else:
-        minhash = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=template.permutations)
-    minhash.update_batch(list(shingles(text)))
-    return LeanMinHash(minhash)
+    return minhash.signature(shingles(text), NUM_PERM, SEED)
 
 
 def text_signature(text: str | None) -> bytes | None:
@@ -113,31 +106,22 @@ def text_signature(text: str | None) -> bytes | None:
     A plain function of the text, so it can run in another process (a crawl's extraction workers
     do) and be handed to ``Archive.save_article(signature=...)``.
     """
-    minhash = text_minhash(text)
-    return signature_to_blob(minhash) if minhash is not None else None
+    values = text_minhash(text)
+    return signature_to_blob(values) if values is not None else None
 
 
-def new_template() -> MinHash:
-    """A MinHash carrying the archive's permutations, to pass as `template` to `text_minhash`."""
-    from datasketch import MinHash
-
-    return MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
-
-
-def signature_to_blob(minhash: LeanMinHash) -> bytes:
+def signature_to_blob(values: Signature) -> bytes:
     """Serialise the signature's hash values for the `article_minhashes.signature` column."""
     import numpy as np
 
-    return np.asarray(minhash.hashvalues, dtype=_SIGNATURE_DTYPE).tobytes()
+    return np.asarray(values, dtype=_SIGNATURE_DTYPE).tobytes()
 
 
-def blob_to_minhash(blob: bytes) -> LeanMinHash:
+def blob_to_minhash(blob: bytes) -> Signature:
     """Inverse of `signature_to_blob`."""
     import numpy as np
-    from datasketch import LeanMinHash
 
-    values = np.frombuffer(blob, dtype=_SIGNATURE_DTYPE).astype(np.uint32)
-    return LeanMinHash(seed=SEED, hashvalues=values, scheme=SCHEME)
+    return np.frombuffer(blob, dtype=_SIGNATURE_DTYPE).astype(np.uint32)
 
 
 def lsh_buckets(blob: bytes) -> list[int]:
@@ -169,9 +153,9 @@ class NearDuplicateIndex:
     (``archive.articles.store_minhash``); this class only reads it.
     """
 
-    def best_match(self, db: Database, minhash: LeanMinHash, text: str) -> int | None:
+    def best_match(self, db: Database, values: Signature, text: str) -> int | None:
         """Id of the stored article whose text is most similar to `text` (shingle Jaccard >= threshold), else None."""
-        buckets = lsh_buckets(signature_to_blob(minhash))
+        buckets = lsh_buckets(signature_to_blob(values))
         placeholders = ", ".join("?" for _ in buckets)
         # Cap what one save can cost when many stored pages look alike (templated boilerplate).
         candidates = [
@@ -192,7 +176,7 @@ class NearDuplicateIndex:
         # Check the most promising few exactly; 64-permutation estimates are too coarse
         # (about +-0.04) to decide on their own.
         estimated = sorted(
-            ((minhash.jaccard(blob_to_minhash(blob)), article_id) for article_id, blob in rows), reverse=True
+            ((minhash.similarity(values, blob_to_minhash(blob)), article_id) for article_id, blob in rows), reverse=True
         )
         shortlist = [article_id for _, article_id in estimated[:MAX_CANDIDATES_CHECKED]]
         if not shortlist:

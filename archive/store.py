@@ -50,7 +50,7 @@ from .records import article_columns, fetch_columns, unique_urls
 from .runs import finish_run_row, insert_fetch, insert_run, mark_stop_requested
 
 if TYPE_CHECKING:
-    from datasketch import LeanMinHash, MinHash  # loaded by dedup when a signature is first computed
+    from .dedup import Signature
 
 _SAVEPOINT = "archive_write"
 
@@ -69,7 +69,6 @@ class Archive:
         self._batch_started = 0.0
         self._last_write_ended = float("-inf")
         self._near_duplicates = dedup.NearDuplicateIndex()
-        self._minhash_template: MinHash | None = None
         self._known_runs: set[int] = set()
         self._closed = False
         try:
@@ -532,16 +531,14 @@ class Archive:
         article_rows.store_minhash(self.db, article_id, minhash)
         return SaveResult(FetchOutcome.NEW, article_id)
 
-    def _signature(self, text: str | None, given: bytes | None = None) -> LeanMinHash | None:
+    def _signature(self, text: str | None, given: bytes | None = None) -> Signature | None:
         """The text's MinHash, None when it is too short to compare (then no MinHash code is even loaded);
         ``given``: the text's signature computed elsewhere (dedup.text_signature)."""
         if not dedup.is_comparable(text):
             return None
         if given is not None:
             return dedup.blob_to_minhash(given)
-        if self._minhash_template is None:
-            self._minhash_template = dedup.new_template()
-        return dedup.text_minhash(text, self._minhash_template)
+        return dedup.text_minhash(text)
 
     def _require_run(self, run_id: int) -> None:
         if run_id in self._known_runs:

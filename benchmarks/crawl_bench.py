@@ -35,12 +35,13 @@ Figures, per tool:
 - requests: what the fixture server answered while the tool ran (its ``RequestLog``: the same
   yardstick for every tool; a browser's sub-resource requests count too); the crawl's own
   ``crawl_runs.pages_fetched`` and ``requests`` are printed below the table;
-- CPU ms per request: user + system CPU of the child's whole process tree, divided by requests. It
-  is the ``os.wait4`` rusage of the child, which (like ``getrusage(RUSAGE_CHILDREN)``) includes
-  every descendant that its parent reaped before the child exited: the CLI, the crawl process, the
-  extraction workers, Playwright's driver and Chromium's processes. It does not include a
-  descendant that was orphaned (re-parented away from the tree) nor the fixture server, which runs
-  in this process;
+- CPU ms per request: user + system CPU of the child's whole process tree, divided by requests:
+  each process's own CPU (``/proc/PID/stat``), read every 0.2 s, its last reading summed over every
+  process the tree had (the CLI, the crawl process, the extraction workers and their forkserver,
+  Playwright's driver, Chromium's processes); not the fixture server, which runs in this process.
+  ``os.wait4``'s rusage would miss the extraction workers: their forkserver is orphaned when the
+  crawl process ends, so nothing in the tree reaps it. Below the table the same CPU is split into
+  the crawl process (the reactor: one core at most) and the extraction workers;
 - peak PSS: the largest sum, over the child's process tree read from /proc every 0.2 s, of each
   process's ``Pss`` from ``/proc/PID/smaps_rollup`` (proportional set size: pages shared between
   processes are shared out, so Chromium's and the workers' shared memory is not counted twice).
@@ -57,7 +58,10 @@ Usage (from the repo root; ``auto`` needs Chromium, see crawler/browser/chromium
     .venv/bin/python benchmarks/crawl_bench.py --articles 2000 --js-share 0.12 --peer  # never and auto
     .venv/bin/python benchmarks/crawl_bench.py --articles 10000,20000 --modes never
         [--seed 1] [--concurrency 16] [--bare-max 3000] [--timeout 1800] [--keep DIR]
-        [-s AUTOTHROTTLE_ENABLED=False ...]
+        [-s AUTOTHROTTLE_ENABLED=False ...] [--baseline REV]
+
+``--baseline REV`` crawls the same site once more per mode with the code of git revision REV (a
+temporary worktree), so before and after are measured in one run, under the same machine load.
 
 Not a timed test: it prints figures and exits 0 unless a child process failed.
 """
@@ -87,7 +91,7 @@ from typing import TYPE_CHECKING
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
-from render_bench import tree_memory  # noqa: E402  the same /proc process-tree sampling
+from render_bench import process_tree, tree_memory  # noqa: E402  the same /proc process-tree sampling
 
 if TYPE_CHECKING:
     from crawler.demo.server import Reply
@@ -117,11 +121,34 @@ class ChildRun:
     timed_out: bool = False
     output: Path | None = None
     load: tuple[float, float] = (0.0, 0.0)  # the machine's 1-minute load average at start and end
+    cpu_by_kind: dict[str, float] = field(default_factory=dict)  # seconds: crawl process, workers, other
+
+
+def _cpu_seconds(pid: int) -> tuple[float, str] | None:
+    """The process's user + system CPU so far, and what it is (crawl, workers, other); None once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])
+    kind = "crawl process" if "crawl_process" in command else "workers" if "multiprocessing" in command else "other"
+    return ticks / os.sysconf("SC_CLK_TCK"), kind
+
+
+def sample_cpu(pids: list[int], seen: dict[int, tuple[float, str]]) -> None:
+    """Keep each process's latest CPU reading in ``seen``."""
+    for pid in pids:
+        reading = _cpu_seconds(pid)
+        if reading is not None:
+            seen[pid] = reading
 
 
 def run_child(label: str, command: list[str], cwd: Path, output: Path, timeout: float) -> ChildRun:
     """Run ``command`` to its end in its own process group, sampling its tree's PSS every 0.2 s."""
     result = ChildRun(label, output=output)
+    cpu_seen: dict[int, tuple[float, str]] = {}
     load_before = os.getloadavg()[0]
     started = time.monotonic()
     with output.open("wb") as sink:
@@ -142,6 +169,7 @@ def run_child(label: str, command: list[str], cwd: Path, output: Path, timeout: 
                 print(f"  {label}: stopped after {timeout:g} s (--timeout)", file=sys.stderr)
                 break
             sample = tree_memory(child.pid)
+            sample_cpu(process_tree(child.pid), cpu_seen)
             result.peak_pss_kib = max(result.peak_pss_kib, sample.pss_kib)
             result.peak_processes = max(result.peak_processes, sample.processes)
             time.sleep(SAMPLE_EVERY_S)
@@ -156,6 +184,10 @@ def run_child(label: str, command: list[str], cwd: Path, output: Path, timeout: 
                 pass
     result.wall_s = time.monotonic() - started
     result.load = (load_before, os.getloadavg()[0])
+    if cpu_seen:
+        result.cpu_s = max(result.cpu_s, sum(seconds for seconds, _ in cpu_seen.values()))
+        for seconds, kind in cpu_seen.values():
+            result.cpu_by_kind[kind] = result.cpu_by_kind.get(kind, 0.0) + seconds
     return result
 
 
@@ -280,7 +312,10 @@ def write_sources(folder: Path, db: Path, base_url: str, mode: str, concurrency:
     return config
 
 
-def crawl(site: NewsSite, mode: str, folder: Path, args: argparse.Namespace) -> Crawl:
+def crawl(
+    site: NewsSite, mode: str, folder: Path, args: argparse.Namespace, tree: Path = REPO_ROOT, label: str | None = None
+) -> Crawl:
+    """Crawl the site with render_js = ``mode`` and the code of ``tree`` (this checkout, or --baseline's)."""
     from tests.newssite import serve_site
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -292,9 +327,10 @@ def crawl(site: NewsSite, mode: str, folder: Path, args: argparse.Namespace) -> 
         command += ["--no-progress", "--log-dir", str(folder / "logs")]
         for pair in args.settings:
             command += ["-s", pair]
-        run = run_child(f"crawl {mode}", command, REPO_ROOT, folder / "crawl.out", args.timeout)
+        # ``python -m`` puts the working folder first on sys.path: the crawl runs ``tree``'s code.
+        run = run_child(f"crawl {label or mode}", command, tree, folder / "crawl.out", args.timeout)
         counts = served.log.counts()
-        result = Crawl(mode, run, counts.requests, counts.statuses, db=db)
+        result = Crawl(label or mode, run, counts.requests, counts.statuses, db=db)
         read_archive(result, site, base)
     return result
 
@@ -480,6 +516,11 @@ def measure_size(n_articles: int, args: argparse.Namespace, modes: list[str], wo
             file=sys.stderr,
             flush=True,
         )
+    if args.baseline_tree is not None:
+        for mode in modes:
+            label = f"{mode} @{args.baseline}"
+            print(f"  crawling: render_js = {mode} with the code of {args.baseline} …", file=sys.stderr, flush=True)
+            crawls.append(crawl(site, mode, workdir / f"{n_articles}-{mode}-baseline", args, args.baseline_tree, label))
     peer_result = None
     if args.peer:
         print("  trafilatura CLI, sitemap mode …", file=sys.stderr, flush=True)
@@ -551,7 +592,9 @@ def print_size(result: SizeResult, args: argparse.Namespace) -> None:
             f"{row.get('status', '?')}, crawl_runs: pages_fetched {row.get('pages_fetched', '?')}, requests "
             f"{row.get('requests', '?')}, duration {float(row.get('duration_s') or 0):.1f} s, pages_rendered "
             f"{row.get('pages_rendered', '?')}, renders_needed {row.get('renders_needed', '?')}, errors "
-            f"{row.get('errors', '?')}, rejected {row.get('articles_rejected', '?')}; CPU {c.run.cpu_s:.1f} s; "
+            f"{row.get('errors', '?')}, rejected {row.get('articles_rejected', '?')}; CPU {c.run.cpu_s:.1f} s ("
+            + ", ".join(f"{kind} {seconds:.1f}" for kind, seconds in sorted(c.run.cpu_by_kind.items()))
+            + "); "
             f"peak {c.run.peak_processes} processes; load average {c.run.load[0]:.1f} -> {c.run.load[1]:.1f}"
         )
         print(
@@ -584,6 +627,10 @@ def print_size(result: SizeResult, args: argparse.Namespace) -> None:
         )
 
 
+def _per_request(c: Crawl) -> float:
+    return 1000 * c.run.cpu_s / c.requests_served if c.requests_served else 0.0
+
+
 def print_ratios(result: SizeResult) -> None:
     by_mode = {c.mode: c for c in result.crawls}
     never, auto = by_mode.get("never"), by_mode.get("auto")
@@ -607,6 +654,13 @@ def print_ratios(result: SizeResult) -> None:
             f"  auto wall ÷ never wall: {auto.run.wall_s:.1f} ÷ {never.run.wall_s:.1f} = {ratio:.2f}  "
             f"(target ≤ {TARGET_AUTO_VS_NEVER})"
         )
+    for c in result.crawls:
+        base = by_mode.get(c.mode.split(" @")[0]) if " @" in c.mode else None
+        if base is not None and c.run.wall_s:
+            print(
+                f"  {base.mode} now ÷ {c.mode}, wall: {base.run.wall_s:.1f} ÷ {c.run.wall_s:.1f} = "
+                f"{base.run.wall_s / c.run.wall_s:.2f}; CPU per request {_per_request(base):.1f} vs {_per_request(c):.1f} ms"
+            )
     for c in result.crawls:
         if c.js_total:
             every = "yes" if c.js_with_text == c.js_total else "no"
@@ -660,6 +714,12 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[int], l
         help="extra setting for every crawl, e.g. -s AUTOTHROTTLE_ENABLED=False; repeatable",
     )
     parser.add_argument("--keep", type=Path, default=None, metavar="DIR", help="keep archives, logs and outputs here")
+    parser.add_argument(
+        "--baseline",
+        default=None,
+        metavar="REV",
+        help="also crawl with the code of this git revision (checked out in a temporary worktree), side by side",
+    )
     args = parser.parse_args(argv)
     try:
         sizes = [int(part) for part in args.articles.split(",") if part.strip()]
@@ -689,6 +749,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="crawl-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    args.baseline_tree = None
+    if args.baseline:
+        args.baseline_tree = workdir / "baseline-tree"
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", "--force", str(args.baseline_tree), args.baseline],
+            cwd=REPO_ROOT,
+            check=True,
+            capture_output=True,
+        )
     print(
         f"crawl_bench: sizes {sizes}, js_share {args.js_share:g}, modes {','.join(modes)}, concurrency "
         f"{args.concurrency}, {os.cpu_count()} cores (load average now {os.getloadavg()[0]:.1f}: other work on the "
@@ -706,6 +775,10 @@ def main(argv: list[str] | None = None) -> int:
             results.append(result)
         print_scaling(results)
     finally:
+        if args.baseline_tree is not None:
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(args.baseline_tree)], cwd=REPO_ROOT, capture_output=True
+            )
         if args.keep:
             print(f"\narchives, logs and outputs kept in {workdir}")
         else:

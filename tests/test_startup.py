@@ -66,6 +66,19 @@ def test_a_long_article_still_gets_its_signature(tmp_path: Path) -> None:
     assert count == 1
 
 
+def test_computing_a_signature_loads_neither_datasketch_nor_scipy(tmp_path: Path) -> None:
+    """archive.minhash computes datasketch's values with numpy alone (scipy: ~55 MB and ~1 s per process)."""
+    code = f"""
+from archive import Archive
+with Archive({str(tmp_path / "archive.db")!r}) as archive:
+    run_id = archive.start_run("alpha")
+    text = " ".join(f"word{{number}}" for number in range(80))
+    result = archive.save_article(run_id, {{"url": "https://alpha.example/a", "text": text}}, {{"status": 200}})
+    assert archive.db.execute("SELECT count(*) FROM article_minhashes").fetchone()[0] == 1
+"""
+    assert not top_level_modules_after(code) & {"datasketch", "scipy"}
+
+
 def test_the_command_line_module_loads_neither_scrapy_nor_rich_nor_minhash_libraries() -> None:
     loaded = top_level_modules_after("import crawler.cli.main")
     assert not loaded & (CRAWL_LIBRARIES | MINHASH_LIBRARIES | {"rich", "apscheduler"}), loaded
