@@ -13,6 +13,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import lxml.html
 
@@ -110,14 +111,22 @@ def squash(text: str) -> str:
     return " ".join(text.split())
 
 
-def class_words(element: lxml.html.HtmlElement) -> set[str]:
-    return {word.lower() for word in CLASS_WORD_RE.findall(element.get("class") or "")}
+def class_words(element: lxml.html.HtmlElement) -> frozenset[str]:
+    return words_of_class(element.get("class") or "")
 
 
-def has_lead_class(element: lxml.html.HtmlElement) -> bool:
-    if not LEAD_CLASS_HINT_RE.search(element.get("class") or ""):
+# Pure memos by class attribute: a page repeats the same few hundred class strings on its thousand
+# elements (and a site on all its pages); a regex over a long utility-class string costs microseconds.
+@lru_cache(maxsize=8192)
+def words_of_class(classes: str) -> frozenset[str]:
+    return frozenset(word.lower() for word in CLASS_WORD_RE.findall(classes))
+
+
+@lru_cache(maxsize=8192)
+def is_lead_class(classes: str) -> bool:
+    if not LEAD_CLASS_HINT_RE.search(classes):
         return False  # most elements: skip splitting the class into words
-    words = class_words(element)
+    words = words_of_class(classes)
     return not words & LEAD_EXCLUDED_CLASS_WORDS and (bool(words & LEAD_CLASS_WORDS) or {"sub", "title"} <= words)
 
 
@@ -208,7 +217,7 @@ def outline(tree: lxml.html.HtmlElement, descriptions: Iterable[str | None]) -> 
         if tag not in LEAD_TAGS:
             continue
         classes = element.get("class")
-        if classes and LEAD_CLASS_HINT_RE.search(classes) and has_lead_class(element):
+        if classes and is_lead_class(classes):
             text = lead_text(element)
             if text is not None and not in_caption(element):
                 leads.append(Lead(position, text, is_description(text, wanted)))

@@ -126,11 +126,17 @@ BOX_CLASS_HINT_RE = re.compile(
 LINK_LINE_MAX_WORDS = 12
 LINK_LINE_MIN_LINK_SHARE = 0.5
 
+# "//body/descendant::" rather than "//body//": the same nodes, without libxml2 first gathering every
+# node of the body (descendant-or-self::node()) to take their children. Plain strings: a "smart"
+# string holds its parent element, a proxy object built per text node.
 VISIBLE_TEXT = etree.XPath(
-    "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]"
+    "//body/descendant::text()[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]",
+    smart_strings=False,
 )
 LINK_TEXT = etree.XPath(
-    "//body//a//text()[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]"
+    "//body/descendant::a/descendant::text()"
+    "[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]",
+    smart_strings=False,
 )
 
 
@@ -198,7 +204,7 @@ def drop_captions_and_promotions(tree: lxml.html.HtmlElement) -> None:
     marked = [
         element
         for element in body.iterdescendants()
-        if element.tag == "figcaption" or BOX_CLASS_HINT_RE.search(element.get("class") or "")
+        if element.tag == "figcaption" or has_box_hint(element.get("class") or "")
     ]
     for element in marked:
         if element.getparent() is None:
@@ -213,6 +219,11 @@ def drop_captions_and_promotions(tree: lxml.html.HtmlElement) -> None:
             continue
         if not text_longer_than(element, limit):
             element.drop_tree()
+
+
+@lru_cache(maxsize=8192)  # pure memo by class attribute, as standfirst.words_of_class
+def has_box_hint(classes: str) -> bool:
+    return BOX_CLASS_HINT_RE.search(classes) is not None
 
 
 def is_related_box(element: lxml.html.HtmlElement) -> bool:
