@@ -248,8 +248,8 @@ def text_longer_than(element: lxml.html.HtmlElement, limit: int) -> bool:
 
 def drop_link_lines(tree: lxml.html.HtmlElement) -> None:
     for element in list(tree.iter("p", "li", "dd", "dt")):
-        if element.getparent() is None:
-            continue
+        if element.getparent() is None or next(element.iter("a"), None) is None:
+            continue  # no link, no link line: most paragraphs, whose text need not be read
         text = " ".join(element.text_content().split())
         if not text or len(text.split()) > LINK_LINE_MAX_WORDS:
             continue
