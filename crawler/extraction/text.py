@@ -20,7 +20,7 @@ from lxml.cssselect import CSSSelector
 from trafilatura.xml import xmltotxt
 
 from crawler.extraction.page import normalise
-from crawler.extraction.standfirst import CAPTION_CLASS_WORDS, Outline, class_words, with_lead
+from crawler.extraction.standfirst import CAPTION_CLASS_WORDS, Outline, class_words, has_hint, with_lead
 from crawler.extraction.text_lines import (
     without_leading_chrome,
     without_next_story,
@@ -120,6 +120,7 @@ BOX_CLASS_HINT_RE = re.compile(
     "rending|ead",
     re.I,
 )
+BOX_CLASS_HINT_LOWER_RE = re.compile(BOX_CLASS_HINT_RE.pattern)  # for ASCII classes: see standfirst.has_hint
 
 # A short line that is mostly link text ("Archive: June 2024", "Read more: …", "Tags: a, b") is
 # navigation wherever it stands; trafilatura keeps such lines when they sit beside the article.
@@ -223,7 +224,7 @@ def drop_captions_and_promotions(tree: lxml.html.HtmlElement) -> None:
 
 @lru_cache(maxsize=8192)  # pure memo by class attribute, as standfirst.words_of_class
 def has_box_hint(classes: str) -> bool:
-    return BOX_CLASS_HINT_RE.search(classes) is not None
+    return has_hint(classes, BOX_CLASS_HINT_RE, BOX_CLASS_HINT_LOWER_RE)
 
 
 def is_related_box(element: lxml.html.HtmlElement) -> bool:
