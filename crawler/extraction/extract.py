@@ -283,7 +283,7 @@ def _extract(
         "placeholder": placeholder,
         "noindex": "noindex" in (meta.get("robots") or "").lower(),
     }
-    del elements
+    del elements  # held to here on purpose (see above)
     return fields
 
 

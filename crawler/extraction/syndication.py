@@ -131,9 +131,10 @@ def take_syndication_note(tree: lxml.html.HtmlElement, url: str) -> str | None:
 
 
 def visible_pieces(body: lxml.html.HtmlElement) -> Iterator[str]:
-    """The pieces of text the note search below reads: each visible element's own text and the text
-    after it (the body's own tail aside, where no note can start a block). Joined, they are a test
-    for a hint in any of them at once; the body's whole text holds its scripts' too (~100 kB a page)."""
+    """The pieces of text the note search reads: each visible element's own text and the text after
+    it (not the body's own tail, which the body's text never held either). Joined by a character no
+    hint holds, they are one test for a hint in any of them; the body's whole text, the test this
+    replaces, holds its scripts' too (~100 kB a page)."""
     for node in body.iter():
         if not isinstance(node.tag, str) or node.tag in INVISIBLE:
             continue

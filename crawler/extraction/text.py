@@ -251,9 +251,10 @@ def drop_link_lines(tree: lxml.html.HtmlElement) -> None:
     for element in list(tree.iter("p", "li", "dd", "dt")):
         if element.getparent() is None or next(element.iter("a"), None) is None:
             continue  # no link, no link line: most paragraphs, whose text need not be read
-        text = " ".join(element.text_content().split())
-        if not text or len(text.split()) > LINK_LINE_MAX_WORDS:
+        words = element.text_content().split()
+        if not words or len(words) > LINK_LINE_MAX_WORDS:
             continue
+        text = " ".join(words)
         link_chars = sum(len(" ".join(link.text_content().split())) for link in element.iter("a"))
         if link_chars and link_chars >= LINK_LINE_MIN_LINK_SHARE * len(text):
             element.drop_tree()
