@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from crawler.extraction.extract import extract_page
-from crawler.extraction.text import drop_elements
+from crawler.extraction.standfirst import LEAD_CLASS_HINT_LOWER_RE, LEAD_CLASS_HINT_RE, has_hint
+from crawler.extraction.text import BOX_CLASS_HINT_LOWER_RE, BOX_CLASS_HINT_RE, drop_elements
 from crawler.extraction.text_lines import (
     is_byline,
     is_date_line,
@@ -408,3 +409,27 @@ def test_real_pages_start_with_their_standfirst() -> None:
         assert " ".join(text.split())[:60] == " ".join(truth["summary"][0].split())[:60], truth["id"]
         cases += 1
     assert cases == 3
+
+
+@pytest.mark.parametrize(
+    "classes",
+    [
+        "",
+        "article-lead",
+        "Article__Lead",
+        "c-SUBTITLE",
+        "ArticleTeaser",
+        "figure__caption",
+        "NEWSLETTER-box",
+        "ſubscribe",  # long s: matches "s" only case-insensitively, never after lower()
+        "\u212aeyword",  # Kelvin sign
+        "İntro",  # lower() gives "i̇ntro", two characters
+        "text-sm md:text-lg leading-tight tracking-wide",
+        "relatedStories readNext",
+    ],
+)
+def test_class_hints_match_as_the_case_insensitive_patterns(classes: str) -> None:
+    """The class hints test ASCII classes lower-cased without the I flag (faster); the result must be
+    the case-insensitive pattern's on every class, ASCII or not."""
+    assert has_hint(classes, LEAD_CLASS_HINT_RE, LEAD_CLASS_HINT_LOWER_RE) == bool(LEAD_CLASS_HINT_RE.search(classes))
+    assert has_hint(classes, BOX_CLASS_HINT_RE, BOX_CLASS_HINT_LOWER_RE) == bool(BOX_CLASS_HINT_RE.search(classes))

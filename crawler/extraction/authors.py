@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import lxml.html
-from lxml import etree
 
 from crawler.extraction.jsonld import ld_person
 from crawler.extraction.labels import labelled_values
@@ -29,10 +28,6 @@ AUTHOR_META_KEYS = (
 )
 INVERTED_AUTHOR_META_KEYS = ("dc.creator", "citation_author")
 # Byline elements of themes: rel=author links, itemprop=author, class "author" / "byline" (hCard ".fn" inside).
-# A cheap substring pre-filter in XPath; the class tokens are checked in Python.
-BYLINE_XPATH = etree.XPath(
-    "//*[@rel='author' or @itemprop='author' or contains(@class, 'author') or contains(@class, 'byline')]"
-)
 BYLINE_CLASSES = frozenset({"author", "byline", "fn"})
 BYLINE_MAX_CHARS = 120
 BYLINE_PREFIX_RE = re.compile(
@@ -120,12 +115,16 @@ def byline_texts(tree: lxml.html.HtmlElement) -> list[str]:
     """Texts of the theme's byline elements (``rel=author``, ``.author .fn``, ``.byline``), short ones
     only, then the values of labelled author fields ("<strong>Autor</strong> Jane Doe")."""
     texts = []
-    for el in BYLINE_XPATH(tree):
-        if not (
-            el.get("rel") == "author"
-            or el.get("itemprop") == "author"
-            or BYLINE_CLASSES & set((el.get("class") or "").split())
-        ):
+    # A walk over the page's elements (their proxies are built already, see extract._extract) with a
+    # cheap substring test first: the same test as an XPath predicate cost ~3 ms a page.
+    for el in tree.iter():
+        if not isinstance(el.tag, str):
+            continue
+        classes = el.get("class") or ""
+        rel_or_itemprop = el.get("rel") == "author" or el.get("itemprop") == "author"
+        if not (rel_or_itemprop or "author" in classes or "byline" in classes):
+            continue
+        if not (rel_or_itemprop or BYLINE_CLASSES & set(classes.split())):
             continue
         text = " ".join(el.text_content().split())
         if text and len(text) <= BYLINE_MAX_CHARS:

@@ -45,16 +45,17 @@ def has_data_blob(tree: lxml.html.HtmlElement) -> bool:
     return False
 
 
-# One pass over the page for every app root id (an XPath per id walked the whole tree each time).
-APP_ROOTS = etree.XPath(
-    "//body//*[" + " or ".join(f"@id='{root_id}'" for root_id in APP_ROOT_IDS) + "] | //body//app-root"
-)
+# Elements with an id, then the id looked up in Python: an XPath comparing every element's id with
+# each of the eight names cost ~4 ms on a large page.
+ID_ELEMENTS = etree.XPath("//body/descendant::*[@id] | //body/descendant::app-root")
 
 
 def has_empty_app_root(tree: lxml.html.HtmlElement) -> bool:
     """An element a script framework mounts into (``#root``, ``#__next``, ``<app-root>``…) with almost no text."""
-    for el in APP_ROOTS(tree):
-        text = el.text_content().strip()
-        if len(text) < 40 if el.tag != "app-root" else not text:
+    for el in ID_ELEMENTS(tree):
+        if el.tag == "app-root":
+            if not el.text_content().strip():
+                return True
+        elif el.get("id") in APP_ROOT_IDS and len(el.text_content().strip()) < 40:
             return True
     return False

@@ -13,6 +13,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import lxml.html
 
@@ -41,6 +42,9 @@ LEAD_CLASS_WORDS = frozenset(
     }
 )
 LEAD_CLASS_HINT_RE = re.compile("|".join(sorted(LEAD_CLASS_WORDS)) + "|title", re.I)
+# The same test for an ASCII class, lower-cased first: a case-insensitive alternation costs ~4x more,
+# and on ASCII text (the pattern is lower-case ASCII letters) both match alike.
+LEAD_CLASS_HINT_LOWER_RE = re.compile(LEAD_CLASS_HINT_RE.pattern)
 CLASS_WORD_RE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 LEAD_TAGS = frozenset({"p", "div", "h2", "h3", "h4", "section", "span", "strong"})
 # Not a standfirst: a teaser card (heading, list, picture inside) or a link line.
@@ -110,14 +114,30 @@ def squash(text: str) -> str:
     return " ".join(text.split())
 
 
-def class_words(element: lxml.html.HtmlElement) -> set[str]:
-    return {word.lower() for word in CLASS_WORD_RE.findall(element.get("class") or "")}
+def class_words(element: lxml.html.HtmlElement) -> frozenset[str]:
+    return words_of_class(element.get("class") or "")
 
 
-def has_lead_class(element: lxml.html.HtmlElement) -> bool:
-    if not LEAD_CLASS_HINT_RE.search(element.get("class") or ""):
+# Pure memos by class attribute: a page repeats the same few hundred class strings on its thousand
+# elements (and a site on all its pages); a regex over a long utility-class string costs microseconds.
+@lru_cache(maxsize=8192)
+def words_of_class(classes: str) -> frozenset[str]:
+    return frozenset(word.lower() for word in CLASS_WORD_RE.findall(classes))
+
+
+def has_hint(classes: str, hint_re: re.Pattern[str], lower_hint_re: re.Pattern[str]) -> bool:
+    """``hint_re`` (case-insensitive) finds something in the class; ``lower_hint_re`` is its pattern
+    without the flag, used on the lower-cased class when that is ASCII."""
+    if classes.isascii():
+        return lower_hint_re.search(classes.lower()) is not None
+    return hint_re.search(classes) is not None
+
+
+@lru_cache(maxsize=8192)
+def is_lead_class(classes: str) -> bool:
+    if not has_hint(classes, LEAD_CLASS_HINT_RE, LEAD_CLASS_HINT_LOWER_RE):
         return False  # most elements: skip splitting the class into words
-    words = class_words(element)
+    words = words_of_class(classes)
     return not words & LEAD_EXCLUDED_CLASS_WORDS and (bool(words & LEAD_CLASS_WORDS) or {"sub", "title"} <= words)
 
 
@@ -208,7 +228,7 @@ def outline(tree: lxml.html.HtmlElement, descriptions: Iterable[str | None]) -> 
         if tag not in LEAD_TAGS:
             continue
         classes = element.get("class")
-        if classes and LEAD_CLASS_HINT_RE.search(classes) and has_lead_class(element):
+        if classes and is_lead_class(classes):
             text = lead_text(element)
             if text is not None and not in_caption(element):
                 leads.append(Lead(position, text, is_description(text, wanted)))

@@ -20,7 +20,7 @@ from lxml.cssselect import CSSSelector
 from trafilatura.xml import xmltotxt
 
 from crawler.extraction.page import normalise
-from crawler.extraction.standfirst import CAPTION_CLASS_WORDS, Outline, class_words, with_lead
+from crawler.extraction.standfirst import CAPTION_CLASS_WORDS, Outline, class_words, has_hint, with_lead
 from crawler.extraction.text_lines import (
     without_leading_chrome,
     without_next_story,
@@ -120,17 +120,24 @@ BOX_CLASS_HINT_RE = re.compile(
     "rending|ead",
     re.I,
 )
+BOX_CLASS_HINT_LOWER_RE = re.compile(BOX_CLASS_HINT_RE.pattern)  # for ASCII classes: see standfirst.has_hint
 
 # A short line that is mostly link text ("Archive: June 2024", "Read more: …", "Tags: a, b") is
 # navigation wherever it stands; trafilatura keeps such lines when they sit beside the article.
 LINK_LINE_MAX_WORDS = 12
 LINK_LINE_MIN_LINK_SHARE = 0.5
 
+# "//body/descendant::" rather than "//body//": the same nodes, without libxml2 first gathering every
+# node of the body (descendant-or-self::node()) to take their children. Plain strings: a "smart"
+# string holds its parent element, a proxy object built per text node.
 VISIBLE_TEXT = etree.XPath(
-    "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]"
+    "//body/descendant::text()[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]",
+    smart_strings=False,
 )
 LINK_TEXT = etree.XPath(
-    "//body//a//text()[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]"
+    "//body/descendant::a/descendant::text()"
+    "[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]",
+    smart_strings=False,
 )
 
 
@@ -198,7 +205,7 @@ def drop_captions_and_promotions(tree: lxml.html.HtmlElement) -> None:
     marked = [
         element
         for element in body.iterdescendants()
-        if element.tag == "figcaption" or BOX_CLASS_HINT_RE.search(element.get("class") or "")
+        if element.tag == "figcaption" or has_box_hint(element.get("class") or "")
     ]
     for element in marked:
         if element.getparent() is None:
@@ -213,6 +220,11 @@ def drop_captions_and_promotions(tree: lxml.html.HtmlElement) -> None:
             continue
         if not text_longer_than(element, limit):
             element.drop_tree()
+
+
+@lru_cache(maxsize=8192)  # pure memo by class attribute, as standfirst.words_of_class
+def has_box_hint(classes: str) -> bool:
+    return has_hint(classes, BOX_CLASS_HINT_RE, BOX_CLASS_HINT_LOWER_RE)
 
 
 def is_related_box(element: lxml.html.HtmlElement) -> bool:
@@ -237,11 +249,12 @@ def text_longer_than(element: lxml.html.HtmlElement, limit: int) -> bool:
 
 def drop_link_lines(tree: lxml.html.HtmlElement) -> None:
     for element in list(tree.iter("p", "li", "dd", "dt")):
-        if element.getparent() is None:
+        if element.getparent() is None or next(element.iter("a"), None) is None:
+            continue  # no link, no link line: most paragraphs, whose text need not be read
+        words = element.text_content().split()
+        if not words or len(words) > LINK_LINE_MAX_WORDS:
             continue
-        text = " ".join(element.text_content().split())
-        if not text or len(text.split()) > LINK_LINE_MAX_WORDS:
-            continue
+        text = " ".join(words)
         link_chars = sum(len(" ".join(link.text_content().split())) for link in element.iter("a"))
         if link_chars and link_chars >= LINK_LINE_MIN_LINK_SHARE * len(text):
             element.drop_tree()
