@@ -130,3 +130,22 @@ def test_javascript_block_survives_windows_1252_and_script_endings() -> None:
     block = re.search(r'<script type="application/json" id="article-data">(.*?)</script>', markup, re.S)
     assert block is not None
     assert json.loads(block.group(1)) == {"paragraphs": [text]}
+
+
+def test_the_extractor_knows_every_javascript_only_article_for_a_shell() -> None:
+    """What render_js = "auto" needs: every template's JavaScript-only page is a shell, including one whose
+    chrome (masthead, tagline, headline, dateline, "Loading…") is as long as a short article."""
+    from crawler.demo.server import Request
+    from crawler.extraction.classify import looks_like_javascript_shell
+    from crawler.extraction.extract import extract_page
+
+    site = NewsSite(300, seed=2, js_share=0.12)
+    base = "http://127.0.0.1:1"
+    missed = []
+    for article in (a for a in site.model.articles if a.js_only):
+        reply = site.app(Request("GET", article.path, {}, base))
+        if not looks_like_javascript_shell(
+            extract_page(reply.body, base + article.path, reply.headers.get("Content-Type"))
+        ):
+            missed.append((article.template, article.path))
+    assert missed == []

@@ -51,7 +51,14 @@ from crawler.extraction.page import (
     meta_values,
     unique,
 )
-from crawler.extraction.shell import ENABLE_JS_RE, LOADING_RE, PLACEHOLDER_RE, has_data_blob, has_empty_app_root
+from crawler.extraction.shell import (
+    ENABLE_JS_RE,
+    LOADING_RE,
+    PLACEHOLDER_RE,
+    SHELL_TEXT_CHARS,
+    has_data_blob,
+    has_empty_app_root,
+)
 from crawler.extraction.site import hosts, site_name, site_names
 from crawler.extraction.standfirst import outline
 from crawler.extraction.syndication import take_syndication_note
@@ -214,6 +221,13 @@ def _extract(
         or data_blob
         or any(LOADING_RE.match(line) for line in visible_lines(tree))
         or bool(ENABLE_JS_RE.search(noscript_text))
+    )
+    # A shell whose chrome (masthead, tagline, headline, dateline) reaches the length of a short
+    # article still says "Loading…" in its text, and has the data or the empty root a script fills.
+    app_shell = app_shell or (
+        len(text) < SHELL_TEXT_CHARS * min_text_chars
+        and any(LOADING_RE.match(line) for line in text.splitlines())
+        and (empty_app_root or data_blob or bool(ENABLE_JS_RE.search(noscript_text)))
     )
     placeholder = short and bool(PLACEHOLDER_RE.search(f"{title or ''}\n{text}"))
     if "lorem ipsum" in text.lower():

@@ -13,6 +13,9 @@ from lxml import etree
 
 APP_ROOT_IDS = ("root", "app", "__next", "__nuxt", "___gatsby", "app-root", "svelte", "main-app")
 LOADING_RE = re.compile(r"^\s*(loading|please wait)\s*(…|\.\.\.)?\s*$", re.I)
+# A text with a loading line on a page with script data is a shell up to this many times the
+# least article text (EXTRACT_MIN_TEXT_CHARS): a real article with a stray "Loading…" is longer.
+SHELL_TEXT_CHARS = 3
 ENABLE_JS_RE = re.compile(r"enable\s+javascript|javascript\s+(is\s+)?(required|disabled)", re.I)
 PLACEHOLDER_RE = re.compile(
     r"lorem ipsum|coming soon|under construction|page not found|\b404\b|"
