@@ -50,7 +50,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import (
     DontCloseSpider,
 )
-from scrapy.http import Response, TextResponse
+from scrapy.http import HtmlResponse, Response, TextResponse, XmlResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
@@ -647,7 +647,7 @@ class NewsSpider(scrapy.Spider):
             fetch.content_type,
             follow_links=self.source.follow_links and hops < self.max_hops,
             headlines=len(self.state) > 0,  # a headline's text is a signal only about known pages
-            response_class=type(response),
+            selector_type=selector_type(response),
         )
         hints, aliases = self.page_notes(response, fetch, redirect_urls, links)
         yield PageItem(
@@ -822,6 +822,13 @@ class NewsSpider(scrapy.Spider):
         )
         reason, kind = failure_reason(failure, self.crawler.settings)
         yield FetchItem(self.source.name, fetch, FetchOutcome.ERROR, reason, kind, visit=visit)
+
+
+def selector_type(response: TextResponse) -> str | None:
+    """How Scrapy's own selector parses the response: as HTML, as XML, or as parsel decides (plain text)."""
+    if isinstance(response, XmlResponse):
+        return "xml"
+    return "html" if isinstance(response, HtmlResponse) else None
 
 
 def _header(response: Response, name: bytes) -> str | None:

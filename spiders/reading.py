@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from lxml import etree
-from scrapy.http import HtmlResponse, TextResponse
 
 from crawler.discovery.page_links import PageLinks, read_page_links
 from crawler.extraction.extract import extract_page, failed_fields
@@ -27,12 +26,12 @@ def read_page(
     min_text_chars: int,
     follow_links: bool,
     headlines: bool,
-    response_class: type[TextResponse] = HtmlResponse,
+    selector_type: str | None = "html",
 ) -> tuple[dict[str, Any], PageLinks]:
     """In a worker: the page's extracted fields and its links (none when the markup cannot be read)."""
     fields = extract_page(body, url, content_type, drop_selectors, min_text_chars)
     try:
-        links = read_page_links(body, url, content_type, follow_links, headlines, response_class)
+        links = read_page_links(body, url, content_type, follow_links, headlines, selector_type)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError, TypeError, LookupError) as error:
         fields.setdefault("error", f"could not read the links of {url}: {type(error).__name__}: {error}")
         links = PageLinks()
@@ -54,7 +53,7 @@ async def read_in_pool(
     content_type: str | None,
     follow_links: bool,
     headlines: bool,
-    response_class: type[TextResponse] = HtmlResponse,
+    selector_type: str | None = "html",
 ) -> tuple[dict[str, Any], PageLinks]:
     """:func:`read_page` in one of ``pool``'s workers; never raises because a worker died."""
     return await pool.call(
@@ -66,7 +65,7 @@ async def read_in_pool(
         pool.min_text_chars,
         follow_links,
         headlines,
-        response_class,
+        selector_type,
         label=url,
         fallback=_unreadable,
     )
