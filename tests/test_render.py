@@ -155,8 +155,15 @@ def test_auto_sends_a_template_of_shells_to_the_browser_without_a_plain_fetch_fi
     db = tmp_path / "templates.db"
     counts = {"n_static": 3, "n_json": 14, "n_write": 0, "n_dom": 0}
     with serve(js_site_app(**counts)) as site:
-        # Two at a time, so that most /json/ pages are still queued once five have shown to be shells.
-        settings = ("RENDER_WAIT_MS=500", "CONCURRENT_REQUESTS_PER_DOMAIN=2", "CONCURRENT_REQUESTS=2")
+        # Two at a time, 0.3 s apart, so that most /json/ pages are still queued once five have been
+        # extracted (in a worker, while downloads go on) and shown to be shells.
+        settings = (
+            "RENDER_WAIT_MS=500",
+            "CONCURRENT_REQUESTS_PER_DOMAIN=2",
+            "CONCURRENT_REQUESTS=2",
+            "DOWNLOAD_DELAY=0.3",
+            "RANDOMIZE_DOWNLOAD_DELAY=False",
+        )
         crawl_site(site.base_url, db, "auto", *settings)
         expected = expected_js_articles(site.base_url, n_json=14, n_write=0, n_dom=0)
     stored = articles(db)
