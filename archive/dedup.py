@@ -117,7 +117,7 @@ def signature_to_blob(values: Signature) -> bytes:
     return np.asarray(values, dtype=_SIGNATURE_DTYPE).tobytes()
 
 
-def blob_to_minhash(blob: bytes) -> Signature:
+def blob_to_signature(blob: bytes) -> Signature:
     """Inverse of `signature_to_blob`."""
     import numpy as np
 
@@ -176,7 +176,8 @@ class NearDuplicateIndex:
         # Check the most promising few exactly; 64-permutation estimates are too coarse
         # (about +-0.04) to decide on their own.
         estimated = sorted(
-            ((minhash.similarity(values, blob_to_minhash(blob)), article_id) for article_id, blob in rows), reverse=True
+            ((minhash.similarity(values, blob_to_signature(blob)), article_id) for article_id, blob in rows),
+            reverse=True,
         )
         shortlist = [article_id for _, article_id in estimated[:MAX_CANDIDATES_CHECKED]]
         if not shortlist:

@@ -537,7 +537,7 @@ class Archive:
         if not dedup.is_comparable(text):
             return None
         if given is not None:
-            return dedup.blob_to_minhash(given)
+            return dedup.blob_to_signature(given)
         return dedup.text_minhash(text)
 
     def _require_run(self, run_id: int) -> None:

@@ -73,8 +73,7 @@ def read_page_links(
     at the hop limit, a source that does not follow links); without ``headlines``, neither are its
     headline teasers (they only matter for pages the archive has). ``selector_type``: ``"html"``,
     ``"xml"`` (what Scrapy's HtmlResponse and XmlResponse parse as), None to let parsel decide."""
-    encoding = page_encoding(body, content_type)
-    text = html_to_unicode(f"charset={encoding}", body)[1]
+    encoding, text = decoded_page(body, content_type)
     base_url = get_base_url(text[:4096], url, encoding)
     selector = Selector(text=text, type=selector_type, base_url=base_url)
     href = selector.xpath(CANONICAL_XPATH).get()
@@ -91,13 +90,14 @@ def read_page_links(
     )
 
 
-def page_encoding(body: bytes, content_type: str | None) -> str:
-    """The page's encoding as Scrapy's TextResponse decides it: a byte-order mark, the Content-Type
-    header, a ``<meta charset>``, else what the bytes decode as (ASCII, UTF-8, charset-normalizer's guess)."""
+def decoded_page(body: bytes, content_type: str | None) -> tuple[str, str]:
+    """``(encoding, text)`` as Scrapy's TextResponse decides and decodes them: a byte-order mark, the
+    Content-Type header, a ``<meta charset>``, else what the bytes decode as (ASCII, UTF-8,
+    charset-normalizer's guess), whose decoding is kept, not done again."""
     declared = read_bom(body)[0] or http_content_type_encoding(content_type or "") or html_body_declared_encoding(body)
     if declared:
-        return declared
-    return html_to_unicode(content_type or "", body, auto_detect_fun=_detect, default_encoding=DEFAULT_ENCODING)[0]
+        return declared, html_to_unicode(f"charset={declared}", body)[1]
+    return html_to_unicode(content_type or "", body, auto_detect_fun=_detect, default_encoding=DEFAULT_ENCODING)
 
 
 def _detect(data: bytes) -> str | None:

@@ -32,7 +32,7 @@ import select
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
@@ -106,12 +106,6 @@ class ExtractionPool:
             initializer=_init_worker,
             initargs=(os.getpid(),),
         )
-
-    def submit(self, body: bytes, url: str, content_type: str | None) -> Future[dict[str, Any]]:
-        """Queue one page on the current executor (raises BrokenProcessPool if it is broken)."""
-        if self._executor is None:
-            raise RuntimeError(f"ExtractionPool is closed; cannot extract {url}. Create a new pool.")
-        return self._executor.submit(extract_page, body, url, content_type, self.drop_selectors, self.min_text_chars)
 
     async def extract(self, body: bytes, url: str, content_type: str | None) -> dict[str, Any]:
         """Extract one page in a worker process; never raises because a worker died."""
