@@ -3,7 +3,8 @@
 The news spider hands each HTML page to the crawl's :class:`crawler.extraction.pool.ExtractionPool`
 once (:func:`read_in_pool`); the worker extracts it (crawler.extraction.extract.extract_page) and
 reads its links (crawler.discovery.page_links), so the crawl process never parses the page's
-HTML, and the page crosses to a worker once, not twice. No settings of its own: the pool carries
+HTML, and the page crosses to a worker once, not twice; nor does it import the extractor (the
+functions that run in the workers import it). No settings of its own: the pool carries
 ``EXTRACT_MIN_TEXT_CHARS`` and the drop selectors.
 """
 
@@ -11,10 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lxml import etree
-
-from crawler.discovery.page_links import PageLinks, read_page_links
-from crawler.extraction.extract import extract_page, failed_fields
+from crawler.discovery.page_links import PageLinks
+from crawler.extraction.fields import failed_fields
 from crawler.extraction.pool import ExtractionPool
 
 
@@ -29,6 +28,12 @@ def read_page(
     selector_type: str | None = "html",
 ) -> tuple[dict[str, Any], PageLinks]:
     """In a worker: the page's extracted fields and its links (none when the markup cannot be read)."""
+    # Imported here, in the worker: the crawl process imports this module only to send pages.
+    from lxml import etree
+
+    from crawler.discovery.page_links import read_page_links
+    from crawler.extraction.extract import extract_page
+
     fields = extract_page(body, url, content_type, drop_selectors, min_text_chars)
     try:
         links = read_page_links(body, url, content_type, follow_links, headlines, selector_type)
@@ -39,7 +44,9 @@ def read_page(
 
 
 def warm_up() -> None:
-    """Nothing: a worker that runs it has imported this module, hence all that :func:`read_page` needs."""
+    """In a worker, before its first page: import all that :func:`read_page` needs."""
+    import crawler.discovery.page_links
+    import crawler.extraction.extract  # noqa: F401
 
 
 def _unreadable(message: str) -> tuple[dict[str, Any], PageLinks]:

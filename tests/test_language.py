@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from crawler.extraction.extract import extract_page
+from crawler.extraction.langid_model import CACHE_ENV, COMPLETE, load_identifier, model_file, unpacked_folder
 from crawler.extraction.language import detect_language, resolve_language
 
 ZULU = (
@@ -60,3 +65,51 @@ def test_resolution(declared: str | None, detected: str | None, probability: flo
 
 def test_too_little_text_is_not_identified() -> None:
     assert detect_language("Kurz.") == (None, 0.0)
+
+
+# --- the model, memory-mapped from the cache (crawler.extraction.langid_model) ----------------------
+
+SAMPLES = [
+    ENGLISH,
+    ZULU,
+    "Der Stadtrat hat am Montag nach einer langen Debatte über Schulen und Straßen den Haushalt beschlossen.",
+    "Le conseil municipal a adopté lundi le budget du port après un long débat sur les écoles et les routes.",
+    "El ayuntamiento aprobó el lunes el presupuesto del puerto tras un largo debate sobre escuelas y carreteras.",
+    "Городской совет в понедельник утвердил бюджет порта после долгих споров о школах и дорогах.",
+    "市议会周一在就学校和道路问题进行长时间辩论后批准了港口预算。",
+    "Kamati ya halmashauri iliidhinisha bajeti ya bandari Jumatatu baada ya mjadala mrefu kuhusu shule.",
+    "12345 !!! ???",
+    "",
+]
+
+
+def test_the_mapped_model_scores_exactly_as_py3langids_own(tmp_path: Path) -> None:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    own = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    mapped = load_identifier(tmp_path, norm_probs=True)
+    assert isinstance(mapped.nb_ptc, np.memmap)  # file pages, shared by every process that maps them
+    for text in SAMPLES:
+        assert mapped.classify(text) == own.classify(text), text[:30]
+        assert mapped.rank(text)[:5] == own.rank(text)[:5]
+
+
+def test_the_model_is_unpacked_once_and_a_crash_leftover_is_ignored(tmp_path: Path) -> None:
+    folder = unpacked_folder(model_file(), tmp_path)
+    leftover = tmp_path / f".{folder.name}-crashed"
+    leftover.mkdir()  # a half-written folder from a killed process: never read
+    load_identifier(tmp_path, norm_probs=True)
+    written = {path.name: path.stat().st_mtime_ns for path in folder.iterdir()}
+    assert {"ptc.npy", "nextmove.npy", COMPLETE} <= set(written)
+    again = load_identifier(tmp_path, norm_probs=True)
+    assert {path.name: path.stat().st_mtime_ns for path in folder.iterdir()} == written
+    assert again.classify(ENGLISH)[0] == "en"
+
+
+def test_an_unwritable_cache_falls_back_to_a_private_copy(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder should be")
+    with caplog.at_level(logging.WARNING):
+        identifier = load_identifier(blocked / "cache", norm_probs=True)
+    assert identifier.classify(ZULU)[0] == "zu"
+    assert CACHE_ENV in caplog.text and "could not keep py3langid's model" in caplog.text

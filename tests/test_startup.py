@@ -142,3 +142,16 @@ def test_pandas_and_numpy_still_import_after_the_lean_import() -> None:
         "import sqlite_utils, pandas, numpy\nassert pandas.DataFrame({'a': [1]}).shape == (1, 1)"
     )
     assert {"sqlite_utils", "pandas", "numpy"} <= loaded
+
+
+def test_the_crawl_process_loads_neither_the_extractor_nor_pandas() -> None:
+    """The crawl process sends pages to the extraction workers; importing trafilatura (~25 MB) or
+    pandas through sqlite-utils (~60 MB where installed) would cost it that memory for the whole crawl."""
+    loaded = top_level_modules_after(
+        "from crawler.run import crawl_process\n"
+        "from archive.lean_imports import import_sqlite_utils_lean\nimport_sqlite_utils_lean()\n"
+        "import spiders.news, pipelines.archive, pipelines.extract, pipelines.signature, pipelines.boilerplate\n"
+        "import crawler.middlewares.render_pages, crawler.extraction.pool, spiders.reading"
+    )
+    assert "scrapy" in loaded
+    assert not loaded & {"trafilatura", "pandas", "justext", "htmldate", "py3langid"}, loaded

@@ -12,8 +12,10 @@ below; tests/test_page_links.py holds the two alike on real pages. The result is
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 from parsel import Selector
@@ -59,6 +61,9 @@ DEFAULT_ENCODING = "ascii"
 LINK_TAGS = frozenset({"a", "area"})
 LINK_SCHEMES = frozenset({"http", "https", "file", "ftp"})
 XHTML_NAMESPACE = "{http://www.w3.org/1999/xhtml}"
+# An href with a scheme and host, or a path from the root: what it resolves to depends on the page's
+# scheme and host only, not on its path, so one resolution serves every page of a site.
+ROOTED_HREF_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://|/(?!/)")
 
 
 def read_page_links(
@@ -117,22 +122,38 @@ def _links(selector: Selector, url: str, encoding: str, base_url: str) -> tuple[
     """Every ``<a href>`` and ``<area href>``, as Scrapy's link extractor resolves and filters them
     (its extension filter aside: the spider judges the canonical URL, crawler.discovery.urls), each URL once."""
     found: dict[str, bool] = {}
+    base_origin, page_origin = _origin(base_url), _origin(url)
     for element in selector.root.iter(etree.Element):
         tag = element.tag
         if isinstance(tag, str) and tag.startswith(XHTML_NAMESPACE):
             tag = tag[len(XHTML_NAMESPACE) :]
         if tag not in LINK_TAGS or "href" not in element.attrib:
             continue
+        href = strip_html5_whitespace(element.attrib["href"])
         try:
-            target = safe_url_string(
-                urljoin(base_url, strip_html5_whitespace(element.attrib["href"])), encoding=encoding
-            )
+            if ROOTED_HREF_RE.match(href):
+                # Menus and footers repeat on every page of a site: resolved once per crawl, not per page.
+                target = _link_target(base_origin, page_origin, href, encoding)
+            else:
+                target = _link_target(base_url, url, href, encoding)
         except ValueError:
             continue  # a bogus link
-        target = urljoin(url, target)
         if target.split("://", 1)[0] in LINK_SCHEMES and target not in found:
             found[target] = _has_nofollow(element.get("rel"))
     return tuple(found.items())
+
+
+def _origin(url: str) -> str:
+    """``scheme://host/`` of a URL: all that a rooted href takes from the URL it is joined to."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
+@functools.lru_cache(maxsize=16384)
+def _link_target(base_url: str, url: str, href: str, encoding: str) -> str:
+    """An href as Scrapy's link extractor resolves it: joined to the base URL, made safe in the page's
+    encoding, joined to the page's URL."""
+    return urljoin(url, safe_url_string(urljoin(base_url, href), encoding=encoding))
 
 
 def _has_nofollow(rel: str | None) -> bool:

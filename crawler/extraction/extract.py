@@ -31,6 +31,7 @@ from trafilatura import bare_extraction
 
 from crawler.extraction.authors import authors, byline_texts, signature_lines
 from crawler.extraction.dates import first_timestamp, published_at
+from crawler.extraction.fields import DEFAULT_DROP_SELECTORS, empty_fields, failed_fields
 from crawler.extraction.jsonld import (
     ARTICLE_JSONLD_TYPES,
     jsonld_entities,
@@ -63,7 +64,6 @@ from crawler.extraction.site import hosts, site_name, site_names
 from crawler.extraction.standfirst import outline
 from crawler.extraction.syndication import take_syndication_note
 from crawler.extraction.text import (
-    DEFAULT_DROP_SELECTORS,
     article_text,
     drop_elements,
     drop_link_lines,
@@ -84,49 +84,6 @@ __all__ = [
 ]
 
 MIN_PARAGRAPH_WORDS = 20
-
-
-def empty_fields() -> dict[str, Any]:
-    """The dict :func:`extract_page` returns, with every field empty."""
-    return {
-        "title": None,
-        "authors": [],
-        "published_at": None,
-        "modified_at": None,
-        "language": None,
-        "language_declared": None,
-        "language_detected": None,
-        "description": None,
-        "site_name": None,
-        "categories": [],
-        "tags": [],
-        "image": None,
-        "canonical_url": None,
-        "amp_url": None,
-        "syndicated_from": None,
-        "is_amp": False,
-        "text": "",
-        "word_count": 0,
-        "signals": {
-            "og_type": None,
-            "jsonld_types": [],
-            "jsonld_main_articles": 0,
-            "link_density": 0.0,
-            "article_elements": 0,
-            "paragraphs": 0,
-            "text_chars": 0,
-            "app_shell": False,
-            "placeholder": False,
-            "noindex": False,
-        },
-    }
-
-
-def failed_fields(error: str) -> dict[str, Any]:
-    """Empty fields plus an ``error`` message; what a page that could not be extracted yields."""
-    fields = empty_fields()
-    fields["error"] = error
-    return fields
 
 
 def extract_page(

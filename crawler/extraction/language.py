@@ -3,7 +3,7 @@
 Pages often declare a site-wide language (``<html lang="en">`` on a site that also publishes in
 isiZulu or Swahili) or none at all. :func:`detect_language` identifies the language of the
 extracted text offline with py3langid (a maintained, BSD-licensed fork of langid.py; its model
-is loaded once per worker process, on first use); :func:`resolve_language` keeps the declared
+is memory-mapped from a cache folder on first use, one copy for all workers: crawler.extraction.langid_model); :func:`resolve_language` keeps the declared
 language when the text agrees, or when the detection is unsure or names a close neighbour (the
 Scandinavian languages, Serbo-Croatian, Malay/Indonesian, Czech/Slovak, the Ibero-Romance
 languages), and takes the detected one when nothing was declared or the text is clearly in
@@ -36,9 +36,9 @@ CLOSE_LANGUAGES: tuple[frozenset[str], ...] = (
 
 @functools.cache
 def _identifier() -> Any:
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    from crawler.extraction.langid_model import load_identifier
 
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    return load_identifier(norm_probs=True)
 
 
 def detect_language(text: str | None) -> tuple[str | None, float]:

@@ -36,7 +36,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from crawler.extraction.extract import DEFAULT_DROP_SELECTORS, extract_page, failed_fields
+from crawler.extraction.fields import DEFAULT_DROP_SELECTORS, failed_fields
 from crawler.processes import pid_is_running
 
 logger = logging.getLogger(__name__)
@@ -79,6 +79,9 @@ def watch_process(pid: int, on_exit: Callable[[], None], name: str = "watch-proc
 
 def _init_worker(owner_pid: int) -> None:
     """In each worker: exit when the pool's owner is gone; import trafilatura and its data once, not on the first page."""
+    import gc
+
+    gc.freeze()
     watch_process(owner_pid, lambda: os._exit(1), name="watch-owner")
     import trafilatura  # noqa: F401
 
@@ -100,15 +103,20 @@ class ExtractionPool:
         self._executor: ProcessPoolExecutor | None = self._new_executor()
 
     def _new_executor(self) -> ProcessPoolExecutor:
+        context = multiprocessing.get_context("forkserver")
+        # The forkserver imports the extractor once; each worker forked from it shares those pages.
+        context.set_forkserver_preload(["crawler.extraction.extract", "crawler.discovery.page_links"])
         return ProcessPoolExecutor(
             max_workers=self.workers,
-            mp_context=multiprocessing.get_context("forkserver"),
+            mp_context=context,
             initializer=_init_worker,
             initargs=(os.getpid(),),
         )
 
     async def extract(self, body: bytes, url: str, content_type: str | None) -> dict[str, Any]:
         """Extract one page in a worker process; never raises because a worker died."""
+        from crawler.extraction.extract import extract_page  # the workers' import, not this process's
+
         return await self.call(
             extract_page,
             body,

@@ -28,43 +28,6 @@ from crawler.extraction.text_lines import (
     without_trailing_chrome,
 )
 
-DEFAULT_DROP_SELECTORS: tuple[str, ...] = (
-    # WordPress core comment area and form
-    "#comments",
-    "#respond",
-    ".comment-respond",
-    ".comments-area",
-    "#commentform",
-    ".comment-form",
-    ".comment-list",
-    ".commentlist",
-    "#reply-title",
-    # Jetpack / WordPress.com share buttons, likes, related posts, subscriptions
-    ".sharedaddy",
-    ".sd-sharing-enabled",
-    "#jp-post-flair",
-    ".jp-relatedposts",
-    "#jp-relatedposts",
-    ".wpl-likebox",
-    ".jetpack_subscription_widget",
-    "#disqus_thread",
-    # cookie / consent banners
-    "#cookie-notice",
-    "#cookie-law-info-bar",
-    ".cookie-banner",
-    ".cookie-notice",
-    ".cookie-consent",
-    "#onetrust-consent-sdk",
-    "#CybotCookiebotDialog",
-    ".cc-window",
-    "[aria-label='cookieconsent']",
-    # newsletter sign-up boxes and "related / read more" link lists
-    ".newsletter-signup",
-    ".newsletter-box",
-    ".related-articles",
-    ".related-posts",
-)
-
 # Drop selectors that are a plain id or class, matched without XPath.
 SIMPLE_ID_RE = re.compile(r"^#[A-Za-z][\w-]*$")
 SIMPLE_CLASS_RE = re.compile(r"^\.[A-Za-z_-][\w-]*$")

@@ -203,6 +203,11 @@ def record_parent_gone(spec: CrawlSpec, run_id: int) -> None:
 
 
 def run(spec: CrawlSpec) -> int:
+    from archive.lean_imports import import_sqlite_utils_lean
+
+    # Before anything imports sqlite-utils: pandas (where installed) would cost this process ~60 MB
+    # for the whole crawl. numpy comes when a signature is first compared.
+    import_sqlite_utils_lean()
     from scrapy.crawler import CrawlerProcess
 
     from crawler.sources.config import ConfigError
