@@ -146,9 +146,10 @@ class RenderSettings:
                 f"give the full path of a Chrome or Chromium executable (e.g. /usr/bin/chromium), or {INSTALL_HINT}.",
             )
         timeout_s = _number(settings, "RENDER_PAGE_TIMEOUT", 1, 600, False, "seconds")
+        headless = _headless(settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS") or {})
         return cls(
-            executable_path=find_browser(configured.path if configured else None, environ),
-            headless=_headless(settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS") or {}),
+            executable_path=find_browser(configured.path if configured else None, environ, headless),
+            headless=headless,
             navigation_timeout_ms=int(timeout_s * 1000),
             max_open_pages=int(_number(settings, "RENDER_MAX_PAGES", 1, 64, True, "pages")),
             pages_per_context=int(_number(settings, "RENDER_CONTEXT_PAGES", 1, None, True, "pages")),
