@@ -45,7 +45,7 @@ class PageItem:
 
     source: str
     fetch: Fetch
-    body: bytes
+    body: bytes = field(repr=False)  # never in a log line or an error message
     redirect_urls: list[str] = field(default_factory=list)
     hints: dict[str, Any] = field(default_factory=dict)  # from feeds / news sitemaps
     fetch_mode: str = FetchMode.PLAIN

@@ -115,3 +115,5 @@ EXTENSIONS = {
 REMOTE_CONTROL_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"
+# Log lines name an item (kind, source, URL) instead of printing it: a page item carries the page.
+LOG_FORMATTER = "crawler.run.log_formatter.ItemNamingLogFormatter"

@@ -41,7 +41,28 @@ def failure_reason(failure: Failure, settings: Any) -> tuple[str, ReasonKind]:
             f"response larger than DOWNLOAD_MAXSIZE ({limit} bytes); if such pages matter, raise it "
             f"(newsarchive crawl -s DOWNLOAD_MAXSIZE={limit * 2})"
         ), ReasonKind.TOO_LARGE
-    return f"{failure.type.__name__}: {failure.getErrorMessage()}", failure_kind(failure)
+    kind = failure_kind(failure)
+    return f"{failure.type.__name__}: {failure.getErrorMessage().strip() or silent_failure_words(failure, kind)}", kind
+
+
+# What a failure means when its exception says nothing (Scrapy raises several without a message).
+SILENT_FAILURES: tuple[tuple[type[BaseException], str], ...] = (
+    (ResponseDataLossError, "the connection closed before the whole response arrived (fewer bytes than announced)"),
+    (DownloadCancelledError, "the download was cancelled before the response arrived"),
+)
+KIND_WORDS: Mapping[ReasonKind, str] = {
+    ReasonKind.TIMEOUT: "no answer in time",
+    ReasonKind.DNS_LOOKUP: "the host name could not be resolved",
+    ReasonKind.CONNECTION_FAILED: "the connection failed",
+}
+
+
+def silent_failure_words(failure: Failure, kind: ReasonKind) -> str:
+    """Words for a failure whose exception has no message, so that no reason is ever blank."""
+    for exception_type, words in SILENT_FAILURES:
+        if failure.check(exception_type):
+            return words
+    return KIND_WORDS.get(kind, "the download failed")
 
 
 def redirects_exhausted(meta: Mapping[str, Any], max_redirect_times: int) -> bool:

@@ -59,6 +59,30 @@ def test_broken_sources_file_names_file_source_and_field_and_crawls_nothing(tmp_
     assert not (tmp_path / "out.db").exists()
 
 
+def test_a_config_error_keeps_its_brackets(tmp_path: Path) -> None:
+    """Error messages quote TOML tables ("[sourcez]", "[[sources]]"): printed as written, not read as markup."""
+    config = tmp_path / "sources.toml"
+    config.write_text('[sourcez]\nname = "local"\n')
+    result = CliRunner().invoke(main, ["crawl", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "unknown table [sourcez]" in result.output
+    assert "add a [[sources]] table" in result.output
+
+
+def test_titles_and_urls_in_the_crawl_summary_are_shown_as_written() -> None:
+    from rich.console import Console
+
+    from crawler.cli.progress import articles_table, runs_table
+
+    console = Console(width=200, record=True, highlight=False)
+    console.print(
+        articles_table([{"id": 1, "title": "[update] Storm [b]hits[/b]", "url": "https://n.example/[a]"}], "t")
+    )
+    console.print(runs_table([{"id": 1, "source": "[red]news", "status": "succeeded"}], "t"))
+    shown = console.export_text()
+    assert "[update] Storm [b]hits[/b]" in shown and "https://n.example/[a]" in shown and "[red]news" in shown
+
+
 def test_unknown_source_name_lists_the_known_ones(tmp_path: Path) -> None:
     config = tmp_path / "sources.toml"
     config.write_text('[[sources]]\nname = "local"\nstart_urls = ["http://127.0.0.1:9/"]\n')

@@ -27,6 +27,7 @@ from scrapy.exceptions import (
     DownloadConnectionRefusedError,
     DownloadTimeoutError,
     IgnoreRequest,
+    ResponseDataLossError,
 )
 from scrapy.spidermiddlewares.httperror import HttpErrorMiddleware
 from scrapy.utils._download_handlers import get_maxsize_msg
@@ -618,6 +619,17 @@ def test_a_network_error_names_the_exception(crawler: Crawler) -> None:
     timeout = DownloadTimeoutError(f"Getting {request.url} took longer than 30 seconds.")
     (item,) = crawler.spider.on_error(download_failure(request, timeout))
     assert item.reason == f"DownloadTimeoutError: Getting {request.url} took longer than 30 seconds."
+
+
+def test_a_failure_without_a_message_still_says_what_happened(crawler: Crawler) -> None:
+    """Scrapy raises some download errors with no message: the reason must never end at the colon."""
+    request = page_request(crawler, f"{SITE}/2025/03/24/cut/", hops=1)
+    (item,) = crawler.spider.on_error(download_failure(request, ResponseDataLossError()))
+    assert item.reason == (
+        "ResponseDataLossError: the connection closed before the whole response arrived (fewer bytes than announced)"
+    )
+    (item,) = crawler.spider.on_error(download_failure(request, DownloadTimeoutError()))
+    assert item.reason == "DownloadTimeoutError: no answer in time"
 
 
 # -- render_js = "auto" ---------------------------------------------------------------------------

@@ -188,7 +188,9 @@ def crawl(
             config = load_config(config_path)
             sources = [(source.name, source.render_js) for source in config.select(names)]
         except ConfigError as error:
-            console.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
+            from rich.markup import escape  # the message quotes the file: "[sources]", "[[sources]]"
+
+            console.print(f"[red]error:[/red] {escape(str(error))}", markup=True, highlight=False)
             sys.exit(EXIT_CONFIG)
         archive_db = archive_db or config.archive.db
         config_log_dir = config.scheduler.log_dir

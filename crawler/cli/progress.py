@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
+from rich.text import Text
 
 from archive import ArchiveError
 from archive.models import RunStatus
@@ -53,7 +54,7 @@ def runs_table(runs: Iterable[Mapping[str, Any]], title: str) -> Table:
         duration = run.get("duration_s")
         table.add_row(
             str(run.get("id") or run.get("run_id")),
-            str(run.get("source")),
+            Text(str(run.get("source"))),  # names and titles are shown as written, never read as markup
             _styled_status(str(run.get("status"))),
             *(str(run.get(key) or 0) for _, key in COLUMNS),
             f"{duration:.1f}s" if isinstance(duration, (int, float)) else "",
@@ -76,7 +77,7 @@ def articles_table(articles: Iterable[Mapping[str, Any]], title: str) -> Table:
         table.add_row(
             str(article.get("id")),
             str(article.get("published_at") or ""),
-            str(article.get("title") or ""),
-            str(article.get("url")),
+            Text(str(article.get("title") or "")),
+            Text(str(article.get("url"))),
         )
     return table

@@ -167,15 +167,18 @@ def _write_csv(hits: Sequence[Mapping[str, Any]]) -> None:
 
 
 def _print_hits(hits: Sequence[Mapping[str, Any]], query: str) -> None:
+    from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
 
     console = make_console()
     if not hits:
-        console.print(f"No articles match {query!r}.")
+        console.print(f"No articles match {escape(repr(query))}.")
         return
     on_terminal = console.is_terminal
-    table = Table(title=f"{len(hits)} best match{'es' if len(hits) != 1 else ''} for {query!r}", show_lines=True)
+    table = Table(
+        title=f"{len(hits)} best match{'es' if len(hits) != 1 else ''} for {escape(repr(query))}", show_lines=True
+    )
     for name, options in (
         ("#", {"justify": "right"}),
         ("published (UTC)", {"no_wrap": True}),
@@ -191,7 +194,7 @@ def _print_hits(hits: Sequence[Mapping[str, Any]], query: str) -> None:
         cell.append_text(_highlighted(hit["snippet"] or "", on_terminal))
         cell.append(f"\n{hit['url']}", style="dim")
         published = (hit["published_at_utc"] or "")[:16].replace("T", " ") or "-"
-        table.add_row(str(hit["rank"]), published, hit["source"] or "-", str(hit["id"]), cell)
+        table.add_row(str(hit["rank"]), published, Text(hit["source"] or "-"), str(hit["id"]), cell)
     console.print(table)
 
 
