@@ -69,6 +69,15 @@ def test_a_config_error_keeps_its_brackets(tmp_path: Path) -> None:
     assert "add a [[sources]] table" in result.output
 
 
+def test_a_crawl_url_with_a_password_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    db = tmp_path / "out.db"
+    result = CliRunner().invoke(main, ["crawl", "https://reader:hunter2@127.0.0.1:9/", "--db", str(db)])
+    assert result.exit_code == 2
+    assert "carries a user name or password" in result.output and "https://***@127.0.0.1:9/" in result.output
+    assert "hunter2" not in result.output
+    assert not db.exists()
+
+
 def test_titles_and_urls_in_the_crawl_summary_are_shown_as_written() -> None:
     from rich.console import Console
 

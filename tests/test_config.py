@@ -217,6 +217,28 @@ def test_invalid_start_urls_do_not_also_claim_they_are_missing(tmp_path):
     assert len(lines) == 1 and "field 'start_urls[0]'" in lines[0]
 
 
+def test_credentials_in_a_crawl_url_are_refused_without_being_repeated(tmp_path):
+    """A crawl URL is stored in the archive and the logs: a password in it would be too."""
+    text = (
+        '[[sources]]\nname = "a"\nstart_urls = ["https://reader:hunter2@news.example/"]\n'
+        'feeds = ["https://reader@news.example/rss"]\n'
+    )
+    lines = problems_of(write_sources(tmp_path, text))
+    assert len(lines) == 2
+    assert all("carries a user name or password" in line for line in lines)
+    assert "field 'start_urls[0]'" in lines[0] and "'https://***@news.example/'" in lines[0]
+    assert not any("hunter2" in line or "reader" in line for line in lines)
+
+
+def test_a_webhook_may_carry_credentials_but_they_are_never_shown():
+    from crawler.ops.alerts import redacted_url
+    from crawler.sources.fields import check_http_url
+
+    url = "https://bot:s3cret@hooks.example:8443/services/T0/B0/XYZ"
+    assert check_http_url(url, "https://hooks.example/", credentials=True) == url
+    assert redacted_url(url) == "https://hooks.example:8443/…"
+
+
 def test_empty_sources_list_and_sources_of_the_wrong_type(tmp_path):
     assert "no sources defined" in problems_of(write_sources(tmp_path, "sources = []\n"))[0]
     lines = problems_of(write_sources(tmp_path, 'sources = ["a"]\n'))

@@ -82,6 +82,9 @@ from crawler.discovery.urls import (
         # IPv6 and the test server
         ("http://[::1]:80/a", "http://[::1]/a"),
         ("http://127.0.0.1:43123/a?b=1#x", "http://127.0.0.1:43123/a?b=1"),
+        # a user name and password never reach the archive or the logs
+        ("https://reader:hunter2@News.example:443/a", "https://news.example/a"),
+        ("https://reader@news.example/a", "https://news.example/a"),
     ],
 )
 def test_canonicalize_real_world_urls(url, canonical):

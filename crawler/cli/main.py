@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -173,7 +173,7 @@ def crawl(
     """
     from crawler.cli.crawling import run_crawls
     from crawler.run.crawl_process import CrawlSpec
-    from crawler.sources.config import ConfigError, adhoc_name, load_config
+    from crawler.sources.config import ConfigError, adhoc_name, adhoc_source, load_config
 
     console = _console()
     urls = [target for target in targets if "://" in target]
@@ -188,10 +188,7 @@ def crawl(
             config = load_config(config_path)
             sources = [(source.name, source.render_js) for source in config.select(names)]
         except ConfigError as error:
-            from rich.markup import escape  # the message quotes the file: "[sources]", "[[sources]]"
-
-            console.print(f"[red]error:[/red] {escape(str(error))}", markup=True, highlight=False)
-            sys.exit(EXIT_CONFIG)
+            _config_error(console, error)
         archive_db = archive_db or config.archive.db
         config_log_dir = config.scheduler.log_dir
     archive_db = Path(archive_db or DEFAULT_ARCHIVE_DB)
@@ -202,6 +199,11 @@ def crawl(
         overrides["download_delay"] = delay
     if render_js is not None:
         overrides["render_js"] = render_js
+    for url in urls:  # checked here, like a sources file, before any crawl starts
+        try:
+            adhoc_source(url, **overrides)
+        except ConfigError as error:
+            _config_error(console, error)
     settings = _parse_settings(setting_pairs)
     crawls = len(sources) + len(urls)
     settings.setdefault("EXTRACT_WORKERS", workers or max(1, (os.cpu_count() or 1) // crawls))
@@ -224,6 +226,13 @@ def crawl(
     )
     _show_report(console, report, ARTICLES_SHOWN)
     sys.exit(report.exit_code)
+
+
+def _config_error(console: Any, error: Exception) -> NoReturn:
+    from rich.markup import escape  # the message quotes the file: "[sources]", "[[sources]]"
+
+    console.print(f"[red]error:[/red] {escape(str(error))}", markup=True, highlight=False)
+    sys.exit(EXIT_CONFIG)
 
 
 @main.command()

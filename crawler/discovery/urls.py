@@ -91,7 +91,9 @@ def _is_noise_query_part(query_part: str) -> bool:
 
 
 def _netloc_without_default_port(netloc: str, scheme: str) -> str:
-    userinfo, at, hostport = netloc.rpartition("@")
+    """Host and port, the port left out when it is the scheme's default; a user name and password
+    are dropped too: the crawler never logs in, and a URL is stored in the archive and its logs."""
+    _userinfo, _at, hostport = netloc.rpartition("@")
     if hostport.startswith("["):  # IPv6 literal: the port follows "]"
         host, _, port = hostport.partition("]")
         host += "]"
@@ -101,14 +103,14 @@ def _netloc_without_default_port(netloc: str, scheme: str) -> str:
     host = host.rstrip(".")
     if port and port != str(DEFAULT_PORTS[scheme]):
         host = f"{host}:{port}"
-    return f"{userinfo}{at}{host}"
+    return host
 
 
 @functools.lru_cache(maxsize=16384)  # a site's navigation links recur on every page it has
 def canonicalize_url(url: str) -> str:
     """The canonical form of an http(s) URL, used as the archive's de-duplication key.
 
-    Lower-cases scheme and host (IDN hosts become punycode), drops default ports, the fragment,
+    Lower-cases scheme and host (IDN hosts become punycode), drops a user name and password, default ports, the fragment,
     tracking/session parameters (:func:`archive.tracking.is_tracking_parameter`,
     ``;jsessionid=`` path parameters, a bare ``amp`` flag), sorts the remaining query parameters
     and normalises percent-encoding. Path case and a trailing slash are kept.

@@ -90,9 +90,11 @@ def send_alert(config: AlertsConfig, event: AlertEvent) -> list[str]:
 
 
 def redacted_url(url: str) -> str:
-    """Scheme and host only: webhook paths usually carry the secret token."""
+    """Scheme, host and port only: webhook paths usually carry the secret token, and a user name and
+    password (``https://user:token@host/``) are secrets too."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}/…" if parts.path.strip("/") else f"{parts.scheme}://{parts.netloc}"
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}/…" if parts.path.strip("/") else f"{parts.scheme}://{host}"
 
 
 def post_webhook(url: str, payload: Mapping[str, Any]) -> str | None:

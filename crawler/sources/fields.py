@@ -142,8 +142,10 @@ def list_parser(item_parser: Callable[[Any], Any], what: str) -> Callable[[Any],
     return parse_list
 
 
-def check_http_url(url: Any, example: str) -> str:
-    """Return the URL unchanged if it is an absolute http(s) URL with a host."""
+def check_http_url(url: Any, example: str, credentials: bool = False) -> str:
+    """Return the URL unchanged if it is an absolute http(s) URL with a host. A user name or password
+    in it (``https://user:secret@host/``) is refused unless ``credentials`` (a webhook may need them;
+    a page to crawl never does, and its URL is stored in the archive and the logs)."""
     fix = f"use a full URL such as {example}"
     if not isinstance(url, str):
         raise invalid(f"expected a URL string, got {_shown(url)} ({_kind_of(url)}) ({fix})")
@@ -151,12 +153,29 @@ def check_http_url(url: Any, example: str) -> str:
         parts = urlsplit(url)
         host, _port = parts.hostname, parts.port  # .port raises on a non-numeric port
     except ValueError as error:
-        raise invalid(f"{url!r} is not a valid URL: {error} ({fix})") from None
+        raise invalid(f"{without_credentials(url)!r} is not a valid URL: {error} ({fix})") from None
     if parts.scheme.lower() not in ("http", "https") or url != url.strip():
-        raise invalid(f"{url!r} is not an http(s) URL ({fix})")
+        raise invalid(f"{without_credentials(url)!r} is not an http(s) URL ({fix})")
     if not host:
-        raise invalid(f"{url!r} has no host name ({fix})")
+        raise invalid(f"{without_credentials(url)!r} has no host name ({fix})")
+    if not credentials and (parts.username is not None or parts.password is not None):
+        raise invalid(
+            f"{without_credentials(url)!r} carries a user name or password: newsarchive does not log in to "
+            "sites, and every URL it crawls is stored in the archive and its logs (remove the part before "
+            "'@'; a site that needs a login is not crawlable)"
+        )
     return url
+
+
+def without_credentials(url: str) -> str:
+    """The URL with its user name and password, if any, replaced by ``***`` (for messages and logs)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.rpartition("@")[2] if "@" in url else url
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
 
 
 def urllist_parser(example: str) -> Callable[[Any], tuple[str, ...]]:

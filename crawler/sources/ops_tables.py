@@ -111,7 +111,7 @@ def parse_timezone(value: Any) -> str:
 def parse_optional_url(value: Any) -> str | None:
     if value == "":
         return None
-    return check_http_url(value, "https://hooks.example/services/T000/B000/XXX")
+    return check_http_url(value, "https://hooks.example/services/T000/B000/XXX", credentials=True)
 
 
 def parse_host(value: Any) -> str:
