@@ -85,6 +85,12 @@ def test_html_is_neither_feed_nor_sitemap() -> None:
         parse_feed(page, "https://n.example/")
 
 
+def test_a_json_feed_nested_beyond_the_stack_is_an_unreadable_feed_not_a_crash() -> None:
+    deep = b'{"items": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with pytest.raises(FeedError, match="nested too deeply"):
+        parse_feed(deep, "https://n.example/feed.json")
+
+
 def test_robots_sitemap_lines() -> None:
     robots = "User-agent: *\nDisallow: /private/\nSitemap: https://n.example/s1.xml\nsitemap:https://n.example/s2.xml\n"
     assert sitemaps_from_robots(robots) == ["https://n.example/s1.xml", "https://n.example/s2.xml"]

@@ -113,6 +113,9 @@ def parse_json_feed(body: bytes, base_url: str) -> Feed:
         document = json.loads(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise FeedError(f"not valid JSON Feed: {error}") from error
+    except RecursionError:
+        # Arrays nested tens of thousands deep: no feed looks like that, and json would exhaust the stack.
+        raise FeedError("not a JSON Feed: JSON nested too deeply to read") from None
     if not isinstance(document, dict) or "items" not in document:
         raise FeedError("JSON document has no 'items': not a JSON Feed")
     language = document.get("language")
