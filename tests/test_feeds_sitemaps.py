@@ -91,6 +91,21 @@ def test_a_json_feed_nested_beyond_the_stack_is_an_unreadable_feed_not_a_crash()
         parse_feed(deep, "https://n.example/feed.json")
 
 
+def test_a_gzip_bomb_sitemap_is_refused_at_the_protocols_limit() -> None:
+    import gzip
+    import resource
+
+    from crawler.discovery.sitemaps import MAX_UNZIPPED_BYTES
+
+    bomb = gzip.compress(b"<urlset>" + b" " * (MAX_UNZIPPED_BYTES + 10) + b"</urlset>", compresslevel=9)
+    assert len(bomb) < MAX_UNZIPPED_BYTES // 500  # ~50 KB that would unpack to 50 MB and beyond
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(SitemapError, match="sitemap protocol's limit"):
+        parse_sitemap(bomb)
+    grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kb < 2 * MAX_UNZIPPED_BYTES // 1024  # never more than the limit (plus the read's copy)
+
+
 def test_robots_sitemap_lines() -> None:
     robots = "User-agent: *\nDisallow: /private/\nSitemap: https://n.example/s1.xml\nsitemap:https://n.example/s2.xml\n"
     assert sitemaps_from_robots(robots) == ["https://n.example/s1.xml", "https://n.example/s2.xml"]

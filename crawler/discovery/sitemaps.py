@@ -15,7 +15,9 @@ from typing import Any
 
 from lxml import etree
 
-MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
+# The sitemap protocol's own limit (sitemaps.org: 50,000 URLs, 50 MB uncompressed): a gzip sitemap
+# is unpacked up to it, never further, so a compression bomb costs at most this much memory.
+MAX_UNZIPPED_BYTES = 50 * 1024 * 1024
 
 
 class SitemapError(ValueError):
@@ -68,7 +70,10 @@ def maybe_gunzip(body: bytes) -> bytes:
     except (OSError, EOFError) as error:
         raise SitemapError(f"broken gzip sitemap: {error}") from error
     if len(data) > MAX_UNZIPPED_BYTES:
-        raise SitemapError(f"gzip sitemap unpacks to more than {MAX_UNZIPPED_BYTES} bytes")
+        raise SitemapError(
+            f"gzip sitemap unpacks to more than {MAX_UNZIPPED_BYTES:,} bytes, the sitemap protocol's limit "
+            "(split it into several sitemaps listed in a sitemap index)"
+        )
     return data
 
 
