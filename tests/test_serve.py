@@ -331,7 +331,12 @@ def test_a_non_loopback_host_prints_a_warning(archive_db: tuple[Path, dict[str, 
     try:
         assert "http://0.0.0.0:" in banner
     finally:
-        stop(process)
+        try:
+            stop(process)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"serve did not stop on Ctrl-C; its stderr: {(tmp_path / 'stderr').read_text()}"
+            ) from None
     warning = (tmp_path / "stderr").read_text()
     assert "warning: serving on 0.0.0.0" in warning and "visible to every network" in warning, warning
 

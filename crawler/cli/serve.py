@@ -23,6 +23,7 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -159,11 +160,21 @@ def serve(config_path: Path | None, db: Path | None, host: str, port: int) -> No
     actual_port = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     base = f"http://{shown_host}:{actual_port}"
-    click.echo(
+    banner = (
         f"Serving {path} read-only at {base}/archive  (dashboard: {base}/-/dashboards/archive-dashboard). Ctrl-C stops."
     )
-    sys.stdout.flush()
-    server = uvicorn.Server(uvicorn.Config(read_only_app(datasette.app()), log_level="warning", lifespan="on"))
+
+    class AnnouncingServer(uvicorn.Server):
+        """Prints the URL once the server answers and its Ctrl-C/SIGTERM handlers are in place: a
+        signal sent as soon as the URL shows (by a person, a script or a test) always stops it."""
+
+        async def startup(self, sockets: list[Any] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                click.echo(banner)
+                sys.stdout.flush()
+
+    server = AnnouncingServer(uvicorn.Config(read_only_app(datasette.app()), log_level="warning", lifespan="on"))
     # uvicorn shuts down cleanly on Ctrl-C or SIGTERM, then re-sends the signal to the handler that was there
     # before: make SIGTERM end like Ctrl-C (exit 0, "Stopped."), not as a process killed by it.
     previous_term = signal.signal(signal.SIGTERM, _interrupt)
