@@ -4,7 +4,9 @@ Extraction is CPU-bound (lxml + trafilatura, tens of milliseconds a page); run i
 stall every download. :class:`ExtractionPool` hands pages to a ``ProcessPoolExecutor`` and lets the
 asyncio reactor await the result. Processes, never threads: trafilatura is not thread-safe and
 crashes the interpreter when run from several threads. Workers start from a ``forkserver`` so they
-do not inherit Scrapy's reactor, sockets and threads the way ``fork`` would.
+do not inherit Scrapy's reactor, sockets and threads the way ``fork`` would; the forkserver imports
+the extractor first (``set_forkserver_preload``), so the workers forked from it share those pages
+(each freezes the garbage collector, whose walks would otherwise write to, and so copy, all of them).
 
 A worker that dies (segfault in a C extension, OOM kill) breaks the whole executor. The pool then
 builds a fresh executor once and retries the page; a page that breaks the pool twice gets empty
