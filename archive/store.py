@@ -66,6 +66,9 @@ class Archive:
         self._batch_size = batch_size
         self._max_batch_seconds = max_batch_seconds
         self._pending_writes = 0
+        # Completed writes that never reached the file: their batch failed to commit, or SQLite
+        # rolled it back whole (disk full, I/O error). The caller decides what that means for its run.
+        self.lost_writes = 0
         self._batch_started = 0.0
         self._last_write_ended = float("-inf")
         self._near_duplicates = dedup.NearDuplicateIndex()
@@ -569,6 +572,7 @@ class Archive:
                     self.db.execute("ROLLBACK")
             else:
                 # SQLite dropped the whole transaction (e.g. disk full): earlier pending writes are gone too.
+                self.lost_writes += self._pending_writes
                 self._pending_writes = 0
             raise
         self.db.execute(f"RELEASE {_SAVEPOINT}")
@@ -583,6 +587,7 @@ class Archive:
             self.commit()
 
     def _rollback(self) -> None:
+        self.lost_writes += self._pending_writes
         self.db.rollback()
         self._pending_writes = 0
 

@@ -104,3 +104,29 @@ class NotFetchedItem:
     url: str
     visit: Visit
     reason: str
+
+
+MAX_DESCRIPTION_CHARS = 500
+
+
+def describe_item(item: Any) -> str:
+    """One short line naming an item: ``PageItem example (https://…, HTTP 200, 25,431 bytes)``."""
+    kind = type(item).__name__
+    source = getattr(item, "source", None)
+    fetch = getattr(item, "fetch", None)
+    if fetch is not None:
+        details = [str(fetch.final_url or fetch.url)]
+        if fetch.status is not None:
+            details.append(f"HTTP {fetch.status}")
+        if fetch.bytes:
+            details.append(f"{fetch.bytes:,} bytes")
+    elif getattr(item, "sitemap_url", None) is not None:
+        details = [str(item.sitemap_url), f"{len(item.urls):,} URLs"]
+    elif getattr(item, "url", None) is not None:
+        details = [str(item.url)]
+    else:
+        details = [repr(item)]
+    described = f"{kind} {source} ({', '.join(details)})" if source else f"{kind} ({', '.join(details)})"
+    if len(described) > MAX_DESCRIPTION_CHARS:
+        described = described[: MAX_DESCRIPTION_CHARS - 1] + "…"
+    return described

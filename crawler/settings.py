@@ -95,6 +95,7 @@ NEWSARCHIVE_RENDER_ENABLED = False  # set by the spider when a source may render
 ARCHIVE_DB = str(_default_archive_db)  # [archive] db of the sources file, else relative to the current folder
 ARCHIVE_BATCH_SIZE = 200  # writes per transaction
 ARCHIVE_COMMIT_INTERVAL = 0.25  # seconds; pending writes are committed at least this often
+ARCHIVE_RETRY_ITEMS = 200  # items whose write failed, kept to be written again as the crawl ends
 NEWSARCHIVE_RUN_TRIGGER = "manual"
 NEWSARCHIVE_RUN_ID = None  # the crawl_runs row to fill, created by the parent process; None: create one
 

@@ -4,8 +4,15 @@ A thin shell over the ``archive`` library: one crawl run per spider, one ``Archi
 writes committed in batches (by count, and at least every ``ARCHIVE_COMMIT_INTERVAL`` seconds so
 a kill loses at most that much). Which URL an article is stored under is decided here, by
 ``article_identity`` (canonical link on the source's hosts, else the fetched URL). Settings:
-``ARCHIVE_DB``, ``ARCHIVE_BATCH_SIZE``, ``ARCHIVE_COMMIT_INTERVAL``, ``NEWSARCHIVE_RUN_TRIGGER``,
-``RECRAWL_ENABLED``.
+``ARCHIVE_DB``, ``ARCHIVE_BATCH_SIZE``, ``ARCHIVE_COMMIT_INTERVAL``, ``ARCHIVE_RETRY_ITEMS``,
+``NEWSARCHIVE_RUN_TRIGGER``, ``RECRAWL_ENABLED``.
+
+No silent loss: an item whose write fails (the archive's write lock held past its busy timeout,
+a full disk, a damaged file) is logged in one line, kept (up to ``ARCHIVE_RETRY_ITEMS``) and written
+again when the crawl ends; a failed commit is logged and the committer keeps going. What was not
+archived in the end (items that failed twice, items beyond the limit, writes a failed batch took
+with it: ``Archive.lost_writes``) makes the run ``failed``, with a reason that says how many and
+what to do, and ``newsarchive/archive/items_lost`` in its stats.
 
 With ``RECRAWL_ENABLED`` it also keeps the source's crawl state (archive/crawl_state.py): every URL the
 spider schedules for the first time becomes a frontier row the moment it is scheduled (so a killed run's
@@ -17,6 +24,7 @@ redirected to the home page is marked removed, never deleted.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -27,15 +35,19 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from twisted.internet.task import LoopingCall
 
-from archive import Archive, to_utc_iso
+from archive import Archive, ArchiveError, to_utc_iso
 from archive.models import RUN_SUMMARY_COUNTS, AliasReason, FetchOutcome, FoundBy, ReasonKind, RunStatus, UrlKind
 from crawler.discovery.notes import merge_hints
 from crawler.discovery.recrawl import FetchFacts, Fetching, RevisitPolicy, Visit, removal_status, state_after_fetch
 from crawler.discovery.urls import canonicalize_url, is_on_hosts
-from crawler.items import Fetch, FetchItem, ListedItem, NotFetchedItem, PageItem, PageNotesItem
+from crawler.items import Fetch, FetchItem, ListedItem, NotFetchedItem, PageItem, PageNotesItem, describe_item
 
 logger = logging.getLogger(__name__)
 
+# What a write to the archive can raise when the file, not the item, is the problem.
+WRITE_ERRORS = (sqlite3.Error, ArchiveError, OSError)
+ITEMS_LOST_STAT = "newsarchive/archive/items_lost"
+WRITE_ERRORS_STAT = "newsarchive/archive/write_errors"
 SUCCESSFUL_FINISH_REASONS = ("finished", "closespider_pagecount", "closespider_itemcount", "closespider_timeout")
 ARTICLE_FIELDS = (
     "title",
@@ -122,6 +134,16 @@ def run_status(reason: str, stats: Mapping[str, Any]) -> RunStatus:
     return RunStatus.SUCCEEDED if ok_responses else RunStatus.FAILED
 
 
+def lost_items_reason(lost: int, first_error: str | None, db: Any) -> str:
+    """The run's reason when items it fetched could not be archived: how many, why, and what to do."""
+    return (
+        f"{lost} item{'s' if lost != 1 else ''} fetched in this run could not be written to the archive "
+        f"(first error: {first_error or 'a batch of writes was rolled back'}); check it with "
+        f"`newsarchive doctor --db {db}`, free disk space or stop what holds its write lock, then crawl "
+        "again: the pages not archived are fetched anew"
+    )
+
+
 class ArchivePipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -133,6 +155,10 @@ class ArchivePipeline:
         self.trigger = settings.get("NEWSARCHIVE_RUN_TRIGGER")
         self.given_run_id = settings.getint("NEWSARCHIVE_RUN_ID") or None
         self.recrawl = settings.getbool("RECRAWL_ENABLED")
+        self.retry_items = settings.getint("ARCHIVE_RETRY_ITEMS")
+        # Items whose write failed, written again when the crawl ends; the first failure, for the run's reason.
+        self.unwritten: list[Any] = []
+        self.first_write_error: str | None = None
         self.policy: RevisitPolicy | None = None
         # URLs this run already wrote to the frontier -> whether with the sitemap that lists them.
         self.in_frontier: dict[str, bool] = {}
@@ -168,10 +194,79 @@ class ArchivePipeline:
         self.policy = RevisitPolicy.of(source)
         self.stats.set_value("newsarchive/run_id", self.run_id)
         self.stats.set_value("newsarchive/archive_db", str(self.db_path))
-        self.committer = LoopingCall(self.archive.commit)
+        self.committer = LoopingCall(self.commit)
         self.committer.start(self.commit_interval, now=False)
 
     def process_item(self, item: Any) -> Any:
+        try:
+            self.write(item)
+        except WRITE_ERRORS as error:
+            self.write_failed(item, error)
+        return item
+
+    def write_failed(self, item: Any, error: Exception) -> None:
+        """Keep the item to write again when the crawl ends (or count it lost), in one log line."""
+        self.stats.inc_value(WRITE_ERRORS_STAT)
+        self.first_write_error = self.first_write_error or f"{type(error).__name__}: {error}"
+        kept = len(self.unwritten) < self.retry_items
+        if kept:
+            self.unwritten.append(item)
+        else:
+            self.stats.inc_value(ITEMS_LOST_STAT)
+        logger.error(
+            "could not write %s to the archive %s: %s: %s (%s)",
+            describe_item(item),
+            self.db_path,
+            type(error).__name__,
+            error,
+            "written again when the crawl ends"
+            if kept
+            else f"lost: ARCHIVE_RETRY_ITEMS={self.retry_items} are waiting",
+            extra={"event": "archive_write_failed"},
+        )
+
+    def commit(self) -> None:
+        """The periodic commit; a failure is logged (its writes are counted lost by the archive) and the
+        committer carries on, so later writes still reach the file once it can take them."""
+        if self.archive is None:
+            return
+        try:
+            self.archive.commit()
+        except WRITE_ERRORS as error:
+            self.stats.inc_value(WRITE_ERRORS_STAT)
+            self.first_write_error = self.first_write_error or f"{type(error).__name__}: {error}"
+            logger.error(
+                "could not commit to the archive %s: %s: %s",
+                self.db_path,
+                type(error).__name__,
+                error,
+                extra={"event": "archive_write_failed"},
+            )
+
+    def write_unwritten(self) -> None:
+        """The crawl ends: write once more what failed before; what fails again is lost."""
+        waiting, self.unwritten = self.unwritten, []
+        for item in waiting:
+            try:
+                self.write(item)
+            except WRITE_ERRORS as error:
+                self.stats.inc_value(ITEMS_LOST_STAT)
+                logger.error(
+                    "could not write %s to the archive %s again: %s: %s (lost)",
+                    describe_item(item),
+                    self.db_path,
+                    type(error).__name__,
+                    error,
+                    extra={"event": "archive_write_failed"},
+                )
+        if waiting:
+            self.stats.inc_value("newsarchive/archive/items_written_again", len(waiting))
+
+    def items_lost(self) -> int:
+        lost = self.stats.get_value(ITEMS_LOST_STAT, 0) + (self.archive.lost_writes if self.archive else 0)
+        return int(lost)
+
+    def write(self, item: Any) -> None:
         if isinstance(item, FetchItem):
             self.store_fetch(item)
         elif isinstance(item, PageItem):
@@ -186,7 +281,6 @@ class ArchivePipeline:
             self.remember(item.visit, Fetch(url=item.url), FetchOutcome.SKIPPED)
         elif isinstance(item, PageNotesItem):
             self.store_notes(item)
-        return item
 
     def store_notes(self, item: PageNotesItem) -> None:
         """Late hints and aliases of a page: onto its article, or kept until the page is archived."""
@@ -415,16 +509,23 @@ class ArchivePipeline:
         if self.committer is not None and self.committer.running:
             self.committer.stop()
         if self.archive is not None:
-            self.archive.commit()
+            self.write_unwritten()
+            self.commit()
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self.archive is None:
             return
+        lost = self.items_lost()
+        self.stats.set_value(ITEMS_LOST_STAT, lost)
         stats = dict(self.stats.get_stats())
         status = run_status(reason, stats)
         stats.setdefault("finish_reason", reason)
+        why = None
+        if lost:
+            status = RunStatus.FAILED
+            why = lost_items_reason(lost, self.first_write_error, self.db_path)
         # The run's outcome is recorded in the archive only: the parent reads it from the row.
-        run = self.archive.finish_run(self.run_id, status, stats=stats)
+        run = self.archive.finish_run(self.run_id, status, stats=stats, reason=why)
         self.archive.close()
         self.archive = None
         counts = {key: run.get(key) for key in RUN_SUMMARY_COUNTS}

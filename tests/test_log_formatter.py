@@ -10,8 +10,8 @@ import logging
 
 from scrapy.utils.log import logformatter_adapter
 
-from crawler.items import Fetch, FetchItem, ListedItem, PageItem
-from crawler.run.log_formatter import MAX_DESCRIPTION_CHARS, ItemNamingLogFormatter, describe_item
+from crawler.items import MAX_DESCRIPTION_CHARS, Fetch, FetchItem, ListedItem, PageItem, describe_item
+from crawler.run.log_formatter import ItemNamingLogFormatter
 from tests.inprocess import news_crawler
 
 URL = "https://news.example/2025/01/02/harbour/"

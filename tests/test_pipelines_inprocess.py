@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 import time
 from pathlib import Path
@@ -37,7 +38,7 @@ from scrapy.utils.misc import build_from_crawler, load_object
 
 from archive import Archive
 from archive.dedup import text_signature
-from crawler.items import FetchItem, PageItem
+from crawler.items import Fetch, FetchItem, PageItem
 from crawler.sources.config import SourceConfig, adhoc_source
 from pipelines.archive import ArchivePipeline
 from pipelines.boilerplate import BoilerplatePipeline
@@ -349,3 +350,72 @@ def test_writes_are_committed_while_the_crawl_runs(tmp_path: Path) -> None:
             run(asyncio.sleep(0.1))  # the reactor's loop runs on, as between pages of a crawl
         assert [row["outcome"] for row in fetch_rows(db, run_id)] == ["discovery"]
         crawl.close()
+
+
+# -- no silent loss: writes that fail ----------------------------------------------------------
+
+
+@pytest.fixture
+def short_busy_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The archive waits 30 s for another writer's lock; a test waits 0.2 s (SQLite's own busy timeout)."""
+    import archive.connection
+
+    monkeypatch.setattr(archive.connection, "BUSY_TIMEOUT_S", 0.2)
+
+
+def hold_write_lock(db: Path) -> sqlite3.Connection:
+    """Another process's long write: the archive's write lock, held until the connection rolls back."""
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
+def test_a_page_whose_write_failed_is_written_again_as_the_crawl_ends(
+    tmp_path: Path, short_busy_timeout: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = tmp_path / "archive.db"
+    body, expected = golden("minimal")
+    url = "https://www.continentalherald.example/2024/03/hall-reopens.html"
+    with Crawl(db) as crawl:
+        crawl.process(
+            FetchItem("x", Fetch(url="https://www.continentalherald.example/robots.txt", status=200), "discovery")
+        )
+        crawl.pipeline(ArchivePipeline).commit()
+        holder = hold_write_lock(db)
+        with caplog.at_level(logging.ERROR):
+            crawl.page(url, body)  # the lock is held: the write fails, the item is kept
+        holder.rollback()
+        holder.close()
+        stats = crawl.crawler.stats
+        assert stats.get_value("newsarchive/archive/write_errors") == 1
+        crawl.close()
+    run_id = crawl.crawler.stats.get_value("newsarchive/run_id")
+    finished = run_row(db, run_id)
+    assert finished["status"] == "succeeded"  # nothing fetched was lost in the end
+    assert [row["title"] for row in rows(db, "SELECT title FROM articles")] == [expected["title"]]
+    assert crawl.crawler.stats.get_value("newsarchive/archive/items_written_again") == 1
+    failed_line = next(r.getMessage() for r in caplog.records if "could not write" in r.getMessage())
+    assert url in failed_line and "written again when the crawl ends" in failed_line
+    assert "<html" not in failed_line and len(failed_line) < 1000
+
+
+def test_pages_that_cannot_be_archived_fail_the_run_with_a_count_and_a_fix(
+    tmp_path: Path, short_busy_timeout: None
+) -> None:
+    db = tmp_path / "archive.db"
+    body, _ = golden("minimal")
+    with Crawl(db, ARCHIVE_RETRY_ITEMS=1) as crawl:
+        run_id = crawl.crawler.stats.get_value("newsarchive/run_id")
+        crawl.pipeline(ArchivePipeline).commit()
+        holder = hold_write_lock(db)
+        for n in range(3):  # one kept to be written again, two past ARCHIVE_RETRY_ITEMS
+            crawl.page(f"https://www.continentalherald.example/2024/03/hall-reopens-{n}.html", body)
+        crawl.pipeline(ArchivePipeline).write_unwritten()  # still locked: the kept one fails again
+        holder.rollback()
+        holder.close()
+        crawl.close()
+    finished = run_row(db, run_id)
+    assert finished["status"] == "failed"
+    assert finished["reason"].startswith("3 items fetched in this run could not be written to the archive")
+    assert "database is locked" in finished["reason"] and f"newsarchive doctor --db {db}" in finished["reason"]
+    assert json.loads(finished["stats_json"])["newsarchive/archive/items_lost"] == 3
