@@ -205,43 +205,38 @@ class ArchivePipeline:
         return item
 
     def write_failed(self, item: Any, error: Exception) -> None:
-        """Keep the item to write again when the crawl ends (or count it lost), in one log line."""
-        self.stats.inc_value(WRITE_ERRORS_STAT)
-        self.first_write_error = self.first_write_error or f"{type(error).__name__}: {error}"
+        """Keep the item to write again when the crawl ends, or count it lost past ARCHIVE_RETRY_ITEMS."""
         kept = len(self.unwritten) < self.retry_items
         if kept:
             self.unwritten.append(item)
         else:
             self.stats.inc_value(ITEMS_LOST_STAT)
+        outcome = "written again when the crawl ends" if kept else f"lost: {self.retry_items} items wait already"
+        self.note_write_error(f"write {describe_item(item)}", error, outcome)
+
+    def note_write_error(self, what: str, error: Exception, outcome: str) -> None:
+        """One log line for a failed write, counted; the first one is the run's reason if data was lost."""
+        self.stats.inc_value(WRITE_ERRORS_STAT)
+        self.first_write_error = self.first_write_error or f"{type(error).__name__}: {error}"
         logger.error(
-            "could not write %s to the archive %s: %s: %s (%s)",
-            describe_item(item),
+            "could not %s to the archive %s: %s: %s (%s)",
+            what,
             self.db_path,
             type(error).__name__,
             error,
-            "written again when the crawl ends"
-            if kept
-            else f"lost: ARCHIVE_RETRY_ITEMS={self.retry_items} are waiting",
+            outcome,
             extra={"event": "archive_write_failed"},
         )
 
     def commit(self) -> None:
-        """The periodic commit; a failure is logged (its writes are counted lost by the archive) and the
+        """The periodic commit. A failure is logged (the archive counts the batch's writes lost) and the
         committer carries on, so later writes still reach the file once it can take them."""
         if self.archive is None:
             return
         try:
             self.archive.commit()
         except WRITE_ERRORS as error:
-            self.stats.inc_value(WRITE_ERRORS_STAT)
-            self.first_write_error = self.first_write_error or f"{type(error).__name__}: {error}"
-            logger.error(
-                "could not commit to the archive %s: %s: %s",
-                self.db_path,
-                type(error).__name__,
-                error,
-                extra={"event": "archive_write_failed"},
-            )
+            self.note_write_error("commit", error, "that batch of writes is lost; later ones are committed as usual")
 
     def write_unwritten(self) -> None:
         """The crawl ends: write once more what failed before; what fails again is lost."""
@@ -251,16 +246,9 @@ class ArchivePipeline:
                 self.write(item)
             except WRITE_ERRORS as error:
                 self.stats.inc_value(ITEMS_LOST_STAT)
-                logger.error(
-                    "could not write %s to the archive %s again: %s: %s (lost)",
-                    describe_item(item),
-                    self.db_path,
-                    type(error).__name__,
-                    error,
-                    extra={"event": "archive_write_failed"},
-                )
-        if waiting:
-            self.stats.inc_value("newsarchive/archive/items_written_again", len(waiting))
+                self.note_write_error(f"write {describe_item(item)} again", error, "lost")
+            else:
+                self.stats.inc_value("newsarchive/archive/items_written_again")
 
     def items_lost(self) -> int:
         lost = self.stats.get_value(ITEMS_LOST_STAT, 0) + (self.archive.lost_writes if self.archive else 0)
