@@ -139,16 +139,20 @@ def finish_run_row(
     """Close the run: counters from fetches, duration, status, stats JSON, exit code.
 
     Without ``stats`` (the scheduler closing a run its crawl process could not), the stats
-    already recorded are kept.
+    already recorded are kept. A run closed again (its parent recording the exit code once every
+    crawl of a command has ended) keeps the end its crawl recorded: ``finished_at`` and ``duration_s``
+    are the crawl's own, not the moment the slowest crawl beside it ended.
     """
     counts = run_counts(db, run_id)
     fetch_rows = counts.pop("fetch_rows")
+    recorded = db.execute("SELECT requests, finished_at FROM crawl_runs WHERE id = ?", [run_id]).fetchone()
     requests = fetch_rows
     if stats and isinstance(stats.get(SCRAPY_REQUEST_COUNT), int):
         requests = stats[SCRAPY_REQUEST_COUNT]
     elif stats is None:
-        recorded = db.execute("SELECT requests FROM crawl_runs WHERE id = ?", [run_id]).fetchone()
         requests = recorded[0] if recorded and recorded[0] is not None else fetch_rows
+    if recorded and recorded[1]:
+        now = recorded[1]
     duration_s = round((parse_utc(now) - parse_utc(started_at)).total_seconds(), 3)
     updates: dict[str, Any] = dict(
         counts,
