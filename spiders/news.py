@@ -808,7 +808,7 @@ class NewsSpider(scrapy.Spider):
                 self.source.name,
                 fetch,
                 outcome,
-                f"HTTP {response.status}" + (": removed" if removed else ""),
+                http_status_reason(response) + (": removed" if removed else ""),
                 ReasonKind.HTTP_STATUS,
                 visit=visit,
                 removed_status=removed,
@@ -822,6 +822,18 @@ class NewsSpider(scrapy.Spider):
         )
         reason, kind = failure_reason(failure, self.crawler.settings)
         yield FetchItem(self.source.name, fetch, FetchOutcome.ERROR, reason, kind, visit=visit)
+
+
+def http_status_reason(response: Response) -> str:
+    """``HTTP 404``; for a redirect Scrapy did not follow, where it pointed (a ``file:`` or ``ftp:`` URL is
+    never followed: only http and https are)."""
+    reason = f"HTTP {response.status}"
+    location = _header(response, b"Location") if 300 <= response.status < 400 else None
+    if location:
+        scheme = urlsplit(urljoin(response.url, location)).scheme.lower()
+        if scheme not in ("http", "https"):
+            reason += f": a redirect to a {scheme}: URL, not followed (only http and https are)"
+    return reason
 
 
 def selector_type(response: TextResponse) -> str | None:

@@ -551,6 +551,22 @@ def test_robots_404_is_discovery_other_http_errors_are_errors(crawler: Crawler) 
     assert (item.outcome, item.reason) == ("error", "HTTP 404")
 
 
+def test_a_redirect_to_a_file_url_says_so(crawler: Crawler) -> None:
+    page = page_request(crawler, f"{SITE}/2025/03/24/moved/", hops=1)
+
+    def reason_for(location: str) -> str:
+        response = response_to(page, b"", status=302, headers={"Location": location})
+        failure = failure_from(page, lambda: HttpErrorMiddleware.from_crawler(crawler).process_spider_input(response))
+        (item,) = crawler.spider.on_error(failure)
+        return item.reason
+
+    for location, scheme in (("file:///etc/passwd", "file"), ("ftp://files.example/a.html", "ftp")):
+        assert (
+            reason_for(location) == f"HTTP 302: a redirect to a {scheme}: URL, not followed (only http and https are)"
+        )
+    assert reason_for(f"{SITE}/elsewhere/") == "HTTP 302"
+
+
 def test_a_redirect_loop_is_an_error(sources_file: Path) -> None:
     crawler = news_crawler({"REDIRECT_MAX_TIMES": 3}, source=load_config(sources_file).source("harbour"))
     middleware = RedirectMiddleware.from_crawler(crawler)
