@@ -78,6 +78,17 @@ def test_a_crawl_url_with_a_password_is_refused_before_anything_starts(tmp_path:
     assert not db.exists()
 
 
+def test_a_corrupt_archive_is_one_line_with_the_fix_not_a_traceback(tmp_path: Path) -> None:
+    db = tmp_path / "archive.db"
+    db.write_bytes(b"not a database " * 200)
+    for command in (["crawl", "http://127.0.0.1:9/", "--db", str(db)], ["demo", "--db", str(db), "--port", "0"]):
+        result = CliRunner().invoke(main, [*command, "--no-progress"])
+        assert result.exit_code == 2, result.output
+        assert "is not a SQLite database or is corrupt" in result.output and ".recover" in result.output
+        assert "error: Archive " in result.output and "Traceback" not in result.output
+    assert db.read_bytes() == b"not a database " * 200  # untouched
+
+
 def test_titles_and_urls_in_the_crawl_summary_are_shown_as_written() -> None:
     from rich.console import Console
 

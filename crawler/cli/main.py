@@ -188,7 +188,7 @@ def crawl(
             config = load_config(config_path)
             sources = [(source.name, source.render_js) for source in config.select(names)]
         except ConfigError as error:
-            _config_error(console, error)
+            _bad_input(console, error)
         archive_db = archive_db or config.archive.db
         config_log_dir = config.scheduler.log_dir
     archive_db = Path(archive_db or DEFAULT_ARCHIVE_DB)
@@ -203,7 +203,7 @@ def crawl(
         try:
             adhoc_source(url, **overrides)
         except ConfigError as error:
-            _config_error(console, error)
+            _bad_input(console, error)
     settings = _parse_settings(setting_pairs)
     crawls = len(sources) + len(urls)
     settings.setdefault("EXTRACT_WORKERS", workers or max(1, (os.cpu_count() or 1) // crawls))
@@ -217,18 +217,24 @@ def crawl(
         )
         for url in urls
     ]
-    report = run_crawls(
-        specs,
-        archive_db,
-        log_dir or config_log_dir or archive_db.parent / "logs",
-        console,
-        live=console.is_terminal if progress is None else progress,
-    )
+    from archive import ArchiveError
+
+    try:
+        report = run_crawls(
+            specs,
+            archive_db,
+            log_dir or config_log_dir or archive_db.parent / "logs",
+            console,
+            live=console.is_terminal if progress is None else progress,
+        )
+    except ArchiveError as error:  # corrupt, newer than this newsarchive, not writable: its message has the fix
+        _bad_input(console, error)
     _show_report(console, report, ARTICLES_SHOWN)
     sys.exit(report.exit_code)
 
 
-def _config_error(console: Any, error: Exception) -> NoReturn:
+def _bad_input(console: Any, error: Exception) -> NoReturn:
+    """A bad sources file, URL or archive: one line that names it and the fix (in the message), exit 2."""
     from rich.markup import escape  # the message quotes the file: "[sources]", "[[sources]]"
 
     console.print(f"[red]error:[/red] {escape(str(error))}", markup=True, highlight=False)
@@ -265,6 +271,7 @@ def demo(db: Path, port: int, progress: bool | None) -> None:
     import errno
     from contextlib import ExitStack
 
+    from archive import ArchiveError
     from crawler.cli.crawling import run_crawls
     from crawler.demo import DEMO_SOURCE_NAME, serve_demo_site
     from crawler.run.crawl_process import CrawlSpec
@@ -294,13 +301,16 @@ def demo(db: Path, port: int, progress: bool | None) -> None:
             settings={"AUTOTHROTTLE_ENABLED": False},
             log_level="WARNING",
         )
-        report = run_crawls(
-            [(DEMO_SOURCE_NAME, spec, RenderMode.NEVER)],
-            db,
-            db.parent / "logs",
-            console,
-            live=console.is_terminal if progress is None else progress,
-        )
+        try:
+            report = run_crawls(
+                [(DEMO_SOURCE_NAME, spec, RenderMode.NEVER)],
+                db,
+                db.parent / "logs",
+                console,
+                live=console.is_terminal if progress is None else progress,
+            )
+        except ArchiveError as error:
+            _bad_input(console, error)
     _show_report(console, report, articles_shown=0)
     console.print(f"Explore it: newsarchive search harbour --db {db}   (or: newsarchive serve --db {db})")
     sys.exit(report.exit_code)
