@@ -123,6 +123,10 @@ class ChildRun:
     load: tuple[float, float] = (0.0, 0.0)  # the machine's 1-minute load average at start and end
     cpu_by_kind: dict[str, float] = field(default_factory=dict)  # seconds: crawl process, workers, other
 
+    def per_s(self, count: int) -> float:
+        """``count`` per second of the run's wall time."""
+        return count / self.wall_s if self.wall_s else 0.0
+
 
 def _cpu_seconds(pid: int) -> tuple[float, str] | None:
     """The process's user + system CPU so far, and what it is (crawl, workers, other); None once it is gone."""
@@ -142,7 +146,9 @@ def sample_cpu(pids: list[int], seen: dict[int, tuple[float, str]]) -> None:
     for pid in pids:
         reading = _cpu_seconds(pid)
         if reading is not None:
-            seen[pid] = reading
+            cpu, kind = reading
+            # An exited process not yet reaped has an empty cmdline: it keeps the kind it was seen as.
+            seen[pid] = (cpu, seen[pid][1] if pid in seen and kind == "other" else kind)
 
 
 def run_child(label: str, command: list[str], cwd: Path, output: Path, timeout: float) -> ChildRun:
@@ -298,7 +304,7 @@ class Crawl:
 
     @property
     def articles_per_s(self) -> float:
-        return self.articles / self.run.wall_s if self.run.wall_s else 0.0
+        return self.run.per_s(self.articles)
 
 
 def write_sources(folder: Path, db: Path, base_url: str, mode: str, concurrency: int, max_pages: int) -> Path:
@@ -380,7 +386,7 @@ class Peer:
 
     @property
     def documents_per_s(self) -> float:
-        return self.documents / self.run.wall_s if self.run.wall_s else 0.0
+        return self.run.per_s(self.documents)
 
 
 # trafilatura's URL checks (courlan) refuse an IP address or "localhost" as a host, so the peer gets the
@@ -558,22 +564,10 @@ def print_size(result: SizeResult, args: argparse.Namespace) -> None:
     print(header)
     print("-" * len(header))
     for c in result.crawls:
-        r = c.run
-        per_request = 1000 * r.cpu_s / c.requests_served if c.requests_served else 0.0
-        print(
-            f"{'newsarchive, render_js = ' + c.mode:<34} {r.wall_s:>7.1f} {c.requests_served:>9} {c.articles:>9} "
-            f"{c.articles_per_s:>11.1f} {c.requests_served / r.wall_s if r.wall_s else 0:>11.1f} "
-            f"{_ms(per_request):>11} {r.peak_pss_kib / 1024:>12.0f}"
-        )
+        print(_tool_row(f"newsarchive, render_js = {c.mode}", c.run, c.requests_served, c.articles))
     if result.peer is not None:
         p = result.peer
-        r = p.run
-        per_request = 1000 * r.cpu_s / p.requests_served if p.requests_served else 0.0
-        print(
-            f"{'trafilatura CLI, sitemap mode':<34} {r.wall_s:>7.1f} {p.requests_served:>9} {p.documents:>9} "
-            f"{p.documents_per_s:>11.1f} {p.requests_served / r.wall_s if r.wall_s else 0:>11.1f} "
-            f"{_ms(per_request):>11} {r.peak_pss_kib / 1024:>12.0f}"
-        )
+        print(_tool_row("trafilatura CLI, sitemap mode", p.run, p.requests_served, p.documents))
     b = result.bare
     print(
         f"{'bare trafilatura loop (1 core)':<34} {b.wall_s:>7.1f} {'-':>9} {b.pages:>9} {b.pages_per_s:>11.1f} "
@@ -627,8 +621,21 @@ def print_size(result: SizeResult, args: argparse.Namespace) -> None:
         )
 
 
+def _cpu_ms_per_request(run: ChildRun, requests: int) -> float:
+    return 1000 * run.cpu_s / requests if requests else 0.0
+
+
 def _per_request(c: Crawl) -> float:
-    return 1000 * c.run.cpu_s / c.requests_served if c.requests_served else 0.0
+    return _cpu_ms_per_request(c.run, c.requests_served)
+
+
+def _tool_row(label: str, run: ChildRun, requests: int, stored: int) -> str:
+    """One tool's line of the table: wall, requests, articles (documents), rates, CPU, peak PSS."""
+    return (
+        f"{label:<34} {run.wall_s:>7.1f} {requests:>9} {stored:>9} {run.per_s(stored):>11.1f} "
+        f"{run.per_s(requests):>11.1f} "
+        f"{_ms(_cpu_ms_per_request(run, requests)):>11} {run.peak_pss_kib / 1024:>12.0f}"
+    )
 
 
 def print_ratios(result: SizeResult) -> None:
