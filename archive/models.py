@@ -135,6 +135,9 @@ class ReasonKind(StrEnum):
     CONNECTION_FAILED = "connection_failed"  # refused, reset, or the response broke off
     TOO_MANY_REDIRECTS = "too_many_redirects"
     REDIRECT_LOOP = "redirect_loop"
+    # Refused by the network boundary (crawler.network.boundary): never fetched.
+    OFF_SITE = "off_site"  # another host or port than the source's, or not http(s)
+    PRIVATE_ADDRESS = "private_address"  # a loopback, private, link-local, CGNAT or multicast address
     REDIRECTED_HOME = "redirected_home"  # an archived article now redirects to the home page: removed
     DROPPED = "dropped"  # a Scrapy component dropped the request
     UNREADABLE_FEED = "unreadable_feed"

@@ -50,7 +50,13 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 BACKOFF_BASE_DELAY = 1.0  # seconds; doubled on each retry of one request
 BACKOFF_MAX_DELAY = 120.0  # never wait longer than this for one retry, whatever Retry-After says
 
+# The network boundary (crawler.network): every request stays on its source's hosts and ports and off
+# private addresses; names resolve once per crawl (pinned), NETWORK_HOSTS first.
+TWISTED_DNS_RESOLVER = "crawler.network.resolver.PinnedResolver"
+NETWORK_HOSTS: dict[str, str] = {}  # name -> IPv4 address, answered before DNS (like /etc/hosts)
+
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.network_boundary.NetworkBoundaryMiddleware": 50,  # before robots.txt is asked
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.robots_txt.ObeyRobotsTxtMiddleware": 100,  # says "forbidden" with an exception type
     "crawler.middlewares.max_pages.MaxPagesMiddleware": 110,  # NEWSARCHIVE_MAX_PAGES: pages past it are not sent

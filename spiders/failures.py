@@ -23,11 +23,14 @@ from twisted.python.failure import Failure
 from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
 from archive.models import ReasonKind
+from crawler.middlewares.render_pages import BrowserLoadFailed
 
 
 def failure_reason(failure: Failure, settings: Any) -> tuple[str, ReasonKind]:
     """What went wrong with a request (in words, with the fix where there is one) and its kind."""
     meta = failure.request.meta
+    if failure.check(BrowserLoadFailed):
+        return str(failure.value), ReasonKind.CONNECTION_FAILED
     if failure.check(IgnoreRequest):
         message = str(failure.value) or "request dropped"
         if redirects_exhausted(meta, settings.getint("REDIRECT_MAX_TIMES")):

@@ -79,13 +79,15 @@ from crawler.discovery.recrawl import (
     removal_status,
 )
 from crawler.discovery.sitemaps import SitemapError, parse_sitemap, sitemaps_from_robots
-from crawler.discovery.urls import canonicalize_url, is_on_hosts, looks_like_non_html, never_article_reason
+from crawler.discovery.urls import canonicalize_url, looks_like_non_html, never_article_reason
 from crawler.extensions.skip_non_html import is_html_content_type
 from crawler.extraction.pool import ExtractionPool
 from crawler.items import Fetch, FetchItem, ListedItem, NotFetchedItem, PageItem, PageNotesItem
 from crawler.middlewares.conditional_requests import AlreadyFetched
 from crawler.middlewares.max_pages import MaxPagesReached
+from crawler.middlewares.network_boundary import OutsideBoundary
 from crawler.middlewares.robots_txt import ForbiddenByRobots
+from crawler.network.boundary import Boundary, Refusal
 from crawler.sources.config import Config, ConfigError, ConfigProblem, SourceConfig, adhoc_source, load_config
 from crawler.sources.ops_tables import RenderMode
 from spiders.failures import failure_reason
@@ -140,6 +142,9 @@ class NewsSpider(scrapy.Spider):
         super().__init__(*args, name=self.name, **kwargs)
         self.source = source
         self.hosts = source.hosts()
+        # What the crawl may reach (crawler.network.boundary): links outside are not followed, and
+        # the downloader refuses requests, redirects and browser navigations outside it.
+        self.boundary = Boundary((*source.start_urls, *source.feeds, *source.sitemaps), source.allowed_hosts)
         # From the DISCOVERY_* settings (from_crawler): their defaults live in crawler/settings.py only.
         self.max_hops = max_hops
         self.max_sitemap_depth = max_sitemap_depth
@@ -154,7 +159,7 @@ class NewsSpider(scrapy.Spider):
         # Hints, finders and tracking variants of every page URL met in this run (crawler.discovery.notes);
         # what reaches a page after it was parsed waits in ``late_notes`` for the next callback to yield it.
         self.notes = DiscoveryNotes()
-        self.late_notes: list[PageNotesItem] = []
+        self.late_notes: list[PageNotesItem | FetchItem] = []  # and refusals of the browser (note_browser_refusal)
         self.article_texts: set[bytes] = set()  # digests of the article texts parsed in this run
         # Page URLs requested in this run: a repeated link (a site's navigation is on every page) stops
         # at a set lookup instead of building a request for the dupefilter to drop.
@@ -245,7 +250,7 @@ class NewsSpider(scrapy.Spider):
         except ValueError:
             self.crawler.stats.inc_value("newsarchive/links_invalid")
             return None
-        if not is_on_hosts(target, self.hosts) or not self._allowed(target):
+        if self.boundary.url_refusal(target) is not None or not self._allowed(target):
             return None
         if looks_like_non_html(target):
             self.crawler.stats.inc_value("newsarchive/skipped_non_html_url")
@@ -314,10 +319,16 @@ class NewsSpider(scrapy.Spider):
             target = canonicalize_url(url)
         except ValueError:
             return
-        if is_on_hosts(target, self.hosts) and tracking_variant(url, target):
+        if self.boundary.origin_refusal(target) is None and tracking_variant(url, target):
             self.take_note(url, target, FoundBy.LINK, None)
 
-    def drain_late_notes(self) -> Iterator[PageNotesItem]:
+    def note_browser_refusal(self, url: str, refusal: Refusal) -> None:
+        """A rendered page's request the browser refused (crawler.browser.download_handler): recorded
+        as a skipped fetch with the next callback's items."""
+        fetch = Fetch(url=url, found_by=FoundBy.LINK, fetch_mode=FetchMode.BROWSER)
+        self.late_notes.append(FetchItem(self.source.name, fetch, FetchOutcome.SKIPPED, refusal.reason, refusal.kind))
+
+    def drain_late_notes(self) -> Iterator[PageNotesItem | FetchItem]:
         while self.late_notes:
             yield self.late_notes.pop(0)
 
@@ -696,7 +707,7 @@ class NewsSpider(scrapy.Spider):
             if unwanted_feed_reason(url, page_url, title):
                 self.crawler.stats.inc_value("newsarchive/skipped_unwanted_feed")
                 continue
-            if is_on_hosts(url, self.hosts):
+            if self.boundary.url_refusal(url) is None:
                 request = self._discovery_request(url, "feed", self.parse_feed, found_by=FoundBy.LINK)
                 if request is not None:
                     yield request
@@ -785,6 +796,7 @@ class NewsSpider(scrapy.Spider):
             )
 
     def on_error(self, failure: Failure) -> Iterator[Any]:
+        yield from self.drain_late_notes()
         request = failure.request
         meta = request.meta
         visit: Visit | None = meta.get("visit")
@@ -792,6 +804,21 @@ class NewsSpider(scrapy.Spider):
             return  # a redirect to a page we have (the archive pipeline recorded the chain)
         if failure.check(MaxPagesReached):
             return  # not sent: max_pages reached; it stays in the frontier for the next run
+        if failure.check(OutsideBoundary):
+            # Never fetched: a redirect, meta refresh or browser navigation off the source, or a
+            # private address. Recorded on the URL that led there.
+            refused: OutsideBoundary = failure.value
+            fetch = Fetch(
+                url=(meta.get("redirect_urls") or [request.url])[0],
+                final_url=refused.url,
+                found_by=meta.get("found_by", FoundBy.LINK),
+                depth=meta.get("hops", 0),
+                referer=meta.get("referer_url"),
+            )
+            yield FetchItem(
+                self.source.name, fetch, FetchOutcome.SKIPPED, refused.refusal.reason, refused.refusal.kind, visit=visit
+            )
+            return
         if failure.check(ForbiddenByRobots):
             # Never fetched: the site asked us not to. Out of the frontier, until its revisit.
             if visit is not None:

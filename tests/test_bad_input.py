@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from crawler.cli.main import main
 from crawler.demo.server import Reply, Request, serve
+from tests.cli_crawl import write_config
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -89,19 +90,23 @@ def closed_port() -> int:
 
 @pytest.fixture(scope="module")
 def crawled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
-    db = tmp_path_factory.mktemp("bad") / "archive.db"
-    refused = f"http://127.0.0.1:{closed_port()}/2025/06/03/refused/"
+    folder = tmp_path_factory.mktemp("bad")
+    db = folder / "archive.db"
+    dead_port = closed_port()
+    refused = f"http://127.0.0.1:{dead_port}/2025/06/03/refused/"
     with serve(functools.partial(bad_site, refused_url=refused)) as site:
+        # The dead server is a host of the source (allowed_hosts): the network boundary lets the crawl try it.
+        config = write_config(
+            folder,
+            f'start_urls = ["{site.base_url}/"]\nallowed_hosts = ["127.0.0.1:{dead_port}"]\ndownload_delay = 0\n',
+        )
         result = CliRunner().invoke(
             main,
             [
                 "crawl",
-                site.base_url + "/",
-                "--db",
-                str(db),
+                "--config",
+                str(config),
                 "--no-progress",
-                "--delay",
-                "0",
                 "-s",
                 "DOWNLOAD_MAXSIZE=8388608",
                 "-s",

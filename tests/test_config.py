@@ -201,7 +201,7 @@ def test_all_problems_of_a_file_are_reported_together(tmp_path):
 
 def test_unknown_key_without_a_close_match_lists_the_known_keys(tmp_path):
     lines = problems_of(write_sources(tmp_path, MINIMAL + "colour = 'blue'\n"))
-    assert "unknown key 'colour' (known source keys: article_urls, concurrency," in lines[0]
+    assert "unknown key 'colour' (known source keys: allowed_hosts, article_urls, concurrency," in lines[0]
 
 
 def test_feeds_or_sitemaps_alone_are_enough(tmp_path):
@@ -356,7 +356,7 @@ def test_adhoc_source_checks_overrides_like_the_file():
     with pytest.raises(ConfigError) as caught:
         adhoc_source("https://news.example/", max_pages=0, feeds=["nope"], depth=2)
     assert str(caught.value).splitlines() == [
-        "source 'news-example', field 'depth': unknown key 'depth' (known source keys: article_urls, concurrency, "
+        "source 'news-example', field 'depth': unknown key 'depth' (known source keys: allowed_hosts, article_urls, concurrency, "
         "download_delay, exclude_urls, feeds, follow_links, max_pages, max_runtime, name, obey_robots, render_js, "
         "revisit, revisit_budget, revisit_max_age, schedule, sitemaps, start_urls)",
         "source 'news-example', field 'feeds[0]': 'nope' is not an http(s) URL (use a full URL such as https://news.example/feed.xml)",

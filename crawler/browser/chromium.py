@@ -49,9 +49,35 @@ CHROMIUM_ARGS: tuple[str, ...] = (
 )
 
 
-def chromium_args() -> list[str]:
-    """Command-line flags for Chromium here; ``--no-sandbox`` only as root, where its sandbox refuses to start."""
-    return ["--no-sandbox", *CHROMIUM_ARGS] if os.geteuid() == 0 else list(CHROMIUM_ARGS)
+# Google services Chromium contacts on its own (component and variations updates, safe browsing,
+# optimisation hints, sign-in), flags or not: their names resolve to nothing in the crawl's browser,
+# so a crawl never talks to anyone but the sites it renders.
+GOOGLE_SERVICE_HOSTS: tuple[str, ...] = (
+    "*.googleapis.com",
+    "*.gvt1.com",
+    "*.gvt2.com",
+    "clients*.google.com",
+    "accounts.google.com",
+    "update.googleapis.com",
+    "edgedl.me.gvt1.com",
+    "dl.google.com",
+)
+
+
+def host_resolver_rules(hosts: Mapping[str, str] | None = None) -> str:
+    """Chromium's ``--host-resolver-rules``: ``hosts`` (NETWORK_HOSTS: name -> address) mapped, Google's services refused."""
+    rules = [f"MAP {name} {address}" for name, address in sorted((hosts or {}).items())]
+    rules += [f"MAP {pattern} ~NOTFOUND" for pattern in GOOGLE_SERVICE_HOSTS]
+    return ", ".join(rules)
+
+
+def chromium_args(hosts: Mapping[str, str] | None = None) -> list[str]:
+    """Command-line flags for Chromium here; ``--no-sandbox`` only as root, where its sandbox refuses to start.
+
+    ``hosts``: NETWORK_HOSTS, so that the browser resolves those names as the crawl's resolver does.
+    """
+    args = [*CHROMIUM_ARGS, f"--host-resolver-rules={host_resolver_rules(hosts)}"]
+    return ["--no-sandbox", *args] if os.geteuid() == 0 else args
 
 
 def _resolve_executable(candidate: str, search_path: str | None = None) -> str | None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from crawler.browser.chromium import BROWSER_ENV, INSTALL_HINT, _resolve_executable, chromium_args, find_browser
+from crawler.network.boundary import hosts_table
 from crawler.sources.ops_tables import RenderMode
 
 if TYPE_CHECKING:
@@ -98,6 +99,13 @@ class _ConfiguredBrowser:
     where: str  # the same, in words: "Setting NEWSARCHIVE_BROWSER", "Environment variable …"
 
 
+def _host_map(settings: Any) -> dict[str, str]:
+    try:
+        return hosts_table(settings.getdict("NETWORK_HOSTS"))
+    except ValueError as error:
+        raise SettingError("NETWORK_HOSTS", str(error), "map each name to an IPv4 address") from None
+
+
 def _configured_browser(settings: Any, environ: Mapping[str, str]) -> _ConfiguredBrowser | None:
     """The explicitly configured browser and where it was configured, first one wins."""
     launch_options = settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS") or {}
@@ -126,6 +134,7 @@ class RenderSettings:
     pages_per_context: int
     blocked_resource_types: tuple[str, ...]
     wait_after_load_ms: int
+    host_map: tuple[tuple[str, str], ...] = ()  # NETWORK_HOSTS, for the browser's own name resolution
 
     @classmethod
     def from_settings(cls, settings: Any, environ: Mapping[str, str] = os.environ) -> RenderSettings:
@@ -155,6 +164,7 @@ class RenderSettings:
             pages_per_context=int(_number(settings, "RENDER_CONTEXT_PAGES", 1, None, True, "pages")),
             blocked_resource_types=BLOCKED_RESOURCE_TYPES,
             wait_after_load_ms=int(_number(settings, "RENDER_WAIT_MS", 0, MAX_WAIT_MS, True, "milliseconds")),
+            host_map=tuple(sorted(_host_map(settings).items())),
         )
 
     def available(self) -> bool:
@@ -181,7 +191,7 @@ class RenderSettings:
             "PLAYWRIGHT_LAUNCH_OPTIONS": {
                 "executable_path": self.executable_path,
                 "headless": self.headless,
-                "args": chromium_args(),
+                "args": chromium_args(dict(self.host_map)),
             },
             "PLAYWRIGHT_ABORT_REQUEST": f"{__name__}.should_abort_request",
             "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": self.navigation_timeout_ms,

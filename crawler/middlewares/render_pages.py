@@ -28,7 +28,7 @@ from typing import Any
 
 from scrapy import Request
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 
 from crawler.browser.render_settings import RenderSettings
@@ -100,6 +100,18 @@ def settle_ms(page_methods: Any) -> int | None:
     return None
 
 
+BROWSER_ERROR_PAGE = "chrome-error:"
+
+
+class BrowserLoadFailed(IgnoreRequest):
+    """The browser could not load the page: it ended on Chromium's error page (chrome-error://chromewebdata/)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(
+            f"the browser could not load {url} (it showed its own error page: the connection failed or was refused)"
+        )
+
+
 class RenderingOff(NotConfigured):
     """The crawl renders nothing. Its reason is kept out of ``args``: Scrapy logs "Disabled <component>:
     <args[0]>" at WARNING level, and a crawl without a browser is normal, not a warning (the reason is
@@ -164,6 +176,10 @@ class RenderPagesMiddleware:
             waited = settle_ms(request.meta.get("playwright_page_methods"))
             if waited is not None:
                 self.stats.inc_value("newsarchive/render/settle_ms", waited)
+        if response.url.startswith(BROWSER_ERROR_PAGE):
+            # The navigation failed and Chromium shows its own error page, "with status 200".
+            self.stats.inc_value("newsarchive/render/errors")
+            raise BrowserLoadFailed(request.url)
         return response
 
     async def process_exception(self, request: Request, exception: Exception) -> None:

@@ -119,6 +119,21 @@ def parse_source_name(value: Any) -> str:
     return value
 
 
+def parse_host(value: Any) -> str:
+    """An ``allowed_hosts`` entry: a host name or IP address, with an optional port, nothing else."""
+    example = "(e.g. 'cdn.news.example' or 'news.example:8443')"
+    if not isinstance(value, str):
+        raise invalid(f"expected a host name string, got {_shown(value)} ({_kind_of(value)}) {example}")
+    try:
+        parts = urlsplit(f"//{value.strip()}")
+        host, _port = parts.hostname, parts.port  # .port raises on a port that is not a number
+    except ValueError as error:
+        raise invalid(f"{value!r} is not a host[:port]: {error} {example}") from None
+    if not host or parts.path or parts.query or parts.fragment or parts.username is not None or "://" in value:
+        raise invalid(f"{value!r} is not a host[:port] (no scheme, path or user name) {example}")
+    return value.strip().lower()
+
+
 SOURCE_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "name",
@@ -149,6 +164,14 @@ SOURCE_FIELDS: tuple[FieldSpec, ...] = (
         (),
         urllist_parser("https://news.example/sitemap.xml"),
         doc="Sitemap or sitemap index URLs; every listed page is fetched.",
+    ),
+    FieldSpec(
+        "allowed_hosts",
+        "list of hosts",
+        (),
+        list_parser(parse_host, "host names"),
+        example='["cdn.news.example", "news.example:8443"]',
+        doc="Further hosts (host or host:port) the crawl may reach besides those of its URLs.",
     ),
     FieldSpec(
         "follow_links",
@@ -231,6 +254,7 @@ class SourceConfig:
     start_urls: tuple[str, ...]
     feeds: tuple[str, ...]
     sitemaps: tuple[str, ...]
+    allowed_hosts: tuple[str, ...]
     follow_links: bool
     article_urls: tuple[re.Pattern, ...]
     exclude_urls: tuple[re.Pattern, ...]
