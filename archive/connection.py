@@ -5,6 +5,9 @@ Settings applied to every connection: WAL journal (readers never block the write
 transaction instead of failing with "database is locked"), `synchronous=NORMAL` (safe with
 WAL, much cheaper than FULL), foreign keys enforced. The connection is in autocommit mode
 (`isolation_level=None`); the Archive class opens its own `BEGIN IMMEDIATE` write transactions.
+
+`describe_database_error` turns a SQLite error into an ArchiveError naming the file and the fix;
+`check_writable` finds a read-only archive before a command starts writing to it.
 """
 
 from __future__ import annotations
@@ -73,6 +76,25 @@ _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 _CANNOT_WRITE_CODES = frozenset({sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN})
 
 
+def check_writable(db: Database, path: Path) -> None:
+    """Raise an ArchiveError naming the file and the fix when the archive cannot be written.
+
+    Opening a read-only file (its permissions, a read-only mount) succeeds and reads work; only the
+    first write fails. So this takes the write lock, rewrites the header's user_version with its own
+    value (a real page write, refused on a read-only file) and rolls back: nothing changes in the file.
+    """
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(f"PRAGMA user_version = {int(version)}")
+        finally:
+            if db.conn.in_transaction:  # SQLite may have rolled back already after a failed write
+                db.execute("ROLLBACK")
+    except sqlite3.DatabaseError as error:
+        raise describe_database_error(path, error) from error
+
+
 def primary_code(error: sqlite3.Error) -> int | None:
     """The primary SQLite result code of an error (extended codes carry it in their low byte)."""
     code = getattr(error, "sqlite_errorcode", None)
@@ -86,8 +108,22 @@ def describe_database_error(path: Path, error: sqlite3.Error) -> ArchiveError:
     if code in _CORRUPT_CODES:
         return ArchiveError(
             f"Archive {path} is not a SQLite database or is corrupt ({message}).",
-            "point the crawler at another archive file, or move this file aside so a fresh "
-            f"archive is created; to salvage a damaged archive run `sqlite3 {path} .recover | sqlite3 recovered.db`.",
+            "if --db (or [archive] db) names the wrong file, point it at your archive; if this is your archive, "
+            "restore your latest backup over it (docs/operations.md, Backups) or salvage what is left with "
+            f"`sqlite3 {path} .recover | sqlite3 recovered.db`.",
+            path=path,
+        )
+    if code == sqlite3.SQLITE_FULL:
+        return ArchiveError(
+            f"Archive {path} cannot grow: the disk is full ({message}).",
+            "free space on that disk (old run logs, exports, backups), then run the command again.",
+            path=path,
+        )
+    if code == sqlite3.SQLITE_IOERR:
+        return ArchiveError(
+            f"Archive {path} could not be read or written: the disk failed ({message}).",
+            f"check the disk (dmesg, df), then `newsarchive doctor --db {path}`; if the archive is damaged, "
+            "restore your latest backup over it (docs/operations.md, Backups).",
             path=path,
         )
     if code in _BUSY_CODES:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlite_utils import Database
 
@@ -580,5 +581,7 @@ def _refuse_newer_schema(db: Database, applied: set[int], known: set[int]) -> No
         filename = db.execute("PRAGMA database_list").fetchone()[2]
         raise ArchiveError(
             f"Archive {filename} has schema migrations {unknown} that this version of newsarchive "
-            "does not know; it was written by a newer version. Upgrade newsarchive to open it."
+            "does not know; it was written by a newer version.",
+            "upgrade newsarchive to open it (this version left the file as it was).",
+            path=Path(filename) if filename else None,
         )

@@ -426,4 +426,4 @@ def test_a_bad_schedule_is_a_config_error_naming_source_and_field(tmp_path: Path
         timeout=60,
     )
     assert completed.returncode == 2
-    assert "source 'bad', field 'schedule'" in completed.stdout
+    assert "source 'bad', field 'schedule'" in completed.stderr  # errors go to stderr, as for every command

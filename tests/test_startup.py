@@ -95,6 +95,7 @@ def test_help_still_lists_every_command() -> None:
     assert result.exit_code == 0
     listed = {line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line.strip()}
     assert listed == {
+        "backup",
         "boilerplate",
         "crawl",
         "demo",

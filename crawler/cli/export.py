@@ -40,7 +40,8 @@ STDOUT = "-"
 PROGRESS_EVERY = 1000  # rows between progress bar updates
 
 
-def _human_size(size: int) -> str:
+def human_size(size: int) -> str:
+    """A size for people: "812 bytes", "12.3 MB" (decimal units)."""
     if size < 1000:
         return f"{size} bytes"
     value, unit = size / 1e3, "kB"
@@ -174,7 +175,7 @@ def export(
             note = unknown_source_note(archive.db, source, "runs" if table == "runs" else "articles")
         except ArchiveError as error:
             fail(str(error))
-    where = "stdout" if path is None else f"{path} ({_human_size(path.stat().st_size)})"
+    where = "stdout" if path is None else f"{path} ({human_size(path.stat().st_size)})"
     click.echo(f"Exported {count:,} row{'s' if count != 1 else ''} of {table} as {output_format} to {where}.", err=True)
     if note:
         click.echo(note, err=True)

@@ -17,7 +17,6 @@ an archive. Exit codes: 0 shown, 1 no such article, 2 bad usage (a broken source
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from crawler.cli.ops import (
     CONFIG_OPTION,
     DB_OPTION,
     archive_path,
+    fail,
     load_optional_config,
     open_existing_archive,
     url_variants,
@@ -166,8 +166,9 @@ def history(url_or_id: str, config_path: Path | None, db: Path | None, output_fo
             else:
                 versions = archive.versions(article["id"])
         except ArchiveError as error:
-            click.echo(f"error: {error.problem}" + (f" Fix: {error.fix}" if error.fix else ""), err=True)
-            sys.exit(EXIT_NOT_FOUND)
+            if error.path is not None:  # the file failed, not the lookup: one line with its fix, exit 2
+                raise
+            fail(str(error), EXIT_NOT_FOUND)
     if as_of is not None:
         if output_format == "json":
             click.echo(json.dumps(as_of_document(article, entry), indent=2, ensure_ascii=False))

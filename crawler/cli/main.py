@@ -1,7 +1,8 @@
 """The ``newsarchive`` command line: a thin layer over the crawl process and the archive.
 
-Every command's help shows an example. Exit codes: 0 success, 1 a crawl failed, 2 bad usage
-or a broken sources file.
+Every command's help shows an example. Exit codes: 0 success, 1 a crawl failed, 2 bad usage,
+a broken sources file or a bad archive: one line naming the file and the fix, the traceback only
+with ``newsarchive --debug`` (crawler/cli/errors.py, one place for every command).
 
 Only click and plain-Python modules (the sources file's field specs, for the defaults in help texts)
 are imported up front: rich, the archive, the crawl runner, Scrapy and the scheduler are imported
@@ -14,18 +15,19 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from crawler.cli.backup import backup
 from crawler.cli.boilerplate import boilerplate
+from crawler.cli.errors import NewsarchiveGroup, note_archive
 from crawler.cli.export import export
 from crawler.cli.history import history
 from crawler.cli.ops import DEFAULT_ARCHIVE_DB, logs, runs, status
 from crawler.cli.research import search, show, stats
 from crawler.cli.serve import serve
 from crawler.demo import DEMO_PORT  # a plain constant (crawler.demo needs only the standard library)
-from crawler.run.crawl_process import EXIT_CONFIG  # a plain module: Scrapy is imported inside its functions
 from crawler.sources.config import source_default  # no Scrapy either: the sources file is plain Python
 from crawler.sources.ops_tables import RenderMode
 
@@ -75,9 +77,22 @@ def _show_report(console: Console, report: CrawlReport, articles_shown: int) -> 
                 console.print(articles_table(articles, f"New articles from {run['source']}, run {run['id']}{shown}"))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+def _check_archive_writable(path: Path) -> None:
+    """Create or migrate the archive and make sure it can be written, before anything starts.
+
+    ArchiveError (corrupt, newer than this newsarchive, read-only) goes to the group: one line, exit 2.
+    """
+    from archive import Archive
+    from archive.connection import check_writable
+
+    with Archive(note_archive(path)) as archive:
+        check_writable(archive.db, path)
+
+
+@click.group(cls=NewsarchiveGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="newsarchive")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="On an error, print the traceback too (for a bug report).")
+def main(debug: bool) -> None:
     """newsarchive: crawl news sites into a research-grade SQLite archive.
 
     \b
@@ -89,6 +104,8 @@ def main() -> None:
       newsarchive schedule --config sources.toml        # every source on its schedule, for months
       newsarchive status --config sources.toml          # what ran, what failed; exit 1 if unhealthy
       newsarchive doctor --config sources.toml          # browser, archive and config checks
+      newsarchive backup backups/ --config sources.toml # a checked copy, while crawls run
+      newsarchive --debug status                        # an error with its traceback
     """
     from archive.lean_imports import import_sqlite_utils_lean
 
@@ -173,7 +190,7 @@ def crawl(
     """
     from crawler.cli.crawling import run_crawls
     from crawler.run.crawl_process import CrawlSpec
-    from crawler.sources.config import ConfigError, adhoc_name, adhoc_source, load_config
+    from crawler.sources.config import adhoc_name, adhoc_source, load_config
 
     console = _console()
     urls = [target for target in targets if "://" in target]
@@ -184,11 +201,8 @@ def crawl(
         raise click.UsageError("give a site URL or --config sources.toml (or try: newsarchive demo)")
     archive_db, sources, config_log_dir = db, [], None
     if config_path:
-        try:
-            config = load_config(config_path)
-            sources = [(source.name, source.render_js) for source in config.select(names)]
-        except ConfigError as error:
-            _bad_input(console, error)
+        config = load_config(config_path)  # ConfigError: one line per problem, exit 2 (crawler/cli/errors.py)
+        sources = [(source.name, source.render_js) for source in config.select(names)]
         archive_db = archive_db or config.archive.db
         config_log_dir = config.scheduler.log_dir
     archive_db = Path(archive_db or DEFAULT_ARCHIVE_DB)
@@ -200,10 +214,8 @@ def crawl(
     if render_js is not None:
         overrides["render_js"] = render_js
     for url in urls:  # checked here, like a sources file, before any crawl starts
-        try:
-            adhoc_source(url, **overrides)
-        except ConfigError as error:
-            _bad_input(console, error)
+        adhoc_source(url, **overrides)
+    _check_archive_writable(archive_db)  # and the archive too
     settings = _parse_settings(setting_pairs)
     crawls = len(sources) + len(urls)
     settings.setdefault("EXTRACT_WORKERS", workers or max(1, (os.cpu_count() or 1) // crawls))
@@ -217,28 +229,15 @@ def crawl(
         )
         for url in urls
     ]
-    from archive import ArchiveError
-
-    try:
-        report = run_crawls(
-            specs,
-            archive_db,
-            log_dir or config_log_dir or archive_db.parent / "logs",
-            console,
-            live=console.is_terminal if progress is None else progress,
-        )
-    except ArchiveError as error:  # corrupt, newer than this newsarchive, not writable: its message has the fix
-        _bad_input(console, error)
+    report = run_crawls(
+        specs,
+        archive_db,
+        log_dir or config_log_dir or archive_db.parent / "logs",
+        console,
+        live=console.is_terminal if progress is None else progress,
+    )
     _show_report(console, report, ARTICLES_SHOWN)
     sys.exit(report.exit_code)
-
-
-def _bad_input(console: Any, error: Exception) -> NoReturn:
-    """A bad sources file, URL or archive: one line that names it and the fix (in the message), exit 2."""
-    from rich.markup import escape  # the message quotes the file: "[sources]", "[[sources]]"
-
-    console.print(f"[red]error:[/red] {escape(str(error))}", markup=True, highlight=False)
-    sys.exit(EXIT_CONFIG)
 
 
 @main.command()
@@ -271,7 +270,6 @@ def demo(db: Path, port: int, progress: bool | None) -> None:
     import errno
     from contextlib import ExitStack
 
-    from archive import ArchiveError
     from crawler.cli.crawling import run_crawls
     from crawler.demo import DEMO_SOURCE_NAME, serve_demo_site
     from crawler.run.crawl_process import CrawlSpec
@@ -287,6 +285,7 @@ def demo(db: Path, port: int, progress: bool | None) -> None:
                 f"port {port} is busy (another newsarchive demo, or another program): free it, or pick another "
                 "with --port N (a new port means new URLs: use a new --db with it)"
             ) from None
+        _check_archive_writable(db)  # after the port (a busy one creates no archive), before anything is said
         console.print(f"Demo news site served at {site.base_url}/ ; crawling it into {db} …")
         spec = CrawlSpec(
             db=str(db),
@@ -301,22 +300,20 @@ def demo(db: Path, port: int, progress: bool | None) -> None:
             settings={"AUTOTHROTTLE_ENABLED": False},
             log_level="WARNING",
         )
-        try:
-            report = run_crawls(
-                [(DEMO_SOURCE_NAME, spec, RenderMode.NEVER)],
-                db,
-                db.parent / "logs",
-                console,
-                live=console.is_terminal if progress is None else progress,
-            )
-        except ArchiveError as error:
-            _bad_input(console, error)
+        report = run_crawls(
+            [(DEMO_SOURCE_NAME, spec, RenderMode.NEVER)],
+            db,
+            db.parent / "logs",
+            console,
+            live=console.is_terminal if progress is None else progress,
+        )
     _show_report(console, report, articles_shown=0)
     console.print(f"Explore it: newsarchive search harbour --db {db}   (or: newsarchive serve --db {db})")
     sys.exit(report.exit_code)
 
 
-# Commands defined in their own modules (crawler/cli/ops.py, history.py, boilerplate.py, research.py, export.py).
+# Commands defined in their own modules (crawler/cli/ops.py, history.py, boilerplate.py, research.py, export.py,
+# serve.py, backup.py).
 main.add_command(status)
 main.add_command(runs)
 main.add_command(logs)
@@ -327,6 +324,7 @@ main.add_command(show)
 main.add_command(stats)
 main.add_command(serve)
 main.add_command(export)
+main.add_command(backup)
 
 
 @main.command()
@@ -389,14 +387,11 @@ def schedule(config_path: Path, log_level: str) -> None:
       newsarchive schedule --config sources.toml
     """
     import scheduler as scheduler_service  # the top of the dependency chain: loaded only for this command
-    from crawler.sources.config import ConfigError
 
+    service = scheduler_service.CrawlScheduler(config_path)  # ConfigError: one line per problem, exit 2
+    # A bad archive is one line and exit 2 now, not a scheduler that starts and fails every run.
+    _check_archive_writable(service.config.archive.db)
     scheduler_service.configure_console_logging(log_level)
-    try:
-        service = scheduler_service.CrawlScheduler(config_path)
-    except ConfigError as error:
-        _console().print(f"[red]error:[/red] {error}", markup=True, highlight=False)
-        sys.exit(EXIT_CONFIG)
     sys.exit(service.run_forever())
 
 

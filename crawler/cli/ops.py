@@ -25,13 +25,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from archive import ArchiveError
 from archive.dates import parse_utc
 from archive.models import RUN_SUMMARY_COUNTS, RunStatus
+from crawler.cli.errors import EXIT_BAD_INPUT, fail, note_archive
 from crawler.ops.health import FAILURE_STATUSES, JUDGED_STATUSES, articles_archived, evaluate_health
 from crawler.ops.runlog import LEVELS, format_entry, level_rank, parse_line, read_log
 from crawler.sources.config import DEFAULT_ARCHIVE_DB
@@ -49,7 +50,7 @@ STATUS_RUNS_EVALUATED = 30
 FOLLOW_POLL_S = 0.5
 EXIT_UNHEALTHY = 1
 EXIT_NO_LOG = 1
-EXIT_USAGE = 2
+EXIT_USAGE = EXIT_BAD_INPUT
 STATUS_COLOURS = {
     RunStatus.SUCCEEDED: "green",
     RunStatus.FAILED: "red",
@@ -77,43 +78,37 @@ JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 # --- shared plumbing ----------------------------------------------------------------------------
 
 
-def fail(message: str, exit_code: int = EXIT_USAGE) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(exit_code)
-
-
 def load_optional_config(config_path: Path | None) -> Config | None:
-    """The given sources file, else ./sources.toml when it exists, else None; exit 2 on a broken file."""
-    from crawler.sources.config import ConfigError, load_config
+    """The given sources file, else ./sources.toml when it exists, else None.
+
+    A broken file raises ConfigError: the ``newsarchive`` group prints it (crawler/cli/errors.py) and exits 2.
+    """
+    from crawler.sources.config import load_config
 
     path = config_path or (DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None)
     if path is None:
         return None
-    try:
-        return load_config(path)
-    except ConfigError as error:
-        fail(str(error))
+    return load_config(path)
 
 
 def archive_path(config: Config | None, db: Path | None) -> Path:
+    """``--db``, else the sources file's ``[archive] db``, else the default; noted for error messages."""
     if db is not None:
-        return db
-    return config.archive.db if config is not None else Path(DEFAULT_ARCHIVE_DB)
+        return note_archive(db)
+    return note_archive(config.archive.db if config is not None else Path(DEFAULT_ARCHIVE_DB))
 
 
 def open_existing_archive(path: Path) -> ArchiveReader:
     """Open an archive that must already exist, read-only (these commands never create or migrate one).
 
     Runs read through it as they effectively are: a ``running`` row whose crawl process is gone shows as
-    ``abandoned`` (crawler.run.liveness); the file is not changed, the next crawl records it.
+    ``abandoned`` (crawler.run.liveness); the file is not changed, the next crawl records it. A missing,
+    damaged or newer archive raises ArchiveError, which the ``newsarchive`` group prints as one line (exit 2).
     """
     from archive import ArchiveReader
     from crawler.run.liveness import stale_run_reason
 
-    try:
-        return ArchiveReader(path, stale_reason=stale_run_reason)
-    except ArchiveError as error:
-        fail(str(error))
+    return ArchiveReader(note_archive(path), stale_reason=stale_run_reason)
 
 
 def url_variants(url_or_id: str) -> list[str]:
@@ -548,7 +543,9 @@ def logs(run_id: int, config_path: Path | None, db: Path | None, follow: bool, l
     with open_existing_archive(path) as archive:
         try:
             run = archive.run(run_id)
-        except ArchiveError:
+        except ArchiveError as error:
+            if error.path is not None:  # the file failed, not the id: one line with its fix, exit 2
+                raise
             fail(f"no run with id {run_id} in archive {path} (list the runs with: newsarchive runs --db {path})")
         if not run.get("log_path"):
             click.echo(no_log_explanation(run))

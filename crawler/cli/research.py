@@ -256,6 +256,8 @@ def show(url_or_id: str, output_format: str, as_of: str | None, config_path: Pat
             detail = article_detail(archive, url_or_id, url_variants(url_or_id))
             entry = archive.as_of(detail["article"]["id"], as_of) if as_of is not None else None
         except ArchiveError as error:
+            if error.path is not None:  # the file failed, not the lookup: one line with its fix, exit 2
+                raise
             fail(str(error), EXIT_NOT_FOUND)
     if entry is not None:
         article = detail["article"]
