@@ -54,6 +54,7 @@ BACKOFF_MAX_DELAY = 120.0  # never wait longer than this for one retry, whatever
 # private addresses; names resolve once per crawl (pinned), NETWORK_HOSTS first.
 TWISTED_DNS_RESOLVER = "crawler.network.resolver.PinnedResolver"
 NETWORK_HOSTS: dict[str, str] = {}  # name -> IPv4 address, answered before DNS (like /etc/hosts)
+NETWORK_IDLE_TIMEOUT = 15.0  # seconds a response body may stop arriving before it is cut off (0: never)
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.network_boundary.NetworkBoundaryMiddleware": 50,  # before robots.txt is asked
@@ -70,6 +71,13 @@ DOWNLOADER_MIDDLEWARES = {
 DISCOVERY_MAX_DEPTH = 6  # link hops from a start URL; pagination links do not count
 DISCOVERY_PATTERN_BUDGET = 200  # non-article pages per URL pattern (digits folded): bounds calendars, query variants
 DISCOVERY_SITEMAP_MAX_DEPTH = 4  # nested sitemap indexes followed
+DISCOVERY_MAX_LINKS_PER_PAGE = 5000  # links taken from one page (a real page has far fewer; 0: no cap)
+# Hostile or broken feeds and sitemaps (crawler.discovery.feeds, .sitemaps; the readers' defaults are the same).
+DISCOVERY_SITEMAP_MAX_BYTES = 50 * 1024 * 1024  # a sitemap inflating (gzip) or holding more is refused
+DISCOVERY_SITEMAP_MAX_ENTRIES = 50_000  # entries read from one sitemap (the protocol's own limit)
+DISCOVERY_SITEMAP_MAX_TAGS = 2_000_000  # markup tags one sitemap may hold (bounds its parse time)
+DISCOVERY_FEED_MAX_NESTING = 64  # deepest JSON Feed nesting read
+DISCOVERY_FEED_MAX_TAGS = 50_000  # markup tags one RSS/Atom feed may hold (bounds feedparser's time)
 
 # Recurring crawls: fetch only what is new, signalled or due (crawler.discovery.recrawl; the revisit
 # policy itself is per source: revisit, revisit_max_age, revisit_budget in the sources file).
@@ -115,6 +123,7 @@ EXTENSIONS = {
     "scrapy.extensions.throttle.AutoThrottle": None,
     "crawler.extensions.throttle.ThrottleExtension": 0,  # AutoThrottle: 404s and redirects may lower the delay
     "crawler.extensions.skip_non_html.SkipNonHtmlExtension": 100,
+    "crawler.extensions.slow_responses.SlowResponsesExtension": 110,  # NETWORK_IDLE_TIMEOUT; slow answers not retried
 }
 
 # Scrapy 2.19 starts a localhost remote-control server and a telnet console by default: neither

@@ -24,6 +24,7 @@ from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
 from archive.models import ReasonKind
 from crawler.middlewares.render_pages import BrowserLoadFailed
+from crawler.network.responses import IDLE_CUT, response_began
 
 
 def failure_reason(failure: Failure, settings: Any) -> tuple[str, ReasonKind]:
@@ -36,6 +37,17 @@ def failure_reason(failure: Failure, settings: Any) -> tuple[str, ReasonKind]:
         if redirects_exhausted(meta, settings.getint("REDIRECT_MAX_TIMES")):
             return f"too many redirects (a redirect loop?): {message}", ReasonKind.TOO_MANY_REDIRECTS
         return message, ReasonKind.DROPPED
+    if IDLE_CUT in meta:
+        return (
+            f"the server stopped sending the response for {meta[IDLE_CUT]:.0f} s (NETWORK_IDLE_TIMEOUT is "
+            f"{settings.getfloat('NETWORK_IDLE_TIMEOUT'):g} s): cut off, not retried"
+        ), ReasonKind.TIMEOUT
+    if failure_kind(failure) == ReasonKind.TIMEOUT and response_began(failure.request):
+        timeout = meta.get("download_timeout", settings.getfloat("DOWNLOAD_TIMEOUT"))
+        return (
+            f"the response was still arriving after DOWNLOAD_TIMEOUT ({timeout:g} s): the server answers too slowly; "
+            "not retried"
+        ), ReasonKind.TIMEOUT
     limit = int(meta.get("download_maxsize", settings.getint("DOWNLOAD_MAXSIZE")) or 0)
     # Scrapy's HTTP download handlers cancel a download for one reason: the response outgrew
     # DOWNLOAD_MAXSIZE (announced by Content-Length, or while the body arrived).

@@ -137,6 +137,7 @@ class NewsSpider(scrapy.Spider):
         max_hops: int,
         max_sitemap_depth: int,
         pattern_budget: int,
+        max_links: int = 0,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, name=self.name, **kwargs)
@@ -149,6 +150,11 @@ class NewsSpider(scrapy.Spider):
         self.max_hops = max_hops
         self.max_sitemap_depth = max_sitemap_depth
         self.budget = PatternBudget(pattern_budget)
+        self.max_links = max_links  # DISCOVERY_MAX_LINKS_PER_PAGE (0: no cap)
+        # DISCOVERY_SITEMAP_MAX_* and DISCOVERY_FEED_MAX_* (from_crawler); the readers' own defaults otherwise.
+        self.sitemap_limits: dict[str, int] = {}
+        self.feed_limits: dict[str, int] = {}
+        self.warned_link_cap = False
         self.rendering = False
         self.browser_first = False  # render_js auto, learned from earlier runs (crawler.browser.learning)
         self.templates = TemplateLearning()  # render_js auto, learned in this run: page templates that are shells
@@ -184,6 +190,7 @@ class NewsSpider(scrapy.Spider):
             max_hops=crawler.settings.getint("DISCOVERY_MAX_DEPTH"),
             max_sitemap_depth=crawler.settings.getint("DISCOVERY_SITEMAP_MAX_DEPTH"),
             pattern_budget=crawler.settings.getint("DISCOVERY_PATTERN_BUDGET"),
+            max_links=crawler.settings.getint("DISCOVERY_MAX_LINKS_PER_PAGE"),
             **kwargs,
         )
         spider.rendering = rendering
@@ -193,6 +200,15 @@ class NewsSpider(scrapy.Spider):
             share=crawler.settings.getfloat("RENDER_TEMPLATE_SHARE"),
         )
         spider.recrawl = crawler.settings.getbool("RECRAWL_ENABLED")
+        spider.sitemap_limits = {
+            "max_bytes": crawler.settings.getint("DISCOVERY_SITEMAP_MAX_BYTES"),
+            "max_entries": crawler.settings.getint("DISCOVERY_SITEMAP_MAX_ENTRIES"),
+            "max_tags": crawler.settings.getint("DISCOVERY_SITEMAP_MAX_TAGS"),
+        }
+        spider.feed_limits = {
+            "max_nesting": crawler.settings.getint("DISCOVERY_FEED_MAX_NESTING"),
+            "max_tags": crawler.settings.getint("DISCOVERY_FEED_MAX_TAGS"),
+        }
         crawler.signals.connect(spider.start_workers, signal=signals.spider_opened)
         crawler.signals.connect(spider.check_dropped, signal=signals.spider_idle)
         crawler.signals.connect(spider.page_settled, signal=signals.item_scraped)
@@ -511,7 +527,7 @@ class NewsSpider(scrapy.Spider):
             yield unchanged
             return
         try:
-            sitemap = parse_sitemap(response.body)
+            sitemap = parse_sitemap(response.body, **self.sitemap_limits)
         except SitemapError as error:
             yield FetchItem(
                 self.source.name,
@@ -526,7 +542,12 @@ class NewsSpider(scrapy.Spider):
             self.source.name,
             fetch,
             FetchOutcome.DISCOVERY,
-            f"{sitemap.kind} with {len(sitemap.entries)} entries",
+            f"{sitemap.kind} with {len(sitemap.entries)} entries"
+            + (
+                f" (lists more than {len(sitemap.entries)}; the rest were not read: DISCOVERY_SITEMAP_MAX_ENTRIES)"
+                if sitemap.truncated
+                else ""
+            ),
             visit=visit,
         )
         depth = response.meta.get("sitemap_depth", 0)
@@ -589,7 +610,7 @@ class NewsSpider(scrapy.Spider):
             yield unchanged
             return
         try:
-            feed = parse_feed(response.body, response.url, fetch.content_type)
+            feed = parse_feed(response.body, response.url, fetch.content_type, **self.feed_limits)
         except FeedError as error:
             yield FetchItem(
                 self.source.name,
@@ -659,6 +680,7 @@ class NewsSpider(scrapy.Spider):
             follow_links=self.source.follow_links and hops < self.max_hops,
             headlines=len(self.state) > 0,  # a headline's text is a signal only about known pages
             selector_type=selector_type(response),
+            max_links=self.max_links,
         )
         hints, aliases = self.page_notes(response, fetch, redirect_urls, links)
         yield PageItem(
@@ -727,7 +749,22 @@ class NewsSpider(scrapy.Spider):
             yield request
 
     def link_requests(self, page_url: str, links: PageLinks, hops: int) -> Iterator[scrapy.Request]:
-        for url, nofollow in links.links:
+        taken = links.links
+        if self.max_links and len(taken) > self.max_links:
+            # A page with more links than any real page has (a hostile or broken one; its worker stopped
+            # reading after one more): the first ones only, so one page cannot fill the queue and memory.
+            self.crawler.stats.inc_value("newsarchive/pages_over_link_cap")
+            if not self.warned_link_cap:
+                self.warned_link_cap = True
+                self.logger.warning(
+                    "%s has more than %d links; only the first %d were taken (DISCOVERY_MAX_LINKS_PER_PAGE)",
+                    page_url,
+                    self.max_links,
+                    self.max_links,
+                    extra={"event": "links_over_page_cap"},
+                )
+            taken = taken[: self.max_links]
+        for url, nofollow in taken:
             if nofollow:
                 self.note_variant(url)  # not followed, but a tracking variant of it is an alias
                 continue

@@ -26,6 +26,7 @@ def read_page(
     follow_links: bool,
     headlines: bool,
     selector_type: str | None = "html",
+    max_links: int = 0,
 ) -> tuple[dict[str, Any], PageLinks]:
     """In a worker: the page's extracted fields and its links (none when the markup cannot be read)."""
     # Imported here, in the worker: the crawl process imports this module only to send pages.
@@ -36,7 +37,7 @@ def read_page(
 
     fields = extract_page(body, url, content_type, drop_selectors, min_text_chars)
     try:
-        links = read_page_links(body, url, content_type, follow_links, headlines, selector_type)
+        links = read_page_links(body, url, content_type, follow_links, headlines, selector_type, max_links)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError, TypeError, LookupError) as error:
         fields.setdefault("error", f"could not read the links of {url}: {type(error).__name__}: {error}")
         links = PageLinks()
@@ -61,6 +62,7 @@ async def read_in_pool(
     follow_links: bool,
     headlines: bool,
     selector_type: str | None = "html",
+    max_links: int = 0,
 ) -> tuple[dict[str, Any], PageLinks]:
     """:func:`read_page` in one of ``pool``'s workers; never raises because a worker died."""
     return await pool.call(
@@ -73,6 +75,7 @@ async def read_in_pool(
         follow_links,
         headlines,
         selector_type,
+        max_links,
         label=url,
         fallback=_unreadable,
     )

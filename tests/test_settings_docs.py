@@ -275,3 +275,15 @@ def test_library_defaults_that_mirror_a_setting_agree_with_it() -> None:
     minimum = build_settings().getint("EXTRACT_MIN_TEXT_CHARS")
     for function in (extract_page, ExtractionPool, classify_page):
         assert inspect.signature(function).parameters["min_text_chars"].default == minimum, function.__name__
+
+
+def test_reader_limits_default_to_the_readers_own() -> None:
+    """The discovery readers' keyword defaults (for library use) are the settings' defaults."""
+    from crawler import settings
+    from crawler.discovery import feeds, sitemaps
+
+    assert settings.DISCOVERY_SITEMAP_MAX_BYTES == sitemaps.MAX_UNZIPPED_BYTES
+    assert settings.DISCOVERY_SITEMAP_MAX_ENTRIES == sitemaps.MAX_ENTRIES
+    assert settings.DISCOVERY_SITEMAP_MAX_TAGS == sitemaps.MAX_TAGS
+    assert settings.DISCOVERY_FEED_MAX_NESTING == feeds.MAX_JSON_NESTING
+    assert settings.DISCOVERY_FEED_MAX_TAGS == feeds.MAX_FEED_TAGS

@@ -2,7 +2,19 @@
 
 feedparser does RSS and Atom (any encoding, sloppy XML, CDATA); JSON Feed is plain JSON. A
 feed entry's title, date, authors and language travel with the article request as *hints*,
-kept beside what extraction finds. No settings.
+kept beside what extraction finds.
+
+Hostile documents are refused cheaply, before a parser spends the crawl process's time or stack on
+them (the caller records the :class:`FeedError` as an unreadable feed):
+
+* a JSON Feed nested deeper than ``max_nesting`` (:data:`MAX_JSON_NESTING`): brackets are counted
+  outside strings before ``json`` recurses into them (a real JSON Feed nests about five deep);
+* an RSS/Atom document with more than ``max_tags`` (:data:`MAX_FEED_TAGS`) markup tags: feedparser
+  spends 30-90 microseconds on each element, so 16 MB of ``<x/>`` would stall the crawl for minutes.
+
+External entities are never resolved (feedparser turns them off) and entity expansion is left to
+expat's billion-laughs protection. No settings of their own: the limits are parameters with the
+module defaults above.
 """
 
 from __future__ import annotations
@@ -48,6 +60,36 @@ class Feed:
 
 class FeedError(ValueError):
     """The document is not a feed we can read."""
+
+
+# A JSON Feed nests about five deep (feed, items, item, authors, author); 64 leaves room for any
+# extension object while json.loads never comes near the interpreter's recursion limit.
+MAX_JSON_NESTING = 64
+# Markup tags ("<") an RSS/Atom document may hold. A large real feed has a few thousand (the
+# Guardian's 150 KB RSS: 2,000); feedparser takes up to ~90 microseconds an element, so this caps a
+# hostile feed at a few seconds of the crawl process's time.
+MAX_FEED_TAGS = 50_000
+
+# A JSON string (escapes included) or one bracket; strings are matched whole so that brackets
+# inside them are not counted.
+_JSON_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.S)
+
+
+def json_nesting_exceeds(text: str, limit: int) -> bool:
+    """Whether the JSON text nests arrays and objects deeper than ``limit``; stops at the first
+    bracket past it, so a document nested a million deep costs ``limit`` steps, never a recursion."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for match in _JSON_STRING_OR_BRACKET.finditer(text):
+        token = match.group()
+        if token == "[" or token == "{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif token == "]" or token == "}":
+            depth = max(depth - 1, 0)
+    return False
 
 
 def _struct_to_iso(parsed: Any) -> str | None:
@@ -105,40 +147,69 @@ def parse_localised_date(text: str | None) -> str | None:
 
 
 def _looks_like_json(body: bytes) -> bool:
-    return body.lstrip()[:1] == b"{"
+    return body.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"{"
 
 
-def parse_json_feed(body: bytes, base_url: str) -> Feed:
+def _string(value: Any) -> str | None:
+    """A JSON value that must be text: the text, None for anything else (a number, a list, "")."""
+    return value if isinstance(value, str) and value else None
+
+
+def _absolute(base_url: str, link: Any) -> str | None:
+    """A feed item's link made absolute; None when there is none or it cannot be parsed as a URL
+    (``http://[oops/``: urljoin raises ValueError, which would end the whole feed's reading)."""
+    if not isinstance(link, str) or not link.strip():
+        return None
     try:
-        document = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return urljoin(base_url, link.strip())
+    except ValueError:
+        return None
+
+
+def parse_json_feed(body: bytes, base_url: str, max_nesting: int = MAX_JSON_NESTING) -> Feed:
+    """Parse a JSON Feed (https://jsonfeed.org); raise FeedError when it is not one, or nests
+    arrays and objects deeper than ``max_nesting``."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise FeedError(f"not valid JSON Feed: {error}") from error
+    if json_nesting_exceeds(text, max_nesting):
+        raise FeedError(f"not a JSON Feed: arrays and objects nested too deeply (more than {max_nesting} levels)")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
         raise FeedError(f"not valid JSON Feed: {error}") from error
     except RecursionError:
         # Arrays nested tens of thousands deep: no feed looks like that, and json would exhaust the stack.
         raise FeedError("not a JSON Feed: JSON nested too deeply to read") from None
     if not isinstance(document, dict) or "items" not in document:
         raise FeedError("JSON document has no 'items': not a JSON Feed")
-    language = document.get("language")
+    language = _string(document.get("language"))
+    items = document.get("items")
     entries = []
-    for item in document.get("items") or []:
+    for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict):
             continue
-        link = item.get("url") or item.get("external_url")
-        if not isinstance(link, str) or not link.strip():
+        link = _string(item.get("url")) or _string(item.get("external_url"))
+        url = _absolute(base_url, link)
+        if url is None:
             continue
-        authors = item.get("authors") or ([item["author"]] if item.get("author") else [])
+        # JSON Feed 1.1 lists "authors"; 1.0 had a single "author".
+        authors = item.get("authors") if isinstance(item.get("authors"), list) else []
+        authors = authors or [item.get("author")]
+        tags = item.get("tags") if isinstance(item.get("tags"), list) else []
         entries.append(
             FeedEntry(
-                url=urljoin(base_url, link.strip()),
-                title=item.get("title") or None,
-                published=item.get("date_published") or None,
-                updated=item.get("date_modified") or None,
-                authors=tuple(a.get("name") for a in authors if isinstance(a, dict) and a.get("name")),
-                tags=tuple(t for t in item.get("tags") or [] if isinstance(t, str)),
-                language=item.get("language") or language,
+                url=url,
+                title=_string(item.get("title")),
+                published=_string(item.get("date_published")),
+                updated=_string(item.get("date_modified")),
+                authors=tuple(name for a in authors if isinstance(a, dict) and (name := _string(a.get("name")))),
+                tags=tuple(t for t in tags if isinstance(t, str) and t),
+                language=_string(item.get("language")) or language,
             )
         )
-    return Feed(kind="json", title=document.get("title"), entries=entries)
+    return Feed(kind="json", title=_string(document.get("title")), entries=entries)
 
 
 def _entry_date(entry: Any) -> str | None:
@@ -156,10 +227,23 @@ def _updated_date(entry: Any) -> str | None:
     return iso or dict.get(entry, "updated") or None
 
 
-def parse_feed(body: bytes, base_url: str, content_type: str | None = None) -> Feed:
-    """Parse any RSS/Atom/JSON feed; raise FeedError when the body holds no feed at all."""
+def parse_feed(
+    body: bytes,
+    base_url: str,
+    content_type: str | None = None,
+    max_nesting: int = MAX_JSON_NESTING,
+    max_tags: int = MAX_FEED_TAGS,
+) -> Feed:
+    """Parse any RSS/Atom/JSON feed; raise FeedError when the body holds no feed at all, or one
+    past the limits (``max_nesting`` for JSON, ``max_tags`` for RSS/Atom; see the module's docstring)."""
     if _looks_like_json(body):
-        return parse_json_feed(body, base_url)
+        return parse_json_feed(body, base_url, max_nesting)
+    tags = body.count(b"<")
+    if tags > max_tags:
+        raise FeedError(
+            f"not read: {tags:,} markup tags, more than the {max_tags:,} a feed may have "
+            "(a real feed lists its newest items, not the whole site)"
+        )
     headers = {"content-location": base_url}
     if content_type:
         headers["content-type"] = content_type
@@ -174,11 +258,12 @@ def parse_feed(body: bytes, base_url: str, content_type: str | None = None) -> F
         link = entry.get("link") or next(
             (item.get("href") for item in entry.get("links", []) if item.get("href")), None
         )
-        if not link:
+        url = _absolute(base_url, link)
+        if url is None:
             continue
         entries.append(
             FeedEntry(
-                url=urljoin(base_url, link.strip()),
+                url=url,
                 title=(entry.get("title") or "").strip() or None,
                 published=_entry_date(entry),
                 updated=_updated_date(entry),

@@ -73,17 +73,19 @@ def read_page_links(
     follow_links: bool = True,
     headlines: bool = True,
     selector_type: str | None = "html",
+    max_links: int = 0,
 ) -> PageLinks:
     """Read a page as the news spider reads it. Without ``follow_links`` its links are not read (a page
     at the hop limit, a source that does not follow links); without ``headlines``, neither are its
     headline teasers (they only matter for pages the archive has). ``selector_type``: ``"html"``,
-    ``"xml"`` (what Scrapy's HtmlResponse and XmlResponse parse as), None to let parsel decide."""
+    ``"xml"`` (what Scrapy's HtmlResponse and XmlResponse parse as), None to let parsel decide.
+    ``max_links`` > 0: reading stops after one link more than that (the caller sees the page had too many)."""
     encoding, text = decoded_page(body, content_type)
     base_url = get_base_url(text[:4096], url, encoding)
     selector = Selector(text=text, type=selector_type, base_url=base_url)
     href = selector.xpath(CANONICAL_XPATH).get()
     return PageLinks(
-        links=_links(selector, url, encoding, base_url) if follow_links else (),
+        links=_links(selector, url, encoding, base_url, max_links) if follow_links else (),
         headlines=headline_links(selector, url) if follow_links and headlines else {},
         feeds=tuple(
             (urljoin(url, (link.xpath("@href").get() or "").strip()), link.xpath("@title").get())
@@ -118,7 +120,9 @@ def _detect(data: bytes) -> str | None:
     return resolve_encoding(match.encoding) if match else None
 
 
-def _links(selector: Selector, url: str, encoding: str, base_url: str) -> tuple[tuple[str, bool], ...]:
+def _links(
+    selector: Selector, url: str, encoding: str, base_url: str, max_links: int = 0
+) -> tuple[tuple[str, bool], ...]:
     """Every ``<a href>`` and ``<area href>``, as Scrapy's link extractor resolves and filters them
     (its extension filter aside: the spider judges the canonical URL, crawler.discovery.urls), each URL once."""
     found: dict[str, bool] = {}
@@ -140,6 +144,8 @@ def _links(selector: Selector, url: str, encoding: str, base_url: str) -> tuple[
             continue  # a bogus link
         if target.split("://", 1)[0] in LINK_SCHEMES and target not in found:
             found[target] = _has_nofollow(element.get("rel"))
+            if max_links and len(found) > max_links:
+                break  # a link dump: the caller takes the first max_links
     return tuple(found.items())
 
 

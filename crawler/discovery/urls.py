@@ -28,6 +28,9 @@ from archive.tracking import is_tracking_parameter
 # Session ids carried as path parameters, e.g. "/story.jsp;jsessionid=0A1B".
 SESSION_PATH_PARAMETER = re.compile(r";(?:jsessionid|phpsessid|sid|sessionid)=[^/;?#]*", re.I)
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# A canonical host: lower-case letters, digits, "-" and "_" in dot-separated labels (IDN hosts are
+# punycode by then), or an IPv6 literal (with an optional zone).
+CANONICAL_HOST = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*|\[[0-9a-f]*:[0-9a-f:.]*(?:%25[0-9a-z._~-]+)?\]")
 
 # Web-only non-page types that Scrapy's IGNORED_EXTENSIONS lacks: fonts, modern image/video
 # formats, data files and source maps.
@@ -122,6 +125,10 @@ def canonicalize_url(url: str) -> str:
     cleaned = urlunsplit((parts.scheme, parts.netloc, path, query, ""))
     canonical = urlsplit(w3lib_canonicalize_url(cleaned, keep_blank_values=True))
     netloc = _netloc_without_default_port(canonical.netloc, canonical.scheme)
+    host = netloc if netloc.endswith("]") else netloc.rsplit(":", 1)[0]
+    if not CANONICAL_HOST.fullmatch(host):
+        # "http://./", "http://\x08/", "http://a b/": w3lib leaves no host, or one no server can have.
+        raise ValueError(f"{url!r} has no valid host name (expected e.g. https://news.example/)")
     return urlunsplit((canonical.scheme, netloc, canonical.path, canonical.query, ""))
 
 

@@ -18,7 +18,9 @@ top of ``text``; the standfirst, when the page shows one, is its first block (se
 :mod:`crawler.extraction.text`, :mod:`crawler.extraction.text_lines`, :mod:`crawler.extraction.standfirst`).
 
 On a page that cannot be parsed the function does not raise: it returns the usual keys with empty
-values plus an ``error`` key naming the failure. The ``error`` key is absent on success.
+values plus an ``error`` key naming the failure. The ``error`` key is absent on success. The parser
+takes a page of any size the download allows (lxml's ``huge_tree``) and nests at most
+``HTML_MAX_DEPTH`` elements deep; a page past that whose text is lost says so in ``error``.
 """
 
 from __future__ import annotations
@@ -109,13 +111,25 @@ def _extract(
     body: bytes, url: str, content_type: str | None, drop_selectors: tuple[str, ...], min_text_chars: int
 ) -> dict[str, Any]:
     html = XML_DECLARATION_RE.sub("", decode_html(body, content_type), count=1)
+    # Browsers drop NUL characters from a page (the HTML spec ignores them in the body); lxml would
+    # put a U+FFFD in the middle of the word instead.
+    html = html.replace("\x00", "")
     if not html.strip():
         return failed_fields(f"empty HTML body for {url}")
-    tree = lxml.html.document_fromstring(html)
+    parser = lxml.html.HTMLParser(huge_tree=True)  # see HTML_MAX_DEPTH; its own, for its error log
+    tree = lxml.html.document_fromstring(html, parser=parser)
+    depth_limited = _depth_limited(parser)
     # The passes below walk the page a dozen times. lxml builds a Python proxy for an element each time
     # a walk reaches it unless one is alive (lxml.html picks its class in Python: ~1 µs an element);
     # holding them all for this call makes every later walk reuse them.
     elements = list(tree.iter())
+    links = sum(1 for element in elements if element.tag == "a")
+    if links > MAX_ARTICLE_LINKS:
+        # trafilatura's passes are quadratic in such a page (100,000 links: ~100 s of a worker).
+        return failed_fields(
+            f"the page has {links:,} links, more than any article page ({MAX_ARTICLE_LINKS:,}): a link dump, "
+            "not read for article text"
+        )
 
     # Read everything that lives in <head>, <script> and <noscript> before boilerplate is dropped.
     meta = meta_values(tree)
@@ -254,8 +268,30 @@ def _extract(
         "placeholder": placeholder,
         "noindex": "noindex" in (meta.get("robots") or "").lower(),
     }
+    if not text and depth_limited and not app_shell:
+        fields["error"] = (
+            f"the page nests elements more than {HTML_MAX_DEPTH:,} deep, where the HTML parser stops: "
+            "only what comes before was read, and it holds no article text"
+        )
     del elements  # held to here on purpose (see above)
     return fields
+
+
+# Real article pages have hundreds of links, big portal fronts a few thousand; more is a link dump
+# (a hostile or broken page), whose text is never an article.
+MAX_ARTICLE_LINKS = 10_000
+
+# libxml2's nesting limit with XML_PARSE_HUGE (lxml's huge_tree): 256 without it, which real pages
+# with piles of unclosed tags pass. huge_tree also lifts libxml2's 10 MB limit on one text, comment or
+# attribute (a page with a 12 MB inline script lost its article after the script); DOWNLOAD_MAXSIZE
+# bounds the page, hence the tree, either way.
+HTML_MAX_DEPTH = 2048
+
+
+def _depth_limited(parser: etree.HTMLParser) -> bool:
+    """Whether the parser stopped at its nesting limit (``<div>`` 100,000 deep, or a page whose
+    unclosed tags pile up): the rest of the page is missing from the tree, and says so nowhere else."""
+    return any(entry.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT for entry in parser.error_log)
 
 
 def _language(tree: lxml.html.HtmlElement, meta: Meta, trafilatura_language: str | None) -> str | None:

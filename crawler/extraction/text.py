@@ -10,7 +10,7 @@ the classifier weighs.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -244,11 +244,42 @@ def is_widget_line(line: str) -> bool:
     return len(stripped) < 200 and any(p.search(stripped) for p in WIDGET_LINE_PATTERNS)
 
 
-def text_lengths(tree: lxml.html.HtmlElement) -> tuple[int, int]:
-    def total(pieces: Iterable[str]) -> int:
-        return sum(len(" ".join(piece.split())) for piece in pieces)
+HIDDEN_TAGS = frozenset({"script", "style", "noscript", "template"})
 
-    return total(VISIBLE_TEXT(tree)), total(LINK_TEXT(tree))
+
+def text_lengths(tree: lxml.html.HtmlElement) -> tuple[int, int]:
+    """Characters of visible text in ``<body>`` and of those inside links (whitespace runs as one).
+
+    The same text as :data:`VISIBLE_TEXT` and :data:`LINK_TEXT` select, read in one walk: libxml2
+    merges the node sets of a multi-step XPath in quadratic time (a page of 100,000 links took 34 s).
+    """
+    visible = in_links = 0
+    for body in tree.iter("body"):
+        hidden = links = 0
+        for event, element in etree.iterwalk(body, events=("start", "end", "comment", "pi")):
+            tag = element.tag if isinstance(element.tag, str) else None
+            if event in ("comment", "pi"):
+                pass  # no text of its own, a tail as any element
+            elif event == "start":
+                if tag in HIDDEN_TAGS:
+                    hidden += 1
+                elif tag == "a":
+                    links += 1
+                if not hidden and tag is not None and element.text:
+                    size = len(" ".join(element.text.split()))
+                    visible += size
+                    in_links += size if links else 0
+                continue
+            if tag in HIDDEN_TAGS:
+                hidden -= 1
+            elif tag == "a":
+                links -= 1
+            if not hidden and element is not body and element.tail:
+                size = len(" ".join(element.tail.split()))
+                visible += size
+                in_links += size if links else 0
+        break  # the first <body>, as the XPath's document order gives it
+    return visible, in_links
 
 
 def visible_lines(tree: lxml.html.HtmlElement) -> Iterator[str]:

@@ -2,8 +2,10 @@
 
 Scrapy's own RetryMiddleware re-queues a failed request at once, which hammers a server that
 has just asked us to slow down. This middleware waits before handing the retry back, holding
-the download slot so the whole host slows down too. Settings: ``RETRY_*`` (Scrapy's),
-``BACKOFF_BASE_DELAY``, ``BACKOFF_MAX_DELAY``.
+the download slot so the whole host slows down too. A download that timed out after its response
+had begun (crawler.extensions.slow_responses) is not retried: a server that answers that slowly
+will do it again, and each try would hold a slot for ``DOWNLOAD_TIMEOUT``. Settings: ``RETRY_*``
+(Scrapy's), ``BACKOFF_BASE_DELAY``, ``BACKOFF_MAX_DELAY``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.task import deferLater
+
+from crawler.network.responses import LAST_BYTES, RESPONSE_STARTED, response_began
 
 
 def retry_after_seconds(value: str | bytes | None, now: datetime | None = None) -> float | None:
@@ -68,3 +72,17 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
             await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
         return self._retry(request, f"HTTP {response.status}") or response
+
+    def process_exception(self, request: Request, exception: Exception, spider: object = None) -> Request | None:
+        if isinstance(exception, self.exceptions_to_retry) and response_began(request):
+            self.crawler.stats.inc_value("newsarchive/slow_responses_not_retried")
+            return None  # the server answered, too slowly: it would again
+        return super().process_exception(request, exception)
+
+    def _retry(self, request: Request, reason: object) -> Request | None:
+        retry = super()._retry(request, reason)
+        if retry is not None:
+            # The new try starts afresh: what the last answer did is no evidence against it.
+            for key in (RESPONSE_STARTED, LAST_BYTES):
+                retry.meta.pop(key, None)
+        return retry

@@ -230,4 +230,13 @@ def _parse_table(
         except InvalidValue as error:
             for suffix, message in error.entries:
                 problem(message, f"{field_prefix}{spec.name}{suffix}")
+        except (ValueError, TypeError, LookupError, OSError, ArithmeticError) as error:
+            # A parser should raise InvalidValue only; one that lets a library's error through (a time
+            # zone name that is a folder of the zone database, a number too large for a date) still
+            # gives the user the file, source and field instead of a traceback.
+            problem(
+                f"{_shown(table[spec.name])} cannot be used: {type(error).__name__}: {error} "
+                f"(expected {spec.kind}{f', e.g. {spec.example}' if spec.example else ''})",
+                f"{field_prefix}{spec.name}",
+            )
     return values

@@ -11,6 +11,7 @@ each key's default is declared once, in its FieldSpec, and the dataclasses take 
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -33,6 +34,7 @@ from crawler.sources.fields import (
 _INTERVAL = re.compile(r"^every\s+(\d+(?:\.\d+)?)\s*(s|m|h|d)$", re.IGNORECASE)
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)$", re.IGNORECASE)
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_INTERVAL_S = 366 * 86400
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ def parse_schedule(value: Any) -> Schedule:
     interval = _INTERVAL.match(text)
     if interval:
         seconds = float(interval[1]) * UNIT_SECONDS[interval[2].lower()]
+        if seconds > MAX_INTERVAL_S:
+            raise invalid(f'{value!r} is longer than a year (the scheduler cannot wait that long; e.g. "every 7d")')
         if seconds < 1:
             raise invalid(f'{value!r} is shorter than a second (use e.g. "every 30s")')
         return Schedule(text=text, interval_seconds=seconds)
@@ -89,7 +93,7 @@ def parse_duration(value: Any) -> float:
         seconds = float(match[1]) * UNIT_SECONDS[match[2].lower()]
     else:
         raise invalid(f'expected a duration such as "90s", "30m", "2h" or a number of seconds, got {_shown(value)}')
-    if seconds <= 0:
+    if not math.isfinite(seconds) or seconds <= 0:
         raise invalid(f"{_shown(value)} is not a positive duration")
     return seconds
 
@@ -101,7 +105,7 @@ def parse_timezone(value: Any) -> str:
         raise invalid(f'expected a time zone name such as "UTC" or "Europe/Berlin", got {_shown(value)}')
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder; a long name is too long
         raise invalid(
             f'{value!r} is not a known time zone (use an IANA name such as "UTC" or "Europe/Berlin")'
         ) from None
