@@ -101,6 +101,15 @@ def primary_code(error: sqlite3.Error) -> int | None:
     return None if code is None else code & 0xFF
 
 
+def is_unwritable(error: BaseException) -> bool:
+    """Whether a write failed because of the file itself (damaged, full disk, disk error, read-only),
+    which retrying cannot fix, as opposed to a lock another writer holds for a while."""
+    if not isinstance(error, sqlite3.Error):
+        return False
+    code = primary_code(error)
+    return code in _CORRUPT_CODES or code in _CANNOT_WRITE_CODES or code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)
+
+
 def describe_database_error(path: Path, error: sqlite3.Error) -> ArchiveError:
     """An ArchiveError naming the file, what SQLite said, and the fix, from the error's result code."""
     message = str(error)

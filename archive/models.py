@@ -138,6 +138,7 @@ class ReasonKind(StrEnum):
     # Refused by the network boundary (crawler.network.boundary): never fetched.
     OFF_SITE = "off_site"  # another host or port than the source's, or not http(s)
     PRIVATE_ADDRESS = "private_address"  # a loopback, private, link-local, CGNAT or multicast address
+    ARCHIVE_WRITE_FAILED = "archive_write_failed"  # fetched, but the archive could not take it (locked, full, damaged)
     REDIRECTED_HOME = "redirected_home"  # an archived article now redirects to the home page: removed
     DROPPED = "dropped"  # a Scrapy component dropped the request
     UNREADABLE_FEED = "unreadable_feed"

@@ -12,7 +12,11 @@ a full disk, a damaged file) is logged in one line, kept (up to ``ARCHIVE_RETRY_
 again when the crawl ends; a failed commit is logged and the committer keeps going. What was not
 archived in the end (items that failed twice, items beyond the limit, writes a failed batch took
 with it: ``Archive.lost_writes``) makes the run ``failed``, with a reason that says how many and
-what to do, and ``newsarchive/archive/items_lost`` in its stats.
+what to do, and ``newsarchive/archive/items_lost`` in its stats; an item lost for good is still
+recorded as an ``error`` fetch of its URL (``archive_write_failed``) where the file takes that much.
+A write that fails because of the file itself (damaged, a full disk, a disk error, read-only:
+``archive.connection.is_unwritable``) stops the crawl at once (finish reason ``archive_unwritable``):
+every further page would be lost too. The run's reason then names the cause and the fix.
 
 With ``RECRAWL_ENABLED`` it also keeps the source's crawl state (archive/crawl_state.py): every URL the
 spider schedules for the first time becomes a frontier row the moment it is scheduled (so a killed run's
@@ -28,14 +32,17 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.utils.defer import _schedule_coro
 from twisted.internet.task import LoopingCall
 
 from archive import Archive, ArchiveError, to_utc_iso
+from archive.connection import describe_database_error, is_unwritable
 from archive.models import RUN_SUMMARY_COUNTS, AliasReason, FetchOutcome, FoundBy, ReasonKind, RunStatus, UrlKind
 from crawler.discovery.notes import merge_hints
 from crawler.discovery.recrawl import FetchFacts, Fetching, RevisitPolicy, Visit, removal_status, state_after_fetch
@@ -47,6 +54,7 @@ logger = logging.getLogger(__name__)
 # What a write to the archive can raise when the file, not the item, is the problem.
 WRITE_ERRORS = (sqlite3.Error, ArchiveError, OSError)
 ITEMS_LOST_STAT = "newsarchive/archive/items_lost"
+ARCHIVE_UNWRITABLE = "archive_unwritable"  # the finish reason of a crawl stopped because its archive cannot take writes
 WRITE_ERRORS_STAT = "newsarchive/archive/write_errors"
 SUCCESSFUL_FINISH_REASONS = ("finished", "closespider_pagecount", "closespider_itemcount", "closespider_timeout")
 ARTICLE_FIELDS = (
@@ -159,6 +167,8 @@ class ArchivePipeline:
         # Items whose write failed, written again when the crawl ends; the first failure, for the run's reason.
         self.unwritten: list[Any] = []
         self.first_write_error: str | None = None
+        # Why the crawl was stopped early: the archive itself failed (damaged, disk full, read-only).
+        self.stop_reason: str | None = None
         self.policy: RevisitPolicy | None = None
         # URLs this run already wrote to the frontier -> whether with the sitemap that lists them.
         self.in_frontier: dict[str, bool] = {}
@@ -227,6 +237,20 @@ class ArchivePipeline:
             outcome,
             extra={"event": "archive_write_failed"},
         )
+        if self.stop_reason is None and is_unwritable(error):
+            self.stop_crawl(error)
+
+    def stop_crawl(self, error: Exception) -> None:
+        """The archive cannot take writes (damaged, a full disk, read-only): fetching more would only lose
+        more, so the crawl stops now; the run's reason names the cause and the fix."""
+        self.stop_reason = str(describe_database_error(Path(self.db_path), error))
+        logger.error("stopping the crawl: %s", self.stop_reason, extra={"event": "archive_unwritable"})
+        try:
+            engine = self.crawler.engine
+        except RuntimeError:
+            return  # no engine: the pipeline is used on its own (tests), there is no crawl to stop
+        if engine.spider is not None:
+            _schedule_coro(engine.close_spider_async(reason=ARCHIVE_UNWRITABLE))
 
     def commit(self) -> None:
         """The periodic commit. A failure is logged (the archive counts the batch's writes lost) and the
@@ -239,7 +263,8 @@ class ArchivePipeline:
             self.note_write_error("commit", error, "that batch of writes is lost; later ones are committed as usual")
 
     def write_unwritten(self) -> None:
-        """The crawl ends: write once more what failed before; what fails again is lost."""
+        """The crawl ends: write once more what failed before; what fails again is lost, and recorded
+        as an error fetch of its URL where the archive takes that much (counted in the run's errors)."""
         waiting, self.unwritten = self.unwritten, []
         for item in waiting:
             try:
@@ -247,8 +272,23 @@ class ArchivePipeline:
             except WRITE_ERRORS as error:
                 self.stats.inc_value(ITEMS_LOST_STAT)
                 self.note_write_error(f"write {describe_item(item)} again", error, "lost")
+                self.record_lost(item, error)
             else:
                 self.stats.inc_value("newsarchive/archive/items_written_again")
+
+    def record_lost(self, item: Any, error: Exception) -> None:
+        """An error row for a page or fetch that could not be archived: its URL, and why."""
+        fetch = getattr(item, "fetch", None)
+        if fetch is None or self.archive is None:
+            return
+        row = Fetch(url=fetch.url, final_url=fetch.final_url, status=fetch.status, found_by=fetch.found_by)
+        reason = f"fetched, but could not be archived: {type(error).__name__}: {error}"
+        try:
+            self.archive.record_fetch(
+                self.run_id, row.as_dict(), FetchOutcome.ERROR, reason, reason_kind=ReasonKind.ARCHIVE_WRITE_FAILED
+            )
+        except WRITE_ERRORS:
+            pass  # the file takes nothing: the run's count and reason say what was lost
 
     def items_lost(self) -> int:
         lost = self.stats.get_value(ITEMS_LOST_STAT, 0) + (self.archive.lost_writes if self.archive else 0)
@@ -512,10 +552,28 @@ class ArchivePipeline:
         if lost:
             status = RunStatus.FAILED
             why = lost_items_reason(lost, self.first_write_error, self.db_path)
+        if self.stop_reason is not None:
+            status = RunStatus.FAILED
+            why = f"stopped early: {self.stop_reason}" + (f" ({why})" if why else "")
         # The run's outcome is recorded in the archive only: the parent reads it from the row.
-        run = self.archive.finish_run(self.run_id, status, stats=stats, reason=why)
-        self.archive.close()
-        self.archive = None
+        try:
+            run = self.archive.finish_run(self.run_id, status, stats=stats, reason=why)
+        except WRITE_ERRORS as error:
+            # The parent finds the run still running and records it failed; the log says why.
+            logger.error(
+                "could not record the end of run %s in %s: %s: %s (the run was %s: %s)",
+                self.run_id,
+                self.db_path,
+                type(error).__name__,
+                error,
+                status,
+                why,
+                extra={"event": "archive_write_failed"},
+            )
+            return
+        finally:
+            self.archive.close()
+            self.archive = None
         counts = {key: run.get(key) for key in RUN_SUMMARY_COUNTS}
         logger.info(
             "run %s of %s %s (%s): %s",

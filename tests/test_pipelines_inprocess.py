@@ -419,3 +419,32 @@ def test_pages_that_cannot_be_archived_fail_the_run_with_a_count_and_a_fix(
     assert finished["reason"].startswith("3 items fetched in this run could not be written to the archive")
     assert "database is locked" in finished["reason"] and f"newsarchive doctor --db {db}" in finished["reason"]
     assert json.loads(finished["stats_json"])["newsarchive/archive/items_lost"] == 3
+
+
+def test_a_full_disk_stops_the_crawl_and_records_what_was_lost(tmp_path: Path) -> None:
+    """SQLITE_FULL for real: the archive may not grow past its current pages (max_page_count), as on a full disk."""
+    db = tmp_path / "archive.db"
+    body, _ = golden("minimal")
+    # A long article (~60 KB of text): more than the free room in the archive's pages.
+    paragraphs = "".join(
+        f"<p>Paragraph {n} of the harbour report, {'with its own words ' * 40}{n}.</p>" for n in range(80)
+    )
+    body = body.replace(b"</body>", paragraphs.encode() + b"</body>", 1)
+    url = "https://www.continentalherald.example/2024/03/hall-reopens.html"
+    with Crawl(db) as crawl:
+        run_id = crawl.crawler.stats.get_value("newsarchive/run_id")
+        pipeline = crawl.pipeline(ArchivePipeline)
+        pipeline.commit()
+        connection = pipeline.archive.db.conn
+        (pages,) = connection.execute("PRAGMA page_count").fetchone()
+        connection.execute(f"PRAGMA max_page_count = {pages}")
+        crawl.page(url, body)  # an article needs new pages: the disk is "full"
+        pipeline.commit()
+        assert pipeline.stop_reason is not None and "the disk is full" in pipeline.stop_reason
+        assert "free space" in pipeline.stop_reason
+        crawl.close()
+    finished = run_row(db, run_id)
+    assert finished["status"] == "failed"
+    assert finished["reason"].startswith("stopped early: Archive") and "disk is full" in finished["reason"]
+    assert "1 item fetched in this run could not be written" in finished["reason"]
+    assert rows(db, "SELECT * FROM articles") == []
