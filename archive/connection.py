@@ -101,13 +101,33 @@ def primary_code(error: sqlite3.Error) -> int | None:
     return None if code is None else code & 0xFF
 
 
+def _sqlite_error(error: BaseException) -> sqlite3.Error | None:
+    """The SQLite error behind ``error`` (itself, or the one an ArchiveError describes), if any."""
+    for candidate in (error, error.__cause__):
+        if isinstance(candidate, sqlite3.Error):
+            return candidate
+    return None
+
+
 def is_unwritable(error: BaseException) -> bool:
     """Whether a write failed because of the file itself (damaged, full disk, disk error, read-only),
     which retrying cannot fix, as opposed to a lock another writer holds for a while."""
-    if not isinstance(error, sqlite3.Error):
+    cause = _sqlite_error(error)
+    if cause is None:
         return False
-    code = primary_code(error)
+    code = primary_code(cause)
     return code in _CORRUPT_CODES or code in _CANNOT_WRITE_CODES or code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether a write failed because another process held the archive's write lock past the busy timeout."""
+    cause = _sqlite_error(error)
+    return cause is not None and primary_code(cause) in _BUSY_CODES
+
+
+def set_busy_timeout(db: Database, seconds: float) -> None:
+    """How long this connection's writes wait for another process's write lock before SQLITE_BUSY."""
+    db.conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
 
 
 def describe_database_error(path: Path, error: sqlite3.Error) -> ArchiveError:

@@ -110,6 +110,7 @@ ARCHIVE_DB = str(_default_archive_db)  # [archive] db of the sources file, else 
 ARCHIVE_BATCH_SIZE = 200  # writes per transaction
 ARCHIVE_COMMIT_INTERVAL = 0.25  # seconds; pending writes are committed at least this often
 ARCHIVE_RETRY_ITEMS = 200  # items whose write failed, kept to be written again as the crawl ends
+ARCHIVE_BUSY_TIMEOUT = 1.0  # seconds a write waits for another process's lock; then the crawl pauses until it can write
 NEWSARCHIVE_RUN_TRIGGER = "manual"
 NEWSARCHIVE_RUN_ID = None  # the crawl_runs row to fill, created by the parent process; None: create one
 

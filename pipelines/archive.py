@@ -4,11 +4,17 @@ A thin shell over the ``archive`` library: one crawl run per spider, one ``Archi
 writes committed in batches (by count, and at least every ``ARCHIVE_COMMIT_INTERVAL`` seconds so
 a kill loses at most that much). Which URL an article is stored under is decided here, by
 ``article_identity`` (canonical link on the source's hosts, else the fetched URL). Settings:
-``ARCHIVE_DB``, ``ARCHIVE_BATCH_SIZE``, ``ARCHIVE_COMMIT_INTERVAL``, ``ARCHIVE_RETRY_ITEMS``,
+``ARCHIVE_DB``, ``ARCHIVE_BATCH_SIZE``, ``ARCHIVE_COMMIT_INTERVAL``, ``ARCHIVE_RETRY_ITEMS``, ``ARCHIVE_BUSY_TIMEOUT``,
 ``NEWSARCHIVE_RUN_TRIGGER``, ``RECRAWL_ENABLED``.
 
-No silent loss: an item whose write fails (the archive's write lock held past its busy timeout,
-a full disk, a damaged file) is logged in one line, kept (up to ``ARCHIVE_RETRY_ITEMS``) and written
+A locked archive pauses the crawl: when another process holds the write lock past
+``ARCHIVE_BUSY_TIMEOUT`` (kept short: a write blocks the reactor while it waits), the item is kept,
+the engine paused (no new downloads), and the committer tries again every
+``ARCHIVE_COMMIT_INTERVAL``; once the archive takes writes, the waiting items are written and the
+crawl resumes. Nothing is lost to a lock, however long it is held.
+
+No silent loss: an item whose write fails otherwise (a full disk, a damaged file) is logged in one
+line, kept (up to ``ARCHIVE_RETRY_ITEMS``) and written
 again when the crawl ends; a failed commit is logged and the committer keeps going. What was not
 archived in the end (items that failed twice, items beyond the limit, writes a failed batch took
 with it: ``Archive.lost_writes``) makes the run ``failed``, with a reason that says how many and
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -42,7 +49,7 @@ from scrapy.utils.defer import _schedule_coro
 from twisted.internet.task import LoopingCall
 
 from archive import Archive, ArchiveError, to_utc_iso
-from archive.connection import describe_database_error, is_unwritable
+from archive.connection import describe_database_error, is_busy, is_unwritable, set_busy_timeout
 from archive.models import RUN_SUMMARY_COUNTS, AliasReason, FetchOutcome, FoundBy, ReasonKind, RunStatus, UrlKind
 from crawler.discovery.notes import merge_hints
 from crawler.discovery.recrawl import FetchFacts, Fetching, RevisitPolicy, Visit, removal_status, state_after_fetch
@@ -164,6 +171,11 @@ class ArchivePipeline:
         self.given_run_id = settings.getint("NEWSARCHIVE_RUN_ID") or None
         self.recrawl = settings.getbool("RECRAWL_ENABLED")
         self.retry_items = settings.getint("ARCHIVE_RETRY_ITEMS")
+        self.busy_timeout = settings.getfloat("ARCHIVE_BUSY_TIMEOUT")
+        # While another process holds the archive's write lock: the items that arrived meanwhile (the
+        # crawl is paused, so only the pages in flight), and when the wait began.
+        self.waiting: list[Any] = []
+        self.locked_since: float | None = None
         # Items whose write failed, written again when the crawl ends; the first failure, for the run's reason.
         self.unwritten: list[Any] = []
         self.first_write_error: str | None = None
@@ -193,6 +205,8 @@ class ArchivePipeline:
     def open_spider(self) -> None:
         source = self.crawler.spider.source
         self.archive = Archive(self.db_path, batch_size=self.batch_size, max_batch_seconds=self.commit_interval)
+        # A write waits this long for another writer, not the archive's 30 s: the wait blocks the reactor.
+        set_busy_timeout(self.archive.db, self.busy_timeout)
         if self.given_run_id is not None:
             # The parent (CLI or scheduler) created the row, so it can close the run whatever happens here.
             self.run_id = self.given_run_id
@@ -208,11 +222,60 @@ class ArchivePipeline:
         self.committer.start(self.commit_interval, now=False)
 
     def process_item(self, item: Any) -> Any:
+        if self.locked_since is not None:
+            self.waiting.append(item)  # the archive is locked: written once it takes writes again
+            return item
         try:
             self.write(item)
         except WRITE_ERRORS as error:
-            self.write_failed(item, error)
+            if is_busy(error):
+                self.wait_for_lock(item, error)
+            else:
+                self.write_failed(item, error)
         return item
+
+    def wait_for_lock(self, item: Any, error: Exception) -> None:
+        """Another process holds the archive's write lock: keep the item, pause the crawl (no new
+        downloads, so no new items past those in flight) and let the committer retry; nothing is lost."""
+        self.waiting.append(item)
+        self.locked_since = time.monotonic()
+        self.stats.inc_value("newsarchive/archive/lock_waits")
+        logger.warning(
+            "the archive %s is locked by another process (%s): crawl paused until it can write again",
+            self.db_path,
+            error,
+            extra={"event": "archive_locked"},
+        )
+        self._engine_call("pause")
+
+    def _engine_call(self, name: str) -> None:
+        try:
+            engine = self.crawler.engine
+        except RuntimeError:
+            return  # no engine: the pipeline is used on its own (tests), there is no crawl to pause
+        getattr(engine, name)()
+
+    def write_waiting(self) -> None:
+        """Write what waited for the lock, in order; stop at the first that finds it still locked."""
+        while self.waiting:
+            item = self.waiting[0]
+            try:
+                self.write(item)
+            except WRITE_ERRORS as error:
+                if is_busy(error):
+                    return
+                self.write_failed(item, error)
+            self.waiting.pop(0)
+        waited = time.monotonic() - (self.locked_since or time.monotonic())
+        self.locked_since = None
+        self.stats.inc_value("newsarchive/archive/lock_wait_seconds", round(waited, 3))
+        logger.warning(
+            "the archive %s takes writes again after %.1f s: crawl resumed",
+            self.db_path,
+            waited,
+            extra={"event": "archive_unlocked"},
+        )
+        self._engine_call("unpause")
 
     def write_failed(self, item: Any, error: Exception) -> None:
         """Keep the item to write again when the crawl ends, or count it lost past ARCHIVE_RETRY_ITEMS."""
@@ -257,15 +320,18 @@ class ArchivePipeline:
         committer carries on, so later writes still reach the file once it can take them."""
         if self.archive is None:
             return
+        if self.locked_since is not None:
+            self.write_waiting()
         try:
             self.archive.commit()
         except WRITE_ERRORS as error:
             self.note_write_error("commit", error, "that batch of writes is lost; later ones are committed as usual")
 
     def write_unwritten(self) -> None:
-        """The crawl ends: write once more what failed before; what fails again is lost, and recorded
-        as an error fetch of its URL where the archive takes that much (counted in the run's errors)."""
-        waiting, self.unwritten = self.unwritten, []
+        """The crawl ends: write once more what failed before (and what still waits for a lock); what
+        fails again is lost, and recorded as an error fetch of its URL where the archive takes that much
+        (counted in the run's errors)."""
+        waiting, self.unwritten, self.waiting, self.locked_since = [*self.waiting, *self.unwritten], [], [], None
         for item in waiting:
             try:
                 self.write(item)

@@ -193,3 +193,49 @@ def test_a_dripping_response_is_cut_off_once_and_not_retried(tmp_path: Path, set
     assert (row["outcome"], row["reason_kind"]) == ("error", "timeout")
     assert words in row["reason"] and "not retried" in row["reason"]
     assert elapsed < 30
+
+
+def test_a_crawl_pauses_while_another_process_holds_the_archive_lock_and_loses_nothing(tmp_path: Path) -> None:
+    """A real crawl; mid-crawl another connection holds the archive's write lock for 4 s (past
+    ARCHIVE_BUSY_TIMEOUT): the crawl waits, resumes, and archives every article."""
+    count = 30
+
+    def app(request: Request) -> Reply:
+        if request.path == "/":
+            links = "".join(f'<a href="/2025/06/03/story-{n}/">Story {n}</a>' for n in range(count))
+            return Reply(200, f"<html><body>{links}</body></html>".encode())
+        if request.path.startswith("/2025/"):
+            time.sleep(0.1)  # a crawl long enough to be caught in the middle
+            return Reply(200, article_page(f"Story {request.path.split('-')[-1].strip('/')}").encode())
+        return Reply(404)
+
+    db = tmp_path / "archive.db"
+    held = threading.Event()
+
+    def hold_lock_mid_crawl() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with sqlite3.connect(db, timeout=0.1) as reader:
+                    if reader.execute("SELECT COUNT(*) FROM articles").fetchone()[0] >= 3:
+                        break
+            except sqlite3.Error:
+                pass
+            time.sleep(0.05)
+        holder = sqlite3.connect(db, timeout=5, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        held.set()
+        time.sleep(4)
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    locker = threading.Thread(target=hold_lock_mid_crawl, daemon=True)
+    with serve(app) as site:
+        locker.start()
+        output = crawl(site.base_url + "/", db)
+        locker.join(timeout=30)
+    assert held.is_set()
+    (run,) = rows(db, "SELECT * FROM crawl_runs")
+    assert run["status"] == "succeeded", run["reason"]
+    assert rows(db, "SELECT COUNT(*) AS n FROM articles")[0]["n"] == count
+    assert "crawl paused until it can write again" in output and "crawl resumed" in output

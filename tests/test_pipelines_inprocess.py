@@ -370,33 +370,39 @@ def hold_write_lock(db: Path) -> sqlite3.Connection:
     return holder
 
 
-def test_a_page_whose_write_failed_is_written_again_as_the_crawl_ends(
+def test_a_page_that_finds_the_archive_locked_waits_and_is_written_when_the_lock_is_gone(
     tmp_path: Path, short_busy_timeout: None, caplog: pytest.LogCaptureFixture
 ) -> None:
     db = tmp_path / "archive.db"
     body, expected = golden("minimal")
     url = "https://www.continentalherald.example/2024/03/hall-reopens.html"
-    with Crawl(db) as crawl:
+    with Crawl(db, ARCHIVE_BUSY_TIMEOUT=0.2) as crawl:
+        pipeline = crawl.pipeline(ArchivePipeline)
         crawl.process(
             FetchItem("x", Fetch(url="https://www.continentalherald.example/robots.txt", status=200), "discovery")
         )
-        crawl.pipeline(ArchivePipeline).commit()
+        pipeline.commit()
         holder = hold_write_lock(db)
-        with caplog.at_level(logging.ERROR):
-            crawl.page(url, body)  # the lock is held: the write fails, the item is kept
-        holder.rollback()
-        holder.close()
-        stats = crawl.crawler.stats
-        assert stats.get_value("newsarchive/archive/write_errors") == 1
+        with caplog.at_level(logging.WARNING):
+            started = time.monotonic()
+            crawl.page(url, body)  # the lock is held: the page waits (the crawl would pause)
+            waited = time.monotonic() - started
+            pipeline.commit()  # still locked: it keeps waiting
+            assert len(pipeline.waiting) == 1 and rows(db, "SELECT * FROM articles") == []
+            holder.rollback()
+            holder.close()
+            pipeline.commit()  # the committer's next turn writes it
+        assert pipeline.waiting == [] and pipeline.locked_since is None
+        assert waited < 5  # one short wait (ARCHIVE_BUSY_TIMEOUT), not the archive's 30 s
+        assert crawl.crawler.stats.get_value("newsarchive/archive/lock_waits") == 1
         crawl.close()
     run_id = crawl.crawler.stats.get_value("newsarchive/run_id")
-    finished = run_row(db, run_id)
-    assert finished["status"] == "succeeded"  # nothing fetched was lost in the end
+    assert run_row(db, run_id)["status"] == "succeeded"  # nothing was lost to the lock
     assert [row["title"] for row in rows(db, "SELECT title FROM articles")] == [expected["title"]]
-    assert crawl.crawler.stats.get_value("newsarchive/archive/items_written_again") == 1
-    failed_line = next(r.getMessage() for r in caplog.records if "could not write" in r.getMessage())
-    assert url in failed_line and "written again when the crawl ends" in failed_line
-    assert "<html" not in failed_line and len(failed_line) < 1000
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("is locked by another process" in message and "paused" in message for message in messages)
+    assert any("takes writes again" in message and "resumed" in message for message in messages)
+    assert all("<html" not in message and len(message) < 1000 for message in messages)
 
 
 def test_pages_that_cannot_be_archived_fail_the_run_with_a_count_and_a_fix(
@@ -404,7 +410,7 @@ def test_pages_that_cannot_be_archived_fail_the_run_with_a_count_and_a_fix(
 ) -> None:
     db = tmp_path / "archive.db"
     body, _ = golden("minimal")
-    with Crawl(db, ARCHIVE_RETRY_ITEMS=1) as crawl:
+    with Crawl(db, ARCHIVE_RETRY_ITEMS=1, ARCHIVE_BUSY_TIMEOUT=0.2) as crawl:
         run_id = crawl.crawler.stats.get_value("newsarchive/run_id")
         crawl.pipeline(ArchivePipeline).commit()
         holder = hold_write_lock(db)
