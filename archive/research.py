@@ -27,7 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .connection import primary_code
+from .connection import describe_database_error, primary_code
 from .filters import (  # fts_query: re-exported, the search syntax lives with the filter that shares it
     _BAREWORD,
     _QUERY_TOKEN,
@@ -161,7 +161,7 @@ def search(
     except sqlite3.OperationalError as error:
         raise _query_error(reader, query, error) from error
     except sqlite3.DatabaseError as error:
-        raise ArchiveError(f"Cannot search archive {reader.path}: {error}.") from error
+        raise describe_database_error(Path(reader.path), error) from error
     hits = []
     for position, row in enumerate(rows, start=1):
         score = float(f"{-row['bm25']:.{SCORE_DIGITS}g}")
@@ -197,7 +197,7 @@ def _query_error(reader: ArchiveReader, query: str, error: sqlite3.OperationalEr
         # "unterminated string", "no such column: x" for x:word); a locked or broken file has its own codes.
         problem = describe_fts_error(message, query)
         return ArchiveError(f"Search query {query!r} is not valid FTS5 syntax ({problem}).", SYNTAX_EXAMPLES)
-    return ArchiveError(f"Cannot search archive {reader.path}: {message}.")
+    return describe_database_error(Path(reader.path), error)
 
 
 def article_detail(reader: ArchiveReader, url_or_id: str | int, alternatives: Sequence[str] = ()) -> dict[str, Any]:

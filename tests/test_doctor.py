@@ -202,3 +202,17 @@ def test_a_log_folder_that_cannot_exist_fails(tmp_path: Path) -> None:
     assert not named["log folder"].ok and "is not a folder" in named["log folder"].detail
     assert not named["archive"].ok and "cannot be created" in named["archive"].detail
     assert exit_code(checks) == 1
+
+
+def test_an_archive_that_refuses_writes_fails_with_the_fix(tmp_path: Path) -> None:
+    """A read-only archive (here: SQLite's write-version header byte, which makes SQLite read the file
+    but refuse every write, as a read-only file or mount does; chmod does not bind root)."""
+    db = tmp_path / "archive.db"
+    make_archive(db, articles=1)
+    with db.open("r+b") as handle:
+        handle.seek(18)
+        handle.write(bytes([3]))
+    before = db.read_bytes()
+    archive = by_name(run_checks(None, db, NO_BROWSER))["archive"]
+    assert not archive.ok and "cannot be written" in archive.detail and "writable" in archive.fix
+    assert db.read_bytes() == before

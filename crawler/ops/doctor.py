@@ -148,9 +148,33 @@ def check_archive(db: Path) -> Check:
         )
     try:
         with ArchiveReader(db, timeout=5, check=False) as reader:
-            return _describe_archive(db, reader.facts(), reader.integrity_problems())
+            described = _describe_archive(db, reader.facts(), reader.integrity_problems())
     except ArchiveError as error:
         return Check("archive", False, error.problem, error.fix)
+    refused = _write_refused(db) if described.ok else None
+    return described if refused is None else Check("archive", False, refused.problem, refused.fix)
+
+
+def _write_refused(db: Path) -> Any:
+    """The ArchiveError a crawl would meet writing ``db`` (read-only file or mount), None when it can write.
+
+    Nothing changes in the file (archive.connection.check_writable rolls back); a lock another writer
+    holds (a crawl running) is no problem of the file's."""
+    import sqlite3
+
+    from sqlite_utils import Database
+
+    from archive import ArchiveError
+    from archive.connection import check_writable, is_busy
+
+    connection = sqlite3.connect(str(db), timeout=2, isolation_level=None)
+    try:
+        check_writable(Database(connection), db)
+    except ArchiveError as error:
+        return None if is_busy(error) else error
+    finally:
+        connection.close()
+    return None
 
 
 def _describe_archive(db: Path, facts: ArchiveFacts, integrity_problems: Sequence[str]) -> Check:
