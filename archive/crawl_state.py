@@ -128,3 +128,15 @@ def load_state(db: Database, source: str) -> Iterator[dict[str, Any]]:
     names = [column[0] for column in cursor.description]
     for row in cursor:
         yield dict(zip(names, row))
+
+
+def load_frontier(db: Database, source: str, after: str, limit: int) -> list[dict[str, Any]]:
+    """Up to ``limit`` frontier rows of ``source`` (found, never fetched) whose URL sorts after ``after``,
+    in URL order: a crawl reads its spilled frontier back a page at a time."""
+    columns = ", ".join(("url", "kind", "found_by", "hops", "listed_in", "hints", "signal"))
+    cursor = db.execute(
+        f"SELECT {columns} FROM crawl_state WHERE source = ? AND fetched_at IS NULL AND url > ? ORDER BY url LIMIT ?",
+        [source, after, limit],
+    )
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row)) for row in cursor]

@@ -46,7 +46,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from .connection import BUSY_TIMEOUT_S, describe_database_error, primary_code
-from .crawl_state import load_state
+from .crawl_state import load_frontier, load_state
 from .dates import format_utc, parse_utc, to_utc_iso
 from .filters import register_sql_functions
 from .migrations import MIGRATIONS, applied_numbers
@@ -424,6 +424,15 @@ class ArchiveReader:
             return []
         try:
             return list(load_state(self.db, source))
+        except sqlite3.DatabaseError as error:
+            raise _describe_read_error(self.path, error) from error
+
+    def frontier(self, source: str, after: str = "", limit: int = 1000) -> list[dict[str, Any]]:
+        """Frontier rows of ``source`` (found, never fetched) after URL ``after``, in URL order (crawl_state.load_frontier)."""
+        if "crawl_state" not in self._columns:
+            return []
+        try:
+            return load_frontier(self.db, source, after, limit)
         except sqlite3.DatabaseError as error:
             raise _describe_read_error(self.path, error) from error
 

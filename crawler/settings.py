@@ -72,6 +72,7 @@ DISCOVERY_MAX_DEPTH = 6  # link hops from a start URL; pagination links do not c
 DISCOVERY_PATTERN_BUDGET = 200  # non-article pages per URL pattern (digits folded): bounds calendars, query variants
 DISCOVERY_SITEMAP_MAX_DEPTH = 4  # nested sitemap indexes followed
 DISCOVERY_MAX_LINKS_PER_PAGE = 5000  # links taken from one page (a real page has far fewer; 0: no cap)
+DISCOVERY_MAX_PENDING = 20_000  # requests waiting per crawl; more URLs wait in the archive's frontier (0: no cap)
 # Hostile or broken feeds and sitemaps (crawler.discovery.feeds, .sitemaps; the readers' defaults are the same).
 DISCOVERY_SITEMAP_MAX_BYTES = 50 * 1024 * 1024  # a sitemap inflating (gzip) or holding more is refused
 DISCOVERY_SITEMAP_MAX_ENTRIES = 50_000  # entries read from one sitemap (the protocol's own limit)

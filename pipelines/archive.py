@@ -55,6 +55,7 @@ from crawler.discovery.notes import merge_hints
 from crawler.discovery.recrawl import FetchFacts, Fetching, RevisitPolicy, Visit, removal_status, state_after_fetch
 from crawler.discovery.urls import canonicalize_url, is_on_hosts
 from crawler.items import Fetch, FetchItem, ListedItem, NotFetchedItem, PageItem, PageNotesItem, describe_item
+from crawler.signals import frontier_spilled
 
 logger = logging.getLogger(__name__)
 
@@ -200,6 +201,7 @@ class ArchivePipeline:
         crawler.signals.connect(pipeline.request_dropped, signal=signals.request_dropped)
         if pipeline.recrawl:
             crawler.signals.connect(pipeline.request_scheduled, signal=signals.request_scheduled)
+            crawler.signals.connect(pipeline.frontier_spilled, signal=frontier_spilled)
         return pipeline
 
     def open_spider(self) -> None:
@@ -485,6 +487,19 @@ class ArchivePipeline:
             return  # written already (a sitemap listing it later still records that it lists it)
         self.in_frontier[request.url] = listed
         self.archive.add_to_frontier(self.run_id, spider.source.name, [visit.frontier_entry(request.url)])
+
+    def frontier_spilled(self, source: str, entries: list[dict[str, Any]]) -> None:
+        """URLs the spider did not request (its queue is full) join the frontier, to be read back."""
+        if self.archive is None:
+            return
+        try:
+            self.archive.add_to_frontier(self.run_id, source, entries)
+        except WRITE_ERRORS as error:
+            self.note_write_error(
+                f"add {len(entries)} URL(s) to the frontier", error, "they are not fetched in this run"
+            )
+            return
+        self.in_frontier.update((entry["url"], entry.get("listed_in") is not None) for entry in entries)
 
     def store_page(self, item: PageItem) -> None:
         self.take_pending_notes(item)

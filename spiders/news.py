@@ -38,6 +38,7 @@ A failure is recorded with a reason in words and a ``ReasonKind`` (spiders/failu
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -85,13 +86,17 @@ from crawler.extraction.pool import ExtractionPool
 from crawler.items import Fetch, FetchItem, ListedItem, NotFetchedItem, PageItem, PageNotesItem
 from crawler.middlewares.conditional_requests import AlreadyFetched
 from crawler.middlewares.max_pages import MaxPagesReached
-from crawler.middlewares.network_boundary import OutsideBoundary
 from crawler.middlewares.robots_txt import ForbiddenByRobots
 from crawler.network.boundary import Boundary, Refusal
+from crawler.network.refusals import OutsideBoundary
+from crawler.signals import frontier_spilled
 from crawler.sources.config import Config, ConfigError, ConfigProblem, SourceConfig, adhoc_source, load_config
 from crawler.sources.ops_tables import RenderMode
 from spiders.failures import failure_reason
 from spiders.reading import read_in_pool, warm_up
+
+FRONTIER_PAGE_ROWS = 1000  # frontier rows read back per query
+FRONTIER_REFILL_TRIES = 3  # idle turns (5 s each) to wait for spilled rows to be committed
 
 # Known URLs come after new ones: first those with a change signal, then due revisits.
 PRIORITY_SIGNALLED = -10
@@ -138,6 +143,7 @@ class NewsSpider(scrapy.Spider):
         max_sitemap_depth: int,
         pattern_budget: int,
         max_links: int = 0,
+        max_pending: int = 0,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, name=self.name, **kwargs)
@@ -151,6 +157,13 @@ class NewsSpider(scrapy.Spider):
         self.max_sitemap_depth = max_sitemap_depth
         self.budget = PatternBudget(pattern_budget)
         self.max_links = max_links  # DISCOVERY_MAX_LINKS_PER_PAGE (0: no cap)
+        # DISCOVERY_MAX_PENDING: past that many requests waiting, new URLs go to the archive's frontier
+        # (spilled) and are read back as the queue drains; 0 (or RECRAWL_ENABLED off): no cap.
+        self.max_pending = max_pending
+        self.pending = 0  # page requests made and not yet sent or dropped
+        self.spilled: set[str] = set()  # spilled URLs not read back yet
+        self.refill_after = ""  # the frontier is read back in URL order, from here
+        self.refill_misses = 0
         # DISCOVERY_SITEMAP_MAX_* and DISCOVERY_FEED_MAX_* (from_crawler); the readers' own defaults otherwise.
         self.sitemap_limits: dict[str, int] = {}
         self.feed_limits: dict[str, int] = {}
@@ -191,6 +204,9 @@ class NewsSpider(scrapy.Spider):
             max_sitemap_depth=crawler.settings.getint("DISCOVERY_SITEMAP_MAX_DEPTH"),
             pattern_budget=crawler.settings.getint("DISCOVERY_PATTERN_BUDGET"),
             max_links=crawler.settings.getint("DISCOVERY_MAX_LINKS_PER_PAGE"),
+            max_pending=crawler.settings.getint("DISCOVERY_MAX_PENDING")
+            if crawler.settings.getbool("RECRAWL_ENABLED")
+            else 0,
             **kwargs,
         )
         spider.rendering = rendering
@@ -211,6 +227,10 @@ class NewsSpider(scrapy.Spider):
         }
         crawler.signals.connect(spider.start_workers, signal=signals.spider_opened)
         crawler.signals.connect(spider.check_dropped, signal=signals.spider_idle)
+        if spider.max_pending:
+            crawler.signals.connect(spider.refill_from_frontier, signal=signals.spider_idle)
+            crawler.signals.connect(spider.count_gone, signal=signals.request_reached_downloader)
+            crawler.signals.connect(spider.count_gone, signal=signals.request_dropped)
         crawler.signals.connect(spider.page_settled, signal=signals.item_scraped)
         spider.archive_db = crawler.settings.get("ARCHIVE_DB")
         spider.extract_workers = crawler.settings.getint("EXTRACT_WORKERS") or None
@@ -255,6 +275,7 @@ class NewsSpider(scrapy.Spider):
         listed_in: str | None = None,
         fetching: Fetching | None = None,
         link_text: str | None = None,
+        queued_freely: bool = False,
     ) -> scrapy.Request | None:
         """A request for a page that may be an article; None when a rule says not to fetch it.
 
@@ -315,8 +336,82 @@ class NewsSpider(scrapy.Spider):
             self.crawler.stats.inc_value("newsarchive/links_over_pattern_budget")
             self.budget.hold(target, request)
             return None
+        if self.max_pending and self.pending >= self.max_pending and fetching == Fetching.NEW and not queued_freely:
+            self.spill(target, visit)
+            return None
         self.requested.add(target)
+        self.pending += 1
         return request
+
+    # -- a bounded queue: the frontier in the archive holds what does not fit ---------------------
+
+    def count_gone(self, request: scrapy.Request, spider: Any) -> None:
+        """A page request left the queue (sent, or dropped). Counted from page_request, not from the
+        scheduler's signal: a page's links are all made before the first of them is scheduled."""
+        if request.meta.get("kind") == "page" and not request.meta.get("redirect_urls"):
+            self.pending = max(0, self.pending - 1)
+
+    def spill(self, url: str, visit: Visit) -> None:
+        """The queue is full: the URL goes to the archive's frontier instead of into memory."""
+        if url in self.spilled:
+            return
+        if not self.spilled:
+            self.logger.info(
+                "%d requests wait already (DISCOVERY_MAX_PENDING): further URLs go to the archive's frontier "
+                "and are read back as the queue drains",
+                self.pending,
+                extra={"event": "frontier_spilled"},
+            )
+        self.spilled.add(url)
+        self.crawler.stats.inc_value("newsarchive/frontier/spilled")
+        self.crawler.signals.send_catch_log(
+            signal=frontier_spilled, source=self.source.name, entries=[visit.frontier_entry(url)]
+        )
+
+    def refill_from_frontier(self) -> None:
+        """The crawl goes idle with spilled URLs: read them back from the frontier, half a queue at a time."""
+        if not self.spilled:
+            return
+        from archive import ArchiveReader  # a crawl that never spills never reads the archive here
+
+        scheduled = 0
+        with ArchiveReader(self.archive_db, check=False) as reader:
+            while scheduled < max(1, self.max_pending // 2):
+                rows = reader.frontier(self.source.name, self.refill_after, FRONTIER_PAGE_ROWS)
+                if not rows:
+                    self.refill_after = ""  # from the start again next time: rows committed since
+                    break
+                self.refill_after = rows[-1]["url"]
+                for row in rows:
+                    if row["url"] not in self.spilled:
+                        continue
+                    self.spilled.discard(row["url"])
+                    request = self.page_request(
+                        row["url"],
+                        row["found_by"] or FoundBy.LINK,
+                        hops=row["hops"] or 0,
+                        hints=json.loads(row["hints"]) if row["hints"] else None,
+                        signal=row["signal"],
+                        listed_in=row["listed_in"],
+                        fetching=Fetching.NEW,
+                        queued_freely=True,  # read back: this loop bounds how many
+                    )
+                    if request is not None:
+                        self.crawler.engine.crawl(request)
+                        scheduled += 1
+        self.crawler.stats.inc_value("newsarchive/frontier/read_back", scheduled)
+        if scheduled:
+            self.refill_misses = 0
+            raise DontCloseSpider
+        self.refill_misses += 1
+        if self.refill_misses <= FRONTIER_REFILL_TRIES:
+            raise DontCloseSpider  # spilled rows not committed yet: the archive pipeline commits them shortly
+        self.logger.warning(
+            "%d spilled URLs were not found in the archive's frontier; the next run fetches them",
+            len(self.spilled),
+            extra={"event": "frontier_unread"},
+        )
+        self.spilled.clear()
 
     def take_note(self, url: str, target: str, found_by: str, hints: dict[str, Any] | None) -> None:
         """Remember who named ``target`` and what they said, whether or not it is requested now: the

@@ -7,6 +7,7 @@ it runs.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sqlite3
@@ -239,3 +240,28 @@ def test_a_crawl_pauses_while_another_process_holds_the_archive_lock_and_loses_n
     assert run["status"] == "succeeded", run["reason"]
     assert rows(db, "SELECT COUNT(*) AS n FROM articles")[0]["n"] == count
     assert "crawl paused until it can write again" in output and "crawl resumed" in output
+
+
+def test_a_full_queue_spills_to_the_archive_frontier_and_every_page_is_still_fetched(tmp_path: Path) -> None:
+    count = 150
+
+    def app(request: Request) -> Reply:
+        if request.path == "/":
+            links = "".join(f'<a href="/2025/06/03/story-{n}/">Story {n}</a>' for n in range(count))
+            return Reply(200, f"<html><body>{links}</body></html>".encode())
+        if request.path.startswith("/2025/"):
+            return Reply(200, article_page(f"Story {request.path.split('-')[-1].strip('/')}").encode())
+        return Reply(404)
+
+    db = tmp_path / "archive.db"
+    with serve(app) as site:
+        crawl(site.base_url + "/", db, "DISCOVERY_MAX_PENDING=20")
+        fetched = [path for path in site.paths() if path.startswith("/2025/")]
+    (run,) = rows(db, "SELECT * FROM crawl_runs")
+    assert run["status"] == "succeeded", run["reason"]
+    assert sorted(fetched) == sorted(set(fetched)) and len(fetched) == count  # each page once
+    assert rows(db, "SELECT COUNT(*) AS n FROM articles")[0]["n"] == count
+    assert rows(db, "SELECT COUNT(*) AS n FROM crawl_state WHERE fetched_at IS NULL")[0]["n"] == 0
+    stats = json.loads(run["stats_json"])
+    assert stats["newsarchive/frontier/spilled"] >= count - 20
+    assert stats["newsarchive/frontier/read_back"] == stats["newsarchive/frontier/spilled"]
