@@ -18,6 +18,9 @@ from scrapy.exceptions import (
     IgnoreRequest,
     ResponseDataLossError,
 )
+
+# Scrapy's own class for it: the only way to tell a decompression bomb from other dropped requests.
+from scrapy.utils._compression import _DecompressionMaxSizeExceeded
 from twisted.internet import error as tx_error
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseFailed, ResponseNeverReceived
@@ -32,6 +35,13 @@ def failure_reason(failure: Failure, settings: Any) -> tuple[str, ReasonKind]:
     meta = failure.request.meta
     if failure.check(BrowserLoadFailed):
         return str(failure.value), ReasonKind.CONNECTION_FAILED
+    if failure.check(IgnoreRequest) and isinstance(failure.value.__cause__, _DecompressionMaxSizeExceeded):
+        # Scrapy's HttpCompressionMiddleware: a Content-Encoding (gzip, br…) body inflating past the limit.
+        limit = int(meta.get("download_maxsize", settings.getint("DOWNLOAD_MAXSIZE")) or 0)
+        return (
+            f"response inflates past DOWNLOAD_MAXSIZE ({limit} bytes) as it is decompressed (a compression bomb?); "
+            f"if such pages matter, raise it (newsarchive crawl -s DOWNLOAD_MAXSIZE={limit * 2})"
+        ), ReasonKind.TOO_LARGE
     if failure.check(IgnoreRequest):
         message = str(failure.value) or "request dropped"
         if redirects_exhausted(meta, settings.getint("REDIRECT_MAX_TIMES")):
