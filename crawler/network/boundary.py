@@ -137,6 +137,9 @@ class Boundary:
         host = host_key(parts.hostname or "")
         if not host:
             return Refusal(ReasonKind.OFF_SITE, f"refused {url!r}: it has no host")
+        if parts.username is not None or parts.password is not None:
+            # A redirect to user:password@host would send (and log, and store) credentials.
+            return Refusal(ReasonKind.OFF_SITE, f"refused a URL of {host} that carries a user name or password")
         wanted = port_class(scheme, port)
         matching = [ports for allowed, ports in self.ports.items() if host == allowed or host.endswith("." + allowed)]
         if any(wanted in ports for ports in matching):
