@@ -3,11 +3,12 @@
 APScheduler 3 runs one job per scheduled source (job id = source name) from a SQLite job store
 (``[scheduler] jobstore``), so the schedule survives restarts. Each run is a child process
 (crawler.run.supervisor / crawler.run.crawl_process) with its own ``crawl_runs`` row and log file, stopped when
-it overruns the source's ``max_runtime`` (SIGTERM, then SIGKILL of its process group) and
+it overruns the source's ``max_runtime`` (SIGTERM, then SIGKILL: crawler.run.supervisor.kill_crawl) and
 recorded as timed_out. Never two runs of one source at once: a run due while the previous one
 still goes is recorded as skipped, with the reason. Runs missed while the scheduler was down are
-coalesced into one catch-up run. SIGTERM/SIGINT stop it cleanly (running crawls get
-``shutdown_grace`` to finish and are recorded as interrupted); SIGHUP re-reads the sources file.
+coalesced into one catch-up run. SIGTERM/SIGINT stop it cleanly (running crawls get one SIGTERM at
+once, then ``shutdown_grace`` to finish, and are recorded as interrupted with the signal as the
+reason); a second SIGTERM/SIGINT stops them at once; SIGHUP re-reads the sources file.
 After every run the source's health is checked (crawler.ops.alerts) and metrics are updated
 (crawler.ops.metrics). Settings: the sources file's ``[scheduler]``, ``[health]``, ``[alerts]`` and
 ``[metrics]`` tables and each source's ``schedule`` and ``max_runtime``.
@@ -52,7 +53,17 @@ from archive.models import RunStatus, RunTrigger
 from crawler.ops.runlog import prune_logs
 from crawler.run.crawl_process import CrawlSpec
 from crawler.run.liveness import abandon_stale_runs
-from crawler.run.supervisor import close_run, kill_process_group, mark_interrupted, start_crawl, stop_crawl
+from crawler.run.run_dir import find_run_dir, sweep_run_dirs
+from crawler.run.supervisor import (
+    ask_to_stop,
+    close_run,
+    forced_reason,
+    kill_crawl,
+    mark_interrupted,
+    start_crawl,
+    stop_crawl,
+    stop_reason,
+)
 from crawler.sources.config import Config, ConfigError, SourceConfig, load_config
 from crawler.sources.ops_tables import Schedule, SchedulerConfig
 
@@ -312,7 +323,6 @@ def run_scheduled_crawl(config_path: str, db_path: str, source_name: str, trigge
             source.name,
             config.scheduler.log_dir,
             emit=lambda line: logger.warning("[%s] %s", source.name, line),
-            own_session=True,
             render_js=source.render_js,
         )
     logger.info(
@@ -361,6 +371,8 @@ class CrawlScheduler:
         self.scheduler: BackgroundScheduler | None = None
         self.metrics: Any = None
         self.stopping = threading.Event()
+        self.stop_signals: list[str] = []  # SIGTERM/SIGINT received, by name: the first stops, a second forces
+        self.forced = threading.Event()
         self.reload_requested = threading.Event()
         self.last_prune: datetime | None = None
 
@@ -371,6 +383,8 @@ class CrawlScheduler:
         with Archive(config.archive.db) as archive:
             for run in abandon_stale_runs(archive):
                 logger.warning("run %s of %s marked abandoned: %s", run["id"], run["source"], run["reason"])
+        for folder in sweep_run_dirs():
+            logger.info("removed %s: the temp folder of a crawl whose processes are gone", folder)
         self.prune_logs()
         config.scheduler.jobstore.parent.mkdir(parents=True, exist_ok=True)
         self.scheduler = BackgroundScheduler(
@@ -410,8 +424,8 @@ class CrawlScheduler:
 
     def run_forever(self) -> int:
         """Serve until SIGTERM/SIGINT; SIGHUP reloads the sources file. Returns the exit code."""
-        signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
-        signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
+        signal.signal(signal.SIGTERM, self.on_stop_signal)
+        signal.signal(signal.SIGINT, self.on_stop_signal)
         signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
         self.start()
         logger.info(
@@ -424,6 +438,13 @@ class CrawlScheduler:
         self.shutdown()
         return 0
 
+    def on_stop_signal(self, signum: int, frame: object) -> None:
+        """The first SIGTERM/SIGINT stops the scheduler cleanly, a later one stops its crawls at once."""
+        self.stop_signals.append(signal.Signals(signum).name)
+        if self.stopping.is_set():
+            self.forced.set()
+        self.stopping.set()
+
     def reload(self) -> None:
         try:
             config = load_config(self.config_path)
@@ -435,35 +456,58 @@ class CrawlScheduler:
         logger.info("reloaded %s", self.config_path)
 
     def shutdown(self) -> None:
-        """Stop scheduling; give running crawls shutdown_grace to finish, then kill them; record all."""
+        """Stop scheduling; ask running crawls to stop, give them shutdown_grace, then kill them; record all.
+
+        Each crawl gets one SIGTERM at once (none when the same signal reached it directly:
+        crawler.run.supervisor.ask_to_stop), then its run is marked interrupted with the signal as the
+        reason. A second signal, or the end of shutdown_grace, kills what still runs.
+        """
         if self.scheduler is None:
             return
         grace = self.config.scheduler.shutdown_grace
         # No new run starts from here on; running jobs go on in their threads and close their runs.
         self.scheduler.shutdown(wait=False)
         db = self.config.archive.db
-        with Archive(db) as archive:
+        with Archive(db) as archive:  # reading only: writes come after the signals
             running = runs_to_interrupt(archive.runs_with_status(RunStatus.RUNNING), is_child_of_this_process)
+        for run in running:  # before any archive write: see ask_to_stop
+            ask_to_stop(run["pid"], find_run_dir(run["id"]))
+        reason = stop_reason(self.stop_signals[0] if self.stop_signals else "SIGTERM", "the scheduler")
+        with Archive(db) as archive:
             for run in running:
-                mark_interrupted(archive, run["id"], "the scheduler was shut down")
+                mark_interrupted(archive, run["id"], reason)
         if running:
-            logger.info("shutting down: %d running crawl(s) get %.0fs to finish", len(running), grace)
-        for run in running:
-            _signal(run["pid"], signal.SIGTERM)  # the crawl process alone: Scrapy stops gracefully
+            logger.info(
+                "shutting down: %d running crawl(s) get %.0fs to finish (send the signal again to stop them at once)",
+                len(running),
+                grace,
+            )
         ids = [run["id"] for run in running]
-        if not self.wait_for_runs(ids, grace):
-            logger.warning("crawls still running after %.0fs: killing them", grace)
-            for run in running:
-                kill_process_group(run["pid"])
+        if not self.wait_for_runs(ids, grace, stop_early=self.forced):
+            forced = self.forced.is_set()
+            if forced:
+                logger.warning("stopping the crawls at once")
+                still = forced_reason(reason)
+            else:
+                logger.warning("crawls still running after %.0fs: killing them", grace)
+                still = f"{reason}; still running after shutdown_grace ({grace:g}s): killed"
+            with Archive(db) as archive:
+                left = [run for run in running if archive.run(run["id"])["status"] == RunStatus.RUNNING]
+                for run in left:  # before the kill: the job thread closes the run as soon as it is dead
+                    mark_interrupted(archive, run["id"], still)
+            for run in left:
+                kill_crawl(run["pid"])  # its job thread reaps it and closes the run
             self.wait_for_runs(ids, self.config.scheduler.stop_grace + 10)
         if self.metrics is not None:
             self.metrics.stop_server()
         logger.info("scheduler stopped")
 
-    def wait_for_runs(self, run_ids: list[int], timeout: float) -> bool:
-        """Wait until these runs are closed (their job threads record the end); False on timeout."""
+    def wait_for_runs(self, run_ids: list[int], timeout: float, stop_early: threading.Event | None = None) -> bool:
+        """Wait until these runs are closed (their job threads record the end); False on timeout or once ``stop_early`` is set."""
         deadline = time.monotonic() + timeout
         while run_ids:
+            if stop_early is not None and stop_early.is_set():
+                return False
             with ArchiveReader(self.config.archive.db) as archive:
                 if all(status != RunStatus.RUNNING for status in archive.run_statuses(run_ids).values()):
                     return True
@@ -594,15 +638,6 @@ class CrawlScheduler:
         self.metrics = SchedulerMetrics()
         port = self.metrics.start_server(self.config.metrics.host, self.config.metrics.port)
         logger.info("Prometheus metrics on http://%s:%s/metrics", self.config.metrics.host, port)
-
-
-def _signal(pid: int | None, signum: int) -> None:
-    if pid is None:
-        return
-    try:
-        os.kill(pid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _local(when: datetime | None) -> str:

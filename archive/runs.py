@@ -141,7 +141,8 @@ def finish_run_row(
     Without ``stats`` (the scheduler closing a run its crawl process could not), the stats
     already recorded are kept. A run closed again (its parent recording the exit code once every
     crawl of a command has ended) keeps the end its crawl recorded: ``finished_at`` and ``duration_s``
-    are the crawl's own, not the moment the slowest crawl beside it ended.
+    are the crawl's own, not the moment the slowest crawl beside it ended. An abandoned run (its
+    process died unseen, found later) ends at its last fetch, not when it was found.
     """
     counts = run_counts(db, run_id)
     fetch_rows = counts.pop("fetch_rows")
@@ -153,6 +154,8 @@ def finish_run_row(
         requests = recorded[0] if recorded and recorded[0] is not None else fetch_rows
     if recorded and recorded[1]:
         now = recorded[1]
+    elif status == RunStatus.ABANDONED:
+        now = last_activity(db, run_id) or started_at
     duration_s = round((parse_utc(now) - parse_utc(started_at)).total_seconds(), 3)
     updates: dict[str, Any] = dict(
         counts,
@@ -171,6 +174,12 @@ def finish_run_row(
         updates["renders_needed"] = int(stats.get(RENDERS_NEEDED_STAT) or 0)
     assignments = ", ".join(f"{name} = ?" for name in updates)
     db.execute(f"UPDATE crawl_runs SET {assignments} WHERE id = ?", [*updates.values(), run_id])
+
+
+def last_activity(db: Database, run_id: int) -> str | None:
+    """When the run last recorded a fetch (None: it recorded none)."""
+    row = db.execute("SELECT max(fetched_at) FROM fetches WHERE run_id = ?", [run_id]).fetchone()
+    return row[0] if row else None
 
 
 def mark_stop_requested(db: Database, run_id: int, reason: str) -> None:

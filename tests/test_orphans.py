@@ -9,12 +9,15 @@ gone (a zombie counts as gone: it runs nothing and only waits for its new parent
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -80,16 +83,27 @@ def query(db: Path, sql: str) -> tuple | None:
         return None  # not created yet
 
 
-def start_crawl(url: str, db: Path, tmp_path: Path) -> subprocess.Popen:
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A TMPDIR of the test's own for the crawl command: its run folders (everything the crawl puts in
+    temp files) land there. In /tmp: pytest's tmp_path is too long a path for them (crawler.run.run_dir)."""
+    folder = Path(tempfile.mkdtemp(prefix="na-", dir="/tmp"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def start_crawl(url: str, db: Path, tmp_path: Path, temp_dir: Path, **popen: object) -> subprocess.Popen:
+    """``newsarchive crawl URL`` as a child process, ``temp_dir`` its TMPDIR."""
     command = [sys.executable, "-m", "crawler.cli", "crawl", url, "--db", str(db), "--delay", "0.2"]
     command += ["--workers", "2", "--no-progress", "--log-dir", str(tmp_path / "logs")]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    environment = {**os.environ, "TMPDIR": str(temp_dir)}
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment, **popen)
 
 
-def crawl_under_way(db: Path, cli: subprocess.Popen) -> tuple[int, dict[int, str]]:
-    """Wait until the crawl archived a few articles (so its workers exist); its pid and its tree."""
+def crawl_under_way(db: Path, cli: subprocess.Popen, articles: int = 3) -> tuple[int, dict[int, str]]:
+    """Wait until the crawl archived ``articles`` articles (so its workers exist); its pid and its tree."""
     started = time.monotonic()
-    while (query(db, "SELECT count(*) FROM articles") or (0,))[0] < 3:
+    while (query(db, "SELECT count(*) FROM articles") or (0,))[0] < articles:
         assert cli.poll() is None, "the crawl ended before the test could kill it"
         assert time.monotonic() - started < 90, "the crawl archived nothing within 90s"
         time.sleep(0.1)
@@ -125,10 +139,10 @@ def test_watch_process_calls_back_when_the_process_ends() -> None:
 
 @pytest.mark.e2e
 @pytest.mark.slow
-def test_killing_the_crawl_process_leaves_no_worker_forkserver_or_tracker(tmp_path: Path) -> None:
+def test_killing_the_crawl_process_leaves_no_worker_forkserver_or_tracker(tmp_path: Path, short_tmp: Path) -> None:
     db = tmp_path / "archive.db"
     with serve_site(NewsSite(n_articles=200, seed=3)) as local:
-        cli = start_crawl(local.base_url + "/", db, tmp_path)
+        cli = start_crawl(local.base_url + "/", db, tmp_path, short_tmp)
         tree: dict[int, str] = {}
         try:
             crawl_pid, tree = crawl_under_way(db, cli)
@@ -140,14 +154,15 @@ def test_killing_the_crawl_process_leaves_no_worker_forkserver_or_tracker(tmp_pa
             kill_what_is_left([*tree, cli.pid])
     status, reason = query(db, "SELECT status, reason FROM crawl_runs WHERE id = 1")
     assert status == "failed" and "killed by signal 9" in reason
+    assert list(short_tmp.iterdir()) == []  # its temp folder (pymp-*) went with the run
 
 
 @pytest.mark.e2e
 @pytest.mark.slow
-def test_killing_newsarchive_crawl_stops_the_crawl_and_its_helpers(tmp_path: Path) -> None:
+def test_killing_newsarchive_crawl_stops_the_crawl_and_its_helpers(tmp_path: Path, short_tmp: Path) -> None:
     db = tmp_path / "archive.db"
     with serve_site(NewsSite(n_articles=200, seed=4)) as local:
-        cli = start_crawl(local.base_url + "/", db, tmp_path)
+        cli = start_crawl(local.base_url + "/", db, tmp_path, short_tmp)
         tree: dict[int, str] = {}
         try:
             crawl_pid, _ = crawl_under_way(db, cli)
@@ -163,3 +178,4 @@ def test_killing_newsarchive_crawl_stops_the_crawl_and_its_helpers(tmp_path: Pat
     status, reason, finished = query(db, "SELECT status, reason, finished_at FROM crawl_runs WHERE id = 1")
     assert status == "interrupted" and finished
     assert reason == f"its parent process (pid {cli.pid}, which started the crawl) died; the crawl stopped itself"
+    assert list(short_tmp.iterdir()) == []  # the crawl removed its temp folder as it exited

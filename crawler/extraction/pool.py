@@ -18,7 +18,9 @@ tracker's pipe, so when the owner dies (SIGKILL, the OOM killer) the workers wai
 queue for ever, the forkserver and the tracker wait for those pipes to close, and all three live on
 re-parented to PID 1. So each worker watches its owner (:func:`watch_process`: a pidfd on Linux,
 polling elsewhere) and exits the moment it is gone; the forkserver and the tracker then see their
-pipes close and exit by themselves, within a second.
+pipes close and exit by themselves, within a second (multiprocessing's tracker then also removes
+the pool's semaphores from /dev/shm: it must not be killed along with the others). Workers ignore
+SIGINT (a terminal's Ctrl-C to the whole group): the owner stops them once its pages are done.
 
 Settings: ``workers`` (``None`` -> ``os.cpu_count()``), ``drop_selectors`` and ``min_text_chars``
 (passed to ``extract_page``).
@@ -82,7 +84,12 @@ def watch_process(pid: int, on_exit: Callable[[], None], name: str = "watch-proc
 def _init_worker(owner_pid: int) -> None:
     """In each worker: exit when the pool's owner is gone; import trafilatura and its data once, not on the first page."""
     import gc
+    import signal
 
+    # Ctrl-C at a terminal reaches every process of the group: the owner finishes the pages in
+    # flight and then stops the workers itself. SIGTERM keeps its default: the executor stops the
+    # workers of a broken pool with it, and waits for them.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.freeze()
     watch_process(owner_pid, lambda: os._exit(1), name="watch-owner")
     import trafilatura  # noqa: F401

@@ -3,25 +3,35 @@
 Scrapy's reactor cannot restart, so every crawl, manual (``newsarchive crawl``) or scheduled
 (``newsarchive schedule``), runs in a child started as ``python -m crawler.run.crawl_process SPEC_JSON``
 with an argument list, never a shell. The spec names the source (in a sources file, or an ad
-hoc URL), the archive, the ``crawl_runs`` row the parent created for it, its log file and any
-setting overrides. The crawl records its outcome in that row (the archive pipeline closes it);
-the parent reads progress and the outcome from the archive, never from this process's exit code.
-For a person running it by hand the exit code still says how it went, read back from the row:
-0 when the crawl succeeded, 1 when it failed, 2 on a configuration error.
+hoc URL), the archive, the ``crawl_runs`` row the parent created for it, its log file, its temp
+folder and any setting overrides. The crawl records its outcome in that row (the archive pipeline
+closes it); the parent reads progress and the outcome from the archive, never from this process's
+exit code. For a person running it by hand the exit code still says how it went, read back from
+the row: 0 when the crawl succeeded, 1 when it did not (failed, interrupted), 2 on a configuration
+error.
+
+Stopping: this process handles SIGTERM and SIGINT itself (:class:`StopRequest`; Scrapy's own
+handlers are not installed). The first asks for a graceful stop: Scrapy finishes the pages in
+flight, the archive is flushed, and the run is recorded ``interrupted`` with the reason (the
+supervisor's, when it asked; else "stopped by SIGTERM to the crawl process"). The same signal
+again within ``DUPLICATE_SIGNAL_S`` is the same request, not a second one: a signal sent to a whole
+cgroup (systemd's default ``KillMode``) reaches this process directly and again, forwarded, through
+its supervisor. A later one forces the stop: the reactor stops at once, and ``FORCED_EXIT_S``
+later the process leaves whatever it is doing. A signal before the crawl began ends the process
+before it fetches anything, the run recorded ``interrupted``.
 
 A crawl never runs on orphaned: the spec names its parent (``parent_pid``, set by the supervisor),
 and when that process dies (``newsarchive crawl`` or the scheduler killed with SIGKILL) the crawl
-stops itself as on SIGTERM (Scrapy finishes the pages in flight and closes the archive), then
-records its run ``interrupted`` with the reason; after ``PARENT_GONE_GRACE_S`` a second SIGTERM
-forces the stop, and ``PARENT_GONE_EXIT_S`` later the process exits whatever it is doing (the run
-then stays ``running`` until the next crawl marks it ``abandoned``, as it does for a crawl whose
-parent dies while it is still starting: SIGTERM before Scrapy runs simply ends the process). Its
-extraction workers follow it (crawler.extraction.pool), and with them the forkserver and the
-resource tracker.
+stops itself as on SIGTERM, then records its run ``interrupted`` with the reason; after
+``PARENT_GONE_GRACE_S`` it forces the stop as on a second signal. Its extraction workers follow it
+(crawler.extraction.pool), and with them the forkserver and the resource tracker. Its temp folder
+(``run_dir``, crawler.run.run_dir) is removed as it exits.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import logging
 import os
@@ -29,10 +39,11 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Literal
 
 from archive.models import RunStatus, RunTrigger
 
@@ -40,8 +51,12 @@ if TYPE_CHECKING:
     from scrapy.settings import Settings
 
 EXIT_OK, EXIT_CRAWL_FAILED, EXIT_CONFIG = 0, 1, 2
-PARENT_GONE_GRACE_S = 15.0  # from the parent's death to the second SIGTERM (Scrapy's forced stop)
-PARENT_GONE_EXIT_S = 10.0  # then to leaving the process, whatever it is doing
+PARENT_GONE_GRACE_S = 15.0  # from the parent's death to the forced stop
+# A stop signal this soon after the first is the same request: one signal to a whole cgroup arrives
+# directly and, forwarded, through the supervisor (which forwards at once, before any other work).
+DUPLICATE_SIGNAL_S = 1.5
+FORCED_EXIT_S = 5.0  # after the forced stop began, to leaving the process whatever it is doing
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 LOG_FORMAT = "%(asctime)s [%(name)s] %(levelname)s: %(message)s"
 
 
@@ -60,6 +75,7 @@ class CrawlSpec:
     log_level: str = "INFO"  # what reaches stderr
     log_file: str | None = None  # the run's own log, JSON lines (crawler.ops.runlog)
     parent_pid: int | None = None  # the supervising process: when it dies the crawl stops (None: by hand)
+    run_dir: str | None = None  # the run's temp folder (TMPDIR), made by the supervisor (crawler.run.run_dir)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -166,6 +182,116 @@ def recorded_exit_code(spec: CrawlSpec, run_id: int) -> int:
     return EXIT_OK if status == RunStatus.SUCCEEDED else EXIT_CRAWL_FAILED
 
 
+SignalEffect = Literal["stop", "duplicate", "force"]
+
+
+def signal_effect(first_at: float | None, now: float, window: float = DUPLICATE_SIGNAL_S) -> SignalEffect:
+    """What a stop signal arriving at ``now`` means, given when the first came (None: none yet).
+
+    "stop" (the first: a graceful stop), "duplicate" (within ``window`` of the first: the same
+    request, arriving twice), "force" (a later one: stop at once).
+    """
+    if first_at is None:
+        return "stop"
+    if now - first_at < window:
+        return "duplicate"
+    return "force"
+
+
+@dataclass
+class StopRequest:
+    """The stop signals this crawl process got, and what they set off (see the module docstring).
+
+    The handler only records and calls what was registered; logging and archive writes happen in
+    the reactor thread or after the crawl, never in the handler, which may have interrupted either.
+    """
+
+    run_dir: Path | None = None  # where the supervisor looks for the stop marker (crawler.run.run_dir)
+    signal_name: str | None = None  # the first stop signal
+    first_at: float | None = None  # when it came (time.monotonic)
+    duplicates: int = 0
+    forced: bool = False
+    graceful: Callable[[], None] | None = None  # set once the crawl is set up: begins Scrapy's graceful stop
+    force: Callable[[], None] | None = None  # set once the crawl is set up: stops the reactor at once
+
+    @property
+    def requested(self) -> bool:
+        return self.first_at is not None
+
+    def handle(self, signum: int, now: float) -> SignalEffect:
+        from crawler.run.run_dir import mark_stop_signal
+
+        effect = signal_effect(self.first_at, now)
+        if effect == "stop":
+            self.first_at, self.signal_name = now, signal.Signals(signum).name
+            if self.run_dir is not None:
+                mark_stop_signal(self.run_dir, self.signal_name)
+            if self.graceful is not None:
+                self.graceful()
+        elif effect == "duplicate":
+            self.duplicates += 1
+        else:
+            self.forced = True
+            if self.force is None:
+                raise SystemExit(EXIT_CRAWL_FAILED)  # the crawl has not begun: nothing to finish
+            self.force()
+        return effect
+
+    def install(self) -> None:
+        """Handle SIGTERM and SIGINT in this process (main thread only, as Python requires)."""
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self.on_signal)
+
+    def on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.handle(signum, time.monotonic())
+
+    def reason(self) -> str:
+        text = f"stopped by {self.signal_name} to the crawl process"
+        return text + ("; a second signal stopped it at once" if self.forced else "")
+
+
+def connect_stop(process: Any, crawler: Any, request: StopRequest) -> None:
+    """Let ``request`` stop this crawl: gracefully once the engine runs (at once if it was asked
+    before), or at once on a second signal. Called once the crawl has installed the reactor
+    (``process.crawl``), before it runs: importing the reactor earlier would install the wrong one."""
+    from scrapy import signals
+    from twisted.internet import reactor
+
+    logger = logging.getLogger(__name__)
+    engine_started = threading.Event()
+
+    def stop_gracefully() -> None:  # in the reactor thread
+        if engine_started.is_set():
+            logger.warning(
+                "received %s: finishing the pages in flight, then stopping (send it again to stop at once)",
+                request.signal_name,
+            )
+            process.stop()
+
+    def on_engine_started() -> None:
+        engine_started.set()
+        if request.requested:
+            # Asked before the engine ran: stop it once it runs (it is marked running only after this
+            # signal, and a stop before that is ignored).
+            reactor.callLater(0, stop_gracefully)
+
+    def stop_reactor() -> None:
+        logger.warning("received a second stop signal: stopping at once")
+        with contextlib.suppress(RuntimeError):  # already stopping
+            reactor.stop()
+
+    def force() -> None:
+        reactor.callFromThread(stop_reactor)
+        # Whatever Scrapy still waits for (a page in flight, a locked archive), the process leaves.
+        leave = threading.Timer(FORCED_EXIT_S, os._exit, args=(EXIT_CRAWL_FAILED,))
+        leave.daemon = True
+        leave.start()
+
+    crawler.signals.connect(on_engine_started, signal=signals.engine_started, weak=False)  # a local function
+    request.graceful = lambda: reactor.callFromThread(stop_gracefully)
+    request.force = force
+
+
 def stop_when_parent_dies(parent_pid: int, parent_gone: threading.Event) -> None:
     """Watch the parent; when it is gone, set ``parent_gone`` and stop this crawl (see the module docstring)."""
     from crawler.extraction.pool import watch_process
@@ -177,12 +303,10 @@ def stop_when_parent_dies(parent_pid: int, parent_gone: threading.Event) -> None
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stderr.fileno())  # stderr was a pipe to the dead parent
         os.close(devnull)
-        os.kill(os.getpid(), signal.SIGTERM)  # Scrapy's graceful stop
+        os.kill(os.getpid(), signal.SIGTERM)  # the graceful stop (StopRequest)
         time.sleep(PARENT_GONE_GRACE_S)
         logger.warning("still running %.0fs after the parent died: forcing the stop", PARENT_GONE_GRACE_S)
-        os.kill(os.getpid(), signal.SIGTERM)  # a second signal: Scrapy stops at once
-        time.sleep(PARENT_GONE_EXIT_S)
-        os._exit(EXIT_CRAWL_FAILED)
+        os.kill(os.getpid(), signal.SIGTERM)  # later than DUPLICATE_SIGNAL_S: a second signal, the forced stop
 
     if os.getppid() != parent_pid:  # it died before this process could watch it
         threading.Thread(target=stop, name="parent-gone", daemon=True).start()
@@ -190,19 +314,45 @@ def stop_when_parent_dies(parent_pid: int, parent_gone: threading.Event) -> None
         watch_process(parent_pid, stop, name="watch-parent")
 
 
-def record_parent_gone(spec: CrawlSpec, run_id: int) -> None:
-    """The crawl stopped because its parent died: not the source's fault, so ``interrupted``, and why."""
+def parent_gone_reason(spec: CrawlSpec) -> str:
+    return f"its parent process (pid {spec.parent_pid}, which started the crawl) died; the crawl stopped itself"
+
+
+def record_stopped(spec: CrawlSpec, run_id: int, reason: str) -> None:
+    """The crawl stopped because it was told to (a signal, its parent's death): ``interrupted``, and why.
+
+    The supervisor's reason, when it asked first, is kept; a failure the crawl recorded with a
+    reason of its own (items it could not archive) keeps that reason after ours.
+    """
     from archive import Archive
 
     with Archive(spec.db) as archive:
-        archive.finish_run(
-            run_id,
-            RunStatus.INTERRUPTED,
-            reason=f"its parent process (pid {spec.parent_pid}, which started the crawl) died; the crawl stopped itself",
-        )
+        run = archive.run(run_id)
+        if not run.get("stop_requested"):
+            recorded = run.get("reason") if run.get("status") == RunStatus.FAILED else None
+            archive.request_stop(run_id, f"{reason}; {recorded}" if recorded else reason)
+        archive.finish_run(run_id, RunStatus.INTERRUPTED)
+
+
+def own_run_dir(spec: CrawlSpec) -> Path | None:
+    """Join the run's temp folder (crawler.run.run_dir) and remove it when this process exits."""
+    from crawler.run.run_dir import add_owner, remove_run_dir
+
+    if not spec.run_dir:
+        return None
+    folder = Path(spec.run_dir)
+    with contextlib.suppress(OSError):  # already removed: the supervisor is gone and swept it
+        add_owner(folder, os.getpid())
+    # Registered before multiprocessing is imported, so it runs after multiprocessing's own exit
+    # handler has removed its pymp- folder in there (atexit runs the last registered first).
+    atexit.register(remove_run_dir, folder)
+    return folder
 
 
 def run(spec: CrawlSpec) -> int:
+    request = StopRequest()
+    request.install()  # first: a signal from here on is a stop request, never a half-started process
+    request.run_dir = own_run_dir(spec)
     from archive.lean_imports import import_sqlite_utils_lean
 
     # Before anything imports sqlite-utils: pandas (where installed) would cost this process ~60 MB
@@ -229,11 +379,18 @@ def run(spec: CrawlSpec) -> int:
         logging.getLogger(__name__).error("%s", problem, extra={"event": "browser_missing"})
         record_failure(spec, run_id, str(problem))
         return EXIT_CRAWL_FAILED
-    process = CrawlerProcess(settings)
-    process.crawl(process.create_crawler(NewsSpider), source=source)
-    process.start()
+    if not request.requested:
+        process = CrawlerProcess(settings)
+        crawler = process.create_crawler(NewsSpider)
+        process.crawl(crawler, source=source)  # installs the reactor: connect_stop uses it
+        connect_stop(process, crawler, request)
+        # Our StopRequest handles SIGTERM and SIGINT, not Scrapy's handlers (which would take a
+        # signal to the whole group, arriving twice, for a second one).
+        process.start(install_signal_handlers=False)
     if parent_gone.is_set():
-        record_parent_gone(spec, run_id)
+        record_stopped(spec, run_id, parent_gone_reason(spec))
+    elif request.requested:
+        record_stopped(spec, run_id, request.reason())
     return recorded_exit_code(spec, run_id)
 
 

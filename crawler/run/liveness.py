@@ -10,6 +10,7 @@ is stale, and says why in words. Both paths use it:
 - the read-only commands (``status``, ``runs``, ``logs``) pass it to ``archive.ArchiveReader``
   (``stale_reason=``), which shows such a row as ``abandoned`` without writing the file.
 
+A process that has exited but waits to be reaped (a zombie) is gone (crawler.processes.pid_is_running).
 A run recorded by another machine is kept running: its processes cannot be seen from here. A PID
 the system has since given to another process does not keep a dead run alive: the process's start
 time (``/proc/PID/stat`` field 22, clock ticks after boot, plus the boot time from ``/proc/stat``)
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from archive.dates import parse_utc
 from archive.models import RunStatus
-from crawler.processes import pid_is_running
+from crawler.processes import pid_is_running, process_start_ticks
 
 if TYPE_CHECKING:
     from archive import Archive
@@ -50,12 +51,12 @@ def _boot_time() -> float:
 
 def process_started_at(pid: int) -> datetime | None:
     """When process ``pid`` started (UTC), from /proc; None when it is gone or /proc cannot say."""
+    ticks = process_start_ticks(pid)
+    if ticks is None:
+        return None
     try:
-        # The command name (field 2) may hold spaces and parentheses: split after its last ")".
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks = int(fields[19])  # field 22 of the whole line: start time in clock ticks after boot
         return datetime.fromtimestamp(_boot_time() + ticks / os.sysconf("SC_CLK_TCK"), UTC)
-    except (OSError, IndexError, ValueError):
+    except (OSError, ValueError):
         return None
 
 
