@@ -269,3 +269,17 @@ def test_every_broken_rule_gives_its_own_reason(archive: Archive) -> None:
     assert verdict.reasons[0].startswith("3 failed runs in a row")
     assert verdict.reasons[1].startswith("the last 3 runs")
     assert verdict.reasons[2].startswith("75% of pages had no extractable text")
+
+
+def test_a_last_run_that_was_abandoned_makes_a_source_unhealthy_at_once(archive: Archive) -> None:
+    record_run(archive, "alpha", articles=2)
+    last = record_run(archive, "alpha", "abandoned", reason="the crawl process (pid 4242 on host) is gone")
+    record_run(archive, "alpha", "skipped")
+    verdict = evaluate_health(newest_first(archive), DEFAULTS)
+    assert not verdict.healthy and verdict.consecutive_failures == 1
+    assert verdict.reasons == [
+        f"the last run died without recording an end (run {last['id']}, abandoned: the crawl process "
+        "(pid 4242 on host) is gone)"
+    ]
+    record_run(archive, "alpha", articles=1)
+    assert evaluate_health(newest_first(archive), DEFAULTS).healthy

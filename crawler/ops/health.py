@@ -4,7 +4,9 @@
 three rules, each driven by a key of the sources file's ``[health]`` table (`HealthConfig`):
 
 - ``max_consecutive_failures``: that many failed / timed_out / abandoned runs in a row. Skipped,
-  interrupted and running runs are neither failures nor successes, so they are passed over.
+  interrupted and running runs are neither failures nor successes, so they are passed over. A last
+  run that was abandoned (its process died without recording an end: kill -9, the OOM killer, a
+  power loss) makes the source unhealthy at once, whatever the limit: nothing else reports it.
 - ``zero_articles_after`` (0 = off): the newest finished run archived no article (new, unchanged,
   updated or duplicate) while each of that many finished runs before it archived some. A streak
   of empty runs keeps the source unhealthy: the rule compares the whole streak with the runs before
@@ -54,6 +56,10 @@ def evaluate_health(runs: Sequence[Mapping[str, Any]], config: HealthConfig) -> 
     failure_reason = consecutive_failures_reason(runs, failures, config.max_consecutive_failures)
     if failure_reason:
         reasons.append(failure_reason)
+    else:
+        abandoned = abandoned_reason(runs)
+        if abandoned:
+            reasons.append(abandoned)
     zero_reason = zero_articles_reason(runs, config.zero_articles_after)
     if zero_reason:
         reasons.append(zero_reason)
@@ -73,6 +79,14 @@ def consecutive_failures(runs: Sequence[Mapping[str, Any]]) -> int:
         elif status in SUCCESS_STATUSES:
             break
     return count
+
+
+def abandoned_reason(runs: Sequence[Mapping[str, Any]]) -> str | None:
+    """Why the source is unhealthy when its last run (skipped and running ones passed over) was abandoned."""
+    last = next((run for run in runs if run.get("status") not in (RunStatus.SKIPPED, RunStatus.RUNNING)), None)
+    if last is None or last.get("status") != RunStatus.ABANDONED:
+        return None
+    return f"the last run died without recording an end ({describe_run_result(last)})"
 
 
 def consecutive_failures_reason(runs: Sequence[Mapping[str, Any]], failures: int, limit: int) -> str | None:
