@@ -46,6 +46,17 @@ def test_path_layout_is_source_folder_then_run_id(tmp_path: Path) -> None:
     assert run_log_path(Path("logs"), "bbc-news", 3).as_posix() == "logs/bbc-news/3.jsonl"
 
 
+def test_two_archives_in_one_folder_never_share_a_run_log(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    first = run_log_path(logs, "example", 1, tmp_path / "archive.db")
+    assert first == logs / "example" / "archive-1.jsonl"
+    assert run_log_path(logs, "example", 1, tmp_path / "demo.db") == logs / "example" / "demo-1.jsonl"
+    first.parent.mkdir(parents=True)
+    first.write_text("")  # run 1 of archive.db in another folder wrote here already
+    other = run_log_path(logs, "example", 1, tmp_path / "elsewhere" / "archive.db")
+    assert other != first and other.parent == first.parent and other.name.startswith("archive-")
+
+
 @pytest.mark.parametrize("bad_source", ["", "..", "a/b", "a\\b"])
 def test_path_refuses_source_names_that_escape_the_log_folder(tmp_path: Path, bad_source: str) -> None:
     with pytest.raises(ValueError, match="source name"):

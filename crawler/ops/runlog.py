@@ -17,6 +17,8 @@ The status CLI reads files back with :func:`read_log` and shows them with :func:
 
 from __future__ import annotations
 
+import hashlib
+
 import json
 import logging
 import time
@@ -31,8 +33,11 @@ ORDINARY_EVENT = "log"
 SECONDS_PER_DAY = 86_400
 
 
-def run_log_path(log_dir: Path, source: str, run_id: int) -> Path:
-    """Where run ``run_id`` of ``source`` writes its log: ``{log_dir}/{source}/{run_id}.jsonl``."""
+def run_log_path(log_dir: Path, source: str, run_id: int, archive: Path | None = None) -> Path:
+    """Where run ``run_id`` of ``source`` writes its log: ``{log_dir}/{source}/{archive}-{run_id}.jsonl``,
+    ``archive`` being the archive file's name without its extension (run ids are per archive, and two
+    archives may share a log folder); without ``archive``, ``{run_id}.jsonl``. When that name is taken
+    already (an archive of the same name in another folder), a digest of the archive's path is added."""
     if not source or source in {".", ".."} or "/" in source or "\\" in source or "\0" in source:
         raise ValueError(
             f"source name {source!r} cannot be a log folder name: "
@@ -40,7 +45,14 @@ def run_log_path(log_dir: Path, source: str, run_id: int) -> Path:
         )
     if isinstance(run_id, bool) or not isinstance(run_id, int) or run_id < 0:
         raise ValueError(f"run id {run_id!r} is not a crawl_runs id: pass the integer id of the run")
-    return Path(log_dir) / source / f"{run_id}.jsonl"
+    folder = Path(log_dir) / source
+    if archive is None:
+        return folder / f"{run_id}.jsonl"
+    path = folder / f"{Path(archive).stem}-{run_id}.jsonl"
+    if path.exists():
+        digest = hashlib.blake2b(str(Path(archive).absolute()).encode(), digest_size=3).hexdigest()
+        path = folder / f"{Path(archive).stem}-{digest}-{run_id}.jsonl"
+    return path
 
 
 def utc_timestamp(created: float) -> str:

@@ -108,7 +108,7 @@ def start_crawl(
         archive.mark_browser_first(run_id)
     if plan.why:
         logger.info("run %s of %s: %s", run_id, source, plan.why)
-    log_path = run_log_path(log_dir, source, run_id) if log_dir else None
+    log_path = run_log_path(log_dir, source, run_id, archive.path) if log_dir else None
     run_dir = make_run_dir(run_id)
     spec.run_id = run_id
     spec.log_file = str(log_path) if log_path else None
