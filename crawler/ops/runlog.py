@@ -18,7 +18,6 @@ The status CLI reads files back with :func:`read_log` and shows them with :func:
 from __future__ import annotations
 
 import hashlib
-
 import json
 import logging
 import time
