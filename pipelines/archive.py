@@ -150,6 +150,23 @@ def run_status(reason: str, stats: Mapping[str, Any]) -> RunStatus:
     return RunStatus.SUCCEEDED if ok_responses else RunStatus.FAILED
 
 
+def broken_spider_reason(stats: Mapping[str, Any]) -> str | None:
+    """Why a run that read no page is failed when its code raised on pages (e.g. extraction workers that
+    could not start): every page was an exception, not an answer the source gave."""
+    failures = int(stats.get("spider_exceptions/count") or 0)
+    if not failures or stats.get("newsarchive/pages_extracted"):
+        return None
+    kinds = sorted(
+        key.rsplit("/", 1)[1]
+        for key in stats
+        if key.startswith("spider_exceptions/") and key != "spider_exceptions/count"
+    )
+    return (
+        f"the crawl failed on {failures} page(s) and read none ({', '.join(kinds) or 'an exception'}); "
+        "see the run's log (newsarchive logs RUN_ID) and check the setup with `newsarchive doctor`"
+    )
+
+
 def lost_items_reason(lost: int, first_error: str | None, db: Any) -> str:
     """The run's reason when items it fetched could not be archived: how many, why, and what to do."""
     return (
@@ -633,6 +650,9 @@ class ArchivePipeline:
         if lost:
             status = RunStatus.FAILED
             why = lost_items_reason(lost, self.first_write_error, self.db_path)
+        broken = broken_spider_reason(stats)
+        if broken is not None and status == RunStatus.SUCCEEDED:
+            status, why = RunStatus.FAILED, broken
         if self.stop_reason is not None:
             status = RunStatus.FAILED
             why = f"stopped early: {self.stop_reason}" + (f" ({why})" if why else "")

@@ -454,3 +454,14 @@ def test_a_full_disk_stops_the_crawl_and_records_what_was_lost(tmp_path: Path) -
     assert finished["reason"].startswith("stopped early: Archive") and "disk is full" in finished["reason"]
     assert "1 item fetched in this run could not be written" in finished["reason"]
     assert rows(db, "SELECT * FROM articles") == []
+
+
+def test_a_run_whose_code_failed_on_every_page_is_not_succeeded() -> None:
+    from pipelines.archive import broken_spider_reason
+
+    stats = {"spider_exceptions/count": 12, "spider_exceptions/BrokenProcessPool": 12}
+    reason = broken_spider_reason(stats)
+    assert reason is not None and "failed on 12 page(s)" in reason and "BrokenProcessPool" in reason
+    assert "newsarchive doctor" in reason
+    assert broken_spider_reason({**stats, "newsarchive/pages_extracted": 3}) is None  # some pages were read
+    assert broken_spider_reason({}) is None
