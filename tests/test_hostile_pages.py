@@ -13,8 +13,6 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,6 +20,7 @@ from click.testing import CliRunner
 
 from crawler.cli.main import main
 from crawler.demo.server import Reply, Request, serve
+from tests.process_memory import peak_pss, tree_pss_kb
 from tests.test_bad_input import article_page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -34,49 +33,6 @@ def rows(db: Path, sql: str, *args: object) -> list[sqlite3.Row]:
     with sqlite3.connect(db) as connection:
         connection.row_factory = sqlite3.Row
         return connection.execute(sql, args).fetchall()
-
-
-def tree_pss_kb(root: int) -> int:
-    """PSS of ``root`` and all its descendants, in kB (0 for processes already gone)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        stack.extend(children.get(pid, []))
-        try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total
-
-
-@contextmanager
-def peak_pss(root: int) -> Iterator[list[int]]:
-    """Samples the tree's PSS every 50 ms while the block runs; yields a list whose [0] is the peak (kB)."""
-    peak = [0]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], tree_pss_kb(root))
-            done.wait(0.05)
-
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    try:
-        yield peak
-    finally:
-        done.set()
-        thread.join()
 
 
 def crawl(start_url: str, db: Path, *settings: str) -> str:

@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import gzip
 import sqlite3
-import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
 from crawler.demo.server import Reply, Request, serve
 from crawler.discovery.sitemaps import MAX_UNZIPPED_BYTES
+from tests.process_memory import run_sampling_peak_pss
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-PROJECT = Path(__file__).resolve().parents[1]
 STORIES = {
     "/2025/06/03/dredging-delayed/": (
         "Dredging of the eastern channel delayed",
@@ -92,58 +90,6 @@ def site(request: Request, bomb: bytes) -> Reply:
             f"<body><article><h1>{title}</h1>{paragraphs}</article></body></html>".encode(),
         )
     return Reply(404, b"<html><body>Not found</body></html>")
-
-
-def process_tree(root: int) -> list[int]:
-    """``root`` and all its descendants, from the parent ids in /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue  # gone while we looked
-            children.setdefault(ppid, []).append(int(entry.name))
-    tree, stack = [], [root]
-    while stack:
-        pid = stack.pop()
-        tree.append(pid)
-        stack.extend(children.get(pid, []))
-    return tree
-
-
-def pss_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except OSError:
-        pass  # exited between listing and reading
-    return 0
-
-
-def run_sampling_peak_pss(args: list[str], timeout: float) -> tuple[subprocess.CompletedProcess[str], float]:
-    """Run ``args``; return how it ended and the peak PSS of its process tree (MB), sampled every 50 ms."""
-    process = subprocess.Popen(args, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = [0]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], sum(pss_kb(pid) for pid in process_tree(process.pid)))
-            done.wait(0.05)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    finally:
-        done.set()
-        sampler.join()
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    return subprocess.CompletedProcess(args, process.returncode, stdout, stderr), peak[0] / 1024
 
 
 def fetch(db: Path, url: str) -> sqlite3.Row:
