@@ -13,6 +13,7 @@ import socket
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,21 @@ def test_a_page_with_100k_links_takes_only_the_cap_and_memory_stays_bounded(tmp_
     # The crawl's processes (crawl process ~110 MB, one worker ~110 MB, the forkserver ~35 MB): the page
     # costs little. Before the link cap and the link-dump gate: +610 MB, and 130 s in the worker.
     assert grown_mb < 400
+
+
+def stories_site(count: int, delay: float = 0.0) -> Callable[[Request], Reply]:
+    """A home page linking ``count`` articles; each article answers after ``delay`` seconds."""
+
+    def app(request: Request) -> Reply:
+        if request.path == "/":
+            links = "".join(f'<a href="/2025/06/03/story-{n}/">Story {n}</a>' for n in range(count))
+            return Reply(200, f"<html><body>{links}</body></html>".encode())
+        if request.path.startswith("/2025/"):
+            time.sleep(delay)
+            return Reply(200, article_page(f"Story {request.path.split('-')[-1].strip('/')}").encode())
+        return Reply(404)
+
+    return app
 
 
 def drip_server(drip_interval: float, chunks: int) -> tuple[socket.socket, list[str], threading.Event]:
@@ -156,15 +172,7 @@ def test_a_crawl_pauses_while_another_process_holds_the_archive_lock_and_loses_n
     """A real crawl; mid-crawl another connection holds the archive's write lock for 4 s (past
     ARCHIVE_BUSY_TIMEOUT): the crawl waits, resumes, and archives every article."""
     count = 30
-
-    def app(request: Request) -> Reply:
-        if request.path == "/":
-            links = "".join(f'<a href="/2025/06/03/story-{n}/">Story {n}</a>' for n in range(count))
-            return Reply(200, f"<html><body>{links}</body></html>".encode())
-        if request.path.startswith("/2025/"):
-            time.sleep(0.1)  # a crawl long enough to be caught in the middle
-            return Reply(200, article_page(f"Story {request.path.split('-')[-1].strip('/')}").encode())
-        return Reply(404)
+    app = stories_site(count, delay=0.1)  # a crawl long enough to be caught in the middle
 
     db = tmp_path / "archive.db"
     held = threading.Event()
@@ -200,14 +208,7 @@ def test_a_crawl_pauses_while_another_process_holds_the_archive_lock_and_loses_n
 
 def test_a_full_queue_spills_to_the_archive_frontier_and_every_page_is_still_fetched(tmp_path: Path) -> None:
     count = 150
-
-    def app(request: Request) -> Reply:
-        if request.path == "/":
-            links = "".join(f'<a href="/2025/06/03/story-{n}/">Story {n}</a>' for n in range(count))
-            return Reply(200, f"<html><body>{links}</body></html>".encode())
-        if request.path.startswith("/2025/"):
-            return Reply(200, article_page(f"Story {request.path.split('-')[-1].strip('/')}").encode())
-        return Reply(404)
+    app = stories_site(count)
 
     db = tmp_path / "archive.db"
     with serve(app) as site:
