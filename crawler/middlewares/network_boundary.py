@@ -6,9 +6,9 @@ source itself is there). Here it is applied where every request passes: Scrapy's
 meta-refresh middlewares hand their new request back to the engine, so it comes through here
 again. A host name is resolved first (through the crawl's pinned resolver,
 crawler.network.resolver, so the address checked is the one the download connects to) and its
-address checked. A refused request raises :class:`OutsideBoundary`, an ``IgnoreRequest`` carrying
-the :class:`~crawler.network.boundary.Refusal`; the spider records it as a ``skipped`` fetch with the
-refusal's reason and kind. A response whose URL is outside (a browser page that navigated away) is
+address checked. A refused request raises :class:`OutsideBoundary` (crawler.network.refusals), an
+``IgnoreRequest`` carrying the :class:`~crawler.network.boundary.Refusal`; the spider records it as a
+``skipped`` fetch with the refusal's reason and kind. A response whose URL is outside (a browser page that navigated away) is
 refused the same way, so nothing off the source is ever archived.
 
 Runs before robots.txt is asked (priority 50; ObeyRobotsTxtMiddleware is 100), so no robots.txt
@@ -23,24 +23,15 @@ from typing import Any
 
 from scrapy import Request
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import error as tx_error
 
 from crawler.network.boundary import Boundary, Refusal, parse_address
+from crawler.network.refusals import OutsideBoundary  # re-exported: defined below the browser layer
 
 REFUSED_STAT = "newsarchive/boundary/refused"
-
-
-class OutsideBoundary(IgnoreRequest):
-    """The request (or the page a browser ended on) is outside the source's network boundary: never fetched."""
-
-    def __init__(self, refusal: Refusal, url: str) -> None:
-        super().__init__(refusal.reason)
-        self.refusal = refusal
-        self.url = url
 
 
 class NetworkBoundaryMiddleware:
