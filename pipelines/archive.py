@@ -9,8 +9,8 @@ a kill loses at most that much). Which URL an article is stored under is decided
 
 A locked archive pauses the crawl: when another process holds the write lock past
 ``ARCHIVE_BUSY_TIMEOUT`` (kept short: a write blocks the reactor while it waits), the item is kept,
-the engine paused (no new downloads), and the committer tries again every
-``ARCHIVE_COMMIT_INTERVAL``; once the archive takes writes, the waiting items are written and the
+the engine paused (no new downloads), and the committer tries again every :data:`LOCK_RETRY_S`
+seconds; once the archive takes writes, the waiting items are written and the
 crawl resumes. Nothing is lost to a lock, however long it is held.
 
 No silent loss: an item whose write fails otherwise (a full disk, a damaged file) is logged in one
@@ -62,6 +62,9 @@ logger = logging.getLogger(__name__)
 # What a write to the archive can raise when the file, not the item, is the problem.
 WRITE_ERRORS = (sqlite3.Error, ArchiveError, OSError)
 ITEMS_LOST_STAT = "newsarchive/archive/items_lost"
+# While the archive is locked, a write is tried again this often: each try may block the reactor for
+# ARCHIVE_BUSY_TIMEOUT, so at most a third of the time goes to waiting (the crawl is paused anyway).
+LOCK_RETRY_S = 2.0
 ARCHIVE_UNWRITABLE = "archive_unwritable"  # the finish reason of a crawl stopped because its archive cannot take writes
 WRITE_ERRORS_STAT = "newsarchive/archive/write_errors"
 SUCCESSFUL_FINISH_REASONS = ("finished", "closespider_pagecount", "closespider_itemcount", "closespider_timeout")
@@ -194,6 +197,7 @@ class ArchivePipeline:
         # crawl is paused, so only the pages in flight), and when the wait began.
         self.waiting: list[Any] = []
         self.locked_since: float | None = None
+        self.lock_tried_at = float("-inf")
         # Items whose write failed, written again when the crawl ends; the first failure, for the run's reason.
         self.unwritten: list[Any] = []
         self.first_write_error: str | None = None
@@ -257,7 +261,7 @@ class ArchivePipeline:
         """Another process holds the archive's write lock: keep the item, pause the crawl (no new
         downloads, so no new items past those in flight) and let the committer retry; nothing is lost."""
         self.waiting.append(item)
-        self.locked_since = time.monotonic()
+        self.locked_since = self.lock_tried_at = time.monotonic()
         self.stats.inc_value("newsarchive/archive/lock_waits")
         logger.warning(
             "the archive %s is locked by another process (%s): crawl paused until it can write again",
@@ -276,6 +280,7 @@ class ArchivePipeline:
 
     def write_waiting(self) -> None:
         """Write what waited for the lock, in order; stop at the first that finds it still locked."""
+        self.lock_tried_at = time.monotonic()
         while self.waiting:
             item = self.waiting[0]
             try:
@@ -339,7 +344,7 @@ class ArchivePipeline:
         committer carries on, so later writes still reach the file once it can take them."""
         if self.archive is None:
             return
-        if self.locked_since is not None:
+        if self.locked_since is not None and time.monotonic() - self.lock_tried_at >= LOCK_RETRY_S:
             self.write_waiting()
         try:
             self.archive.commit()

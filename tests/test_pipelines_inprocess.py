@@ -40,7 +40,7 @@ from archive import Archive
 from archive.dedup import text_signature
 from crawler.items import Fetch, FetchItem, PageItem
 from crawler.sources.config import SourceConfig, adhoc_source
-from pipelines.archive import ArchivePipeline
+from pipelines.archive import LOCK_RETRY_S, ArchivePipeline
 from pipelines.boilerplate import BoilerplatePipeline
 from pipelines.extract import ExtractPipeline
 from pipelines.signature import SignaturePipeline
@@ -387,11 +387,14 @@ def test_a_page_that_finds_the_archive_locked_waits_and_is_written_when_the_lock
             started = time.monotonic()
             crawl.page(url, body)  # the lock is held: the page waits (the crawl would pause)
             waited = time.monotonic() - started
-            pipeline.commit()  # still locked: it keeps waiting
+            pipeline.write_waiting()  # still locked: it keeps waiting
             assert len(pipeline.waiting) == 1 and rows(db, "SELECT * FROM articles") == []
             holder.rollback()
             holder.close()
-            pipeline.commit()  # the committer's next turn writes it
+            pipeline.commit()  # too soon after the last try: the committer does not block the crawl again
+            assert len(pipeline.waiting) == 1
+            time.sleep(LOCK_RETRY_S)
+            pipeline.commit()  # the committer's next try writes it
         assert pipeline.waiting == [] and pipeline.locked_since is None
         assert waited < 5  # one short wait (ARCHIVE_BUSY_TIMEOUT), not the archive's 30 s
         assert crawl.crawler.stats.get_value("newsarchive/archive/lock_waits") == 1
