@@ -130,11 +130,16 @@ def wait_for(condition: Any, timeout: float = 10.0) -> bool:
     return condition()
 
 
-@pytest.fixture
-def rendering_crawler(real_browser: str) -> Crawler:
-    crawler = news_crawler(source=adhoc_source("http://127.0.0.1/", render_js="auto"))
+def crawler_rendering(site_url: str) -> Crawler:
+    """A crawler of the source at ``site_url`` that may render (its network boundary: that host and port)."""
+    crawler = news_crawler(source=adhoc_source(site_url, render_js="auto"))
     assert crawler.spider.rendering, "a browser was found, so this source may render"
     return crawler
+
+
+@pytest.fixture
+def rendering_crawler(real_browser: str) -> Crawler:
+    return crawler_rendering("http://127.0.0.1/")
 
 
 def start_handlers(crawler: Crawler) -> DownloadHandlers:
@@ -166,11 +171,13 @@ SCRIPTED_PAGE = b"""<html><head><title>Harbour wall</title></head><body><div id=
 
 
 @pytest.mark.browser
-def test_the_first_rendered_requests_start_one_driver_and_render(rendering_crawler: Crawler) -> None:
+@pytest.mark.usefixtures("real_browser")
+def test_the_first_rendered_requests_start_one_driver_and_render() -> None:
     before = playwright_drivers()
-    handlers = start_handlers(rendering_crawler)
-    try:
-        with serve(lambda request: Reply(200, SCRIPTED_PAGE, {"Content-Type": "text/html; charset=utf-8"})) as site:
+    with serve(lambda request: Reply(200, SCRIPTED_PAGE, {"Content-Type": "text/html; charset=utf-8"})) as site:
+        rendering_crawler = crawler_rendering(site.base_url + "/")
+        handlers = start_handlers(rendering_crawler)
+        try:
             # Two pages need the browser at once, as in a crawl: both wait for the one driver start.
             requests = [
                 Request(f"{site.base_url}/2025/03/24/harbour-wall-{n}/", meta={"kind": "page", "playwright": True})
@@ -182,8 +189,8 @@ def test_the_first_rendered_requests_start_one_driver_and_render(rendering_crawl
 
             responses = run(download_both())
             started = playwright_drivers() - before
-    finally:
-        stop_handlers(rendering_crawler)
+        finally:
+            stop_handlers(rendering_crawler)
 
     for response in responses:
         assert isinstance(response, HtmlResponse)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import socketserver
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -157,6 +159,8 @@ def test_ports_80_and_443_are_one_site_and_other_ports_are_not() -> None:
     assert boundary.url_refusal("https://news.example:8443/a").kind == ReasonKind.OFF_SITE
     assert boundary.url_refusal("ftp://news.example/a").kind == ReasonKind.OFF_SITE
     assert boundary.url_refusal("https://evilnews.example/a").kind == ReasonKind.OFF_SITE
+    with_credentials = boundary.url_refusal("https://user:secret@news.example/a")
+    assert with_credentials is not None and "secret" not in with_credentials.reason
     widened = Boundary(["https://news.example/"], ["news.example:8443", "cdn.example"])
     assert widened.url_refusal("https://news.example:8443/a") is None
     assert widened.url_refusal("https://img.cdn.example/a.jpg") is None
@@ -307,38 +311,148 @@ def test_a_rendered_page_cannot_navigate_or_fetch_outside(tmp_path: Path) -> Non
     assert article["url"] == source.base_url + ARTICLE_PATH and PARAGRAPHS[0] in article["text"]
 
 
+class ConnectionLog:
+    """A "metadata service" on 127.0.0.2 that notes every connection made to it (an https client's
+    too, whose TLS greeting an HTTP server would drop unrecorded) and answers with a secret."""
+
+    def __init__(self) -> None:
+        self.connections: list[bytes] = []
+        log = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                self.request.settimeout(5)
+                try:
+                    log.connections.append(self.request.recv(4096))
+                    self.request.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 30\r\n"
+                        b"Connection: close\r\n\r\n" + b'{"AccessKeyId": "AKIA-SECRET"}'
+                    )
+                except OSError:
+                    return  # the client went away: its connection is noted all the same
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.2", 0), Handler)
+        self.server.daemon_threads = True
+        self.base = f"127.0.0.2:{self.server.server_address[1]}"
+
+    def __enter__(self) -> ConnectionLog:
+        threading.Thread(target=self.server.serve_forever, name="connection-log", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def crawl_rendered(url: str, db: Path, exit_code: int, *settings: str) -> None:
+    """A rendered crawl of the one page ``url``; ``exit_code`` 1 when that page is refused (as over
+    plain HTTP, a run in which no page answered has failed)."""
+    args = ["crawl", url, "--db", str(db), "--no-progress", "--delay", "0", "--render-js", "always", "--max-pages", "1"]
+    for setting in settings:
+        args += ["-s", setting]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == exit_code, result.output
+
+
+def browser_refusals(db: Path) -> dict[str, sqlite3.Row]:
+    found = rows(db, "SELECT * FROM fetches WHERE outcome = 'skipped' AND fetch_mode = 'browser'")
+    return {row["url"]: row for row in found}
+
+
 @pytest.mark.browser
 @pytest.mark.usefixtures("real_browser")
-def test_a_redirect_inside_the_browser_to_elsewhere_is_refused(tmp_path: Path) -> None:
-    with serve(secret_app, "127.0.0.2") as metadata:
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_redirect_inside_the_browser_to_elsewhere_is_refused(tmp_path: Path, scheme: str) -> None:
+    """The rendered article answers 302 to the metadata address: Chromium follows redirects itself,
+    past the page's request router, and only the browser's checking proxy stands in the way (for
+    https, a refused CONNECT: Chromium then fails the navigation)."""
+    with ConnectionLog() as metadata:
+        target = f"{scheme}://{metadata.base}/latest/meta-data/"
 
         def app(request: Request) -> Reply:
             if request.path == ARTICLE_PATH:
-                return Reply(302, b"", {"location": f"{metadata.base_url}/latest/meta-data/"})
+                return Reply(302, b"", {"location": target})
             return Reply(404, b"")
 
         with serve(app) as source:
             db = tmp_path / "archive.db"
-            result = CliRunner().invoke(
-                main,
-                [
-                    "crawl",
-                    source.base_url + ARTICLE_PATH,
-                    "--db",
-                    str(db),
-                    "--no-progress",
-                    "--delay",
-                    "0",
-                    "--render-js",
-                    "always",
-                    "--max-pages",
-                    "1",
-                ],
-            )
-        assert metadata.paths() == []
-    print(result.output)
-    for row in rows(db, "SELECT url, outcome, reason_kind, reason, final_url FROM fetches"):
-        print(dict(row))
+            crawl_rendered(source.base_url + ARTICLE_PATH, db, 1)
+        assert metadata.connections == []
+    assert rows(db, "SELECT * FROM articles") == []
+    # The article is a skipped fetch, as a redirect outside is over plain HTTP (the origin rule first).
+    (row,) = rows(db, "SELECT * FROM fetches WHERE url = ?", source.base_url + ARTICLE_PATH)
+    assert (row["outcome"], row["reason_kind"], row["final_url"]) == ("skipped", ReasonKind.OFF_SITE, target)
+    assert "not one of the source's hosts" in row["reason"]
+    # The hop the proxy refused is recorded too, with its address as the reason.
+    (hop,) = [row for url, row in browser_refusals(db).items() if url.startswith(f"{scheme}://{metadata.base}/")]
+    assert hop["reason_kind"] == ReasonKind.PRIVATE_ADDRESS and "a loopback address" in hop["reason"]
+
+
+@pytest.mark.browser
+@pytest.mark.usefixtures("real_browser")
+def test_a_page_script_cannot_fetch_through_an_on_site_redirect_to_elsewhere(tmp_path: Path) -> None:
+    """The page's script fetch()es URLs of its own site (its router lets them through) that redirect
+    to the metadata address, and writes whatever comes back into the page."""
+    with ConnectionLog() as metadata:
+        redirects = {"/api/r": f"http://{metadata.base}/latest/meta-data/", "/api/rs": f"https://{metadata.base}/"}
+        script = (
+            "const story = document.getElementById('story');"
+            "story.innerHTML = " + json.dumps("".join(f"<p>{paragraph}</p>" for paragraph in PARAGRAPHS)) + ";"
+            "for (const path of ['/api/r', '/api/rs']) {"
+            "  fetch(path).then(r => r.text()).then(text => {"
+            "    const p = document.createElement('p'); p.textContent = 'Fetched: ' + text; story.appendChild(p);"
+            "  }).catch(() => null);"
+            "}"
+        )
+        page = (
+            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Tide tables reprinted</title>'
+            '<meta property="og:type" content="article"></head><body><article><h1>Tide tables reprinted</h1>'
+            f'<div id="story"></div></article><script>{script}</script></body></html>'
+        )
+
+        def app(request: Request) -> Reply:
+            if request.path == ARTICLE_PATH:
+                return Reply(200, page.encode())
+            if request.path in redirects:
+                return Reply(302, b"", {"location": redirects[request.path]})
+            return Reply(404, b"")
+
+        with serve(app) as source:
+            db = tmp_path / "archive.db"
+            crawl_rendered(source.base_url + ARTICLE_PATH, db, 0, "RENDER_WAIT_MS=1500")
+            assert {"/api/r", "/api/rs"} <= set(source.paths())  # the on-site requests were made
+        assert metadata.connections == []
+    (article,) = rows(db, "SELECT url, text FROM articles")
+    assert article["url"] == source.base_url + ARTICLE_PATH and PARAGRAPHS[0] in article["text"]
+    assert "AKIA" not in article["text"]
+    refused = browser_refusals(db)
+    assert f"http://{metadata.base}/latest/meta-data/" in refused and f"https://{metadata.base}/" in refused
+
+
+@pytest.mark.browser
+@pytest.mark.usefixtures("real_browser")
+def test_a_script_navigation_redirected_elsewhere_is_refused_not_archived(tmp_path: Path) -> None:
+    """The page sends itself to an on-site URL (the router lets that navigation through) that
+    redirects to the metadata address over https: Chromium ends on its error page, which is not
+    archived; the page is a skipped fetch, refused."""
+    with ConnectionLog() as metadata:
+        target = f"https://{metadata.base}/latest/meta-data/"
+        page = (
+            "<!DOCTYPE html><html><head><title>Moved</title></head><body><p>One moment.</p>"
+            "<script>location.href = '/go';</script></body></html>"
+        )
+
+        def app(request: Request) -> Reply:
+            if request.path == ARTICLE_PATH:
+                return Reply(200, page.encode())
+            if request.path == "/go":
+                return Reply(302, b"", {"location": target})
+            return Reply(404, b"")
+
+        with serve(app) as source:
+            db = tmp_path / "archive.db"
+            crawl_rendered(source.base_url + ARTICLE_PATH, db, 1, "RENDER_WAIT_MS=1500")
+        assert metadata.connections == []
     assert rows(db, "SELECT * FROM articles") == []
     (row,) = rows(db, "SELECT * FROM fetches WHERE url = ?", source.base_url + ARTICLE_PATH)
-    assert row["outcome"] == "skipped" and row["reason_kind"] == ReasonKind.OFF_SITE
+    assert (row["outcome"], row["reason_kind"], row["final_url"]) == ("skipped", ReasonKind.OFF_SITE, target)

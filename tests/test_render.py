@@ -71,6 +71,8 @@ def test_javascript_articles_are_archived_whole(tmp_path: Path, mode: str) -> No
         assert stored[url]["fetch_mode"] == ("browser" if mode == "always" else "plain")
     stats, run = run_stats(db)
     assert run["pages_rendered"] == stats["newsarchive/render/pages"] > 0
+    # Every page the browser loaded went through the crawl's checking proxy (crawler.browser.proxy).
+    assert stats["newsarchive/browser_proxy/requests"] >= run["pages_rendered"]
     if mode == "auto":
         assert run["renders_needed"] == len(expected)  # each JavaScript page once, nothing else
         assert run["pages_rendered"] == len(expected)
