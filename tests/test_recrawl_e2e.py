@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -99,10 +100,16 @@ def epochs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Epochs]:
         paths = {article.article_id: article.path for article in site.model.articles}
         first = run()
         again = run()
+        time.sleep(1.1)
         week_changes = site.advance(at=datetime.now(UTC))
+        time.sleep(1.1)
         paths.update((article.article_id, article.path) for article in site.model.articles)
         week = run()
+        # HTTP dates and sitemap <lastmod>s have whole seconds: on a loaded machine the next change could
+        # fall in the second of the last fetch and look unchanged. On a real site days pass in between.
+        time.sleep(1.1)
         restored_changes = site.advance(at=datetime.now(UTC))
+        time.sleep(1.1)
         paths.update((article.article_id, article.path) for article in site.model.articles)
         restored = run()
         yield Epochs(
