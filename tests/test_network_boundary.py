@@ -256,6 +256,15 @@ def test_an_address_is_refused_exactly_when_it_is_not_public(address) -> None:
 ARTICLE_PATH = "/2025/06/03/tide-tables-reprinted/"
 
 
+def scripted_article(script: str) -> str:
+    """An article page whose text a script writes into ``#story`` (and does whatever else it says)."""
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Tide tables reprinted</title>'
+        '<meta property="og:type" content="article"></head><body><article><h1>Tide tables reprinted</h1>'
+        f'<div id="story"></div></article><script>{script}</script></body></html>'
+    )
+
+
 @pytest.mark.browser
 @pytest.mark.usefixtures("real_browser")
 def test_a_rendered_page_cannot_navigate_or_fetch_outside(tmp_path: Path) -> None:
@@ -269,11 +278,7 @@ def test_a_rendered_page_cannot_navigate_or_fetch_outside(tmp_path: Path) -> Non
             + ";"
             f"setTimeout(() => {{ location.href = '{metadata.base_url}/stolen/'; }}, 50);"
         )
-        page = (
-            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Tide tables reprinted</title>'
-            '<meta property="og:type" content="article"></head><body><article><h1>Tide tables reprinted</h1>'
-            f'<div id="story"></div></article><script>{script}</script></body></html>'
-        )
+        page = scripted_article(script)
 
         def app(request: Request) -> Reply:
             if request.path == ARTICLE_PATH:
@@ -404,11 +409,7 @@ def test_a_page_script_cannot_fetch_through_an_on_site_redirect_to_elsewhere(tmp
             "  }).catch(() => null);"
             "}"
         )
-        page = (
-            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Tide tables reprinted</title>'
-            '<meta property="og:type" content="article"></head><body><article><h1>Tide tables reprinted</h1>'
-            f'<div id="story"></div></article><script>{script}</script></body></html>'
-        )
+        page = scripted_article(script)
 
         def app(request: Request) -> Reply:
             if request.path == ARTICLE_PATH:
