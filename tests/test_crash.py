@@ -27,7 +27,7 @@ def count(db: Path, sql: str) -> int:
 
 
 def test_kill_9_mid_crawl_keeps_archived_articles(tmp_path: Path) -> None:
-    site = NewsSite(n_articles=300, seed=5)
+    site = NewsSite(n_articles=150, seed=5)
     db = tmp_path / "archive.db"
     with serve_site(site) as local:
         spec = CrawlSpec(

@@ -20,7 +20,7 @@ from tests.newssite.model import SYNDICATION_NOTE, TEMPLATE_LINES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-N_ARTICLES = 1000
+N_ARTICLES = 600
 
 
 def test_large_site_recall_precision_and_duplicates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

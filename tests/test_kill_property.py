@@ -32,7 +32,7 @@ from tests.test_orphans import is_running, process_tree, query, short_tmp  # noq
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-KILLS = 4
+KILLS = 3
 MOMENTS_S = (0.3, 6.0)  # a kill comes this long after the command started, or
 WRITING_MOMENTS_S = (0.0, 3.0)  # this long after the run recorded its first article page (articles being written)
 # Pages paced so that a crawl of the site (~200 requests) outlasts the latest kill, even a recrawl
