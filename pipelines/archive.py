@@ -269,14 +269,16 @@ class ArchivePipeline:
             error,
             extra={"event": "archive_locked"},
         )
-        self._engine_call("pause")
+        engine = self._engine()
+        if engine is not None:
+            engine.pause()
 
-    def _engine_call(self, name: str) -> None:
+    def _engine(self) -> Any:
+        """The crawl's engine, or None when the pipeline is used on its own (tests): no crawl to pause or stop."""
         try:
-            engine = self.crawler.engine
+            return self.crawler.engine
         except RuntimeError:
-            return  # no engine: the pipeline is used on its own (tests), there is no crawl to pause
-        getattr(engine, name)()
+            return None
 
     def write_waiting(self) -> None:
         """Write what waited for the lock, in order; stop at the first that finds it still locked."""
@@ -299,7 +301,9 @@ class ArchivePipeline:
             waited,
             extra={"event": "archive_unlocked"},
         )
-        self._engine_call("unpause")
+        engine = self._engine()
+        if engine is not None:
+            engine.unpause()
 
     def write_failed(self, item: Any, error: Exception) -> None:
         """Keep the item to write again when the crawl ends, or count it lost past ARCHIVE_RETRY_ITEMS."""
@@ -332,11 +336,8 @@ class ArchivePipeline:
         more, so the crawl stops now; the run's reason names the cause and the fix."""
         self.stop_reason = str(describe_database_error(Path(self.db_path), error))
         logger.error("stopping the crawl: %s", self.stop_reason, extra={"event": "archive_unwritable"})
-        try:
-            engine = self.crawler.engine
-        except RuntimeError:
-            return  # no engine: the pipeline is used on its own (tests), there is no crawl to stop
-        if engine.spider is not None:
+        engine = self._engine()
+        if engine is not None and engine.spider is not None:
             _schedule_coro(engine.close_spider_async(reason=ARCHIVE_UNWRITABLE))
 
     def commit(self) -> None:
