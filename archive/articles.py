@@ -9,7 +9,7 @@ decided by archive/changes.py (`save_refetch`). No settings.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
@@ -265,15 +265,18 @@ def is_original_of(db: Database, columns: Mapping[str, Any], root_id: int) -> bo
     return bool(published and root_published and published < root_published)
 
 
-def merge_new_copy(db: Database, copy_id: int, original_id: int, run_id: int, now: str) -> bool:
-    """Fold an article first archived by this run into the article it turned out to copy exactly.
+def merge_new_copy(
+    db: Database, copy_id: int, original_id: int, run_id: int, now: str, *, also_runs: Iterable[int] = ()
+) -> bool:
+    """Fold an article first archived by this run (or one of ``also_runs``) into the article it turned
+    out to copy exactly.
 
     Its fetches become ``duplicate`` fetches of the original, its URL and aliases the original's
-    aliases; the row goes. Only a version-1 row of this run is folded (False otherwise): an
+    aliases; the row goes. Only a version-1 row of these runs is folded (False otherwise): an
     article with history is never deleted.
     """
     row = db.execute("SELECT url, first_run_id, version FROM articles WHERE id = ?", [copy_id]).fetchone()
-    if row is None or row[1] != run_id or row[2] != 1 or copy_id == original_id:
+    if row is None or row[1] not in {run_id, *also_runs} or row[2] != 1 or copy_id == original_id:
         return False
     url = row[0]
     db.execute(

@@ -5,10 +5,16 @@ and the in-place re-cleaning of a run's article texts. The learning itself is th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from . import dedup
+from .models import RunStatus
+
+# The stat a run's cleaning pass sets when it ends (pipelines/boilerplate.py): a run without it did not
+# finish the pass.
+LEARNED_STAT = "newsarchive/boilerplate/lines_learned"
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -44,12 +50,38 @@ def save(
 
 def articles_written_by_run(db: Database, run_id: int) -> list[int]:
     """Ids of the articles whose current text this run wrote (new, or a new version)."""
+    return articles_written_by_runs(db, [run_id])
+
+
+def articles_written_by_runs(db: Database, run_ids: Iterable[int]) -> list[int]:
+    """Ids of the articles whose current text one of these runs wrote (new, or a new version)."""
+    runs = json.dumps(sorted(set(run_ids)))
     cursor = db.execute(
-        "SELECT id FROM articles WHERE first_run_id = :run OR id IN"
-        " (SELECT article_id FROM article_versions WHERE replaced_by_run_id = :run) ORDER BY id",
-        {"run": run_id},
+        "SELECT id FROM articles WHERE first_run_id IN (SELECT value FROM json_each(:runs)) OR id IN"
+        " (SELECT article_id FROM article_versions WHERE replaced_by_run_id IN (SELECT value FROM json_each(:runs)))"
+        " ORDER BY id",
+        {"runs": runs},
     )
     return [int(article_id) for (article_id,) in cursor]
+
+
+def runs_not_learned_from(db: Database, source: str, current_run_id: int) -> list[int]:
+    """The source's runs, before ``current_run_id``, whose articles the saved counts have not seen.
+
+    The counts are saved when a run ends (``boilerplate_sources.run_id`` names the last run that
+    saved them); a run that did not end by itself (killed: ``abandoned``; ``failed``, ``timed_out``, a
+    forced ``interrupted``) may have stored articles that were neither counted nor cleaned with what it
+    learned: its stats lack the pass's ``LEARNED_STAT``. A ``succeeded`` run did its cleaning, or ran
+    with the feature off (its texts stay as they were stored).
+    """
+    row = db.execute("SELECT run_id FROM boilerplate_sources WHERE source = ?", [source]).fetchone()
+    saved_by = int(row[0]) if row and row[0] is not None else 0
+    cursor = db.execute(
+        "SELECT id FROM crawl_runs WHERE source = ? AND id > ? AND id < ? AND status NOT IN (?, ?)"
+        " AND json_extract(CASE WHEN json_valid(stats_json) THEN stats_json ELSE '{}' END, ?) IS NULL ORDER BY id",
+        [source, saved_by, current_run_id, RunStatus.SUCCEEDED, RunStatus.SKIPPED, f'$."{LEARNED_STAT}"'],
+    )
+    return [int(run_id) for (run_id,) in cursor]
 
 
 def replace_text(db: Database, article_id: int, text: str) -> None:

@@ -163,8 +163,11 @@ class Archive:
                     and copy_of is None
                     and self._is_the_original_of(duplicate_of, run_id, columns, fetch_values)
                 ):
+                    # New to the archive if its copy came earlier in this run; from an earlier run (cut
+                    # short before it met the original), the article is known and changes its URL.
+                    earlier = article_rows.first_found_this_run(self.db, duplicate_of, run_id) is None
                     old_url = article_rows.move_article(self.db, duplicate_of, columns, run_id)
-                    result = SaveResult(FetchOutcome.NEW, duplicate_of)
+                    result = SaveResult(FetchOutcome.UPDATED if earlier else FetchOutcome.NEW, duplicate_of)
                     reasons = {
                         **_alias_reasons(candidate_urls, fetch_values, default_reason=AliasReason.REDIRECT),
                         old_url: AliasReason.DUPLICATE,
@@ -281,18 +284,27 @@ class Archive:
         """Ids of the articles whose current text this run wrote (new ones and new versions)."""
         return boilerplate_rows.articles_written_by_run(self.db, run_id)
 
+    def articles_written_by_runs(self, run_ids: Iterable[int]) -> list[int]:
+        """Ids of the articles whose current text one of these runs wrote."""
+        return boilerplate_rows.articles_written_by_runs(self.db, run_ids)
+
+    def runs_not_learned_from(self, source: str, current_run_id: int) -> list[int]:
+        """The source's earlier runs that ended before their boilerplate pass (archive/boilerplate.py)."""
+        return boilerplate_rows.runs_not_learned_from(self.db, source, current_run_id)
+
     def article_text(self, article_id: int) -> str:
         """The article's current text ('' when it has none)."""
         row = self.db.execute("SELECT text FROM articles WHERE id = ?", [article_id]).fetchone()
         return (row[0] or "") if row else ""
 
-    def replace_text(self, run_id: int, article_id: int, text: str) -> SaveResult:
+    def replace_text(self, run_id: int, article_id: int, text: str, *, also_runs: Iterable[int] = ()) -> SaveResult:
         """Correct the current text of an article this run wrote, in place (no new version): used when
         the run learned, after storing it, that some of its lines are the site's boilerplate.
 
         When the corrected text is exactly another article's, the two are one article: a copy first
-        archived by this run is folded into the other (outcome ``duplicate``, its URL an alias);
-        the one that says it was first published elsewhere (``syndicated_from``) is the copy.
+        archived by this run (or by one of ``also_runs``: earlier runs killed before their own pass,
+        whose articles this run cleans) is folded into the other (outcome ``duplicate``, its URL an
+        alias); the one that says it was first published elsewhere (``syndicated_from``) is the copy.
         """
         now = utc_now_iso()
         with self._write():
@@ -309,8 +321,9 @@ class Archive:
                     copy, original = (article_id, other) if says_copy else (other, article_id)
                 else:  # first archived is the original
                     copy, original = max(article_id, other), min(article_id, other)
-                if article_rows.merge_new_copy(self.db, copy, original, run_id, now):
-                    return SaveResult(FetchOutcome.DUPLICATE, original, duplicate_of=original)
+                if article_rows.merge_new_copy(self.db, copy, original, run_id, now, also_runs=also_runs):
+                    # article_id: the row folded (gone now), duplicate_of: the one it folded into.
+                    return SaveResult(FetchOutcome.DUPLICATE, copy, duplicate_of=original)
             article_rows.store_minhash(self.db, article_id, self._signature(text))
         return SaveResult(FetchOutcome.UPDATED, article_id)
 
@@ -471,16 +484,20 @@ class Archive:
     def _is_the_original_of(
         self, article_id: int, run_id: int, columns: Mapping[str, Any], fetch_values: Mapping[str, Any]
     ) -> bool:
-        """Whether this page, an exact copy of an article first archived in this same run, is its
-        original: a page saying it was first published elsewhere (``syndicated_from``) is the copy, else
-        dedup.original_rank decides. An article from an earlier run keeps its place: first seen wins."""
+        """Whether this page, an exact copy of an archived article, is its original (the article then
+        moves to this URL, the copy's becoming an alias).
+
+        A page saying it was first published elsewhere (``syndicated_from``) is the copy; an archived
+        article saying so gives its place to a page that does not, whichever run archived it (a run cut
+        short may have met only the copy). Else, within one run, dedup.original_rank decides; an
+        article from an earlier run keeps its place: first seen wins."""
         if columns.get("syndicated_from"):
             return False  # it says it is a copy
+        if article_rows.syndicated_from(self.db, article_id):
+            return True  # the archived one says it is a copy, this one does not
         first = article_rows.first_found_this_run(self.db, article_id, run_id)
         if first is None:
             return False
-        if article_rows.syndicated_from(self.db, article_id):
-            return True  # the archived one says it is a copy, this one does not
         return dedup.original_rank(columns["url"], columns["published_at_utc"], fetch_values["found_by"]) < (
             dedup.original_rank(*first)
         )

@@ -6,6 +6,11 @@ article, so a known source is cleaned from its first page), then cleaned of the 
 call boilerplate. Articles stored before the run had learned enough (a new source's first pages)
 are cleaned again, in place, when the run ends, and the counts are saved for the next run.
 
+A run that ended before that pass (kill -9, a power loss, a forced stop) leaves articles neither
+counted nor cleaned: the next run of the source counts their stored texts when it restores the
+counts, and cleans them with its own at its end (``Archive.runs_not_learned_from``), so that a copy
+of an article stored by the killed run still folds into its original.
+
 Settings: ``BOILERPLATE_ENABLED`` (False: ``NotConfigured``, texts are stored as extracted),
 ``BOILERPLATE_MIN_PAGES``, ``BOILERPLATE_MIN_SHARE``; ``ARCHIVE_DB`` (where the counts live).
 """
@@ -21,6 +26,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from archive import Archive, ArchiveError
+from archive.boilerplate import LEARNED_STAT
 from archive.models import FetchOutcome
 from crawler.extraction.boilerplate import SiteBoilerplate
 from crawler.items import PageItem
@@ -39,6 +45,8 @@ class BoilerplatePipeline:
         self.model: SiteBoilerplate | None = None
         # Texts already counted this run (the same article reached through two URLs counts once).
         self.counted: set[bytes] = set()
+        # Earlier runs of the source that ended before their own pass: this run counts and cleans their articles.
+        self.recovered_runs: list[int] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> BoilerplatePipeline:
@@ -55,10 +63,7 @@ class BoilerplatePipeline:
             return item
         text = item.fields.get("text") or ""
         model = self._model(item.source)
-        key = hashlib.blake2b(" ".join(text.split()).encode("utf-8"), digest_size=8).digest()
-        if key not in self.counted:
-            self.counted.add(key)
-            model.observe(text)
+        self._observe(text)
         cleaned = model.clean(text)
         if cleaned.removed:
             item.fields["text"] = cleaned.text
@@ -70,15 +75,19 @@ class BoilerplatePipeline:
     def close_spider(self) -> None:
         # Called after ArchivePipeline.close_spider (Scrapy closes pipelines in reverse order), so
         # every article of the run is committed, and before the run is finished.
+        source = self.crawler.spider.source.name
+        if self.model is None and self.stats.get_value("newsarchive/run_id") is not None:
+            # A run that stored no article text (all known, or none found) still owes earlier runs
+            # killed before their pass their cleaning.
+            self._model(source)
         if self.model is None or self.archive is None:
             return
         run_id = self.stats.get_value("newsarchive/run_id")
-        source = self.crawler.spider.source.name
         try:
             if run_id is not None:
                 self.archive.save_source_boilerplate(run_id, source, self.model.pages, self.model.persisted())
                 self.stats.set_value("newsarchive/boilerplate/articles_recleaned", self._clean_again(run_id))
-            self.stats.set_value("newsarchive/boilerplate/lines_learned", len(self.model.learned()))
+            self.stats.set_value(LEARNED_STAT, len(self.model.learned()))
         except (ArchiveError, sqlite3.Error) as error:
             # The articles are stored already; only the learning is lost.
             logger.error(
@@ -92,15 +101,23 @@ class BoilerplatePipeline:
             self.archive.close()
             self.archive = None
 
+    def _observe(self, text: str) -> None:
+        key = hashlib.blake2b(" ".join(text.split()).encode("utf-8"), digest_size=8).digest()
+        if key not in self.counted:
+            self.counted.add(key)
+            self.model.observe(text)
+
     def _clean_again(self, run_id: int) -> int:
-        """Clean this run's stored articles with everything the run learned; returns how many changed."""
+        """Clean this run's stored articles (and those of the runs it recovers) with everything the run
+        learned; returns how many changed."""
         changed = 0
-        for article_id in self.archive.articles_written_by_run(run_id):
+        own = set(self.archive.articles_written_by_run(run_id))
+        for article_id in self.archive.articles_written_by_runs([run_id, *self.recovered_runs]):
             cleaned = self.model.clean(self.archive.article_text(article_id))
             if cleaned.removed:
-                result = self.archive.replace_text(run_id, article_id, cleaned.text)
+                result = self.archive.replace_text(run_id, article_id, cleaned.text, also_runs=self.recovered_runs)
                 changed += 1
-                if result.outcome == FetchOutcome.DUPLICATE:
+                if result.outcome == FetchOutcome.DUPLICATE and result.article_id in own:
                     # Without its boilerplate the text is another article's: one article, not two.
                     self.stats.inc_value("newsarchive/articles/new", -1)
                     self.stats.inc_value("newsarchive/articles/duplicate")
@@ -133,4 +150,37 @@ class BoilerplatePipeline:
                     self.archive.close()
                 self.archive = None
             self.model = SiteBoilerplate.restore(pages, lines, min_pages=self.min_pages, min_share=self.min_share)
+            if self.archive is not None:
+                self._recover(source)
         return self.model
+
+    def _recover(self, source: str) -> None:
+        """Count the stored texts of the source's runs that ended before their own pass (see the module)."""
+        run_id = self.stats.get_value("newsarchive/run_id")
+        if run_id is None:
+            return
+        try:
+            self.recovered_runs = self.archive.runs_not_learned_from(source, run_id)
+            article_ids = self.archive.articles_written_by_runs(self.recovered_runs) if self.recovered_runs else []
+            for article_id in article_ids:
+                self._observe(self.archive.article_text(article_id))
+        except (ArchiveError, sqlite3.Error) as error:
+            logger.warning(
+                "boilerplate: could not read the articles of %s's unfinished runs from %s (%s); they stay as stored",
+                source,
+                self.db_path,
+                error,
+                extra={"event": "boilerplate_unreadable"},
+            )
+            self.recovered_runs = []
+            return
+        if article_ids:
+            self.stats.set_value("newsarchive/boilerplate/articles_recovered", len(article_ids))
+            logger.info(
+                "boilerplate: %d articles of %s's runs %s, which ended before their boilerplate pass, counted;"
+                " they are cleaned with this run's",
+                len(article_ids),
+                source,
+                ", ".join(map(str, self.recovered_runs)),
+                extra={"event": "boilerplate_recovered"},
+            )

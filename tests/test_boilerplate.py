@@ -312,6 +312,60 @@ def test_a_copy_that_differed_only_by_boilerplate_is_folded_into_its_original(tm
     assert counts == (13, 1)
 
 
+def killed_run(db: Path, pages: list[tuple[str, bytes]]) -> int:
+    """What a run killed before its end leaves: its articles stored as extracted (not counted, not
+    cleaned: the pass at its end never ran), the run ``abandoned`` with no stats."""
+    with Crawl(db, BOILERPLATE_ENABLED=False) as crawl:
+        for url, body in pages:
+            crawl.page(url, body)
+        crawl.close()
+    run_id = crawl.crawler.stats.get_value("newsarchive/run_id")
+    with sqlite3.connect(db) as connection:
+        connection.execute("UPDATE crawl_runs SET status = 'abandoned', stats_json = NULL WHERE id = ?", [run_id])
+    return run_id
+
+
+def test_the_next_run_counts_and_cleans_what_a_killed_run_stored(tmp_path: Path) -> None:
+    db = tmp_path / "archive.db"
+    killed = killed_run(
+        db,
+        [(f"{SITE}/news/2024/05/01/original", template_page(500))]
+        + [(f"{SITE}/news/2024/05/01/story-{seed}", template_page(seed)) for seed in range(6)],
+    )
+    assert sum(FOOTER in text for text in texts(db)) == 7
+    with Crawl(db) as crawl:
+        # The site's copy of the original under another URL, its footer learned by now: without the
+        # killed run's cleaning it would stay a second article, a near duplicate.
+        for seed in range(6, 12):
+            crawl.page(f"{SITE}/news/2024/05/02/story-{seed}", template_page(seed))
+        crawl.page(f"{SITE}/wire/original-copy", template_page(500))
+        crawl.close()
+    stats = crawl.crawler.stats
+    assert stats.get_value("newsarchive/boilerplate/articles_recovered") == 7
+    assert not any(FOOTER in text for text in texts(db))
+    with sqlite3.connect(db) as connection:
+        urls = [url for (url,) in connection.execute("SELECT url FROM articles")]
+        alias = connection.execute("SELECT reason FROM url_aliases WHERE url = ?", [f"{SITE}/wire/original-copy"])
+        assert alias.fetchone() == ("duplicate",)
+        (saved_by,) = connection.execute("SELECT run_id FROM boilerplate_sources").fetchone()
+    assert f"{SITE}/news/2024/05/01/original" in urls and len(urls) == 13
+    assert saved_by == stats.get_value("newsarchive/run_id") > killed
+
+    # Counted and cleaned once: the run after finds nothing left to recover.
+    with Crawl(db) as after:
+        after.close()
+    assert after.crawler.stats.get_value("newsarchive/boilerplate/articles_recovered") is None
+
+
+def test_a_run_that_stores_no_article_still_cleans_what_a_killed_run_left(tmp_path: Path) -> None:
+    db = tmp_path / "archive.db"
+    killed_run(db, [(f"{SITE}/news/2024/05/01/story-{seed}", template_page(seed)) for seed in range(12)])
+    with Crawl(db) as crawl:  # a recrawl that finds every article known: no page reaches this pipeline
+        crawl.close()
+    assert crawl.crawler.stats.get_value("newsarchive/boilerplate/articles_recleaned") == 12
+    assert not any(FOOTER in text for text in texts(db))
+
+
 def test_boilerplate_learning_can_be_turned_off(tmp_path: Path) -> None:
     crawl = Crawl(tmp_path / "archive.db", BOILERPLATE_ENABLED=False)
     assert not any(isinstance(p, BoilerplatePipeline) for p in crawl.items.middlewares)

@@ -163,3 +163,27 @@ def test_robots_txt_is_fetched_once_per_host_per_run(tmp_path: Path) -> None:
         ).fetchone()[0]
     assert robots == 2  # recorded by the spider in each run
     assert from_robots >= 1  # and its Sitemap: line followed
+
+
+def test_the_original_takes_over_from_a_wire_copy_a_cut_short_run_archived(tmp_path: Path) -> None:
+    """A run that met only the site's copy of an article (a wire copy saying where it first appeared)
+    archived the article under the copy's URL; the next run that meets the original moves the
+    article there, the copy's URL becoming an alias: one article, at its original's URL."""
+    site = NewsSite(n_articles=60, seed=5)
+    copy = site.model.wire_copies[0]
+    with serve_site(site) as local:
+        base = local.base_url
+        exclusions = "exclude_urls = ['sitemap', '/feed/']\n"
+        crawl(write_config(tmp_path, f'start_urls = ["{base}{copy.path}"]\nfollow_links = false\n{exclusions}'))
+        with Archive(tmp_path / "archive.db") as archive:
+            before = archive.db.execute("SELECT id, url, syndicated_from FROM articles").fetchall()
+        assert [(url, bool(note)) for _, url, note in before] == [(base + copy.path, True)]
+        crawl(write_config(tmp_path, f'start_urls = ["{base}{copy.original.path}"]\nfollow_links = false\n{exclusions}'))
+    with Archive(tmp_path / "archive.db") as archive:
+        after = archive.db.execute("SELECT id, url, syndicated_from FROM articles").fetchall()
+        alias = archive.db.execute("SELECT reason FROM url_aliases WHERE url = ?", [base + copy.path]).fetchall()
+        outcomes = archive.db.execute("SELECT run_id, outcome FROM fetches WHERE article_id IS NOT NULL").fetchall()
+        assert archive.find_article(base + copy.path)["url"] == base + copy.original.path
+    assert after == [(before[0][0], base + copy.original.path, None)]  # the same article, moved
+    assert alias == [("duplicate",)]
+    assert [outcome for _, outcome in outcomes] == ["new", "updated"]  # known since the first run
