@@ -34,11 +34,15 @@ def load(db: Database, source: str) -> tuple[int, list[tuple[str, int, str]]]:
 def save(
     db: Database, source: str, pages: int, lines: Iterable[tuple[str, int, str]], run_id: int | None, now: str
 ) -> None:
-    """Replace a source's counts with these (the crawler's whole current state)."""
+    """Replace a source's counts with these (the crawler's whole current state).
+
+    ``run_id``: the run whose cleaning pass ended with these counts; None for a save during a run
+    (the row keeps the last run that ended its pass, see ``runs_not_learned_from``).
+    """
     db.execute(
         "INSERT INTO boilerplate_sources (source, pages, updated_at, run_id) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (source) DO UPDATE SET pages = excluded.pages, updated_at = excluded.updated_at,"
-        " run_id = excluded.run_id",
+        " run_id = coalesce(excluded.run_id, boilerplate_sources.run_id)",
         [source, pages, now, run_id],
     )
     db.execute("DELETE FROM boilerplate_lines WHERE source = ?", [source])

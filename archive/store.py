@@ -273,12 +273,13 @@ class Archive:
         return boilerplate_rows.load(self.db, source)
 
     def save_source_boilerplate(
-        self, run_id: int, source: str, pages: int, lines: Iterable[tuple[str, int, str]]
+        self, run_id: int, source: str, pages: int, lines: Iterable[tuple[str, int, str]], *, pass_ended: bool = True
     ) -> None:
-        """Replace the source's learned boilerplate counts (archive/boilerplate.py)."""
+        """Replace the source's learned boilerplate counts (archive/boilerplate.py); ``pass_ended``
+        False: a save during the run, before its cleaning pass (the counts survive a kill)."""
         with self._write():
             self._require_run(run_id)
-            boilerplate_rows.save(self.db, source, pages, lines, run_id, utc_now_iso())
+            boilerplate_rows.save(self.db, source, pages, lines, run_id if pass_ended else None, utc_now_iso())
 
     def articles_written_by_run(self, run_id: int) -> list[int]:
         """Ids of the articles whose current text this run wrote (new ones and new versions)."""
@@ -287,6 +288,20 @@ class Archive:
     def articles_written_by_runs(self, run_ids: Iterable[int]) -> list[int]:
         """Ids of the articles whose current text one of these runs wrote."""
         return boilerplate_rows.articles_written_by_runs(self.db, run_ids)
+
+    def near_duplicate_of(self, article_id: int) -> int | None:
+        """The original the article is a near copy of (``articles.near_duplicate_of``), None if none."""
+        row = self.db.execute("SELECT near_duplicate_of FROM articles WHERE id = ?", [article_id]).fetchone()
+        return row[0] if row else None
+
+    def fold_copy(self, run_id: int, copy_id: int, original_id: int, *, also_runs: Iterable[int] = ()) -> bool:
+        """Fold an article this run (or one of ``also_runs``) first archived into the article it copies:
+        its fetches become ``duplicate``, its URL an alias, its row goes (archive/articles.py
+        ``merge_new_copy``; False, nothing done, for an article with history or from another run)."""
+        with self._write():
+            self._require_run(run_id)
+            now = utc_now_iso()
+            return article_rows.merge_new_copy(self.db, copy_id, original_id, run_id, now, also_runs=also_runs)
 
     def runs_not_learned_from(self, source: str, current_run_id: int) -> list[int]:
         """The source's earlier runs that ended before their boilerplate pass (archive/boilerplate.py)."""

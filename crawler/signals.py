@@ -4,6 +4,12 @@
 found URLs (crawl_state rows: crawler.discovery.recrawl.Visit.frontier_entry) are not requested now;
 the archive pipeline writes them to the source's frontier, and the spider reads them back as its
 queue drains.
+
+``boilerplate_counted(source, pages, lines)``: the boilerplate pipeline's counts so far (``pages``
+articles seen, ``lines`` as ``SiteBoilerplate.persisted()``), sent every ``BOILERPLATE_SAVE_EVERY``
+articles; the archive pipeline saves them in its current batch (one writer, no lock contention), so a
+killed run's counts survive up to its last save.
 """
 
 frontier_spilled = object()
+boilerplate_counted = object()

@@ -55,7 +55,7 @@ from crawler.discovery.notes import merge_hints
 from crawler.discovery.recrawl import FetchFacts, Fetching, RevisitPolicy, Visit, removal_status, state_after_fetch
 from crawler.discovery.urls import canonicalize_url, is_on_hosts
 from crawler.items import Fetch, FetchItem, ListedItem, NotFetchedItem, PageItem, PageNotesItem, describe_item
-from crawler.signals import frontier_spilled
+from crawler.signals import boilerplate_counted, frontier_spilled
 
 logger = logging.getLogger(__name__)
 
@@ -220,6 +220,7 @@ class ArchivePipeline:
         pipeline = cls(crawler)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(pipeline.request_dropped, signal=signals.request_dropped)
+        crawler.signals.connect(pipeline.boilerplate_counted, signal=boilerplate_counted)
         if pipeline.recrawl:
             crawler.signals.connect(pipeline.request_scheduled, signal=signals.request_scheduled)
             crawler.signals.connect(pipeline.frontier_spilled, signal=frontier_spilled)
@@ -523,6 +524,16 @@ class ArchivePipeline:
             )
             return
         self.in_frontier.update((entry["url"], entry.get("listed_in") is not None) for entry in entries)
+
+    def boilerplate_counted(self, source: str, pages: int, lines: list[tuple[str, int, str]]) -> None:
+        """The boilerplate pipeline's counts so far, saved in the current batch (pipelines/boilerplate.py)."""
+        if self.archive is None or self.locked_since is not None:
+            return  # the next save, or the one at the run's end, carries them
+        try:
+            self.archive.save_source_boilerplate(self.run_id, source, pages, lines, pass_ended=False)
+        except WRITE_ERRORS as error:
+            if not is_busy(error):  # busy: the next save carries them
+                self.note_write_error("save the learned boilerplate counts", error, "the run's end saves them again")
 
     def store_page(self, item: PageItem) -> None:
         self.take_pending_notes(item)

@@ -7,12 +7,17 @@ call boilerplate. Articles stored before the run had learned enough (a new sourc
 are cleaned again, in place, when the run ends, and the counts are saved for the next run.
 
 A run that ended before that pass (kill -9, a power loss, a forced stop) leaves articles neither
-counted nor cleaned: the next run of the source counts their stored texts when it restores the
-counts, and cleans them with its own at its end (``Archive.runs_not_learned_from``), so that a copy
-of an article stored by the killed run still folds into its original.
+cleaned with what it learned: its counts survive up to their last save (below), and the next run
+of the source cleans its articles with its own at its end (``Archive.runs_not_learned_from``), so
+that a copy of an article stored by the killed run still folds into its original.
+
+The counts are also saved during the run, every ``BOILERPLATE_SAVE_EVERY`` articles, by the
+archive pipeline (signal ``crawler.signals.boilerplate_counted``: its connection holds the write
+batch; a second writer here would wait on it with the reactor blocked).
 
 Settings: ``BOILERPLATE_ENABLED`` (False: ``NotConfigured``, texts are stored as extracted),
-``BOILERPLATE_MIN_PAGES``, ``BOILERPLATE_MIN_SHARE``; ``ARCHIVE_DB`` (where the counts live).
+``BOILERPLATE_MIN_PAGES``, ``BOILERPLATE_MIN_SHARE``, ``BOILERPLATE_SAVE_EVERY``; ``ARCHIVE_DB``
+(where the counts live).
 """
 
 from __future__ import annotations
@@ -27,16 +32,19 @@ from scrapy.exceptions import NotConfigured
 
 from archive import Archive, ArchiveError
 from archive.boilerplate import LEARNED_STAT
+from archive.dedup import content_hash
 from archive.models import FetchOutcome
 from crawler.extraction.boilerplate import SiteBoilerplate
 from crawler.items import PageItem
+from crawler.signals import boilerplate_counted
 
 logger = logging.getLogger(__name__)
 
 
 class BoilerplatePipeline:
-    def __init__(self, crawler: Crawler, db_path: str, min_pages: int, min_share: float) -> None:
+    def __init__(self, crawler: Crawler, db_path: str, min_pages: int, min_share: float, save_every: int = 50) -> None:
         self.crawler = crawler
+        self.save_every = save_every
         self.stats = crawler.stats
         self.db_path = db_path
         self.min_pages = min_pages
@@ -56,7 +64,11 @@ class BoilerplatePipeline:
         min_share = settings.getfloat("BOILERPLATE_MIN_SHARE")
         if not 0 < min_share <= 1:
             raise ValueError(f"BOILERPLATE_MIN_SHARE must be in (0, 1], got {min_share}: set a share such as 0.3")
-        return cls(crawler, settings.get("ARCHIVE_DB"), settings.getint("BOILERPLATE_MIN_PAGES"), min_share)
+        save_every = settings.getint("BOILERPLATE_SAVE_EVERY")
+        if save_every < 1:
+            raise ValueError(f"BOILERPLATE_SAVE_EVERY must be at least 1, got {save_every}: set a count such as 50")
+        db, min_pages = settings.get("ARCHIVE_DB"), settings.getint("BOILERPLATE_MIN_PAGES")
+        return cls(crawler, db, min_pages, min_share, save_every)
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, PageItem) or not item.is_article or not item.fields:
@@ -106,21 +118,40 @@ class BoilerplatePipeline:
         if key not in self.counted:
             self.counted.add(key)
             self.model.observe(text)
+            if len(self.counted) % self.save_every == 0:
+                self.crawler.signals.send_catch_log(
+                    boilerplate_counted,
+                    source=self.crawler.spider.source.name,
+                    pages=self.model.pages,
+                    lines=self.model.persisted(),
+                )
 
     def _clean_again(self, run_id: int) -> int:
         """Clean this run's stored articles (and those of the runs it recovers) with everything the run
         learned; returns how many changed."""
         changed = 0
         own = set(self.archive.articles_written_by_run(run_id))
-        for article_id in self.archive.articles_written_by_runs([run_id, *self.recovered_runs]):
-            cleaned = self.model.clean(self.archive.article_text(article_id))
+        written = self.archive.articles_written_by_runs([run_id, *self.recovered_runs])
+        ours = set(written)
+        for article_id in written:
+            text = self.archive.article_text(article_id)
+            cleaned = self.model.clean(text)
+            folded = None
             if cleaned.removed:
                 result = self.archive.replace_text(run_id, article_id, cleaned.text, also_runs=self.recovered_runs)
                 changed += 1
-                if result.outcome == FetchOutcome.DUPLICATE and result.article_id in own:
-                    # Without its boilerplate the text is another article's: one article, not two.
-                    self.stats.inc_value("newsarchive/articles/new", -1)
-                    self.stats.inc_value("newsarchive/articles/duplicate")
+                text = cleaned.text
+                if result.outcome == FetchOutcome.DUPLICATE:
+                    folded = result.article_id
+            original = self._cleaned_original(article_id, text, ours) if folded is None else None
+            if original is not None and self.archive.fold_copy(
+                run_id, article_id, original, also_runs=self.recovered_runs
+            ):
+                folded = article_id
+            if folded is not None and folded in own:
+                # Without its boilerplate the text is another article's: one article, not two.
+                self.stats.inc_value("newsarchive/articles/new", -1)
+                self.stats.inc_value("newsarchive/articles/duplicate")
         self.archive.commit()
         if changed:
             logger.info(
@@ -129,6 +160,16 @@ class BoilerplatePipeline:
                 extra={"event": "boilerplate_recleaned"},
             )
         return changed
+
+    def _cleaned_original(self, article_id: int, text: str, ours: set[int]) -> int | None:
+        """The original this near copy is exactly, once the original is cleaned with what is known now
+        (None if none): an original stored by an earlier run keeps a line learned only since (its text
+        is never rewritten), while its copy met now was stored without it."""
+        original = self.archive.near_duplicate_of(article_id)
+        if original is None or original in ours:  # one of ours: cleaned in place, compared by the archive
+            return None
+        cleaned = self.model.clean(self.archive.article_text(original))
+        return original if cleaned.removed and content_hash(cleaned.text) == content_hash(text) else None
 
     def _model(self, source: str) -> SiteBoilerplate:
         # Opened on the first article, not in open_spider: the archive pipeline opens (and migrates) after us.
@@ -155,15 +196,17 @@ class BoilerplatePipeline:
         return self.model
 
     def _recover(self, source: str) -> None:
-        """Count the stored texts of the source's runs that ended before their own pass (see the module)."""
+        """Find the source's runs that ended before their own pass: this run cleans their articles at its end.
+
+        Their texts are not counted again: what they counted was saved every ``save_every`` articles,
+        and a stored text may have been cleaned already, which would undercount the very lines learned.
+        """
         run_id = self.stats.get_value("newsarchive/run_id")
         if run_id is None:
             return
         try:
             self.recovered_runs = self.archive.runs_not_learned_from(source, run_id)
-            article_ids = self.archive.articles_written_by_runs(self.recovered_runs) if self.recovered_runs else []
-            for article_id in article_ids:
-                self._observe(self.archive.article_text(article_id))
+            recovered = self.archive.articles_written_by_runs(self.recovered_runs) if self.recovered_runs else []
         except (ArchiveError, sqlite3.Error) as error:
             logger.warning(
                 "boilerplate: could not read the articles of %s's unfinished runs from %s (%s); they stay as stored",
@@ -174,13 +217,13 @@ class BoilerplatePipeline:
             )
             self.recovered_runs = []
             return
-        if article_ids:
-            self.stats.set_value("newsarchive/boilerplate/articles_recovered", len(article_ids))
+        if self.recovered_runs:
+            self.stats.set_value("newsarchive/boilerplate/articles_recovered", len(recovered))
             logger.info(
-                "boilerplate: %d articles of %s's runs %s, which ended before their boilerplate pass, counted;"
-                " they are cleaned with this run's",
-                len(article_ids),
+                "boilerplate: %s's runs %s ended before their boilerplate pass: their %d articles are cleaned"
+                " with this run's",
                 source,
                 ", ".join(map(str, self.recovered_runs)),
+                len(recovered),
                 extra={"event": "boilerplate_recovered"},
             )

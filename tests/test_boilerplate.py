@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 from archive import Archive
-from crawler.extraction.boilerplate import BUCKET_PAGES, WINDOW_PAGES, SiteBoilerplate, line_key
+from crawler.extraction.boilerplate import BUCKET_PAGES, WINDOW_PAGES, SiteBoilerplate, line_fingerprint, line_key
 from crawler.extraction.extract import extract_page
+from pipelines.archive import ArchivePipeline
 from pipelines.boilerplate import BoilerplatePipeline
 from tests.newssite import prose
 from tests.test_pipelines_inprocess import Crawl
@@ -313,8 +314,8 @@ def test_a_copy_that_differed_only_by_boilerplate_is_folded_into_its_original(tm
 
 
 def killed_run(db: Path, pages: list[tuple[str, bytes]]) -> int:
-    """What a run killed before its end leaves: its articles stored as extracted (not counted, not
-    cleaned: the pass at its end never ran), the run ``abandoned`` with no stats."""
+    """What a run killed before its end leaves: its articles stored as extracted (not cleaned: the pass
+    at its end never ran; too few to have taught anything), the run ``abandoned`` with no stats."""
     with Crawl(db, BOILERPLATE_ENABLED=False) as crawl:
         for url, body in pages:
             crawl.page(url, body)
@@ -336,7 +337,7 @@ def test_the_next_run_counts_and_cleans_what_a_killed_run_stored(tmp_path: Path)
     with Crawl(db) as crawl:
         # The site's copy of the original under another URL, its footer learned by now: without the
         # killed run's cleaning it would stay a second article, a near duplicate.
-        for seed in range(6, 12):
+        for seed in range(6, 18):
             crawl.page(f"{SITE}/news/2024/05/02/story-{seed}", template_page(seed))
         crawl.page(f"{SITE}/wire/original-copy", template_page(500))
         crawl.close()
@@ -348,7 +349,7 @@ def test_the_next_run_counts_and_cleans_what_a_killed_run_stored(tmp_path: Path)
         alias = connection.execute("SELECT reason FROM url_aliases WHERE url = ?", [f"{SITE}/wire/original-copy"])
         assert alias.fetchone() == ("duplicate",)
         (saved_by,) = connection.execute("SELECT run_id FROM boilerplate_sources").fetchone()
-    assert f"{SITE}/news/2024/05/01/original" in urls and len(urls) == 13
+    assert f"{SITE}/news/2024/05/01/original" in urls and len(urls) == 19
     assert saved_by == stats.get_value("newsarchive/run_id") > killed
 
     # Counted and cleaned once: the run after finds nothing left to recover.
@@ -357,12 +358,44 @@ def test_the_next_run_counts_and_cleans_what_a_killed_run_stored(tmp_path: Path)
     assert after.crawler.stats.get_value("newsarchive/boilerplate/articles_recovered") is None
 
 
+def test_a_copy_of_an_original_from_an_earlier_run_folds_once_the_line_between_them_is_learned(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "archive.db"
+    with Crawl(db) as first:  # too few pages to learn anything: the original keeps its footer
+        first.page(f"{SITE}/news/2024/05/01/original", template_page(500))
+        for seed in range(4):
+            first.page(f"{SITE}/news/2024/05/01/story-{seed}", template_page(seed))
+        first.close()
+    with Crawl(db) as second:
+        for seed in range(4, 12):
+            second.page(f"{SITE}/news/2024/05/02/story-{seed}", template_page(seed))
+        copy = second.page(f"{SITE}/wire/original-copy", template_page(500))
+        assert FOOTER not in copy.fields["text"]  # learned by now: stored without it, a near copy
+        second.close()
+    with sqlite3.connect(db) as connection:
+        urls = [url for (url,) in connection.execute("SELECT url FROM articles")]
+        alias = connection.execute("SELECT reason FROM url_aliases WHERE url = ?", [f"{SITE}/wire/original-copy"])
+        assert alias.fetchone() == ("duplicate",)
+        original = connection.execute("SELECT text FROM articles WHERE url LIKE '%/original'").fetchone()[0]
+    assert f"{SITE}/wire/original-copy" not in urls and len(urls) == 13
+    assert FOOTER in original  # an earlier run's text is never rewritten
+    assert second.crawler.stats.get_value("newsarchive/articles/duplicate") == 1
+
+
 def test_a_run_that_stores_no_article_still_cleans_what_a_killed_run_left(tmp_path: Path) -> None:
     db = tmp_path / "archive.db"
-    killed_run(db, [(f"{SITE}/news/2024/05/01/story-{seed}", template_page(seed)) for seed in range(12)])
+    killed_run(db, [(f"{SITE}/news/2024/05/01/story-{seed}", template_page(seed)) for seed in range(6)])
+    with sqlite3.connect(db) as connection:  # what its saves during the run had counted: 12 articles with it
+        (source,) = connection.execute("SELECT source FROM crawl_runs").fetchone()
+        connection.execute("INSERT INTO boilerplate_sources VALUES (?, 12, '2024-05-01T00:00:00Z', NULL)", [source])
+        connection.execute(
+            "INSERT INTO boilerplate_lines VALUES (?, ?, 12, ?, '2024-05-01T00:00:00Z')",
+            [source, line_fingerprint(FOOTER), FOOTER],
+        )
     with Crawl(db) as crawl:  # a recrawl that finds every article known: no page reaches this pipeline
         crawl.close()
-    assert crawl.crawler.stats.get_value("newsarchive/boilerplate/articles_recleaned") == 12
+    assert crawl.crawler.stats.get_value("newsarchive/boilerplate/articles_recleaned") == 6
     assert not any(FOOTER in text for text in texts(db))
 
 
@@ -401,3 +434,20 @@ def test_the_boilerplate_command_lists_what_crawls_remove(tmp_path: Path) -> Non
     result = CliRunner().invoke(main, ["boilerplate", "other", "--db", str(db)])
     assert (result.exit_code, result.output) == (0, "No boilerplate learned for other yet.\n")
     assert "Examples:" in CliRunner().invoke(main, ["boilerplate", "--help"]).output
+
+
+def test_the_counts_are_saved_during_the_run_so_that_a_kill_keeps_them(tmp_path: Path) -> None:
+    db = tmp_path / "archive.db"
+    with Crawl(db, BOILERPLATE_SAVE_EVERY=5) as crawl:
+        for seed in range(12):
+            crawl.page(f"{SITE}/news/2024/05/01/story-{seed}", template_page(seed))
+        crawl.pipeline(ArchivePipeline).commit()  # what its committer does every ARCHIVE_COMMIT_INTERVAL
+        with sqlite3.connect(db) as connection:
+            during = connection.execute("SELECT pages, run_id FROM boilerplate_sources").fetchall()
+            lines = connection.execute("SELECT line FROM boilerplate_lines WHERE pages >= 10").fetchall()
+        crawl.close()
+    assert during == [(10, None)]  # saved at 5 and 10 articles; no run has ended its cleaning pass yet
+    assert lines == [(FOOTER,)]
+    with sqlite3.connect(db) as connection:
+        after = connection.execute("SELECT pages, run_id FROM boilerplate_sources").fetchall()
+    assert after == [(12, crawl.crawler.stats.get_value("newsarchive/run_id"))]
