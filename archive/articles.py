@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .dedup import Signature
 
 from . import dedup
-from .changes import TRACKED_FIELDS, Change, classify_change, with_reappearance
+from .changes import TRACKED_FIELDS, Change, as_reextraction, classify_change, with_reappearance
 from .models import AliasReason, FetchOutcome
 from .records import CONTENT_COLUMNS, METADATA_COLUMNS, is_blank
 
@@ -98,17 +98,31 @@ def insert_article(
 
 
 def save_refetch(
-    db: Database, article_id: int, columns: Mapping[str, Any], run_id: int, now: str, fetched_at: str
+    db: Database,
+    article_id: int,
+    columns: Mapping[str, Any],
+    run_id: int,
+    now: str,
+    fetched_at: str,
+    *,
+    reextracted: bool = False,
 ) -> Change:
     """A known article fetched again: a new version if a tracked field changed (archive/changes.py), else not.
 
-    Returns the change (falsy when there was none: the fetch is "unchanged").
+    Returns the change (falsy when there was none: the fetch is "unchanged"). ``reextracted``: the
+    columns come from extracting a stored response again (`newsarchive reextract`), not from a fetch:
+    a change gets REEXTRACTED, the article is not marked seen or back online, and no change writes nothing.
     """
     current = row_dict(db, "SELECT * FROM articles WHERE id = ?", [article_id])
     if current is None:
         raise LookupError(f"article {article_id} vanished during a save")
     version = current["version"]
     change = classify_change(current, columns, old_label=f"version {version}", new_label=f"version {version + 1}")
+    if reextracted:
+        change = as_reextraction(change)
+        if change:
+            apply_update(db, current, columns, change, run_id, now, fetched_at, reextracted=True)
+        return change
     if current.get("removed_at"):
         change = with_reappearance(change, current["removed_at"], current.get("removed_status"))
     if change:
@@ -167,12 +181,15 @@ def apply_update(
     run_id: int,
     now: str,
     fetched_at: str,
+    *,
+    reextracted: bool = False,
 ) -> None:
     """Snapshot the current content into article_versions, with the change that replaces it, then store
     the new content as the next version.
 
     Metadata the new extraction did not find keeps its old value (the snapshot has it either way);
     the url is kept, because an article's identity is the URL it was first archived under.
+    ``reextracted``: made from a stored response, not a fetch: last seen, last run and removal stay.
     """
     article_id = current["id"]
     snapshot = {name: current[name] for name in CONTENT_COLUMNS}
@@ -207,6 +224,9 @@ def apply_update(
         last_run_id=run_id,
         fetched_at=fetched_at,
     )
+    if reextracted:  # nothing was fetched: the article was not seen, online or not
+        for name in ("removed_at", "removed_status", "last_seen_at", "last_run_id"):
+            updates[name] = current[name]
     _update_article(db, article_id, updates)
 
 

@@ -224,6 +224,15 @@ def with_reappearance(change: Change, removed_at: str, removed_status: int | Non
     return Change(tuple(kind for kind in ChangeKind if kind in kinds), diff)
 
 
+def as_reextraction(change: Change) -> Change:
+    """``change`` plus REEXTRACTED: it was found by extracting the stored response again with the current
+    rules (`newsarchive reextract`), not on a new fetch; no change stays no change."""
+    if not change:
+        return change
+    kinds = {*change.kinds, ChangeKind.REEXTRACTED}
+    return Change(tuple(kind for kind in ChangeKind if kind in kinds), change.diff)
+
+
 def text_diff(old: Any, new: Any, old_label: str = "old", new_label: str = "new") -> str:
     """A unified diff of the two texts by normalised paragraph, `DIFF_CONTEXT_LINES` of context."""
     lines = difflib.unified_diff(

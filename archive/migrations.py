@@ -470,6 +470,13 @@ def _add_lsh_index(db: Database) -> None:
     db.conn.executemany("INSERT INTO article_lsh (bucket, article_id) VALUES (?, ?)", entries)
 
 
+def _add_warc_pointers(db: Database) -> None:
+    """fetches.warc_file, warc_offset, warc_length: the WARC record of each answer (NULL for rows written
+    before, and when WARC writing is off)."""
+    for column, kind in (("warc_file", "TEXT"), ("warc_offset", "INTEGER"), ("warc_length", "INTEGER")):
+        db.execute(f"ALTER TABLE fetches ADD COLUMN {column} {kind}")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core tables: crawl_runs, articles, versions, aliases, minhashes, fetches", _create_core_tables),
     Migration(2, "articles_fts: FTS5 over title and text, porter stemming, sync triggers", _enable_full_text_search),
@@ -529,6 +536,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         15,
         "article_lsh: near-duplicate LSH buckets in the archive, not in each process's memory",
         _add_lsh_index,
+    ),
+    Migration(
+        16,
+        "fetches.warc_file, warc_offset, warc_length: the WARC record of each answer (crawler/warc/)",
+        _add_warc_pointers,
     ),
 )
 

@@ -48,6 +48,7 @@ class RunTrigger(StrEnum):
     SCHEDULE = "schedule"
     MANUAL = "manual"
     CATCH_UP = "catch-up"
+    REEXTRACT = "reextract"  # newsarchive reextract: stored responses extracted again, nothing fetched
 
 
 class FetchOutcome(StrEnum):
@@ -151,8 +152,10 @@ class ChangeKind(StrEnum):
 
     A version is made only when one of the tracked extracted fields changes after normalisation
     (whitespace, markup and tracking parameters in links do not count); each kind names a field,
-    except CORRECTION, which comes with BODY when the new text adds a correction or update note, and
-    REAPPEARED, the version made when an article marked removed (404, 410, a redirect home) is back.
+    except CORRECTION, which comes with BODY when the new text adds a correction or update note,
+    REAPPEARED, the version made when an article marked removed (404, 410, a redirect home) is back, and
+    REEXTRACTED, which comes with the fields' kinds when the version was made by extracting the stored
+    response again with newer extraction rules (`newsarchive reextract`), not by the publisher.
     """
 
     HEADLINE = "headline"  # title
@@ -162,6 +165,7 @@ class ChangeKind(StrEnum):
     DESCRIPTION = "description"
     CORRECTION = "correction"  # the new text adds a paragraph such as "Correction: …", "Update: …"
     REAPPEARED = "reappeared"  # the article had been removed (removed_at) and is online again
+    REEXTRACTED = "reextracted"  # (with the fields' kinds) made by `newsarchive reextract`, not by the publisher
 
 
 # The kinds of rejection that mean "no extractable text": counted in crawl_runs.extraction_failures.

@@ -52,6 +52,10 @@ FETCH_COLUMNS = (
     "fetch_mode",
     # The article/non-article decision's weighed signals (crawler/extraction/classify.py), JSON.
     "evidence",
+    # The WARC record of the answer (crawler/warc/): its file in the WARC folder, offset and length.
+    "warc_file",
+    "warc_offset",
+    "warc_length",
 )
 
 

@@ -242,6 +242,7 @@ def article_detail(reader: ArchiveReader, url_or_id: str | int, alternatives: Se
         }
         for entry in reader.versions(article_id)
     ]
+    fetches = _article_fetches(reader, article_id)
     return {
         "article": article,
         "provenance": {
@@ -258,9 +259,28 @@ def article_detail(reader: ArchiveReader, url_or_id: str | int, alternatives: Se
             "near_copies": copies,
             "syndicated_from": row.get("syndicated_from"),
             "versions": len(versions),
+            "fetches": fetches,
         },
         "versions": versions,
     }
+
+
+# Columns of a fetch that later migrations added (fetch_mode: 4; the WARC pointer: 16): NULL before.
+FETCH_LATER_COLUMNS = ("fetch_mode", "warc_file", "warc_offset", "warc_length")
+
+
+def _article_fetches(reader: ArchiveReader, article_id: int) -> list[dict[str, Any]]:
+    """Every fetch of the article, oldest first, with the WARC record it was read from (``warc_file``,
+    ``warc_offset``, ``warc_length``: None on an archive older than migration 16 or without WARC)."""
+    if not reader.has_table("fetches"):
+        return []
+    present = _columns(reader, "fetches")
+    later = ", ".join(name if name in present else f"NULL AS {name}" for name in FETCH_LATER_COLUMNS)
+    return reader.query(
+        f"SELECT id, run_id, url, status, outcome, fetched_at, {later} FROM fetches"
+        " WHERE article_id = ? ORDER BY id",
+        [article_id],
+    )
 
 
 def _provenance(reader: ArchiveReader, article_id: int) -> dict[str, Any]:

@@ -245,6 +245,32 @@ class Archive:
             article_rows.mark_seen(self.db, article_id, run_id, utc_now_iso())
             insert_fetch(self.db, run_id, fetch_values, outcome, None, article_id)
 
+    def save_reextraction(
+        self, run_id: int, article_id: int, article: Mapping[str, Any], fetched_at: str | None = None
+    ) -> SaveResult:
+        """A known article extracted again from its stored response (`newsarchive reextract`, a run with
+        trigger ``reextract``): a new version, with change kind ``reextracted``, when a tracked field
+        changed (archive/changes.py, as for a fetch); else nothing is written (outcome ``unchanged``).
+
+        No fetch is logged (nothing was fetched); the article is not marked seen, nor back online.
+        ``fetched_at``: when the stored response was fetched (default: the article's ``fetched_at``).
+        """
+        columns = article_columns({**article, "url": article.get("url") or "-"})
+        with self._write():
+            self._require_run(run_id)
+            if fetched_at is None:
+                row = self.db.execute("SELECT fetched_at FROM articles WHERE id = ?", [article_id]).fetchone()
+                if row is None:
+                    raise ArchiveError(f"No article with id {article_id} in archive {self.path}")
+                fetched_at = row[0]
+            change = article_rows.save_refetch(
+                self.db, article_id, columns, run_id, utc_now_iso(), fetched_at, reextracted=True
+            )
+            if not change:
+                return SaveResult(FetchOutcome.UNCHANGED, article_id)
+            article_rows.store_minhash(self.db, article_id, self._signature(columns["text"]))
+        return SaveResult(FetchOutcome.UPDATED, article_id)
+
     def mark_removed(self, run_id: int, article_id: int, status: int | None) -> bool:
         """The article answered 404 or 410, or redirected to the home page: set removed_at (kept, never deleted).
 

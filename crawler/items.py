@@ -34,6 +34,11 @@ class Fetch:
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
+    # The WARC record the body came from (crawler.middlewares.warc_records: request.meta["warc"]), relative
+    # to the WARC folder; None when WARC writing is off or nothing was received.
+    warc_file: str | None = None
+    warc_offset: int | None = None
+    warc_length: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

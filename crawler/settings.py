@@ -65,6 +65,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.backoff_retry.BackoffRetryMiddleware": 550,
     "crawler.middlewares.conditional_requests.ConditionalRequestsMiddleware": 560,  # If-None-Match, 304s
     "crawler.middlewares.render_pages.RenderPagesMiddleware": 950,
+    "crawler.middlewares.warc_records.WarcRecordsMiddleware": 990,  # WARC records of every answer, as received
 }
 
 # Discovery: how far link following may wander.
@@ -115,6 +116,11 @@ ARCHIVE_RETRY_ITEMS = 200  # items whose write failed, kept to be written again 
 ARCHIVE_BUSY_TIMEOUT = 1.0  # seconds a write waits for another process's lock; then the crawl pauses until it can write
 NEWSARCHIVE_RUN_TRIGGER = "manual"
 NEWSARCHIVE_RUN_ID = None  # the crawl_runs row to fill, created by the parent process; None: create one
+
+# WARC (ISO 28500) records of every response the crawl receives (crawler.warc), pointed at from fetches.
+WARC_ENABLED = True  # False: no WARC files, and fetches get no warc_file/warc_offset/warc_length
+WARC_DIR = ""  # the WARC folder; "": <archive stem>-warc beside ARCHIVE_DB (data/news.db -> data/news-warc/)
+WARC_MAX_SIZE = 1_000_000_000  # bytes: a WARC file that has passed this is closed and the next one begun
 
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 300,

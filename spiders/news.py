@@ -567,6 +567,7 @@ class NewsSpider(scrapy.Spider):
     def fetch_of(self, response: Response) -> Fetch:
         meta = response.meta
         redirects = meta.get("redirect_urls") or []
+        warc = meta.get("warc") or {}  # the WARC record of this answer (crawler.middlewares.warc_records)
         return Fetch(
             url=redirects[0] if redirects else response.url,
             final_url=response.url,
@@ -581,6 +582,9 @@ class NewsSpider(scrapy.Spider):
             etag=_header(response, b"ETag"),
             last_modified=_header(response, b"Last-Modified"),
             body_hash=body_hash(response.body) if response.status == 200 else None,
+            warc_file=warc.get("file"),
+            warc_offset=warc.get("offset"),
+            warc_length=warc.get("length"),
         )
 
     def unchanged_item(self, response: Response, fetch: Fetch) -> FetchItem | None:

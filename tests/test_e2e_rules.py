@@ -178,7 +178,9 @@ def test_the_original_takes_over_from_a_wire_copy_a_cut_short_run_archived(tmp_p
         with Archive(tmp_path / "archive.db") as archive:
             before = archive.db.execute("SELECT id, url, syndicated_from FROM articles").fetchall()
         assert [(url, bool(note)) for _, url, note in before] == [(base + copy.path, True)]
-        crawl(write_config(tmp_path, f'start_urls = ["{base}{copy.original.path}"]\nfollow_links = false\n{exclusions}'))
+        crawl(
+            write_config(tmp_path, f'start_urls = ["{base}{copy.original.path}"]\nfollow_links = false\n{exclusions}')
+        )
     with Archive(tmp_path / "archive.db") as archive:
         after = archive.db.execute("SELECT id, url, syndicated_from FROM articles").fetchall()
         alias = archive.db.execute("SELECT reason FROM url_aliases WHERE url = ?", [base + copy.path]).fetchall()

@@ -283,3 +283,12 @@ def test_a_last_run_that_was_abandoned_makes_a_source_unhealthy_at_once(archive:
     ]
     record_run(archive, "alpha", articles=1)
     assert evaluate_health(newest_first(archive), DEFAULTS).healthy
+
+
+def test_a_reextraction_run_is_no_crawl_of_the_source(archive: Archive) -> None:
+    for articles in (3, 1, 2):
+        record_run(archive, "alpha", articles=articles, pages=articles + 2)
+    reextraction = record_run(archive, "alpha", trigger="reextract")  # fetches nothing, archives no article
+    runs = newest_first(archive)
+    assert runs[0]["id"] == reextraction["id"] and runs[0]["articles_new"] == 0
+    assert evaluate_health(runs, DEFAULTS).healthy

@@ -103,6 +103,7 @@ def test_help_still_lists_every_command() -> None:
         "export",
         "history",
         "logs",
+        "reextract",
         "runs",
         "schedule",
         "search",

@@ -80,6 +80,7 @@ def test_the_vocabulary_is_the_documented_one() -> None:
         "description",
         "correction",
         "reappeared",
+        "reextracted",
     ]
     schema = (Path(__file__).resolve().parents[1] / "docs" / "schema.md").read_text(encoding="utf-8")
     for kind in ChangeKind:

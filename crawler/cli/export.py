@@ -37,6 +37,7 @@ from archive.filters import ArticleFilter, unknown_source_note
 from crawler.cli.ops import CONFIG_OPTION, DB_OPTION, archive_path, fail, load_optional_config, open_existing_archive
 
 STDOUT = "-"
+WARC_FORMATS = ("warc", "wacz")  # crawler/reprocess/warc_export.py
 PROGRESS_EVERY = 1000  # rows between progress bar updates
 
 
@@ -96,7 +97,11 @@ def _check_output(output: str, output_format: str) -> Path | None:
 
 @click.command()
 @click.option(
-    "--format", "output_format", type=click.Choice(FORMATS), required=True, help="jsonl, csv or parquet (typed)."
+    "--format",
+    "output_format",
+    type=click.Choice((*FORMATS, *WARC_FORMATS)),
+    required=True,
+    help="jsonl, csv or parquet (typed); warc or wacz: the stored responses of the chosen fetches.",
 )
 @click.option(
     "--table",
@@ -119,6 +124,11 @@ def _check_output(output: str, output_format: str) -> Path | None:
     help="File to write (replaced when complete); - writes jsonl or csv to stdout.",
 )
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: on a terminal).")
+@click.option(
+    "--warc-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="warc/wacz: the WARC folder (default: <archive name>-warc beside the archive).",
+)
 @CONFIG_OPTION
 @DB_OPTION
 def export(
@@ -132,6 +142,7 @@ def export(
     query: str | None,
     output: str,
     progress: bool | None,
+    warc_dir: Path | None,
     config_path: Path | None,
     db: Path | None,
 ) -> None:
@@ -151,8 +162,16 @@ def export(
       newsarchive export --format jsonl --query '"climate change"' --language en -o - | head
       newsarchive export --format parquet --table versions --source example-news -o versions.parquet
       newsarchive export --format csv --table runs --db data/archive.db -o runs.csv
+      newsarchive export --format wacz --source example-news --since 2024-05-01 -o may.wacz
+
+    --format warc writes the chosen fetches' stored records (request, response or revisit and the
+    response it refers to, metadata) copied from the crawls' WARC files into one .warc.gz; --format
+    wacz packs them with their CDXJ index and a pages list (ReplayWeb.page opens it).
     """
     selection = ArticleFilter(source=source, since=since, until=until, language=language, author=author, query=query)
+    if output_format in WARC_FORMATS:
+        _export_warc(output_format, table, selection, output, warc_dir, config_path, db)
+        return
     path = _check_output(output, output_format)
     config = load_optional_config(config_path)
     source_path = archive_path(config, db)
@@ -220,3 +239,53 @@ def _export(
         temporary.unlink(missing_ok=True)
         raise
     return count
+
+
+def _export_warc(
+    output_format: str,
+    table: str,
+    selection: ArticleFilter,
+    output: str,
+    warc_dir: Path | None,
+    config_path: Path | None,
+    db: Path | None,
+) -> None:
+    """--format warc|wacz: the chosen fetches' stored records (crawler/reprocess/warc_export.py)."""
+    from crawler.reprocess.warc_export import write_wacz_file, write_warc_file
+    from crawler.warc.naming import warc_dir_for
+
+    if table != "articles":
+        fail(f"--table {table} does not apply to --format {output_format}. Fix: leave --table out.")
+    if output == STDOUT:
+        fail(f"--format {output_format} needs a file, not stdout (-o -). Fix: e.g. -o export.{output_format}.gz.")
+    path = _check_output(output, output_format)
+    config = load_optional_config(config_path)
+    source_path = archive_path(config, db)
+    folder = warc_dir if warc_dir is not None else warc_dir_for(source_path, "")
+    with open_existing_archive(source_path) as archive:
+        if "warc_file" not in {row[1] for row in archive.db.execute("PRAGMA table_info(fetches)")}:
+            fail(f"archive {source_path} has no WARC pointers (it predates WARC files). Fix: crawl into it again.")
+        if not folder.is_dir():
+            fail(f"the WARC folder {folder} does not exist. Fix: give the folder the crawls wrote with --warc-dir DIR.")
+        try:
+            library.check_filter(TABLES["fetches"], selection)
+            if output_format == "warc":
+                result = write_warc_file(archive.db, folder, selection, path)
+            else:
+                title = f"newsarchive export of {source_path.name}"
+                result = write_wacz_file(archive.db, folder, selection, path, title)
+            note = unknown_source_note(archive.db, selection.source)
+        except ArchiveError as error:
+            fail(str(error))
+        except RuntimeError as error:
+            fail(f"{error}. Fix: check the wacz package is installed (pip install wacz==0.6.0).")
+    click.echo(
+        f"Exported {result.answers:,} stored page{'s' if result.answers != 1 else ''} "
+        f"({result.records:,} WARC records, {result.originals:,} revisit originals) as {output_format} "
+        f"to {path} ({human_size(path.stat().st_size)}).",
+        err=True,
+    )
+    for missing in result.missing[:5]:
+        click.echo(f"note: not exported, its record cannot be read: {missing}", err=True)
+    if note:
+        click.echo(note, err=True)

@@ -25,6 +25,7 @@ from crawler.cli.errors import NewsarchiveGroup, note_archive
 from crawler.cli.export import export
 from crawler.cli.history import history
 from crawler.cli.ops import DEFAULT_ARCHIVE_DB, logs, runs, status
+from crawler.cli.reextract import reextract
 from crawler.cli.research import search, show, stats
 from crawler.cli.serve import serve
 from crawler.demo import DEMO_PORT  # a plain constant (crawler.demo needs only the standard library)
@@ -313,7 +314,7 @@ def demo(db: Path, port: int, progress: bool | None) -> None:
 
 
 # Commands defined in their own modules (crawler/cli/ops.py, history.py, boilerplate.py, research.py, export.py,
-# serve.py, backup.py).
+# serve.py, backup.py, reextract.py).
 main.add_command(status)
 main.add_command(runs)
 main.add_command(logs)
@@ -325,6 +326,7 @@ main.add_command(stats)
 main.add_command(serve)
 main.add_command(export)
 main.add_command(backup)
+main.add_command(reextract)
 
 
 @main.command()

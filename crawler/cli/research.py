@@ -299,6 +299,12 @@ def detail_text(detail: Mapping[str, Any]) -> str:
     aliases = provenance.get("aliases") or []
     lines.append(f"  aliases:           {len(aliases)}")
     lines.extend(f"    {alias['reason']:10} {alias['url']}" for alias in aliases)
+    fetches = provenance.get("fetches") or []
+    lines += ["", f"Fetches: {len(fetches)}"]
+    for fetch in fetches:
+        warc = f"  WARC {fetch['warc_file']}:{fetch['warc_offset']}" if fetch.get("warc_file") else ""
+        status = fetch.get("status") if fetch.get("status") is not None else "-"
+        lines.append(f"  run {fetch['run_id']}  {fetch['fetched_at']}  {status} {fetch['outcome']}{warc}")
     versions = detail.get("versions") or []
     lines += ["", f"Versions: {len(versions)}"]
     for entry in versions:

@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from archive.models import RunStatus
+from archive.models import RunStatus, RunTrigger
 from crawler.sources.ops_tables import HealthConfig
 
 # The runs a verdict is drawn from: a skipped run never ran, and a source whose runs outlast their
@@ -110,8 +110,11 @@ def articles_archived(run: Mapping[str, Any]) -> int:
 
 
 def measured_runs(runs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The finished runs whose counts are whole (succeeded or failed), newest first."""
-    return [run for run in runs if run.get("status") in MEASURED_STATUSES]
+    """The finished crawls whose counts are whole (succeeded or failed), newest first; a re-extraction
+    (trigger ``reextract``) fetches nothing and is no crawl of the source."""
+    return [
+        run for run in runs if run.get("status") in MEASURED_STATUSES and run.get("trigger") != RunTrigger.REEXTRACT
+    ]
 
 
 def zero_articles_reason(runs: Sequence[Mapping[str, Any]], runs_before: int) -> str | None:
