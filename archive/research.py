@@ -277,8 +277,7 @@ def _article_fetches(reader: ArchiveReader, article_id: int) -> list[dict[str, A
     present = _columns(reader, "fetches")
     later = ", ".join(name if name in present else f"NULL AS {name}" for name in FETCH_LATER_COLUMNS)
     return reader.query(
-        f"SELECT id, run_id, url, status, outcome, fetched_at, {later} FROM fetches"
-        " WHERE article_id = ? ORDER BY id",
+        f"SELECT id, run_id, url, status, outcome, fetched_at, {later} FROM fetches WHERE article_id = ? ORDER BY id",
         [article_id],
     )
 

@@ -122,6 +122,19 @@ WARC_ENABLED = True  # False: no WARC files, and fetches get no warc_file/warc_o
 WARC_DIR = ""  # the WARC folder; "": <archive stem>-warc beside ARCHIVE_DB (data/news.db -> data/news-warc/)
 WARC_MAX_SIZE = 1_000_000_000  # bytes: a WARC file that has passed this is closed and the next one begun
 
+# Distributed crawls through Redis (crawler.distributed, docs/deployment.md): only with --distributed,
+# `newsarchive worker` or `newsarchive writer`; a local crawl reads none of these.
+DISTRIBUTED_REDIS_URL = None  # set per process from [distributed] redis_url or --redis-url
+DISTRIBUTED_KEY_PREFIX = "newsarchive"  # set per process from [distributed] key_prefix
+DISTRIBUTED_ROLE = None  # set per process: "worker" (fetch and extract) or "writer" (the archive)
+DISTRIBUTED_LEASE_TIMEOUT = 15.0  # seconds without a heartbeat before a worker's requests go back to the queue
+DISTRIBUTED_HEARTBEAT_INTERVAL = 1.0  # seconds between heartbeats, lease checks and stats pushes
+DISTRIBUTED_WRITER_BATCH = 200  # items the writer takes from Redis, writes and commits at once
+DISTRIBUTED_IDLE_CONFIRM = 2.0  # seconds the queue must stay empty with no request held before the crawl ends
+DISTRIBUTED_RETRY_BASE = 0.5  # first wait (seconds) when Redis is unreachable, doubled per try
+DISTRIBUTED_RETRY_MAX = 10.0  # longest wait between two tries to reach Redis
+DISTRIBUTED_HOST_SLOT_TIMEOUT = 120.0  # a host slot held longer (a dead worker's) is free again
+
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 300,
     "pipelines.boilerplate.BoilerplatePipeline": 500,

@@ -111,6 +111,8 @@ def test_help_still_lists_every_command() -> None:
         "show",
         "stats",
         "status",
+        "worker",
+        "writer",
     }
 
 

@@ -21,6 +21,7 @@ import click
 
 from crawler.cli.backup import backup
 from crawler.cli.boilerplate import boilerplate
+from crawler.cli.distributed import worker, writer
 from crawler.cli.errors import NewsarchiveGroup, note_archive
 from crawler.cli.export import export
 from crawler.cli.history import history
@@ -166,6 +167,20 @@ def main(debug: bool) -> None:
     help="Per-run log files go to LOG_DIR/SOURCE/RUN_ID.jsonl (default: the sources file's "
     "[scheduler] log_dir, else logs/ beside the archive).",
 )
+@click.option(
+    "--distributed",
+    is_flag=True,
+    help="Crawl through Redis ([distributed] in the sources file): seed the crawl, write the archive, run "
+    "--processes local workers; `newsarchive worker` elsewhere joins (docs/deployment.md).",
+)
+@click.option("--redis-url", help="With --distributed: the Redis URL (overrides [distributed] redis_url).")
+@click.option(
+    "--processes",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="With --distributed: local worker processes per source (0: seed and write only).",
+)
 def crawl(
     targets: tuple[str, ...],
     config_path: Path | None,
@@ -178,6 +193,9 @@ def crawl(
     progress: bool | None,
     log_level: str,
     log_dir: Path | None,
+    distributed: bool,
+    redis_url: str | None,
+    processes: int,
 ) -> None:
     """Crawl sources once, now, and archive their articles.
 
@@ -218,6 +236,26 @@ def crawl(
         adhoc_source(url, **overrides)
     _check_archive_writable(archive_db)  # and the archive too
     settings = _parse_settings(setting_pairs)
+    if distributed:
+        if urls or not config_path:
+            raise click.UsageError("--distributed crawls the sources of a sources file: give --config (no URLs)")
+        from crawler.cli.distributed import run_distributed_crawl
+
+        if workers:
+            settings.setdefault("EXTRACT_WORKERS", workers)
+        report = run_distributed_crawl(
+            config,
+            names,
+            archive_db,
+            redis_url,
+            processes,
+            settings,
+            log_level,
+            log_dir or config_log_dir or archive_db.parent / "logs",
+            console,
+        )
+        _show_report(console, report, ARTICLES_SHOWN)
+        sys.exit(report.exit_code)
     crawls = len(sources) + len(urls)
     settings.setdefault("EXTRACT_WORKERS", workers or max(1, (os.cpu_count() or 1) // crawls))
     common = {"db": str(archive_db), "settings": settings, "log_level": log_level}
@@ -326,6 +364,8 @@ main.add_command(stats)
 main.add_command(serve)
 main.add_command(export)
 main.add_command(backup)
+main.add_command(worker)
+main.add_command(writer)
 main.add_command(reextract)
 
 

@@ -89,6 +89,9 @@ class WarcRecordsMiddleware:
     def from_crawler(cls, crawler: Crawler) -> WarcRecordsMiddleware:
         if not crawler.settings.getbool("WARC_ENABLED"):
             raise NotConfigured("WARC_ENABLED is off")
+        if not crawler.settings.get("ARCHIVE_DB") and not crawler.settings.get("WARC_DIR"):
+            # A distributed crawl's worker never opens the archive: no folder beside it to write to.
+            raise NotConfigured("no ARCHIVE_DB to write WARC files beside, and no WARC_DIR")
         middleware = cls(crawler)
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)

@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.discovery.urls import host_key, url_host
+from crawler.sources.distributed_table import DistributedConfig
 from crawler.sources.fields import (  # noqa: F401 - InvalidValue, check_http_url: re-exported for feature modules
     FieldSpec,
     InvalidValue,
@@ -291,6 +292,7 @@ class Config:
     health: HealthConfig = HealthConfig()
     alerts: AlertsConfig = AlertsConfig()
     metrics: MetricsConfig = MetricsConfig()
+    distributed: DistributedConfig = DistributedConfig()  # [distributed] (crawler.sources.distributed_table)
 
     def source(self, name: str) -> SourceConfig:
         """The source called ``name``; ConfigError naming it and the known sources otherwise."""

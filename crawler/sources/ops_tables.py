@@ -18,6 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from crawler.sources.distributed_table import DISTRIBUTED_FIELDS, DistributedConfig
 from crawler.sources.fields import (
     FieldSpec,
     _kind_of,
@@ -385,4 +386,5 @@ OPS_TABLES = {
     "health": (HEALTH_FIELDS, HealthConfig),
     "alerts": (ALERTS_FIELDS, AlertsConfig),
     "metrics": (METRICS_FIELDS, MetricsConfig),
+    "distributed": (DISTRIBUTED_FIELDS, DistributedConfig),  # crawler.sources.distributed_table (issue 14)
 }

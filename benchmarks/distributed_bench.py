@@ -1,0 +1,185 @@
+"""Figures for distributed crawls (issue 14; docs/deployment.md). Not a test: run it by hand.
+
+    .venv/bin/python benchmarks/distributed_bench.py [--articles 300] [--queued 100000] [--items 2000]
+
+Needs redis-server (apt-get install redis-server); starts its own on a free port. Prints, side by
+side: the plain local crawl, 1 worker and 2 workers through Redis (each with one extraction
+process, so that the cores, not the pool, decide), articles/s and the ratio 2 workers / 1 worker;
+Redis memory per 100k queued URLs (encoded requests in the scrapy-redis queue); and the writer's
+items/s (pre-filled item queue, one writer process, the archive's normal write path).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from crawler.distributed import codec
+from crawler.distributed.connection import connect
+from crawler.distributed.crawls import mark_seeded, open_crawl
+from crawler.distributed.item_queue import ItemQueue
+from crawler.distributed.keys import Keys
+from crawler.items import Fetch, PageItem
+from tests.newssite import NewsSite, serve_site
+
+CLI = [sys.executable, "-m", "crawler.cli.main"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_config(folder: Path, base_url: str, redis_url: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "sources.toml"
+    config.write_text(
+        f'[archive]\ndb = "archive.db"\n\n[distributed]\nredis_url = "{redis_url}"\nkey_prefix = "{folder.name}"\n\n'
+        f'[[sources]]\nname = "bench"\nstart_urls = ["{base_url}/"]\ndownload_delay = 0.0\nconcurrency = 16\n'
+    )
+    return config
+
+
+def articles_per_second(config: Path, extra: list[str]) -> tuple[int, float]:
+    started = time.monotonic()
+    subprocess.run(
+        [*CLI, "crawl", "--config", str(config), "--no-progress", "-s", "EXTRACT_WORKERS=1", *extra],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    elapsed = time.monotonic() - started
+    with sqlite3.connect(config.parent / "archive.db") as connection:
+        (count,) = connection.execute("SELECT count(*) FROM articles").fetchone()
+    return count, elapsed
+
+
+def redis_memory_per_100k(server, queued: int) -> float:
+    keys = Keys("memory", "bench")
+    request = {
+        "url": "https://news.example/2025/03/14/a-typical-article-slug-of-some-length/",
+        "callback": "parse_page",
+        "errback": "on_error",
+        "method": "GET",
+        "headers": {},
+        "body": b"",
+        "cookies": {},
+        "meta": {
+            "kind": "page",
+            "found_by": "link",
+            "hops": 2,
+            "hints": {},
+            "referer_url": "https://news.example/section/page/3/",
+        },
+        "encoding": "utf-8",
+        "priority": 0,
+        "dont_filter": False,
+        "flags": [],
+        "cb_kwargs": {},
+    }
+    before = server.info("memory")["used_memory"]
+    pipe = server.pipeline(transaction=False)
+    for n in range(queued):
+        request["url"] = f"https://news.example/2025/03/14/a-typical-article-slug-{n}/"
+        pipe.zadd(keys.requests, {codec.dumps(request): 0})
+        pipe.sadd(keys.dupefilter, f"{n:040x}")
+        if n % 5000 == 4999:
+            pipe.execute()
+    pipe.execute()
+    used = server.info("memory")["used_memory"] - before
+    server.delete(keys.requests, keys.dupefilter)
+    return used / queued * 100_000
+
+
+def writer_items_per_second(folder: Path, server, redis_url: str, items: int) -> float:
+    from archive import Archive
+
+    config = write_config(folder, "http://127.0.0.1:9", redis_url)
+    db = folder / "archive.db"
+    with Archive(db) as archive:
+        run_id = archive.start_run("bench")
+    keys = Keys(folder.name, "bench")
+    open_crawl(server, keys, run_id, str(db), [])
+    mark_seeded(server, keys)
+    queue = ItemQueue(server, keys)
+    paragraph = "The council met on Tuesday to discuss the harbour budget and the new ferry timetable. " * 12
+    entries = []
+    for n in range(items):
+        fetch = Fetch(url=f"http://127.0.0.1:9/2025/03/{n % 28 + 1:02d}/story-{n}/", status=200, bytes=20000)
+        item = PageItem(
+            source="bench",
+            fetch=fetch,
+            body=b"<html>" + b"x" * 20000,
+            is_article=True,
+            reason="article",
+            fields={
+                "title": f"Story number {n} about the harbour",
+                "text": f"Story {n}. " + paragraph,
+                "language": "en",
+                "authors": ["A. Writer"],
+            },
+        )
+        entries.append(codec.encode_message("item", item))
+    queue.push_many(entries)
+    started = time.monotonic()
+    subprocess.run(
+        [*CLI, "writer", "--config", str(config), "--exit-when-idle"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return items / (time.monotonic() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--articles", type=int, default=300)
+    parser.add_argument("--queued", type=int, default=100_000)
+    parser.add_argument("--items", type=int, default=2000)
+    args = parser.parse_args()
+    binary = shutil.which("redis-server") or sys.exit("needs redis-server: apt-get install redis-server")
+    folder = Path(tempfile.mkdtemp(prefix="distributed-bench-"))
+    port = free_port()
+    redis = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)
+    redis_url = f"redis://127.0.0.1:{port}/0"
+    try:
+        server = connect(redis_url)
+        with serve_site(NewsSite(n_articles=args.articles, seed=7)) as local:
+            rows = []
+            for label, extra in (
+                ("local crawl", []),
+                ("1 worker", ["--distributed", "--processes", "1"]),
+                ("2 workers", ["--distributed", "--processes", "2"]),
+            ):
+                config = write_config(folder / label.replace(" ", "-"), local.base_url, redis_url)
+                count, elapsed = articles_per_second(config, extra)
+                rows.append((label, count, elapsed, count / elapsed))
+        print(f"{'run':<12} {'articles':>8} {'seconds':>8} {'articles/s':>10}")
+        for label, count, elapsed, rate in rows:
+            print(f"{label:<12} {count:>8} {elapsed:>8.1f} {rate:>10.1f}")
+        print(f"2 workers / 1 worker: {rows[2][3] / rows[1][3]:.2f}x")
+        print(f"Redis memory per 100k queued URLs: {redis_memory_per_100k(server, args.queued) / 2**20:.1f} MiB")
+        rate = writer_items_per_second(folder / "writer", server, redis_url, args.items)
+        print(f"writer: {rate:.0f} items/s ({args.items} article items, one writer, the archive pipeline)")
+    finally:
+        redis.terminate()
+        redis.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Per-host politeness shared by every worker: a source's ``concurrency`` and ``download_delay`` are global.
+
+Before a request is sent, the worker reserves a slot on its host in Redis with one Lua script
+(atomic, on the Redis server's clock, so machines' clocks do not matter):
+
+- at most ``concurrency`` requests to the host are in flight across all workers (a sorted set of
+  holders, each expiring after ``hold_ms`` so a dead worker's slot comes back);
+- sends are spaced ``download_delay`` apart across all workers (the host's next free send time).
+
+The script answers how long to wait before sending (the slot is then held), or -1 when every slot
+is taken (ask again shortly). The slot is released when the response or the error arrives.
+"""
+
+from __future__ import annotations
+
+import redis
+
+from crawler.distributed.keys import Keys
+
+RESERVE = """
+local slots, next_key = KEYS[1], KEYS[2]
+local holder, concurrency, delay_ms, hold_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', slots, '-inf', now)
+if redis.call('ZCARD', slots) >= concurrency then
+  return -1
+end
+local send_at = math.max(now, tonumber(redis.call('GET', next_key) or '0'))
+redis.call('SET', next_key, send_at + delay_ms, 'PX', math.max(delay_ms, 1) + 60000)
+redis.call('ZADD', slots, now + hold_ms + (send_at - now), holder)
+redis.call('PEXPIRE', slots, hold_ms + (send_at - now) + 60000)
+return send_at - now
+"""
+
+
+class HostSlots:
+    def __init__(self, server: redis.Redis, keys: Keys, hold_seconds: float) -> None:
+        self.server = server
+        self.keys = keys
+        self.hold_ms = int(hold_seconds * 1000)
+        self.script = server.register_script(RESERVE)
+
+    def reserve(self, host: str, holder: str, concurrency: int, delay: float) -> float | None:
+        """Seconds to wait before sending (the slot is held), or None when the host is at its concurrency."""
+        base = self.keys.host(host)
+        wait_ms = self.script(
+            keys=[f"{base}:slots", f"{base}:next"], args=[holder, max(1, concurrency), int(delay * 1000), self.hold_ms]
+        )
+        return None if int(wait_ms) < 0 else int(wait_ms) / 1000
+
+    def release(self, host: str, holder: str) -> None:
+        self.server.zrem(f"{self.keys.host(host)}:slots", holder)

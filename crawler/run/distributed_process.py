@@ -1,0 +1,144 @@
+"""A process of a distributed crawl: a worker (fetch, extract, push items) or the writer (the archive).
+
+``python -m crawler.run.distributed_process SPEC_JSON`` with a :class:`crawler.run.crawl_process.CrawlSpec`
+whose settings say ``DISTRIBUTED_ROLE`` (``worker`` or ``writer``), ``DISTRIBUTED_REDIS_URL`` and
+``DISTRIBUTED_KEY_PREFIX``. Started by ``newsarchive crawl --distributed``, ``newsarchive worker`` and
+``newsarchive writer`` (crawler.cli.distributed), from an argument list, never a shell. Stops like a
+crawl process (crawler.run.crawl_process.StopRequest: SIGTERM finishes what is in flight, a second
+one stops at once; its parent's death stops it).
+
+The role decides the Scrapy components (:func:`role_settings`):
+
+- worker: ``spiders.distributed_news.DistributedNewsSpider``, the shared Redis scheduler
+  (crawler.extensions.redis_scheduler), global host politeness
+  (crawler.middlewares.distributed_politeness), heartbeats (crawler.extensions.distributed_worker),
+  and the item pipelines ``pipelines.extract`` then ``pipelines.redis_items``: no archive, ever;
+- writer: ``spiders.archive_writer.ArchiveWriterSpider`` with the boilerplate and archive pipelines,
+  filling the run row the seeder created (``NEWSARCHIVE_RUN_ID``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from typing import Any
+
+from crawler.run.crawl_process import (
+    EXIT_CONFIG,
+    EXIT_CRAWL_FAILED,
+    EXIT_OK,
+    CrawlSpec,
+    configure_logging,
+    connect_stop,
+    crawl_settings,
+    own_run_dir,
+    parent_gone_reason,
+    record_stopped,
+    recorded_exit_code,
+    resolve_source,
+    stop_when_parent_dies,
+)
+from crawler.run.crawl_process import StopRequest as _StopRequest
+
+WORKER, WRITER = "worker", "writer"
+
+
+def role_settings(role: str, settings: Any) -> dict[str, Any]:
+    """The components of a worker or of the writer, on top of the crawl's settings."""
+    if role == WORKER:
+        return {
+            "SCHEDULER": "crawler.extensions.redis_scheduler.LeasingScheduler",
+            "ITEM_PIPELINES": {
+                "pipelines.extract.ExtractPipeline": 300,
+                "pipelines.redis_items.RedisItemsPipeline": 800,
+            },
+            "DOWNLOADER_MIDDLEWARES": {
+                **settings.getdict("DOWNLOADER_MIDDLEWARES"),
+                "crawler.middlewares.distributed_politeness.DistributedPolitenessMiddleware": 990,
+            },
+            "EXTENSIONS": {
+                **settings.getdict("EXTENSIONS"),
+                "crawler.extensions.distributed_worker.DistributedWorkerExtension": 200,
+            },
+        }
+    if role == WRITER:
+        return {
+            "ITEM_PIPELINES": {
+                "pipelines.boilerplate.BoilerplatePipeline": 500,
+                "pipelines.archive.ArchivePipeline": 800,
+            },
+        }
+    raise ValueError(f"DISTRIBUTED_ROLE must be {WORKER!r} or {WRITER!r}, not {role!r}")
+
+
+def crawl_is_open(settings: Any, source: str) -> bool:
+    """Whether the crawl still has its keys (a writer started after it was closed must not close its run again)."""
+    from crawler.distributed.connection import Outage, client
+    from crawler.distributed.keys import Keys
+
+    server = client(settings.get("DISTRIBUTED_REDIS_URL"))
+    keys = Keys(settings.get("DISTRIBUTED_KEY_PREFIX"), source)
+    return bool(Outage("writer start").call(lambda: server.exists(keys.crawl)))
+
+
+def run(spec: CrawlSpec) -> int:
+    from crawler.distributed.leases import new_worker_id
+
+    request = _StopRequest()
+    request.install()
+    request.run_dir = own_run_dir(spec)
+    from archive.lean_imports import import_sqlite_utils_lean
+
+    import_sqlite_utils_lean()
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.sources.config import ConfigError
+
+    parent_gone = threading.Event()
+    if spec.parent_pid is not None:
+        stop_when_parent_dies(spec.parent_pid, parent_gone)
+    try:
+        source = resolve_source(spec)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    role = spec.settings.get("DISTRIBUTED_ROLE")
+    configure_logging(spec, source.name)
+    settings = crawl_settings(spec)
+    for name, value in role_settings(role, settings).items():
+        settings.set(name, value, priority="cmdline")
+    if role == WORKER:
+        from spiders.distributed_news import DistributedNewsSpider as spider_class
+    else:
+        from spiders.archive_writer import ArchiveWriterSpider as spider_class
+    if role == WRITER and not crawl_is_open(settings, source.name):
+        print(f"error: no distributed crawl of {source.name} is open in Redis: nothing to write", file=sys.stderr)
+        return EXIT_CONFIG
+    if not request.requested:
+        process = CrawlerProcess(settings)
+        crawler = process.create_crawler(spider_class)
+        crawler.distributed_worker_id = new_worker_id()
+        process.crawl(crawler, source=source)
+        connect_stop(process, crawler, request)
+        process.start(install_signal_handlers=False)
+    if role == WORKER:
+        return EXIT_CRAWL_FAILED if request.requested or parent_gone.is_set() else EXIT_OK
+    if parent_gone.is_set():
+        record_stopped(spec, spec.run_id, parent_gone_reason(spec))
+    elif request.requested:
+        record_stopped(spec, spec.run_id, request.reason())
+    return recorded_exit_code(spec, spec.run_id)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m crawler.run.distributed_process SPEC_JSON", file=sys.stderr)
+        return EXIT_CONFIG
+    logging.getLogger(__name__).debug("distributed process starting")
+    return run(CrawlSpec.from_json(args[0]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

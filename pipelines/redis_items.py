@@ -1,0 +1,53 @@
+"""In a distributed worker: every extracted item goes to the writer through Redis, never to the archive.
+
+Replaces the boilerplate, signature and archive pipelines in a worker (crawler.run.distributed_process):
+the item, classified by ``pipelines.extract``, is encoded (crawler.distributed.codec: JSON, the body in
+base64, no pickle) and pushed to the source's item queue; the writer (spiders.archive_writer) runs the
+boilerplate and archive pipelines on it. While Redis is unreachable the push is retried with backoff;
+the item waits (Scrapy's item limit then holds the crawl back), and the request that produced it
+keeps its lease until it is pushed, so a worker killed meanwhile loses nothing.
+Settings: ``DISTRIBUTED_REDIS_URL``, ``DISTRIBUTED_KEY_PREFIX``, ``DISTRIBUTED_RETRY_*``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scrapy.crawler import Crawler
+
+from crawler.distributed import codec
+from crawler.distributed.connection import REDIS_DOWN, Outage, client
+from crawler.distributed.item_queue import ItemQueue
+from crawler.distributed.keys import Keys
+from crawler.middlewares.distributed_politeness import sleep
+
+
+class RedisItemsPipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        settings = crawler.settings
+        self.server = client(settings.get("DISTRIBUTED_REDIS_URL"))
+        self.prefix = settings.get("DISTRIBUTED_KEY_PREFIX")
+        self.outage = Outage(
+            "item queue", settings.getfloat("DISTRIBUTED_RETRY_BASE"), settings.getfloat("DISTRIBUTED_RETRY_MAX")
+        )
+        self.queue: ItemQueue | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RedisItemsPipeline:
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        self.queue = ItemQueue(self.server, Keys(self.prefix, self.crawler.spider.source.name))
+
+    async def process_item(self, item: Any) -> Any:
+        data = codec.encode_message("item", item)
+        while True:
+            try:
+                self.queue.push(data)
+            except REDIS_DOWN as error:
+                await sleep(self.outage.failed(error))
+                continue
+            self.outage.succeeded()
+            self.crawler.stats.inc_value("newsarchive/distributed/items_pushed")
+            return item

@@ -1,0 +1,298 @@
+"""Distributed crawls (issue 14): real redis-server, real worker and writer processes, the fixture site.
+
+One shared module fixture crawls the fixture news site once locally (the reference) and once with
+3 workers + the writer through Redis; the fault scenarios (kill -9 of a worker and of the writer
+mid-crawl; Redis stopped for 10 s and started again) each crawl it again, and every archive must
+hold the reference's articles, with the same text, each once. Redis is Debian's redis-server,
+started on 127.0.0.1 with a free port and stopped by PID (CI installs it: .ci/run).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from crawler.cli.main import main
+from tests.newssite import NewsSite, serve_site
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+INSTALL = "apt-get install -y redis-server"
+NEWSARCHIVE = [sys.executable, "-m", "crawler.cli.main"]
+FAST = [
+    "-s",
+    "DISTRIBUTED_LEASE_TIMEOUT=3",
+    "-s",
+    "DISTRIBUTED_IDLE_CONFIRM=1",
+    "-s",
+    "DISTRIBUTED_HOST_SLOT_TIMEOUT=5",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_redis(port: int, folder: Path, persist: bool) -> subprocess.Popen:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        message = f"these tests need redis-server: {INSTALL}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    durability = ["--appendonly", "yes", "--appendfsync", "always"] if persist else ["--appendonly", "no"]
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(folder), *durability],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    pytest.fail("redis-server did not start")
+
+
+def stop_redis(process: subprocess.Popen) -> None:
+    os.kill(process.pid, signal.SIGTERM)
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    process = start_redis(port, tmp_path_factory.mktemp("redis"), persist=False)
+    yield f"redis://127.0.0.1:{port}/0"
+    stop_redis(process)
+
+
+@dataclass
+class Reference:
+    base_url: str
+    folder: Path
+    articles: dict[str, str]  # url -> text, from the local crawl
+
+
+def sources_file(folder: Path, base_url: str, redis: str, prefix: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "sources.toml"
+    config.write_text(
+        f'[archive]\ndb = "archive.db"\n\n[distributed]\nredis_url = "{redis}"\nkey_prefix = "{prefix}"\n\n'
+        f'[[sources]]\nname = "fixture"\nstart_urls = ["{base_url}/"]\ndownload_delay = 0.0\nconcurrency = 8\n'
+    )
+    return config
+
+
+def articles(db: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(db) as connection:
+        return list(connection.execute("SELECT url, text FROM articles"))
+
+
+def run_row(db: Path) -> dict:
+    with sqlite3.connect(db) as connection:
+        connection.row_factory = sqlite3.Row
+        return dict(connection.execute("SELECT * FROM crawl_runs ORDER BY id DESC LIMIT 1").fetchone())
+
+
+def assert_same_archive(db: Path, reference: Reference) -> None:
+    rows = articles(db)
+    urls = [url for url, _ in rows]
+    assert len(urls) == len(set(urls)), "an article archived twice"
+    assert dict(rows) == reference.articles
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Reference]:
+    folder = tmp_path_factory.mktemp("distributed")
+    with serve_site(NewsSite(n_articles=40, seed=3)) as local:
+        config = sources_file(folder / "local", local.base_url, redis_url, "local")
+        result = CliRunner().invoke(main, ["crawl", "--config", str(config), "--no-progress"])
+        assert result.exit_code == 0, result.output
+        yield Reference(local.base_url, folder, dict(articles(folder / "local" / "archive.db")))
+
+
+def test_three_workers_and_a_writer_archive_what_one_process_does(site: Reference, redis_url: str) -> None:
+    config = sources_file(site.folder / "three", site.base_url, redis_url, "three")
+    result = CliRunner().invoke(
+        main, ["crawl", "--config", str(config), "--distributed", "--processes", "3", "--no-progress", *FAST]
+    )
+    assert result.exit_code == 0, result.output
+    db = site.folder / "three" / "archive.db"
+    assert_same_archive(db, site)
+    run = run_row(db)
+    local = run_row(site.folder / "local" / "archive.db")
+    assert run["status"] == "succeeded"
+    assert run["articles_new"] == local["articles_new"] == len(site.articles)
+    assert run["responses_2xx"] >= local["articles_new"]  # the workers' stats reached the run row
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found.extend(int(child) for child in text)
+    return found
+
+
+def role_pids(parent: int, role: str) -> list[int]:
+    pids = []
+    for child in children(parent):
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "crawler.run.distributed_process" in command and f'"DISTRIBUTED_ROLE": "{role}"' in command:
+            pids.append(child)
+    return pids
+
+
+def wait_for_articles(db: Path, count: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if len(articles(db)) >= count:
+                return
+        except sqlite3.Error:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"fewer than {count} articles archived after {timeout}s")
+
+
+def test_kill_9_of_a_worker_and_of_the_writer_loses_nothing_and_doubles_nothing(
+    site: Reference, redis_url: str
+) -> None:
+    config = sources_file(site.folder / "kill", site.base_url, redis_url, "kill")
+    db = site.folder / "kill" / "archive.db"
+    slow = ["-s", "DOWNLOAD_DELAY=0.03", *FAST]
+    env = {**os.environ, "PYTHONPATH": str(Path.cwd())}
+    seeder = subprocess.Popen(
+        [*NEWSARCHIVE, "crawl", "--config", str(config), "--distributed", "--processes", "0", "--no-progress", *slow],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    joiner = subprocess.Popen(
+        [*NEWSARCHIVE, "worker", "--config", str(config), "--processes", "3", "--exit-when-idle"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        wait_for_articles(db, 8)
+        workers = role_pids(joiner.pid, "worker")
+        assert len(workers) == 3
+        os.kill(workers[0], signal.SIGKILL)
+        wait_for_articles(db, 16)
+        (writer,) = role_pids(seeder.pid, "writer")
+        os.kill(writer, signal.SIGKILL)
+        output, _ = seeder.communicate(timeout=90)
+        assert seeder.returncode == 0, output
+        assert "starting it again" in output
+        joiner.wait(timeout=30)
+    finally:
+        for process in (seeder, joiner):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert_same_archive(db, site)
+    assert run_row(db)["status"] == "succeeded"
+
+
+def test_redis_stopped_for_10_seconds_mid_crawl_the_crawl_completes(site: Reference, tmp_path: Path) -> None:
+    port = free_port()
+    data = tmp_path / "redis-data"
+    data.mkdir()
+    redis = start_redis(port, data, persist=True)
+    url = f"redis://127.0.0.1:{port}/0"
+    config = sources_file(site.folder / "outage", site.base_url, url, "outage")
+    db = site.folder / "outage" / "archive.db"
+    env = {**os.environ, "PYTHONPATH": str(Path.cwd())}
+    seeder = subprocess.Popen(
+        [
+            *NEWSARCHIVE,
+            "crawl",
+            "--config",
+            str(config),
+            "--distributed",
+            "--processes",
+            "2",
+            "--no-progress",
+            "-s",
+            "DOWNLOAD_DELAY=0.03",
+            "-s",
+            "DISTRIBUTED_RETRY_MAX=1",
+            *FAST,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        wait_for_articles(db, 8)
+        stop_redis(redis)
+        time.sleep(10)
+        redis = start_redis(port, data, persist=True)
+        output, _ = seeder.communicate(timeout=90)
+        assert seeder.returncode == 0, output
+        assert "Redis is unreachable" in output
+    finally:
+        if seeder.poll() is None:
+            seeder.kill()
+            seeder.wait()
+        if redis.poll() is None:
+            stop_redis(redis)
+    assert_same_archive(db, site)
+
+
+def test_an_unreachable_redis_is_one_error_naming_the_url_and_nothing_starts(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    config = sources_file(tmp_path, "http://127.0.0.1:9", f"redis://127.0.0.1:{port}/0", "none")
+    result = CliRunner().invoke(main, ["crawl", "--config", str(config), "--distributed"])
+    assert result.exit_code == 2
+    assert f"cannot reach Redis at redis://127.0.0.1:{port}/0" in result.output
+    assert not (tmp_path / "archive.db").exists() or not run_rows(tmp_path / "archive.db")
+    result = CliRunner().invoke(main, ["worker", "--config", str(config), "--redis-url", f"redis://127.0.0.1:{port}/1"])
+    assert result.exit_code == 2
+    assert f"redis://127.0.0.1:{port}/1" in result.output
+
+
+def run_rows(db: Path) -> list:
+    with sqlite3.connect(db) as connection:
+        return list(connection.execute("SELECT id FROM crawl_runs"))
+
+
+def test_the_distributed_table_is_checked_like_every_other(tmp_path: Path) -> None:
+    config = tmp_path / "sources.toml"
+    config.write_text(
+        '[distributed]\nredis_url = "http://redis.example/"\nkey_prefix = "a b"\nport = 1\n\n'
+        '[[sources]]\nname = "a"\nstart_urls = ["https://a.example/"]\n'
+    )
+    result = CliRunner().invoke(main, ["crawl", "--config", str(config), "--distributed"])
+    assert result.exit_code == 2
+    assert "distributed.redis_url" in result.output and "is not a Redis URL" in result.output
+    assert "distributed.key_prefix" in result.output
+    assert "port" in result.output
+    config.write_text('[[sources]]\nname = "a"\nstart_urls = ["https://a.example/"]\n')
+    result = CliRunner().invoke(main, ["crawl", "--config", str(config), "--distributed"])
+    assert result.exit_code == 2
+    assert "redis_url" in result.output and "--redis-url" in result.output
