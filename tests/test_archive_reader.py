@@ -238,6 +238,9 @@ def test_reading_while_a_crawl_process_writes(tmp_path: Path) -> None:
                 if runs:
                     (progress,) = reader.run_progress([runs[0]["id"]])
                     seen.append((progress["status"], progress["pages_fetched"] or 0))
+                else:  # opened between two migrations (the reader knows the tables it opened with): again
+                    reader.close()
+                    reader = None
             output = crawl.communicate(timeout=60)[0].decode()
         finally:
             if crawl.poll() is None:
