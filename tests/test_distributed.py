@@ -9,6 +9,8 @@ started on 127.0.0.1 with a free port and stopped by PID (CI installs it: .ci/ru
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import shutil
 import signal
@@ -16,6 +18,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +28,7 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli.main import main
+from crawler.demo.server import Reply, Request, serve
 from tests.newssite import NewsSite, serve_site
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -296,3 +300,58 @@ def test_the_distributed_table_is_checked_like_every_other(tmp_path: Path) -> No
     result = CliRunner().invoke(main, ["crawl", "--config", str(config), "--distributed"])
     assert result.exit_code == 2
     assert "redis_url" in result.output and "--redis-url" in result.output
+
+
+def test_a_sources_delay_and_concurrency_hold_across_workers(redis_url: str, tmp_path: Path) -> None:
+    """Two workers on one source with `concurrency = 1` and `download_delay = 0.3`: the host sees one
+    request at a time, at least the delay apart, as from a single crawl (the slots live in Redis)."""
+    delay, pages = 0.3, 12
+    lock = threading.Lock()
+    in_flight, most, starts = [0], [0], []
+
+    def app(request: Request) -> Reply:
+        if request.path == "/robots.txt":
+            return Reply(status=404)
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+            starts.append(time.monotonic())
+        time.sleep(0.05)  # an answer takes a moment: overlapping requests would show
+        with lock:
+            in_flight[0] -= 1
+        if request.path == "/":
+            links = "".join(f'<a href="/section/{n}/">Section {n}</a>' for n in range(pages))
+            return Reply(body=f"<html><body><h1>Front</h1>{links}</body></html>".encode())
+        return Reply(body=b"<html><body><h1>Section</h1><p>Nothing here yet.</p></body></html>")
+
+    with serve(app) as local:
+        config = tmp_path / "sources.toml"
+        config.write_text(
+            f'[archive]\ndb = "archive.db"\n\n[distributed]\nredis_url = "{redis_url}"\nkey_prefix = "polite"\n\n'
+            f'[[sources]]\nname = "polite"\nstart_urls = ["{local.base_url}/"]\n'
+            f"download_delay = {delay}\nconcurrency = 1\n"
+        )
+        result = CliRunner().invoke(
+            main, ["crawl", "--config", str(config), "--distributed", "--processes", "2", "--no-progress", *FAST]
+        )
+    assert result.exit_code == 0, result.output
+    gaps = [later - earlier for earlier, later in itertools.pairwise(sorted(starts))]
+    assert len(starts) == pages + 1 and most[0] == 1
+    assert min(gaps) >= delay * 0.9, sorted(gaps)[:3]  # a little slack for clocks read in two processes
+
+
+def test_status_shows_the_distributed_crawls_or_says_redis_is_unreachable(
+    site: Reference, redis_url: str, tmp_path: Path
+) -> None:
+    config = sources_file(tmp_path / "status", site.base_url, redis_url, "status")
+    (tmp_path / "status" / "archive.db").write_bytes((site.folder / "local" / "archive.db").read_bytes())
+    shown_url = redis_url.rsplit("/", 1)[0] + "/…"  # the database number hidden with the rest of the path
+    shown = CliRunner().invoke(main, ["status", "--config", str(config)])
+    assert f"Distributed: no crawl open in Redis at {shown_url}" in shown.output
+    as_json = json.loads(CliRunner().invoke(main, ["status", "--config", str(config), "--json"]).output)
+    assert as_json["distributed"] == {"redis_url": shown_url, "reachable": True, "crawls": []}
+
+    dead = sources_file(tmp_path / "dead", site.base_url, f"redis://:secret@127.0.0.1:{free_port()}/0", "dead")
+    (tmp_path / "dead" / "archive.db").write_bytes((site.folder / "local" / "archive.db").read_bytes())
+    shown = CliRunner().invoke(main, ["status", "--config", str(dead)])
+    assert "cannot be reached" in shown.output and "secret" not in shown.output

@@ -32,7 +32,9 @@ import click
 from archive import ArchiveError
 from archive.dates import parse_utc
 from archive.models import RUN_SUMMARY_COUNTS, RunStatus
+from crawler.cli.distributed import distributed_status
 from crawler.cli.errors import EXIT_BAD_INPUT, fail, note_archive
+from crawler.ops.alerts import redacted_url
 from crawler.ops.health import FAILURE_STATUSES, JUDGED_STATUSES, articles_archived, evaluate_health
 from crawler.ops.runlog import LEVELS, format_entry, level_rank, parse_line, read_log
 from crawler.sources.config import DEFAULT_ARCHIVE_DB
@@ -328,6 +330,8 @@ def status(config_path: Path | None, db: Path | None, as_json: bool) -> None:
         next_runs = next_run_times(config.scheduler.jobstore) if config is not None else {}
         statuses = [source_status(archive, name, config, next_runs, now) for name in names]
     unhealthy = [item.source for item in statuses if not item.healthy]
+    redis_url = config.distributed.redis_url if config is not None else None
+    crawls = distributed_status(config) if redis_url else None
     if as_json:
         document = {
             "archive": str(path),
@@ -337,6 +341,12 @@ def status(config_path: Path | None, db: Path | None, as_json: bool) -> None:
             "unhealthy_sources": unhealthy,
             "sources": [item.as_json() for item in statuses],
         }
+        if redis_url:
+            document["distributed"] = {
+                "redis_url": redacted_url(redis_url),
+                "reachable": crawls is not None,
+                "crawls": crawls or [],
+            }
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         summary = f"{len(statuses)} sources, {len(unhealthy)} unhealthy" if statuses else "no sources"
@@ -349,7 +359,26 @@ def status(config_path: Path | None, db: Path | None, as_json: bool) -> None:
                 "No source is configured and the archive has no runs "
                 "(give --config sources.toml, or crawl: newsarchive crawl --config sources.toml)."
             )
+        if redis_url:
+            for line in distributed_lines(redacted_url(redis_url), crawls):
+                click.echo(line)
     sys.exit(EXIT_UNHEALTHY if unhealthy else 0)
+
+
+def distributed_lines(redis_url: str, crawls: list[dict[str, Any]] | None) -> list[str]:
+    """The distributed crawls' progress as `status` prints it (crawler.distributed.crawls.progress)."""
+    if crawls is None:
+        return [f"Distributed: Redis at {redis_url} cannot be reached (is redis-server running?)"]
+    if not crawls:
+        return [f"Distributed: no crawl open in Redis at {redis_url}"]
+    lines = [f"Distributed crawls in Redis at {redis_url}:"]
+    for crawl in crawls:
+        lines.append(
+            f"  {crawl['source']}  run {crawl['run_id']}  {crawl['state']}: {crawl['queued']} queued,"
+            f" {crawl['in_flight']} in flight, {crawl['seen']} seen, {crawl['items_waiting']} items waiting for"
+            f" the writer, {crawl['workers']} workers alive, {crawl['pages_per_s']} pages/s"
+        )
+    return lines
 
 
 # --- runs -----------------------------------------------------------------------------------------
