@@ -34,7 +34,6 @@ from archive.dates import parse_utc
 from archive.models import RUN_SUMMARY_COUNTS, RunStatus
 from crawler.cli.distributed import distributed_status
 from crawler.cli.errors import EXIT_BAD_INPUT, fail, note_archive
-from crawler.ops.alerts import redacted_url
 from crawler.ops.health import FAILURE_STATUSES, JUDGED_STATUSES, articles_archived, evaluate_health
 from crawler.ops.runlog import LEVELS, format_entry, level_rank, parse_line, read_log
 from crawler.sources.config import DEFAULT_ARCHIVE_DB
@@ -330,6 +329,8 @@ def status(config_path: Path | None, db: Path | None, as_json: bool) -> None:
         next_runs = next_run_times(config.scheduler.jobstore) if config is not None else {}
         statuses = [source_status(archive, name, config, next_runs, now) for name in names]
     unhealthy = [item.source for item in statuses if not item.healthy]
+    from crawler.ops.alerts import redacted_url  # here: alerts loads the archive's writer (sqlite-utils, numpy)
+
     redis_url = config.distributed.redis_url if config is not None else None
     crawls = distributed_status(config) if redis_url else None
     if as_json:
