@@ -28,7 +28,7 @@ from crawler.warc.capture import (
     warcinfo_fields,
 )
 from crawler.warc.naming import warc_dir_for, warc_file_name
-from crawler.warc.reader import decode_body, iter_records, read_record, resolve_revisit
+from crawler.warc.reader import WarcReadError, decode_body, iter_records, read_record, resolve_revisit
 from crawler.warc.writer import WarcWriter, complete_prefix, recover
 from tests.inprocess import NO_ENGINE_SETTINGS, component_crawler, response_to
 
@@ -132,6 +132,23 @@ def test_records_read_back_at_their_pointers_and_pass_warcio_check(tmp_path: Pat
     info = records[0].body.decode()
     assert "isPartOf: fixture" in info and "software: newsarchive/" in info and "warcio/1.8.1" in info
     assert "robots: obey" in info and "run-id: 7" in info and "archive: a.db" in info and "hostname: " in info
+
+
+def test_a_pointer_that_misses_its_record_is_refused_not_read_as_another(tmp_path: Path) -> None:
+    """warcio reads bytes that do not begin a gzip member as an uncompressed stream and can make an
+    empty "record" of them: a pointer a byte off must be an error, never a page with no body."""
+    crawl = recorder(tmp_path)
+    bodies = [PAGE.replace(b"</body>", f"<p>{n}</p></body>".encode()) for n in range(5)]
+    pointers = [crawl.record(page(f"http://news.example/{n}/", body)).pointer for n, body in enumerate(bodies)]
+    crawl.writer.close()
+    for pointer, body in zip(pointers, bodies, strict=True):
+        meta = pointer.as_meta()
+        assert read_record(tmp_path, **meta).body == body
+        for shift in (-1, 1, 2, 9):
+            with pytest.raises(WarcReadError):
+                read_record(tmp_path, **{**meta, "offset": meta["offset"] + shift})
+        with pytest.raises(WarcReadError):
+            read_record(tmp_path, **{**meta, "length": meta["length"] - 1})
 
 
 def test_files_rotate_past_the_size_and_each_begins_with_warcinfo(tmp_path: Path) -> None:

@@ -81,6 +81,25 @@ def warc_path(warc_dir: str | Path, file: str) -> Path:
     raise WarcReadError(f"no WARC file {file} in {folder}")
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def is_one_gzip_member(data: bytes) -> bool:
+    """Whether ``data`` is exactly one complete gzip member (a record as the writer stores it)."""
+    if not data.startswith(GZIP_MAGIC):
+        return False
+    member = zlib.decompressobj(wbits=31)
+    try:
+        while data:  # in slices: a pointer to a huge record must not inflate it whole in memory
+            member.decompress(data[: 1 << 20], 1 << 20)
+            data = member.unconsumed_tail + data[1 << 20 :]
+            if member.eof:
+                break
+    except zlib.error:
+        return False
+    return member.eof and not member.unused_data and not data
+
+
 def read_record(warc_dir: str | Path, file: str, offset: int, length: int) -> StoredResponse:
     """The record at (``file``, ``offset``, ``length``), its payload decoded."""
     path = warc_path(warc_dir, file)
@@ -89,7 +108,17 @@ def read_record(warc_dir: str | Path, file: str, offset: int, length: int) -> St
         data = handle.read(length)
     if len(data) != length:
         raise WarcReadError(f"{file} holds {offset + len(data)} bytes, the record ends at {offset + length}")
+    # warcio reads bytes that are not gzip as an uncompressed stream and may make a record of them:
+    # a pointer must lead to exactly one whole gzip member.
+    if not is_one_gzip_member(data):
+        raise WarcReadError(
+            f"no WARC record at {file}:{offset} (the {length} bytes there are not one whole gzip member)"
+        )
     for stored in _stored_records(BytesIO(data), final_name(file), offset, all_kinds=True):
+        if stored.offset != offset or stored.length != length:
+            raise WarcReadError(
+                f"no WARC record of {length} bytes at {file}:{offset} (a record of {stored.length} bytes is there)"
+            )
         return stored
     raise WarcReadError(f"no WARC record at {file}:{offset}")
 
