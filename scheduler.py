@@ -313,6 +313,8 @@ def run_scheduled_crawl(config_path: str, db_path: str, source_name: str, trigge
             run_id = archive.start_run(source_name, trigger=trigger)
             logger.error("run %s of %s not started: the sources file is unusable:\n%s", run_id, source_name, error)
             return archive.finish_run(run_id, RunStatus.FAILED, reason=f"sources file unusable: {error}")
+    if config.distributed.scheduled:
+        return run_scheduled_distributed_crawl(config, Path(config_path), source, trigger)
     spec = CrawlSpec(
         db=str(config.archive.db), config=str(config_path), source=source.name, trigger=trigger, log_level="WARNING"
     )
@@ -355,6 +357,70 @@ def run_scheduled_crawl(config_path: str, db_path: str, source_name: str, trigge
         run["articles_unchanged"],
         run["errors"],
         run["duration_s"] or 0,
+    )
+    return run
+
+
+def distributed_crawl_command(config: Config, config_path: Path, source: SourceConfig, trigger: str) -> list[str]:
+    """The child process of a scheduled distributed crawl: ``newsarchive crawl --distributed`` for one
+    source (it seeds the crawl into Redis, writes the archive, runs ``[distributed] processes`` workers)."""
+    command = [sys.executable, "-m", "crawler.cli", "crawl", source.name, "--config", str(config_path)]
+    command += ["--distributed", "--processes", str(config.distributed.processes), "--no-progress"]
+    command += ["-s", f"NEWSARCHIVE_RUN_TRIGGER={trigger}"]
+    if config.scheduler.log_dir is not None:
+        command += ["--log-dir", str(config.scheduler.log_dir)]
+    return command
+
+
+def run_scheduled_distributed_crawl(
+    config: Config, config_path: Path, source: SourceConfig, trigger: str
+) -> dict[str, Any]:
+    """The job of a source with ``[distributed] scheduled = true``: one child process that seeds the
+    crawl into Redis and writes the archive while workers elsewhere fetch; within max_runtime (then
+    stopped as a local crawl is: SIGTERM, then SIGKILL after stop_grace); returns its run row.
+
+    The child records its own run row (status, counts, the workers' stats). A child that ended
+    without one (Redis unreachable: nothing starts) leaves a ``failed`` row with its message.
+    """
+    with Archive(config.archive.db) as archive:
+        before = max((run["id"] for run in archive.source_runs(source.name, 1)), default=0)
+    child = subprocess.Popen(
+        distributed_crawl_command(config, config_path, source, trigger),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its stop signal goes to it and its workers, not to the scheduler
+    )
+    logger.info("distributed run of %s started (%s, pid %s)", source.name, trigger, child.pid)
+    timed_out = False
+    try:
+        _, errors = child.communicate(timeout=source.max_runtime)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        logger.warning("distributed run of %s exceeded max_runtime (%ss): stopping it", source.name, source.max_runtime)
+        os.killpg(child.pid, signal.SIGTERM)
+        try:
+            _, errors = child.communicate(timeout=config.scheduler.stop_grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            _, errors = child.communicate()
+    message = errors.decode("utf-8", "replace").strip().splitlines()[-1:] if errors else []
+    with Archive(config.archive.db) as archive:
+        runs = [run for run in archive.source_runs(source.name, 5) if run["id"] > before]
+        if not runs:
+            run_id = archive.start_run(source.name, trigger=trigger)
+            reason = message[0] if message else f"the distributed crawl ended with exit code {child.returncode}"
+            run = archive.finish_run(run_id, RunStatus.FAILED, reason=reason)
+        else:
+            run = runs[0]
+    logger.info(
+        "distributed run %s of %s %s%s%s: %s new, %s errors",
+        run["id"],
+        source.name,
+        run["status"],
+        f" ({run['reason']})" if run.get("reason") else "",
+        " after its max_runtime" if timed_out else "",
+        run["articles_new"],
+        run["errors"],
     )
     return run
 

@@ -29,6 +29,7 @@ from click.testing import CliRunner
 
 from crawler.cli.main import main
 from crawler.demo.server import Reply, Request, serve
+from scheduler import run_scheduled_crawl
 from tests.newssite import NewsSite, serve_site
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -355,3 +356,19 @@ def test_status_shows_the_distributed_crawls_or_says_redis_is_unreachable(
     (tmp_path / "dead" / "archive.db").write_bytes((site.folder / "local" / "archive.db").read_bytes())
     shown = CliRunner().invoke(main, ["status", "--config", str(dead)])
     assert "cannot be reached" in shown.output and "secret" not in shown.output
+
+
+def test_a_scheduled_run_is_distributed_when_the_sources_file_says_so(
+    site: Reference, redis_url: str, tmp_path: Path
+) -> None:
+    config = sources_file(tmp_path / "scheduled", site.base_url, redis_url, "scheduled")
+    config.write_text(config.read_text().replace("\n\n[[sources]]", "\nscheduled = true\nprocesses = 2\n\n[[sources]]"))
+    db = tmp_path / "scheduled" / "archive.db"
+    run = run_scheduled_crawl(str(config), str(db), "fixture")  # what the scheduler's job calls
+    assert (run["status"], run["trigger"]) == ("succeeded", "schedule"), run
+    assert_same_archive(db, site)
+
+    dead = sources_file(tmp_path / "dead", site.base_url, f"redis://127.0.0.1:{free_port()}/0", "dead")
+    dead.write_text(dead.read_text().replace("\n\n[[sources]]", "\nscheduled = true\n\n[[sources]]"))
+    failed = run_scheduled_crawl(str(dead), str(tmp_path / "dead" / "archive.db"), "fixture")
+    assert failed["status"] == "failed" and "cannot reach Redis at redis://127.0.0.1" in failed["reason"]

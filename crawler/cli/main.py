@@ -253,6 +253,7 @@ def crawl(
             log_level,
             log_dir or config_log_dir or archive_db.parent / "logs",
             console,
+            trigger=str(settings.get("NEWSARCHIVE_RUN_TRIGGER") or "manual"),  # the scheduler's runs: schedule
         )
         _show_report(console, report, ARTICLES_SHOWN)
         sys.exit(report.exit_code)

@@ -1,7 +1,8 @@
 """The ``[distributed]`` table of the sources file: where the Redis of distributed crawls is (issue 14).
 
-``redis_url`` (none: distributed crawls need ``--redis-url``) and ``key_prefix`` (every Redis key of
-newsarchive starts with it, so several archives can share one Redis). Registered in
+``redis_url`` (none: distributed crawls need ``--redis-url``), ``key_prefix`` (every Redis key of
+newsarchive starts with it, so several archives can share one Redis), ``scheduled`` (the scheduler
+runs scheduled crawls distributed) and ``processes`` (local workers of such a run). Registered in
 crawler.sources.ops_tables.OPS_TABLES, parsed like every other table; reference: docs/sources.md.
 """
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.sources.fields import FieldSpec, _shown, invalid, spec_defaults
+from crawler.sources.fields import FieldSpec, _shown, int_parser, invalid, parse_bool, spec_defaults
 
 KEY_PREFIX = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -63,6 +64,24 @@ DISTRIBUTED_FIELDS: tuple[FieldSpec, ...] = (
         example=KEY_PREFIX_EXAMPLE,
         doc="Every Redis key starts with it: one Redis can serve several archives with different prefixes.",
     ),
+    FieldSpec(
+        "scheduled",
+        "boolean",
+        False,
+        parse_bool,
+        example="true",
+        doc="`newsarchive schedule` runs the sources' scheduled crawls distributed: each run seeds its crawl "
+        "into Redis and writes the archive, and `newsarchive worker` processes elsewhere fetch and extract.",
+    ),
+    FieldSpec(
+        "processes",
+        "integer",
+        0,
+        int_parser(0),
+        example="2",
+        doc="Local workers a scheduled distributed crawl starts beside its seeder and writer (0: workers "
+        "elsewhere only).",
+    ),
 )
 _DISTRIBUTED = spec_defaults(DISTRIBUTED_FIELDS)
 
@@ -73,3 +92,5 @@ class DistributedConfig:
 
     redis_url: str | None = _DISTRIBUTED["redis_url"]
     key_prefix: str = _DISTRIBUTED["key_prefix"]
+    scheduled: bool = _DISTRIBUTED["scheduled"]
+    processes: int = _DISTRIBUTED["processes"]
