@@ -54,6 +54,8 @@ from archive.models import RUN_SUMMARY_COUNTS, AliasReason, FetchOutcome, FoundB
 from crawler.discovery.notes import merge_hints
 from crawler.discovery.recrawl import FetchFacts, Fetching, RevisitPolicy, Visit, removal_status, state_after_fetch
 from crawler.discovery.urls import canonicalize_url, is_on_hosts
+from crawler.extraction.fields import HINTED_FIELDS
+from crawler.extraction.fields import article_record as extracted_record
 from crawler.items import Fetch, FetchItem, ListedItem, NotFetchedItem, PageItem, PageNotesItem, describe_item
 from crawler.signals import boilerplate_counted, frontier_spilled
 
@@ -68,26 +70,6 @@ LOCK_RETRY_S = 2.0
 ARCHIVE_UNWRITABLE = "archive_unwritable"  # the finish reason of a crawl stopped because its archive cannot take writes
 WRITE_ERRORS_STAT = "newsarchive/archive/write_errors"
 SUCCESSFUL_FINISH_REASONS = ("finished", "closespider_pagecount", "closespider_itemcount", "closespider_timeout")
-ARTICLE_FIELDS = (
-    "title",
-    "authors",
-    "published_at",
-    "modified_at",
-    "language",
-    "language_declared",
-    "language_detected",
-    "description",
-    "site_name",
-    "categories",
-    "tags",
-    "image",
-    "syndicated_from",
-    "text",
-)
-
-
-# Article fields a feed or news-sitemap hint fills when extraction found nothing.
-HINTED_FIELDS = ("title", "published_at", "language", "authors", "tags", "site_name")
 
 
 def _is_root(url: str) -> bool:
@@ -128,13 +110,7 @@ def article_identity(item: PageItem, hosts: Collection[str]) -> Identity:
 
 def article_record(item: PageItem, url: str) -> dict[str, Any]:
     """The article row: extracted fields first, feed/sitemap hints where extraction found nothing."""
-    fields = item.fields or {}
-    record: dict[str, Any] = {name: fields.get(name) for name in ARTICLE_FIELDS}
-    for name in HINTED_FIELDS:
-        if not record.get(name) and item.hints.get(name):
-            record[name] = item.hints[name]
-    record.update(url=url, source=item.source, fetch_mode=item.fetch_mode, hints=item.hints or None)
-    return record
+    return extracted_record(item.fields or {}, item.hints, url=url, source=item.source, fetch_mode=item.fetch_mode)
 
 
 def run_status(reason: str, stats: Mapping[str, Any]) -> RunStatus:

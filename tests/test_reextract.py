@@ -20,7 +20,6 @@ from click.testing import CliRunner
 from archive.changes import paragraphs
 from crawler.cli.main import main
 from crawler.extraction.boilerplate import SiteBoilerplate
-from crawler.reprocess import reextract as library
 from crawler.reprocess.reextract import ReextractOptions, reextract
 from tests.newssite import NewsSite, serve_site
 from tests.warc_archive import CrawledArchive, crawl_fixture_site
@@ -182,10 +181,3 @@ def test_errors_are_one_line_with_the_fix(archive: CrawledArchive, tmp_path: Pat
     assert (
         "newsarchive reextract --config sources.toml --dry-run" in runner.invoke(main, ["reextract", "--help"]).output
     )
-
-
-def test_article_fields_are_the_archive_pipelines() -> None:
-    from pipelines import archive as pipeline
-
-    assert library.ARTICLE_FIELDS == pipeline.ARTICLE_FIELDS
-    assert library.HINTED_FIELDS == pipeline.HINTED_FIELDS

@@ -1,4 +1,5 @@
-"""What extraction gives, without the extraction: the empty fields dict and the default drop selectors.
+"""What extraction gives, without the extraction: the empty fields dict, the default drop selectors,
+and the article row a crawl (pipelines/archive.py) or a re-extraction (crawler/reprocess) makes of it.
 
 A light module (no lxml, no trafilatura) so that the crawl process, which only sends pages to the
 extraction workers (crawler.extraction.pool), never imports the extractor: ~40 MB less in it.
@@ -8,7 +9,41 @@ extraction workers (crawler.extraction.pool), never imports the extractor: ~40 M
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+# The fields an article row takes from the extraction.
+ARTICLE_FIELDS = (
+    "title",
+    "authors",
+    "published_at",
+    "modified_at",
+    "language",
+    "language_declared",
+    "language_detected",
+    "description",
+    "site_name",
+    "categories",
+    "tags",
+    "image",
+    "syndicated_from",
+    "text",
+)
+# Article fields a feed or news-sitemap hint fills when extraction found nothing.
+HINTED_FIELDS = ("title", "published_at", "language", "authors", "tags", "site_name")
+
+
+def article_record(
+    fields: Mapping[str, Any], hints: Mapping[str, Any], *, url: str, source: str, fetch_mode: str
+) -> dict[str, Any]:
+    """The article row: extracted fields first, feed/sitemap hints where extraction found nothing."""
+    record: dict[str, Any] = {name: fields.get(name) for name in ARTICLE_FIELDS}
+    for name in HINTED_FIELDS:
+        if not record.get(name) and hints.get(name):
+            record[name] = hints[name]
+    record.update(url=url, source=source, fetch_mode=fetch_mode, hints=dict(hints) or None)
+    return record
+
 
 # CSS selectors of boilerplate dropped before trafilatura runs (crawler.extraction.text.drop_elements).
 DEFAULT_DROP_SELECTORS: tuple[str, ...] = (

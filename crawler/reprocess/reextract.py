@@ -46,29 +46,11 @@ from archive.reader import open_read_only
 from archive.records import article_columns
 from crawler.extraction.boilerplate import SiteBoilerplate
 from crawler.extraction.classify import classify_page
+from crawler.extraction.fields import article_record as extracted_record
 from crawler.extraction.pool import ExtractionPool
 from crawler.reprocess.stored import Pointer, UnreadableRecord, read_pointed
 from crawler.warc.reader import StoredResponse
 
-# As pipelines/archive.py's ARTICLE_FIELDS and HINTED_FIELDS (a test keeps them equal): the fields an
-# article row takes from the extraction, and those a feed or sitemap hint fills when it found nothing.
-ARTICLE_FIELDS = (
-    "title",
-    "authors",
-    "published_at",
-    "modified_at",
-    "language",
-    "language_declared",
-    "language_detected",
-    "description",
-    "site_name",
-    "categories",
-    "tags",
-    "image",
-    "syndicated_from",
-    "text",
-)
-HINTED_FIELDS = ("title", "published_at", "language", "authors", "tags", "site_name")
 # The fetches whose body is the article's content (not_modified ones repeat an earlier body).
 FULL_BODY_OUTCOMES = (FetchOutcome.NEW, FetchOutcome.UPDATED, FetchOutcome.UNCHANGED)
 IN_FLIGHT_PER_WORKER = 4  # pages handed to the pool ahead of the results, per worker
@@ -202,14 +184,10 @@ def select_targets(db: Any, source: str | None, since: str | None) -> tuple[list
 
 
 def article_record(target: Target, fields: Mapping[str, Any], text: str | None) -> dict[str, Any]:
-    """The article dict a crawl would save for this page (pipelines/archive.py's ``article_record``)."""
-    record: dict[str, Any] = {name: fields.get(name) for name in ARTICLE_FIELDS}
-    record["text"] = text
-    for name in HINTED_FIELDS:
-        if not record.get(name) and target.hints.get(name):
-            record[name] = target.hints[name]
-    record.update(url=target.url, source=target.source, fetch_mode=target.fetch_mode, hints=target.hints or None)
-    return record
+    """The article dict a crawl would save for this page (crawler.extraction.fields.article_record)."""
+    return extracted_record(
+        {**fields, "text": text}, target.hints, url=target.url, source=target.source, fetch_mode=target.fetch_mode
+    )
 
 
 class Reextraction:
