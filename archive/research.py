@@ -243,6 +243,16 @@ def article_detail(reader: ArchiveReader, url_or_id: str | int, alternatives: Se
         for entry in reader.versions(article_id)
     ]
     fetches = _article_fetches(reader, article_id)
+    # Each version's content came from the response its run stored (new or changed): traced to it.
+    written = {}
+    for fetch in fetches:
+        if fetch["outcome"] in ("new", "updated") and fetch.get("warc_file"):
+            written.setdefault(fetch["run_id"], fetch)
+    for entry in versions:
+        source = written.get(entry.get("found_by_run_id"))
+        entry["response"] = (
+            {name: source[name] for name in ("id", "warc_file", "warc_offset", "warc_length")} if source else None
+        )
     return {
         "article": article,
         "provenance": {

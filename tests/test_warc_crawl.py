@@ -206,7 +206,7 @@ def _writing(warc_dir: Path, files: int) -> bool:
     return warc_dir.is_dir() and len(list(warc_dir.iterdir())) >= files
 
 
-def test_show_names_the_warc_record_of_each_fetch(crawled: Crawled) -> None:
+def test_show_names_the_warc_record_of_each_fetch_and_version(crawled: Crawled) -> None:
     from click.testing import CliRunner
 
     from crawler.cli.main import main
@@ -215,7 +215,16 @@ def test_show_names_the_warc_record_of_each_fetch(crawled: Crawled) -> None:
     result = CliRunner().invoke(main, ["show", str(row["article_id"]), "--db", str(crawled.db)])
     assert result.exit_code == 0, result.output
     assert f"200 new  WARC {row['warc_file']}:{row['warc_offset']}" in result.output
+    assert "version 1 (current)  from " in result.output
+    assert result.output.count(f"WARC {row['warc_file']}:{row['warc_offset']}") == 2  # the fetch, and version 1
     result = CliRunner().invoke(main, ["show", str(row["article_id"]), "--db", str(crawled.db), "--format", "json"])
+    (version,) = json.loads(result.output)["versions"]
+    assert version["response"] == {
+        "id": row["id"],
+        "warc_file": row["warc_file"],
+        "warc_offset": row["warc_offset"],
+        "warc_length": row["warc_length"],
+    }
     fetches = json.loads(result.output)["provenance"]["fetches"]
     assert (fetches[0]["warc_file"], fetches[0]["warc_offset"], fetches[0]["warc_length"]) == (
         row["warc_file"],

@@ -311,7 +311,9 @@ def detail_text(detail: Mapping[str, Any]) -> str:
         kinds = entry.get("change_kinds")
         changes = f"  changes: {', '.join(kinds) or 'none tracked'}" if kinds is not None else ""
         current = " (current)" if entry.get("current") else ""
-        lines.append(f"  version {entry['version']}{current}  from {entry['valid_from']}{changes}")
+        response = entry.get("response")
+        stored = f"  WARC {response['warc_file']}:{response['warc_offset']}" if response else ""
+        lines.append(f"  version {entry['version']}{current}  from {entry['valid_from']}{changes}{stored}")
     lines += ["", article.get("text") or "(no text)"]
     return "\n".join(lines)
 
