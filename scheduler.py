@@ -63,6 +63,7 @@ from crawler.run.supervisor import (
     start_crawl,
     stop_crawl,
     stop_reason,
+    timed_out_reason,
 )
 from crawler.sources.config import Config, ConfigError, SourceConfig, load_config
 from crawler.sources.ops_tables import Schedule, SchedulerConfig
@@ -410,6 +411,9 @@ def run_scheduled_distributed_crawl(
             run_id = archive.start_run(source.name, trigger=trigger)
             reason = message[0] if message else f"the distributed crawl ended with exit code {child.returncode}"
             run = archive.finish_run(run_id, RunStatus.FAILED, reason=reason)
+        elif timed_out:  # the seeder recorded its stop as interrupted: it was the source's max_runtime
+            reason = timed_out_reason(source.max_runtime)
+            run = archive.finish_run(runs[0]["id"], RunStatus.TIMED_OUT, exit_code=child.returncode, reason=reason)
         else:
             run = runs[0]
     logger.info(

@@ -368,6 +368,14 @@ def test_a_scheduled_run_is_distributed_when_the_sources_file_says_so(
     assert (run["status"], run["trigger"]) == ("succeeded", "schedule"), run
     assert_same_archive(db, site)
 
+    # No worker anywhere (processes = 0): the crawl waits for one until its max_runtime stops it.
+    stuck = sources_file(tmp_path / "stuck", site.base_url, redis_url, "stuck")
+    stuck.write_text(
+        stuck.read_text().replace("\n\n[[sources]]", "\nscheduled = true\n\n[[sources]]") + 'max_runtime = "3s"\n'
+    )
+    timed_out = run_scheduled_crawl(str(stuck), str(tmp_path / "stuck" / "archive.db"), "fixture")
+    assert timed_out["status"] == "timed_out" and "max_runtime (3s)" in timed_out["reason"], timed_out
+
     dead = sources_file(tmp_path / "dead", site.base_url, f"redis://127.0.0.1:{free_port()}/0", "dead")
     dead.write_text(dead.read_text().replace("\n\n[[sources]]", "\nscheduled = true\n\n[[sources]]"))
     failed = run_scheduled_crawl(str(dead), str(tmp_path / "dead" / "archive.db"), "fixture")

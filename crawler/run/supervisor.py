@@ -214,7 +214,7 @@ def close_run(archive: Archive, child: CrawlChild, max_runtime: float | None = N
     reason = run.get("reason")
     if child.timed_out:
         status = RunStatus.TIMED_OUT
-        reason = f"ran longer than max_runtime ({_duration(max_runtime)}); stopped"
+        reason = timed_out_reason(max_runtime)
     elif run.get("stop_requested"):
         status = RunStatus.INTERRUPTED
     elif run["status"] == RunStatus.RUNNING:
@@ -232,6 +232,11 @@ def _failure_reason(run: dict[str, Any]) -> str:
     if not run.get("responses_2xx"):
         return "no page answered (is the site up? see the run's errors: newsarchive runs --failed)"
     return "the crawl stopped abnormally; see its log"
+
+
+def timed_out_reason(max_runtime: float | None) -> str:
+    """The reason of a run stopped at its source's ``max_runtime``."""
+    return f"ran longer than max_runtime ({_duration(max_runtime)}); stopped"
 
 
 def _duration(seconds: float | None) -> str:
