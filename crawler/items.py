@@ -111,6 +111,41 @@ class NotFetchedItem:
     reason: str
 
 
+@dataclass
+class RedirectedToKnownItem:
+    """A redirect chain that ended on a URL this crawl has already requested (the duplicate filter
+    dropped the last hop): its URLs become aliases of that page's article, or it is a redirect loop,
+    or an archived article now redirecting home. Made from the dropped request
+    (:meth:`from_request`) where the archive pipeline runs, or in a distributed worker, which sends it
+    to the writer."""
+
+    source: str
+    url: str  # where the chain ended
+    chain: list[str]  # the URLs that redirected, first requested first
+    visit: Visit | None
+    found_by: str = FoundBy.LINK
+    depth: int = 0
+    referer: str | None = None
+    redirect_reasons: list[Any] = field(default_factory=list)
+
+    @classmethod
+    def from_request(cls, source: str, request: Any) -> RedirectedToKnownItem | None:
+        """The item of a dropped request (None: it was not the end of a redirect chain)."""
+        chain = list(request.meta.get("redirect_urls") or [])
+        if not chain:
+            return None
+        return cls(
+            source=source,
+            url=request.url,
+            chain=chain,
+            visit=request.meta.get("visit"),
+            found_by=request.meta.get("found_by", FoundBy.LINK),
+            depth=request.meta.get("hops", 0),
+            referer=request.meta.get("referer_url"),
+            redirect_reasons=list(request.meta.get("redirect_reasons") or []),
+        )
+
+
 MAX_DESCRIPTION_CHARS = 500
 
 

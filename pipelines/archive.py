@@ -50,13 +50,22 @@ from twisted.internet.task import LoopingCall
 
 from archive import Archive, ArchiveError, to_utc_iso
 from archive.connection import describe_database_error, is_busy, is_unwritable, set_busy_timeout
-from archive.models import RUN_SUMMARY_COUNTS, AliasReason, FetchOutcome, FoundBy, ReasonKind, RunStatus, UrlKind
+from archive.models import RUN_SUMMARY_COUNTS, AliasReason, FetchOutcome, ReasonKind, RunStatus, UrlKind
 from crawler.discovery.notes import merge_hints
 from crawler.discovery.recrawl import FetchFacts, Fetching, RevisitPolicy, Visit, removal_status, state_after_fetch
 from crawler.discovery.urls import canonicalize_url, is_on_hosts
 from crawler.extraction.fields import HINTED_FIELDS
 from crawler.extraction.fields import article_record as extracted_record
-from crawler.items import Fetch, FetchItem, ListedItem, NotFetchedItem, PageItem, PageNotesItem, describe_item
+from crawler.items import (
+    Fetch,
+    FetchItem,
+    ListedItem,
+    NotFetchedItem,
+    PageItem,
+    PageNotesItem,
+    RedirectedToKnownItem,
+    describe_item,
+)
 from crawler.signals import boilerplate_counted, frontier_spilled
 
 logger = logging.getLogger(__name__)
@@ -67,6 +76,9 @@ ITEMS_LOST_STAT = "newsarchive/archive/items_lost"
 # While the archive is locked, a write is tried again this often: each try may block the reactor for
 # ARCHIVE_BUSY_TIMEOUT, so at most a third of the time goes to waiting (the crawl is paused anyway).
 LOCK_RETRY_S = 2.0
+# Notes (hints, aliases) kept for pages not archived yet: a distributed writer gets them for every URL a
+# feed or link names, some of which are never fetched.
+MAX_PENDING_NOTES = 100_000
 ARCHIVE_UNWRITABLE = "archive_unwritable"  # the finish reason of a crawl stopped because its archive cannot take writes
 WRITE_ERRORS_STAT = "newsarchive/archive/write_errors"
 SUCCESSFUL_FINISH_REASONS = ("finished", "closespider_pagecount", "closespider_itemcount", "closespider_timeout")
@@ -377,6 +389,8 @@ class ArchivePipeline:
             self.remember(item.visit, Fetch(url=item.url), FetchOutcome.SKIPPED)
         elif isinstance(item, PageNotesItem):
             self.store_notes(item)
+        elif isinstance(item, RedirectedToKnownItem):  # from a distributed worker
+            self.store_redirect_to_known(item)
 
     def store_notes(self, item: PageNotesItem) -> None:
         """Late hints and aliases of a page: onto its article, or kept until the page is archived."""
@@ -385,6 +399,8 @@ class ArchivePipeline:
             pending = self.pending_notes.get(item.url)
             if pending is None:
                 self.pending_notes[item.url] = item
+                if len(self.pending_notes) > MAX_PENDING_NOTES:  # notes on pages never fetched: the oldest go
+                    del self.pending_notes[next(iter(self.pending_notes))]
             else:
                 pending.hints = merge_hints(pending.hints, item.hints)
                 pending.aliases.update(item.aliases)
@@ -570,27 +586,24 @@ class ArchivePipeline:
         return None
 
     def request_dropped(self, request: Any, spider: Any) -> None:
-        """A redirect to a URL already crawled is dropped by the dupefilter: keep what it tells us.
+        """A redirect to a URL already crawled is dropped by the dupefilter: keep what it tells us."""
+        item = RedirectedToKnownItem.from_request(spider.source.name, request)
+        if self.archive is not None and item is not None:
+            self.store_redirect_to_known(item)
 
-        Back into its own chain, it is a redirect loop (an error); to an archived article, its
-        chain (a shortlink, an old URL) becomes that article's aliases.
-        """
-        chain = request.meta.get("redirect_urls") or []
-        if self.archive is None or not chain:
-            return
-        visit: Visit | None = request.meta.get("visit")
-        removed = removal_status(visit.known if visit else None, None, chain[0], request.url)
+    def store_redirect_to_known(self, item: RedirectedToKnownItem) -> None:
+        """Back into its own chain, it is a redirect loop (an error); to an archived article, its
+        chain (a shortlink, an old URL) becomes that article's aliases; an archived article that now
+        redirects home is removed."""
+        chain, visit = item.chain, item.visit
+        removed = removal_status(visit.known if visit else None, None, chain[0], item.url)
         if removed is not None:
-            self.redirected_home(request, chain, visit, removed)
+            self.redirected_home(item, removed)
             return
-        if request.url in chain:
-            loop = " → ".join([*chain, request.url])
+        if item.url in chain:
+            loop = " → ".join([*chain, item.url])
             fetch = Fetch(
-                url=chain[0],
-                final_url=request.url,
-                found_by=request.meta.get("found_by", FoundBy.LINK),
-                depth=request.meta.get("hops", 0),
-                referer=request.meta.get("referer_url"),
+                url=chain[0], final_url=item.url, found_by=item.found_by, depth=item.depth, referer=item.referer
             )
             self.archive.record_fetch(
                 self.run_id,
@@ -602,21 +615,21 @@ class ArchivePipeline:
             self.stats.inc_value(f"newsarchive/fetches/{FetchOutcome.ERROR}")
             self.remember(visit, fetch, FetchOutcome.ERROR)
             return
-        self.note_aliases(canonicalize_url(request.url), list(chain), AliasReason.REDIRECT)
+        self.note_aliases(canonicalize_url(item.url), list(chain), AliasReason.REDIRECT)
         # The first URL of the chain was fetched (it redirected to a page this run has): not frontier any more.
-        self.remember(visit, Fetch(url=chain[0], final_url=request.url), FetchOutcome.DUPLICATE)
+        self.remember(visit, Fetch(url=chain[0], final_url=item.url), FetchOutcome.DUPLICATE)
 
-    def redirected_home(self, request: Any, chain: list[str], visit: Visit, status: int) -> None:
+    def redirected_home(self, item: RedirectedToKnownItem, status: int) -> None:
         """An archived article redirected to the home page, already crawled (so the dupefilter dropped it)."""
-        reasons = request.meta.get("redirect_reasons") or []
+        reasons, chain, visit = item.redirect_reasons, item.chain, item.visit
         status = reasons[0] if reasons and isinstance(reasons[0], int) else status
-        fetch = Fetch(url=chain[0], final_url=request.url, status=status, found_by=visit.found_by, depth=visit.hops)
+        fetch = Fetch(url=chain[0], final_url=item.url, status=status, found_by=visit.found_by, depth=visit.hops)
         article_id = visit.known.article_id
         self.archive.record_fetch(
             self.run_id,
             fetch.as_dict(),
             FetchOutcome.ERROR,
-            f"the article now redirects to the home page ({request.url}): removed",
+            f"the article now redirects to the home page ({item.url}): removed",
             article_id,
             reason_kind=ReasonKind.REDIRECTED_HOME,
         )

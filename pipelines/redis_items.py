@@ -11,15 +11,20 @@ Settings: ``DISTRIBUTED_REDIS_URL``, ``DISTRIBUTED_KEY_PREFIX``, ``DISTRIBUTED_R
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from scrapy import signals
 from scrapy.crawler import Crawler
 
 from crawler.distributed import codec
 from crawler.distributed.connection import REDIS_DOWN, Outage, client
 from crawler.distributed.item_queue import ItemQueue
 from crawler.distributed.keys import Keys
+from crawler.items import RedirectedToKnownItem
 from crawler.middlewares.distributed_politeness import sleep
+
+logger = logging.getLogger(__name__)
 
 
 class RedisItemsPipeline:
@@ -35,7 +40,27 @@ class RedisItemsPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RedisItemsPipeline:
-        return cls(crawler)
+        pipeline = cls(crawler)
+        crawler.signals.connect(pipeline.request_dropped, signal=signals.request_dropped)
+        return pipeline
+
+    def request_dropped(self, request: Any, spider: Any) -> None:
+        """A redirect chain that ended on a URL already requested: the writer records its aliases (or the
+        loop, or the removal) as a local crawl's archive pipeline does (RedirectedToKnownItem)."""
+        item = RedirectedToKnownItem.from_request(spider.source.name, request)
+        if item is None or self.queue is None:
+            return
+        try:
+            self.queue.push(codec.encode_message("item", item))
+        except REDIS_DOWN as error:  # a signal handler cannot wait: the aliases are lost, the pages are not
+            self.crawler.stats.inc_value("newsarchive/distributed/redirects_not_sent")
+            logger.warning(
+                "Redis unreachable (%s): the redirect %s -> %s is not recorded",
+                error,
+                item.chain[0],
+                item.url,
+                extra={"event": "redirect_not_sent"},
+            )
 
     def open_spider(self) -> None:
         self.queue = ItemQueue(self.server, Keys(self.prefix, self.crawler.spider.source.name))

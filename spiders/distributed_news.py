@@ -31,6 +31,7 @@ from crawler.distributed.connection import REDIS_DOWN, Outage, client
 from crawler.distributed.crawls import load_state_rows, mark_seeded
 from crawler.distributed.keys import Keys
 from crawler.distributed.leases import Heartbeats
+from crawler.items import PageNotesItem
 from crawler.middlewares.distributed_politeness import sleep
 from spiders.news import NewsSpider
 
@@ -59,6 +60,27 @@ class DistributedNewsSpider(NewsSpider):
         )
         spider.seeding = False
         return spider
+
+    def take_note(self, url: str, target: str, found_by: str, hints: dict[str, Any] | None) -> None:
+        """As a local crawl's, and: what a link, feed or sitemap says of a page this worker has not
+        parsed goes to the writer at once (another worker fetches the page, or did): the writer puts
+        it on the article, or keeps it until the page arrives (pipelines/archive.py ``store_notes``)."""
+        note = self.notes.get(target)
+        if note is not None and note.parsed:
+            super().take_note(url, target, found_by, hints)  # a late note of a page parsed here, as locally
+            return
+        hints_before = dict(note.hints) if note is not None else {}
+        aliases_before = set(note.aliases) if note is not None else set()
+        super().take_note(url, target, found_by, hints)
+        note = self.notes.get(target)
+        if note is None:
+            return
+        new_hints = {key: value for key, value in note.hints.items() if key not in hints_before}
+        new_aliases = {alias: why for alias, why in note.aliases.items() if alias not in aliases_before}
+        if new_hints or new_aliases:
+            sent_hints = {**new_hints, "found_by": list(note.found_by)} if new_hints else {}
+            self.late_notes.append(PageNotesItem(self.source.name, target, sent_hints, new_aliases))
+            self.crawler.stats.inc_value("newsarchive/distributed/notes_sent")
 
     def load_crawl_state(self) -> None:
         if not self.recrawl:

@@ -94,6 +94,7 @@ class Reference:
     base_url: str
     folder: Path
     articles: dict[str, str]  # url -> text, from the local crawl
+    aliases: set[tuple[str, str, str]]  # (alias, reason, article url), from the local crawl
 
 
 def sources_file(folder: Path, base_url: str, redis: str, prefix: str) -> Path:
@@ -109,6 +110,20 @@ def sources_file(folder: Path, base_url: str, redis: str, prefix: str) -> Path:
 def articles(db: Path) -> list[tuple[str, str]]:
     with sqlite3.connect(db) as connection:
         return list(connection.execute("SELECT url, text FROM articles"))
+
+
+def metadata(db: Path) -> dict[str, tuple]:
+    # Not tags: where a feed's categories and a sitemap's keywords both name a page, the finder met
+    # first wins, and which that is depends on the order pages are parsed in (several workers, or one).
+    columns = "title, authors, published_at_utc, modified_at_utc, language, description, image"
+    with sqlite3.connect(db) as connection:
+        return {row[0]: row[1:] for row in connection.execute(f"SELECT url, {columns} FROM articles")}
+
+
+def aliases(db: Path) -> set[tuple[str, str, str]]:
+    with sqlite3.connect(db) as connection:
+        query = "SELECT l.url, l.reason, a.url FROM url_aliases l JOIN articles a ON a.id = l.article_id"
+        return set(connection.execute(query))
 
 
 def run_row(db: Path) -> dict:
@@ -131,7 +146,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[R
         config = sources_file(folder / "local", local.base_url, redis_url, "local")
         result = CliRunner().invoke(main, ["crawl", "--config", str(config), "--no-progress"])
         assert result.exit_code == 0, result.output
-        yield Reference(local.base_url, folder, dict(articles(folder / "local" / "archive.db")))
+        db = folder / "local" / "archive.db"
+        yield Reference(local.base_url, folder, dict(articles(db)), aliases(db))
 
 
 def test_three_workers_and_a_writer_archive_what_one_process_does(site: Reference, redis_url: str) -> None:
@@ -142,6 +158,10 @@ def test_three_workers_and_a_writer_archive_what_one_process_does(site: Referenc
     assert result.exit_code == 0, result.output
     db = site.folder / "three" / "archive.db"
     assert_same_archive(db, site)
+    # The other URLs of each article too: redirects, shortlinks, tracking variants, exact copies (a
+    # redirect to a page another worker already fetched reaches the writer as a RedirectedToKnownItem).
+    assert aliases(db) == site.aliases
+    assert metadata(db) == metadata(site.folder / "local" / "archive.db")  # feed hints reached the writer too
     run = run_row(db)
     local = run_row(site.folder / "local" / "archive.db")
     assert run["status"] == "succeeded"

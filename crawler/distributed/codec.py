@@ -18,11 +18,29 @@ import json
 from typing import Any
 
 from crawler.discovery.recrawl import KnownUrl, Visit
-from crawler.items import Fetch, FetchItem, ListedItem, NotFetchedItem, PageItem, PageNotesItem
+from crawler.items import (
+    Fetch,
+    FetchItem,
+    ListedItem,
+    NotFetchedItem,
+    PageItem,
+    PageNotesItem,
+    RedirectedToKnownItem,
+)
 
 TYPES: dict[str, type] = {
     cls.__name__: cls
-    for cls in (Fetch, PageItem, FetchItem, ListedItem, PageNotesItem, NotFetchedItem, Visit, KnownUrl)
+    for cls in (
+        Fetch,
+        PageItem,
+        FetchItem,
+        ListedItem,
+        PageNotesItem,
+        NotFetchedItem,
+        RedirectedToKnownItem,
+        Visit,
+        KnownUrl,
+    )
 }
 
 
