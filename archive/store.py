@@ -315,6 +315,14 @@ class Archive:
         """Ids of the articles whose current text one of these runs wrote."""
         return boilerplate_rows.articles_written_by_runs(self.db, run_ids)
 
+    def has_fetch(self, run_id: int, url: str, fetched_at: str) -> bool:
+        """Whether this run already recorded the fetch of ``url`` made at ``fetched_at`` (a distributed
+        writer that crashed after committing an item, before acknowledging it, is given it again)."""
+        row = self.db.execute(
+            "SELECT 1 FROM fetches WHERE url = ? AND run_id = ? AND fetched_at = ? LIMIT 1", [url, run_id, fetched_at]
+        ).fetchone()
+        return row is not None
+
     def near_duplicate_of(self, article_id: int) -> int | None:
         """The original the article is a near copy of (``articles.near_duplicate_of``), None if none."""
         row = self.db.execute("SELECT near_duplicate_of FROM articles WHERE id = ?", [article_id]).fetchone()

@@ -93,7 +93,7 @@ EXTRACT_MIN_TEXT_CHARS = 200  # shorter article text is "no article text"; also 
 BOILERPLATE_ENABLED = True  # False: article text is stored as extracted
 BOILERPLATE_MIN_PAGES = 10  # distinct articles of a source seen before any line is removed
 BOILERPLATE_MIN_SHARE = 0.15  # a line on at least this share of the source's recent articles is boilerplate
-BOILERPLATE_SAVE_EVERY = 50  # counts saved to the archive every this many articles seen: a killed run's survive
+BOILERPLATE_SAVE_EVERY = 10  # counts saved to the archive every this many articles seen: a killed run's survive
 
 # Browser rendering (scrapy-playwright, system Chromium), only for the requests that need it.
 NEWSARCHIVE_BROWSER = None  # path of a Chromium/Chrome executable; None: NEWSARCHIVE_BROWSER env, then PATH

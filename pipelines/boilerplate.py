@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 
 class BoilerplatePipeline:
-    def __init__(self, crawler: Crawler, db_path: str, min_pages: int, min_share: float, save_every: int = 50) -> None:
+    def __init__(self, crawler: Crawler, db_path: str, min_pages: int, min_share: float, save_every: int = 10) -> None:
         self.crawler = crawler
         self.save_every = save_every
         self.stats = crawler.stats
@@ -53,6 +53,7 @@ class BoilerplatePipeline:
         self.model: SiteBoilerplate | None = None
         # Texts already counted this run (the same article reached through two URLs counts once).
         self.counted: set[bytes] = set()
+        self.unsaved = 0  # articles counted since the counts were last handed over for saving
         # Earlier runs of the source that ended before their own pass: this run counts and cleans their articles.
         self.recovered_runs: list[int] = []
 
@@ -66,7 +67,7 @@ class BoilerplatePipeline:
             raise ValueError(f"BOILERPLATE_MIN_SHARE must be in (0, 1], got {min_share}: set a share such as 0.3")
         save_every = settings.getint("BOILERPLATE_SAVE_EVERY")
         if save_every < 1:
-            raise ValueError(f"BOILERPLATE_SAVE_EVERY must be at least 1, got {save_every}: set a count such as 50")
+            raise ValueError(f"BOILERPLATE_SAVE_EVERY must be at least 1, got {save_every}: set a count such as 10")
         db, min_pages = settings.get("ARCHIVE_DB"), settings.getint("BOILERPLATE_MIN_PAGES")
         return cls(crawler, db, min_pages, min_share, save_every)
 
@@ -118,40 +119,52 @@ class BoilerplatePipeline:
         if key not in self.counted:
             self.counted.add(key)
             self.model.observe(text)
-            if len(self.counted) % self.save_every == 0:
-                self.crawler.signals.send_catch_log(
-                    boilerplate_counted,
-                    source=self.crawler.spider.source.name,
-                    pages=self.model.pages,
-                    lines=self.model.persisted(),
-                )
+            self.unsaved += 1
+            if self.unsaved >= self.save_every:
+                self.send_counts()
+
+    def send_counts(self) -> None:
+        """Hand the counts to the archive pipeline, which saves them in its current batch (also called by
+        a distributed writer before it commits a batch: the counts then commit with the items counted)."""
+        if self.model is None or not self.unsaved:
+            return
+        self.unsaved = 0
+        self.crawler.signals.send_catch_log(
+            boilerplate_counted,
+            source=self.crawler.spider.source.name,
+            pages=self.model.pages,
+            lines=self.model.persisted(),
+        )
 
     def _clean_again(self, run_id: int) -> int:
         """Clean this run's stored articles (and those of the runs it recovers) with everything the run
-        learned; returns how many changed."""
-        changed = 0
+        learned, then fold the near copies that turned out exact; returns how many texts changed."""
         own = set(self.archive.articles_written_by_run(run_id))
         written = self.archive.articles_written_by_runs([run_id, *self.recovered_runs])
-        ours = set(written)
+        folded: set[int] = set()
+        changed = 0
         for article_id in written:
-            text = self.archive.article_text(article_id)
-            cleaned = self.model.clean(text)
-            folded = None
+            cleaned = self.model.clean(self.archive.article_text(article_id))
             if cleaned.removed:
                 result = self.archive.replace_text(run_id, article_id, cleaned.text, also_runs=self.recovered_runs)
                 changed += 1
-                text = cleaned.text
                 if result.outcome == FetchOutcome.DUPLICATE:
-                    folded = result.article_id
-            original = self._cleaned_original(article_id, text, ours) if folded is None else None
+                    folded.add(result.article_id)
+        # Once every text of ours is clean: a near copy whose original is now exactly it (the original
+        # cleaned here, or from an earlier run and cleaned with today's lines for the comparison).
+        ours = set(written)
+        for article_id in written:
+            if article_id in folded:
+                continue
+            original = self._exact_original(article_id, ours)
             if original is not None and self.archive.fold_copy(
                 run_id, article_id, original, also_runs=self.recovered_runs
             ):
-                folded = article_id
-            if folded is not None and folded in own:
-                # Without its boilerplate the text is another article's: one article, not two.
-                self.stats.inc_value("newsarchive/articles/new", -1)
-                self.stats.inc_value("newsarchive/articles/duplicate")
+                folded.add(article_id)
+        for _ in folded & own:
+            # Without its boilerplate the text is another article's: one article, not two.
+            self.stats.inc_value("newsarchive/articles/new", -1)
+            self.stats.inc_value("newsarchive/articles/duplicate")
         self.archive.commit()
         if changed:
             logger.info(
@@ -161,15 +174,17 @@ class BoilerplatePipeline:
             )
         return changed
 
-    def _cleaned_original(self, article_id: int, text: str, ours: set[int]) -> int | None:
-        """The original this near copy is exactly, once the original is cleaned with what is known now
-        (None if none): an original stored by an earlier run keeps a line learned only since (its text
-        is never rewritten), while its copy met now was stored without it."""
+    def _exact_original(self, article_id: int, ours: set[int]) -> int | None:
+        """The original this near copy is exactly (None if none), comparing cleaned texts: an original of
+        ours was cleaned in place; one stored by an earlier run keeps the lines learned since (its text is
+        never rewritten), so it is compared as today's lines would clean it."""
         original = self.archive.near_duplicate_of(article_id)
-        if original is None or original in ours:  # one of ours: cleaned in place, compared by the archive
+        if original is None:
             return None
-        cleaned = self.model.clean(self.archive.article_text(original))
-        return original if cleaned.removed and content_hash(cleaned.text) == content_hash(text) else None
+        text = self.archive.article_text(original)
+        if original not in ours:
+            text = self.model.clean(text).text
+        return original if content_hash(text) == content_hash(self.archive.article_text(article_id)) else None
 
     def _model(self, source: str) -> SiteBoilerplate:
         # Opened on the first article, not in open_spider: the archive pipeline opens (and migrates) after us.

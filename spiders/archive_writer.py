@@ -112,7 +112,14 @@ class ArchiveWriterSpider(scrapy.Spider):
         waited = False
         while not await self.redis(self.hold_lock):
             if not waited:
-                logger.warning("another writer holds this crawl; waiting for its lock", extra={"event": "writer_wait"})
+                holder = await self.redis(lambda: self.server.get(self.keys.writer_lock))
+                ttl = await self.redis(lambda: self.server.pttl(self.keys.writer_lock))
+                logger.warning(
+                    "another writer (%s) holds this crawl; waiting for its lock (it lapses in %s ms unless renewed)",
+                    holder.decode() if holder else "?",
+                    ttl,
+                    extra={"event": "writer_wait"},
+                )
                 waited = True
             await sleep(1.0)
         recovered = await self.redis(queue.recover)
@@ -161,10 +168,17 @@ class ArchiveWriterSpider(scrapy.Spider):
             if kind == "frontier" and pipeline is not None:
                 pipeline.frontier_spilled(body["source"], body["entries"])
             elif kind == "item":
+                if pipeline is not None and already_written(pipeline, body):
+                    # Committed by the writer that crashed before acknowledging it: written once, not twice.
+                    self.crawler.stats.inc_value("newsarchive/distributed/items_already_written")
+                    continue
                 self.in_pipelines.add(id(body))
                 yield body
         while self.in_pipelines:
             await sleep(0.01)
+        for component in self.crawler.engine.scraper.itemproc.middlewares:
+            if hasattr(component, "send_counts"):  # the boilerplate counts commit with the items they counted
+                component.send_counts()
         if pipeline is not None:
             pipeline.commit()
         await self.redis(lambda: queue_ack(self.server, self.keys, entries))
@@ -180,6 +194,15 @@ class ArchiveWriterSpider(scrapy.Spider):
             number = float(value)
             self.crawler.stats.inc_value(key.decode(), int(number) if number.is_integer() else number)
         await self.redis(lambda: close_crawl(self.server, self.keys))
+
+
+def already_written(pipeline: Any, item: Any) -> bool:
+    """Whether the archive holds this item's fetch already (same run, URL and fetch time): the item
+    queue delivers at least once, the archive must take each fetch once."""
+    fetch = getattr(item, "fetch", None)
+    if pipeline.archive is None or pipeline.run_id is None or fetch is None:
+        return False
+    return pipeline.archive.has_fetch(pipeline.run_id, fetch.url, fetch.fetched_at)
 
 
 def queue_ack(server: Any, keys: Keys, entries: list[bytes]) -> None:

@@ -28,7 +28,7 @@ from scrapy.crawler import Crawler
 
 from crawler.discovery.recrawl import KnownUrls
 from crawler.distributed.connection import REDIS_DOWN, Outage, client
-from crawler.distributed.crawls import load_state_rows, mark_seeded
+from crawler.distributed.crawls import is_done, load_state_rows, mark_seeded
 from crawler.distributed.keys import Keys
 from crawler.distributed.leases import Heartbeats
 from crawler.items import PageNotesItem
@@ -107,9 +107,24 @@ class DistributedNewsSpider(NewsSpider):
         return self.outage.call(claim)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        if not self.claim_seed():
-            self.load_crawl_state()  # the seeding worker's start() loads it
-            return
+        # One worker issues the start requests; the others watch it until the crawl is seeded, and one
+        # of them takes over if it dies first (its claim lapses with its heartbeat). The requests it
+        # issued already are dropped by the shared duplicate filter.
+        watching = False
+        while not self.claim_seed():
+            if not watching:
+                self.load_crawl_state()  # the seeding worker's start() loads it
+                watching = True
+            if self.outage.call(
+                lambda: bool(self.server.hget(self.keys.crawl, "seeded")) or is_done(self.server, self.keys)
+            ):
+                return
+            await sleep(self.lease_timeout / 3)
+        if watching:
+            self.logger.warning(
+                "the worker seeding the crawl stopped before it had issued every start request: this one takes over",
+                extra={"event": "seed_taken_over"},
+            )
         self.seeding = True
         self.logger.info("this worker seeds the crawl (start requests)", extra={"event": "seeding"})
         async for request in super().start():

@@ -132,6 +132,24 @@ def run_row(db: Path) -> dict:
         return dict(connection.execute("SELECT * FROM crawl_runs ORDER BY id DESC LIMIT 1").fetchone())
 
 
+def finished_output(seeder: subprocess.Popen, url: str, timeout: float = 90) -> str:
+    """The seeder's output once it ended; a crawl still going after ``timeout`` fails the test with the
+    crawl's state in Redis (queue, requests held, workers alive), to tell where it stalled."""
+    try:
+        output, _ = seeder.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        import redis as redis_client
+
+        server = redis_client.Redis.from_url(url)
+        state = {}
+        for key in sorted(server.keys("*")):
+            kind = server.type(key).decode()
+            size = {"zset": server.zcard, "hash": server.hlen, "list": server.llen, "set": server.scard}.get(kind)
+            state[key.decode()] = size(key) if size else server.get(key)
+        pytest.fail(f"the distributed crawl did not end within {timeout}s; Redis: {state}")
+    return output
+
+
 def assert_same_archive(db: Path, reference: Reference) -> None:
     rows = articles(db)
     urls = [url for url, _ in rows]
@@ -229,7 +247,7 @@ def test_kill_9_of_a_worker_and_of_the_writer_loses_nothing_and_doubles_nothing(
         wait_for_articles(db, 16)
         (writer,) = role_pids(seeder.pid, "writer")
         os.kill(writer, signal.SIGKILL)
-        output, _ = seeder.communicate(timeout=90)
+        output = finished_output(seeder, redis_url)
         assert seeder.returncode == 0, output
         assert "starting it again" in output
         joiner.wait(timeout=30)
@@ -277,7 +295,7 @@ def test_redis_stopped_for_10_seconds_mid_crawl_the_crawl_completes(site: Refere
         stop_redis(redis)
         time.sleep(10)
         redis = start_redis(port, data, persist=True)
-        output, _ = seeder.communicate(timeout=90)
+        output = finished_output(seeder, url)
         assert seeder.returncode == 0, output
         assert "Redis is unreachable" in output
     finally:

@@ -4,7 +4,8 @@ Before a request is sent, the worker reserves a slot on its host in Redis with o
 (atomic, on the Redis server's clock, so machines' clocks do not matter):
 
 - at most ``concurrency`` requests to the host are in flight across all workers (a sorted set of
-  holders, each expiring after ``hold_ms`` so a dead worker's slot comes back);
+  holders ``WORKER|id``: a holder whose worker's heartbeat has lapsed is free at once, so a killed
+  worker's slots come back within ``DISTRIBUTED_LEASE_TIMEOUT``; any holder expires after ``hold_ms``);
 - sends are spaced ``download_delay`` apart across all workers (the host's next free send time).
 
 The script answers how long to wait before sending (the slot is then held), or -1 when every slot
@@ -20,9 +21,16 @@ from crawler.distributed.keys import Keys
 RESERVE = """
 local slots, next_key = KEYS[1], KEYS[2]
 local holder, concurrency, delay_ms, hold_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local heartbeat_prefix = ARGV[5]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', slots, '-inf', now)
+for _, member in ipairs(redis.call('ZRANGE', slots, 0, -1)) do
+  local worker = string.match(member, '^(.-)|')
+  if worker and redis.call('EXISTS', heartbeat_prefix .. worker) == 0 then
+    redis.call('ZREM', slots, member)
+  end
+end
 if redis.call('ZCARD', slots) >= concurrency then
   return -1
 end
@@ -42,12 +50,21 @@ class HostSlots:
         self.script = server.register_script(RESERVE)
 
     def reserve(self, host: str, holder: str, concurrency: int, delay: float) -> float | None:
-        """Seconds to wait before sending (the slot is held), or None when the host is at its concurrency."""
+        """Seconds to wait before sending (the slot is held), or None when the host is at its concurrency.
+
+        ``holder``: ``WORKER|id`` (:func:`holder_of`), so that a dead worker's slots are freed."""
         base = self.keys.host(host)
+        heartbeat_prefix = self.keys.heartbeat("")
         wait_ms = self.script(
-            keys=[f"{base}:slots", f"{base}:next"], args=[holder, max(1, concurrency), int(delay * 1000), self.hold_ms]
+            keys=[f"{base}:slots", f"{base}:next"],
+            args=[holder, max(1, concurrency), int(delay * 1000), self.hold_ms, heartbeat_prefix],
         )
         return None if int(wait_ms) < 0 else int(wait_ms) / 1000
 
     def release(self, host: str, holder: str) -> None:
         self.server.zrem(f"{self.keys.host(host)}:slots", holder)
+
+
+def holder_of(worker: str, request_id: str) -> str:
+    """A slot holder: the worker (whose heartbeat keeps the slot) and the request."""
+    return f"{worker}|{request_id}"

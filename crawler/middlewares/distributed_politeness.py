@@ -27,7 +27,7 @@ from twisted.internet.task import deferLater
 
 from crawler.distributed.connection import REDIS_DOWN, Outage, client
 from crawler.distributed.keys import Keys
-from crawler.distributed.politeness import HostSlots
+from crawler.distributed.politeness import HostSlots, holder_of
 
 FULL_RETRY_S = 0.05  # every slot of the host is taken: ask again this soon
 
@@ -63,7 +63,8 @@ class DistributedPolitenessMiddleware:
         host = (urlsplit(request.url).hostname or "").lower()
         port = urlsplit(request.url).port
         name = f"{host}:{port}" if port else host
-        holder = uuid.uuid4().hex
+        worker = getattr(self.crawler, "distributed_worker_id", None)
+        holder = holder_of(worker, uuid.uuid4().hex) if worker else uuid.uuid4().hex  # freed if the worker dies
         waited = 0.0
         while True:
             try:

@@ -68,6 +68,11 @@ def role_settings(role: str, settings: Any) -> dict[str, Any]:
                 "pipelines.boilerplate.BoilerplatePipeline": 500,
                 "pipelines.archive.ArchivePipeline": 800,
             },
+            # One transaction per batch taken from Redis (spiders.archive_writer commits it, then
+            # acknowledges it): no commit of half a batch, so a writer killed before the commit has
+            # written none of it, and one killed after has written all of it (items and counts).
+            "ARCHIVE_BATCH_SIZE": 1_000_000_000,
+            "ARCHIVE_COMMIT_INTERVAL": 3600.0,
         }
     raise ValueError(f"DISTRIBUTED_ROLE must be {WORKER!r} or {WRITER!r}, not {role!r}")
 
