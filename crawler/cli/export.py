@@ -221,17 +221,9 @@ def _export(
             if total is None:
                 count = _write(rows, output_format, table, target)
             else:
-                from rich.console import Console
-                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+                from crawler.cli.progress import progress_bar
 
-                with Progress(
-                    TextColumn(f"exporting {table}"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TimeRemainingColumn(),
-                    console=Console(stderr=True),
-                    transient=True,
-                ) as bar:
+                with progress_bar(f"exporting {table}") as bar:
                     task = bar.add_task("export", total=total)
                     count = _write(_counted(rows, lambda n: bar.advance(task, n)), output_format, table, target)
         os.replace(temporary, path)

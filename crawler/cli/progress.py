@@ -81,3 +81,18 @@ def articles_table(articles: Iterable[Mapping[str, Any]], title: str) -> Table:
             Text(str(article.get("url"))),
         )
     return table
+
+
+def progress_bar(label: str) -> Any:
+    """A transient bar on stderr (done of total, time left) for a long command: export, reextract."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )

@@ -131,17 +131,9 @@ def reextract(
 def _run(run_reextraction: object, path: Path, options: object, show_progress: bool) -> ReextractSummary:
     if not show_progress:
         return run_reextraction(path, options)  # type: ignore[operator]
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from crawler.cli.progress import progress_bar
 
-    with Progress(
-        TextColumn("re-extracting"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
+    with progress_bar("re-extracting") as bar:
         task = bar.add_task("reextract", total=None)
         return run_reextraction(  # type: ignore[operator]
             path, options, lambda done, total: bar.update(task, completed=done, total=total)
