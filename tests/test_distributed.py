@@ -418,3 +418,23 @@ def test_a_scheduled_run_is_distributed_when_the_sources_file_says_so(
     dead.write_text(dead.read_text().replace("\n\n[[sources]]", "\nscheduled = true\n\n[[sources]]"))
     failed = run_scheduled_crawl(str(dead), str(tmp_path / "dead" / "archive.db"), "fixture")
     assert failed["status"] == "failed" and "cannot reach Redis at redis://127.0.0.1" in failed["reason"]
+
+
+def test_a_lease_whose_taking_the_worker_never_heard_of_goes_back_to_the_queue(redis_url: str) -> None:
+    """Redis can run the take-and-hold script and go away before it answers: the request is then
+    recorded as held by a live worker that does not know it, and the crawl would never go quiet."""
+    import redis as redis_client
+
+    from crawler.distributed.keys import Keys
+    from crawler.distributed.leases import Leases
+
+    keys = Keys("orphans", "fixture")
+    server = redis_client.Redis.from_url(redis_url)
+    leases = Leases(server, keys)
+    leases.hold("known", "w1", "request-known", 0)
+    leases.hold("lost", "w1", "request-lost", 3)
+    leases.hold("other", "w2", "request-other", 0)
+    assert leases.requeue_orphans("w1", ["known"]) == 1
+    assert sorted(server.hkeys(keys.leases)) == [b"known", b"other"]
+    assert server.zrange(keys.requests, 0, -1, withscores=True) == [(b"request-lost", -3.0)]
+    assert leases.requeue_orphans("w1", ["known"]) == 0

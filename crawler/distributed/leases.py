@@ -80,6 +80,21 @@ class Leases:
     def count(self) -> int:
         return int(self.server.hlen(self.keys.leases))
 
+    def requeue_orphans(self, worker: str, known: Iterable[str]) -> int:
+        """Requeue the requests Redis says ``worker`` holds that the worker does not know it holds:
+        taken by a script whose answer was lost (Redis went away between running it and replying),
+        they would keep the crawl from ever going quiet. How many went back."""
+        known = set(known)
+        requeued = 0
+        for lease, value in self.server.hgetall(self.keys.leases).items():
+            held = json.loads(value)
+            if held["worker"] != worker or lease.decode() in known:
+                continue
+            if self.server.hdel(self.keys.leases, lease):
+                self.server.zadd(self.keys.requests, {held["request"]: -int(held.get("priority") or 0)})
+                requeued += 1
+        return requeued
+
     def reap(self, alive: Iterable[str]) -> int:
         """Requeue the requests held by workers not in ``alive``; how many went back."""
         living = set(alive)

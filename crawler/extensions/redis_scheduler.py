@@ -27,6 +27,7 @@ crawler.distributed.keys) with what a crawl spread over machines needs on top:
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -46,6 +47,8 @@ from crawler.distributed.leases import Leases
 
 logger = logging.getLogger(__name__)
 LEASE_CHECK_S = 0.25
+# How often a worker looks for leases Redis records for it that it never heard of (see Leases.requeue_orphans).
+ORPHAN_CHECK_S = 5.0
 
 # Take the best request and record it as held, atomically.
 TAKE = """
@@ -72,6 +75,7 @@ class LeasingScheduler(Scheduler):
         self.waiting: list[Request] = []  # found while Redis was away
         self.held: dict[str, Request] = {}  # lease id -> the request Scrapy is working on
         self.released: list[str] = []  # done, not yet released in Redis (it was away)
+        self.orphans_checked = time.monotonic()
         self.take_script: Any = None
         self.checker: LoopingCall | None = None
 
@@ -184,6 +188,16 @@ class LeasingScheduler(Scheduler):
             while self.waiting:
                 self._push(self.waiting[0])
                 self.waiting.pop(0)
+            if time.monotonic() - self.orphans_checked >= ORPHAN_CHECK_S:
+                self.orphans_checked = time.monotonic()
+                orphans = self.leases.requeue_orphans(self.worker_id, [*self.held, *self.released])
+                if orphans:
+                    self.stats.inc_value("newsarchive/distributed/orphan_leases_requeued", orphans)
+                    logger.warning(
+                        "%d request(s) recorded as held by this worker, whose taking it never heard of, went back to the queue",
+                        orphans,
+                        extra={"event": "orphan_leases_requeued"},
+                    )
             pending = len(self) > 0
         except REDIS_DOWN as error:
             self.outage.failed(error)
