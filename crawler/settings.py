@@ -133,7 +133,7 @@ DISTRIBUTED_WRITER_BATCH = 200  # items the writer takes from Redis, writes and 
 DISTRIBUTED_IDLE_CONFIRM = 2.0  # seconds the queue must stay empty with no request held before the crawl ends
 DISTRIBUTED_RETRY_BASE = 0.5  # first wait (seconds) when Redis is unreachable, doubled per try
 DISTRIBUTED_RETRY_MAX = 10.0  # longest wait between two tries to reach Redis
-DISTRIBUTED_HOST_SLOT_TIMEOUT = 120.0  # a host slot held longer is free again (a dead worker's: once its heartbeat lapses)
+DISTRIBUTED_HOST_SLOT_TIMEOUT = 120.0  # a slot held longer is free again (a dead worker's: at once)
 
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 300,
