@@ -37,6 +37,7 @@ class RedisItemsPipeline:
             "item queue", settings.getfloat("DISTRIBUTED_RETRY_BASE"), settings.getfloat("DISTRIBUTED_RETRY_MAX")
         )
         self.queue: ItemQueue | None = None
+        self.unsent: list[str] = []  # encoded items not pushed yet, oldest first
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RedisItemsPipeline:
@@ -46,33 +47,42 @@ class RedisItemsPipeline:
 
     def request_dropped(self, request: Any, spider: Any) -> None:
         """A redirect chain that ended on a URL already requested: the writer records its aliases (or the
-        loop, or the removal) as a local crawl's archive pipeline does (RedirectedToKnownItem)."""
+        loop, or the removal) as a local crawl's archive pipeline does (RedirectedToKnownItem). A signal
+        handler cannot wait: while Redis is away the item waits here and goes with the next push."""
         item = RedirectedToKnownItem.from_request(spider.source.name, request)
         if item is None or self.queue is None:
             return
+        self.unsent.append(codec.encode_message("item", item))
         try:
-            self.queue.push(codec.encode_message("item", item))
-        except REDIS_DOWN as error:  # a signal handler cannot wait: the aliases are lost, the pages are not
-            self.crawler.stats.inc_value("newsarchive/distributed/redirects_not_sent")
-            logger.warning(
-                "Redis unreachable (%s): the redirect %s -> %s is not recorded",
-                error,
-                item.chain[0],
-                item.url,
-                extra={"event": "redirect_not_sent"},
-            )
+            self.send_unsent()
+        except REDIS_DOWN as error:
+            self.outage.failed(error)
+
+    def send_unsent(self) -> None:
+        while self.unsent:
+            self.queue.push(self.unsent[0])
+            self.unsent.pop(0)
+            self.crawler.stats.inc_value("newsarchive/distributed/items_pushed")
 
     def open_spider(self) -> None:
         self.queue = ItemQueue(self.server, Keys(self.prefix, self.crawler.spider.source.name))
 
     async def process_item(self, item: Any) -> Any:
-        data = codec.encode_message("item", item)
+        self.unsent.append(codec.encode_message("item", item))
+        await self.send()
+        return item
+
+    async def close_spider(self) -> None:
+        await self.send()
+
+    async def send(self) -> None:
+        """Push what waits, waiting out an outage (the request that produced an item keeps its lease
+        meanwhile, so a worker killed now loses nothing)."""
         while True:
             try:
-                self.queue.push(data)
+                self.send_unsent()
             except REDIS_DOWN as error:
                 await sleep(self.outage.failed(error))
                 continue
             self.outage.succeeded()
-            self.crawler.stats.inc_value("newsarchive/distributed/items_pushed")
-            return item
+            return

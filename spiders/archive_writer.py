@@ -159,7 +159,7 @@ class ArchiveWriterSpider(scrapy.Spider):
     async def write_batch(self, entries: list[bytes]) -> AsyncIterator[Any]:
         """Yield the batch's items to the pipelines, wait for them, commit, then acknowledge."""
         pipeline = self.archive_pipeline()
-        for entry in entries:
+        for entry in dict.fromkeys(entries):  # a push retried after a lost answer arrives twice, byte for byte
             try:
                 kind, body = codec.decode_message(entry)
             except codec.CodecError as error:

@@ -438,3 +438,48 @@ def test_a_lease_whose_taking_the_worker_never_heard_of_goes_back_to_the_queue(r
     assert sorted(server.hkeys(keys.leases)) == [b"known", b"other"]
     assert server.zrange(keys.requests, 0, -1, withscores=True) == [(b"request-lost", -3.0)]
     assert leases.requeue_orphans("w1", ["known"]) == 0
+
+
+def test_a_take_retried_after_its_answer_was_lost_gets_the_same_batch(redis_url: str) -> None:
+    """Redis can move a batch to the processing list and go away before it answers: the writer's
+    retried take must get those items, not strand them there (the crawl would end without them)."""
+    import redis as redis_client
+
+    from crawler.distributed.item_queue import ItemQueue
+    from crawler.distributed.keys import Keys
+
+    queue = ItemQueue(redis_client.Redis.from_url(redis_url), Keys("lost-take", "fixture"))
+    queue.push_many([b"first", b"second", b"third"])
+    batch = queue.take(2)
+    assert batch == [b"first", b"second"]
+    assert queue.take(2) == batch  # its answer was lost: the same batch again
+    queue.ack(batch)
+    assert queue.take(2) == [b"third"]
+    assert queue.waiting() == 1
+    queue.ack([b"third"])
+    assert queue.take(2) == [] and queue.waiting() == 0
+
+
+def test_a_request_push_retried_after_its_answer_was_lost_leaves_it_queued_once(redis_url: str) -> None:
+    """The seen set and the queue change together (one script): a request Redis marked seen is
+    queued too, so a push retried after a lost answer can drop it as seen without losing it."""
+    from scrapy import Request
+
+    from crawler.extensions.redis_scheduler import LeasingScheduler
+    from tests.inprocess import NO_ENGINE_SETTINGS, news_crawler
+
+    settings = {"DISTRIBUTED_REDIS_URL": redis_url, "DISTRIBUTED_KEY_PREFIX": "lost-push", **NO_ENGINE_SETTINGS}
+    crawler = news_crawler(settings, url="http://127.0.0.1:9/")
+    scheduler = LeasingScheduler(crawler)
+    scheduler.open(crawler.spider)
+    try:
+        request = Request("http://127.0.0.1:9/news/a", priority=5)
+        assert scheduler.enqueue_request(request)
+        assert not scheduler.enqueue_request(Request("http://127.0.0.1:9/news/a"))  # the retry: seen
+        assert scheduler.df.request_seen(request)  # scrapy-redis's seen set holds it
+        assert len(scheduler) == 1
+        taken = scheduler.next_request()
+        assert taken is not None and taken.url == request.url and taken.priority == 5
+        assert scheduler.next_request() is None
+    finally:
+        scheduler.checker.stop()  # close() needs the engine this test has not got

@@ -62,10 +62,19 @@ class Heartbeats:
             self.server.srem(self.keys.workers, *dead)
 
 
+# Release lease ARGV[1] and queue its request (ARGV[3] at score ARGV[2]) if the lease was still there.
+REQUEUE = """
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return 1
+"""
+
+
 class Leases:
     def __init__(self, server: redis.Redis, keys: Keys) -> None:
         self.server = server
         self.keys = keys
+        self.requeue_script: Any = None
 
     def hold(self, lease: str, worker: str, request: str, priority: int) -> None:
         self.server.hset(
@@ -90,9 +99,7 @@ class Leases:
             held = json.loads(value)
             if held["worker"] != worker or lease.decode() in known:
                 continue
-            if self.server.hdel(self.keys.leases, lease):
-                self.server.zadd(self.keys.requests, {held["request"]: -int(held.get("priority") or 0)})
-                requeued += 1
+            requeued += self._requeue(lease, held)
         return requeued
 
     def reap(self, alive: Iterable[str]) -> int:
@@ -103,7 +110,15 @@ class Leases:
             held = json.loads(value)
             if held["worker"] in living:
                 continue
-            if self.server.hdel(self.keys.leases, lease):  # this reaper won it: it goes back once
-                self.server.zadd(self.keys.requests, {held["request"]: -int(held.get("priority") or 0)})
-                requeued += 1
+            requeued += self._requeue(lease, held)
         return requeued
+
+    def _requeue(self, lease: bytes, held: Mapping[str, Any]) -> int:
+        """Put a held request back in the queue; 1 if this call did it. One script: the ``HDEL`` decides
+        which reaper requeues it (it goes back once), and the request is never out of both."""
+        if self.requeue_script is None:
+            self.requeue_script = self.server.register_script(REQUEUE)
+        priority = -int(held.get("priority") or 0)
+        return int(
+            self.requeue_script(keys=[self.keys.leases, self.keys.requests], args=[lease, priority, held["request"]])
+        )

@@ -41,7 +41,6 @@ from twisted.internet.task import LoopingCall
 from crawler.discovery.recrawl import Fetching, Visit
 from crawler.distributed import codec
 from crawler.distributed.connection import REDIS_DOWN, Outage, client
-from crawler.distributed.item_queue import ItemQueue
 from crawler.distributed.keys import Keys
 from crawler.distributed.leases import Leases
 
@@ -57,6 +56,15 @@ if #r == 0 then return false end
 redis.call('ZREM', KEYS[1], r[1])
 redis.call('HSET', KEYS[2], ARGV[1], cjson.encode({worker = ARGV[2], request = r[1], priority = -tonumber(r[2])}))
 return r[1]
+"""
+
+# Mark the fingerprint seen (ARGV[1]; "" for a request that is never filtered), queue the request and
+# send its frontier entry (ARGV[4], if any), all or nothing; 1 if queued, 0 if it had been seen.
+PUSH = """
+if ARGV[1] ~= '' and redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+if ARGV[4] ~= '' then redis.call('LPUSH', KEYS[3], ARGV[4]) end
+return 1
 """
 
 
@@ -77,6 +85,7 @@ class LeasingScheduler(Scheduler):
         self.released: list[str] = []  # done, not yet released in Redis (it was away)
         self.orphans_checked = time.monotonic()
         self.take_script: Any = None
+        self.push_script: Any = None
         self.checker: LoopingCall | None = None
 
     @classmethod
@@ -87,10 +96,10 @@ class LeasingScheduler(Scheduler):
         self.spider = spider
         self.keys = Keys(self.prefix, spider.source.name)
         self.queue_key = self.keys.requests
-        self.items = ItemQueue(self.server, self.keys)
         self.leases = Leases(self.server, self.keys)
         self.df = RFPDupeFilter(self.server, key=self.keys.dupefilter)
         self.take_script = self.server.register_script(TAKE)
+        self.push_script = self.server.register_script(PUSH)
         self.checker = LoopingCall(self.check)
         self.checker.start(LEASE_CHECK_S, now=False)
 
@@ -114,14 +123,21 @@ class LeasingScheduler(Scheduler):
         return codec.dumps(request.to_dict(spider=self.spider))
 
     def _push(self, request: Request) -> bool:
-        if not request.dont_filter and self.df.request_seen(request):
+        """Queue ``request`` unless the seen set has it: one script, so a push retried after Redis
+        went away before answering finds the request either queued or not seen, never only seen."""
+        entry = self._frontier_entry(request)
+        frontier = (
+            codec.encode_message("frontier", {"source": self.spider.source.name, "entries": [entry]}) if entry else ""
+        )
+        fingerprint = "" if request.dont_filter else self.df.request_fingerprint(request)
+        queued = self.push_script(
+            keys=[self.keys.dupefilter, self.keys.requests, self.keys.items],
+            args=[fingerprint, -request.priority, self._encode(request), frontier],
+        )
+        if not queued:
             self.df.log(request, self.spider)
             return False
-        self.server.zadd(self.keys.requests, {self._encode(request): -request.priority})
         self.stats.inc_value("scheduler/enqueued/redis")
-        entry = self._frontier_entry(request)
-        if entry is not None:
-            self.items.push(codec.encode_message("frontier", {"source": self.spider.source.name, "entries": [entry]}))
         return True
 
     @staticmethod
