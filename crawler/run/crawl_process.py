@@ -50,6 +50,8 @@ from archive.models import RunStatus, RunTrigger
 if TYPE_CHECKING:
     from scrapy.settings import Settings
 
+    from crawler.sources.config import SourceConfig
+
 EXIT_OK, EXIT_CRAWL_FAILED, EXIT_CONFIG = 0, 1, 2
 PARENT_GONE_GRACE_S = 15.0  # from the parent's death to the forced stop
 # A stop signal this soon after the first is the same request: one signal to a whole cgroup arrives
@@ -349,7 +351,19 @@ def own_run_dir(spec: CrawlSpec) -> Path | None:
     return folder
 
 
-def run(spec: CrawlSpec) -> int:
+@dataclass
+class Child:
+    """A crawl child process once its shared start is done (:func:`begin`)."""
+
+    request: StopRequest
+    parent_gone: threading.Event
+    source: SourceConfig
+
+
+def begin(spec: CrawlSpec) -> Child | int:
+    """What every crawl child does first (this one and crawler.run.distributed_process): stop signals
+    handled, the run folder joined, lean imports, the parent watched, the source resolved; the exit
+    code when the sources file is wrong (the message is printed)."""
     request = StopRequest()
     request.install()  # first: a signal from here on is a stop request, never a half-started process
     request.run_dir = own_run_dir(spec)
@@ -358,10 +372,7 @@ def run(spec: CrawlSpec) -> int:
     # Before anything imports sqlite-utils: pandas (where installed) would cost this process ~60 MB
     # for the whole crawl. numpy comes when a signature is first compared.
     import_sqlite_utils_lean()
-    from scrapy.crawler import CrawlerProcess
-
     from crawler.sources.config import ConfigError
-    from spiders.news import NewsSpider
 
     parent_gone = threading.Event()
     if spec.parent_pid is not None:
@@ -371,27 +382,52 @@ def run(spec: CrawlSpec) -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_CONFIG
-    run_id = ensure_run(spec, source.name)
-    configure_logging(spec, source.name)
+    return Child(request, parent_gone, source)
+
+
+def crawl(child: Child, settings: Any, spider_class: type, prepare: Callable[[Any], None] | None = None) -> None:
+    """Run ``spider_class`` on the child's source until the crawl ends, unless a stop came first;
+    ``prepare`` sees the crawler before it starts."""
+    from scrapy.crawler import CrawlerProcess
+
+    if child.request.requested:
+        return
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(spider_class)
+    if prepare is not None:
+        prepare(crawler)
+    process.crawl(crawler, source=child.source)  # installs the reactor: connect_stop uses it
+    connect_stop(process, crawler, child.request)
+    # Our StopRequest handles SIGTERM and SIGINT, not Scrapy's handlers (which would take a
+    # signal to the whole group, arriving twice, for a second one).
+    process.start(install_signal_handlers=False)
+
+
+def ended(spec: CrawlSpec, run_id: int, child: Child) -> int:
+    """Record a stop the run row does not know of yet; the exit code its status calls for."""
+    if child.parent_gone.is_set():
+        record_stopped(spec, run_id, parent_gone_reason(spec))
+    elif child.request.requested:
+        record_stopped(spec, run_id, child.request.reason())
+    return recorded_exit_code(spec, run_id)
+
+
+def run(spec: CrawlSpec) -> int:
+    child = begin(spec)
+    if isinstance(child, int):
+        return child
+    from spiders.news import NewsSpider
+
+    run_id = ensure_run(spec, child.source.name)
+    configure_logging(spec, child.source.name)
     settings = crawl_settings(spec)
-    problem = browser_problem(source, settings)
+    problem = browser_problem(child.source, settings)
     if problem:
         logging.getLogger(__name__).error("%s", problem, extra={"event": "browser_missing"})
         record_failure(spec, run_id, str(problem))
         return EXIT_CRAWL_FAILED
-    if not request.requested:
-        process = CrawlerProcess(settings)
-        crawler = process.create_crawler(NewsSpider)
-        process.crawl(crawler, source=source)  # installs the reactor: connect_stop uses it
-        connect_stop(process, crawler, request)
-        # Our StopRequest handles SIGTERM and SIGINT, not Scrapy's handlers (which would take a
-        # signal to the whole group, arriving twice, for a second one).
-        process.start(install_signal_handlers=False)
-    if parent_gone.is_set():
-        record_stopped(spec, run_id, parent_gone_reason(spec))
-    elif request.requested:
-        record_stopped(spec, run_id, request.reason())
-    return recorded_exit_code(spec, run_id)
+    crawl(child, settings, NewsSpider)
+    return ended(spec, run_id, child)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 from typing import Any
 
 from crawler.run.crawl_process import (
@@ -29,17 +28,12 @@ from crawler.run.crawl_process import (
     EXIT_CRAWL_FAILED,
     EXIT_OK,
     CrawlSpec,
+    begin,
     configure_logging,
-    connect_stop,
+    crawl,
     crawl_settings,
-    own_run_dir,
-    parent_gone_reason,
-    record_stopped,
-    recorded_exit_code,
-    resolve_source,
-    stop_when_parent_dies,
+    ended,
 )
-from crawler.run.crawl_process import StopRequest as _StopRequest
 
 WORKER, WRITER = "worker", "writer"
 
@@ -90,26 +84,11 @@ def crawl_is_open(settings: Any, source: str) -> bool:
 def run(spec: CrawlSpec) -> int:
     from crawler.distributed.leases import new_worker_id
 
-    request = _StopRequest()
-    request.install()
-    request.run_dir = own_run_dir(spec)
-    from archive.lean_imports import import_sqlite_utils_lean
-
-    import_sqlite_utils_lean()
-    from scrapy.crawler import CrawlerProcess
-
-    from crawler.sources.config import ConfigError
-
-    parent_gone = threading.Event()
-    if spec.parent_pid is not None:
-        stop_when_parent_dies(spec.parent_pid, parent_gone)
-    try:
-        source = resolve_source(spec)
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_CONFIG
+    child = begin(spec)
+    if isinstance(child, int):
+        return child
     role = spec.settings.get("DISTRIBUTED_ROLE")
-    configure_logging(spec, source.name)
+    configure_logging(spec, child.source.name)
     settings = crawl_settings(spec)
     for name, value in role_settings(role, settings).items():
         settings.set(name, value, priority="cmdline")
@@ -117,23 +96,17 @@ def run(spec: CrawlSpec) -> int:
         from spiders.distributed_news import DistributedNewsSpider as spider_class
     else:
         from spiders.archive_writer import ArchiveWriterSpider as spider_class
-    if role == WRITER and not crawl_is_open(settings, source.name):
-        print(f"error: no distributed crawl of {source.name} is open in Redis: nothing to write", file=sys.stderr)
+    if role == WRITER and not crawl_is_open(settings, child.source.name):
+        print(f"error: no distributed crawl of {child.source.name} is open in Redis: nothing to write", file=sys.stderr)
         return EXIT_CONFIG
-    if not request.requested:
-        process = CrawlerProcess(settings)
-        crawler = process.create_crawler(spider_class)
+
+    def prepare(crawler: Any) -> None:
         crawler.distributed_worker_id = new_worker_id()
-        process.crawl(crawler, source=source)
-        connect_stop(process, crawler, request)
-        process.start(install_signal_handlers=False)
+
+    crawl(child, settings, spider_class, prepare)
     if role == WORKER:
-        return EXIT_CRAWL_FAILED if request.requested or parent_gone.is_set() else EXIT_OK
-    if parent_gone.is_set():
-        record_stopped(spec, spec.run_id, parent_gone_reason(spec))
-    elif request.requested:
-        record_stopped(spec, spec.run_id, request.reason())
-    return recorded_exit_code(spec, spec.run_id)
+        return EXIT_CRAWL_FAILED if child.request.requested or child.parent_gone.is_set() else EXIT_OK
+    return ended(spec, spec.run_id, child)
 
 
 def main(argv: list[str] | None = None) -> int:
