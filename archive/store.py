@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -74,6 +74,9 @@ class Archive:
         self._near_duplicates = dedup.NearDuplicateIndex()
         self._known_runs: set[int] = set()
         self._closed = False
+        # Called before each commit: what the rows about to be committed point to (WARC records) must
+        # be on disk first, or a power loss could leave a committed pointer to bytes that never landed.
+        self.before_commit: list[Callable[[], None]] = []
         try:
             apply_migrations(self.db)
         except sqlite3.DatabaseError as error:
@@ -98,8 +101,10 @@ class Archive:
         self.close()
 
     def commit(self) -> None:
-        """Commit pending writes so other processes and readers see them."""
+        """Commit pending writes so other processes and readers see them (after the ``before_commit`` calls)."""
         if self.db.conn.in_transaction:
+            for call in self.before_commit:
+                call()
             try:
                 self.db.execute("COMMIT")
             except sqlite3.DatabaseError as error:

@@ -9,7 +9,12 @@ queue drains.
 articles seen, ``lines`` as ``SiteBoilerplate.persisted()``), sent every ``BOILERPLATE_SAVE_EVERY``
 articles; the archive pipeline saves them in its current batch (one writer, no lock contention), so a
 killed run's counts survive up to its last save.
+
+``archive_opened(archive)``: the archive pipeline opened the archive (``archive.store.Archive``) it
+writes this crawl to; the WARC middleware adds its ``sync`` to ``archive.before_commit``, so the
+records a batch points to are on disk before the batch commits.
 """
 
 frontier_spilled = object()
 boilerplate_counted = object()
+archive_opened = object()

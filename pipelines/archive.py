@@ -66,7 +66,7 @@ from crawler.items import (
     RedirectedToKnownItem,
     describe_item,
 )
-from crawler.signals import boilerplate_counted, frontier_spilled
+from crawler.signals import archive_opened, boilerplate_counted, frontier_spilled
 
 logger = logging.getLogger(__name__)
 
@@ -219,6 +219,7 @@ class ArchivePipeline:
         self.archive = Archive(self.db_path, batch_size=self.batch_size, max_batch_seconds=self.commit_interval)
         # A write waits this long for another writer, not the archive's 30 s: the wait blocks the reactor.
         set_busy_timeout(self.archive.db, self.busy_timeout)
+        self.crawler.signals.send_catch_log(archive_opened, archive=self.archive)
         if self.given_run_id is not None:
             # The parent (CLI or scheduler) created the row, so it can close the run whatever happens here.
             self.run_id = self.given_run_id

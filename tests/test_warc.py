@@ -17,7 +17,9 @@ from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddlewa
 from scrapy.exceptions import NotConfigured
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.store import Archive
 from crawler.middlewares.warc_records import WarcRecordsMiddleware
+from crawler.signals import archive_opened
 from crawler.warc.capture import (
     PROFILE_IDENTICAL,
     PROFILE_NOT_MODIFIED,
@@ -361,3 +363,22 @@ def test_the_middleware_recovers_killed_files_when_the_spider_opens(tmp_path: Pa
     assert not path.exists() and len(read_to_end(warc_dir / path.name.removesuffix(".open"))) == len(ends) - 1
     middleware.spider_closed()
     shutil.rmtree(warc_dir)
+
+
+def test_records_are_on_disk_before_the_archive_commits_their_pointers(tmp_path: Path) -> None:
+    crawler = warc_crawler(tmp_path)
+    middleware = WarcRecordsMiddleware.from_crawler(crawler)
+    with Archive(tmp_path / "news.db") as archive:
+        crawler.signals.send_catch_log(archive_opened, archive=archive)  # as the archive pipeline does
+        assert archive.before_commit == [middleware.sync]
+        crawler.stats.open_spider()
+        crawler.stats.set_value("newsarchive/run_id", 42)
+        middleware.spider_opened()
+        request = Request("http://news.example/a/")
+        middleware.process_request(request)
+        middleware.process_response(request, response_to(request, PAGE))
+        writer = middleware.recorder.writer
+        assert writer.bytes_written > 0 and writer.synced_bytes < writer.bytes_written
+        archive.start_run("fixture")  # a write, committed at once (nothing else in its batch)
+        assert writer.synced_bytes == writer.bytes_written
+        middleware.spider_closed()

@@ -15,7 +15,9 @@ download that fetched it.
 When the spider opens: the WARC folder (``WARC_DIR``, else ``<archive stem>-warc`` beside
 ``ARCHIVE_DB``) is repaired first (crawler.warc.writer.recover: files a killed crawl left), then the
 writer is made for the source and run (the run id the archive pipeline opened, ``newsarchive/run_id``
-in the stats, or ``NEWSARCHIVE_RUN_ID``); it is closed when the spider closes. Stats:
+in the stats, or ``NEWSARCHIVE_RUN_ID``); it is closed when the spider closes. Before the archive
+commits a batch, the records written so far are synced to disk (``os.fsync``, on the
+``crawler.signals.archive_opened`` hook), so no committed pointer can outlive its record in a power loss. Stats:
 ``newsarchive/warc/records``, ``newsarchive/warc/bytes``, ``newsarchive/warc/revisits``,
 ``newsarchive/warc/files``, ``newsarchive/warc/recovered``, ``newsarchive/warc/errors``.
 Settings: ``WARC_ENABLED`` (``NotConfigured`` when off), ``WARC_DIR``, ``WARC_MAX_SIZE``,
@@ -35,6 +37,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
+from crawler.signals import archive_opened
 from crawler.warc.capture import CrawlRecorder, Exchange, warcinfo_fields
 from crawler.warc.naming import warc_dir_for
 from crawler.warc.previous import PreviousCopies
@@ -95,7 +98,26 @@ class WarcRecordsMiddleware:
         middleware = cls(crawler)
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(middleware.archive_opened, signal=archive_opened)
         return middleware
+
+    def archive_opened(self, archive: Any) -> None:
+        archive.before_commit.append(self.sync)
+
+    def sync(self) -> None:
+        """The records written so far on disk, before the archive commits their pointers."""
+        if self.recorder is None or self.failed:
+            return
+        try:
+            self.recorder.writer.sync()
+        except OSError as error:
+            self.failed = True
+            self.stats.inc_value("newsarchive/warc/errors")
+            logger.error(
+                "WARC records could not be synced to disk (%s): this crawl writes no more of them",
+                error,
+                extra={"event": "warc_failed"},
+            )
 
     def spider_opened(self, spider: Any = None) -> None:
         settings = self.crawler.settings

@@ -97,6 +97,7 @@ class WarcWriter:
         self.files: list[str] = []  # final names of every file this writer opened, in order
         self.records = 0
         self.bytes_written = 0
+        self.synced_bytes = 0  # bytes_written at the last sync()
 
     # -- files ------------------------------------------------------------------------------
 
@@ -196,10 +197,12 @@ class WarcWriter:
             self._file.flush()
 
     def sync(self) -> None:
-        """The records written so far on disk (``os.fsync``), e.g. before their pointers are committed."""
-        if self._file is not None:
+        """The records written so far on disk (``os.fsync``), e.g. before their pointers are committed;
+        nothing to do when none was written since the last sync."""
+        if self._file is not None and self.bytes_written != self.synced_bytes:
             self._file.flush()
             os.fsync(self._file.fileno())
+        self.synced_bytes = self.bytes_written
 
     def close(self) -> None:
         """Close the file being written: synced, then renamed to its final name."""
