@@ -155,7 +155,8 @@ def mark_unchanged(
 
 def fill_blanks(db: Database, article_id: int, columns: Mapping[str, Any]) -> None:
     """Fill the article's blank metadata from ``columns`` and merge ``columns["hints"]`` into its hints
-    (stored keys win): what hints found late add, without a version (archive.Archive.add_hints)."""
+    (stored keys win, but ``found_by`` gains the finders it lacked): what hints found late add,
+    without a version (archive.Archive.add_hints)."""
     current = row_dict(db, "SELECT * FROM articles WHERE id = ?", [article_id])
     if current is None:
         raise LookupError(f"article {article_id} is not in the archive")
@@ -166,7 +167,11 @@ def fill_blanks(db: Database, article_id: int, columns: Mapping[str, Any]) -> No
     }
     stored = json.loads(current["hints"]) if not is_blank(current.get("hints")) else {}
     late = json.loads(columns["hints"]) if not is_blank(columns.get("hints")) else {}
-    merged = {**late, **(stored if isinstance(stored, dict) else {})}
+    stored = stored if isinstance(stored, dict) else {}
+    merged = {**late, **stored}
+    if isinstance(stored.get("found_by"), list) and isinstance(late.get("found_by"), list):
+        # Who named the article is a list that grows: every finder, the first ones first.
+        merged["found_by"] = stored["found_by"] + [way for way in late["found_by"] if way not in stored["found_by"]]
     if merged != stored:
         updates["hints"] = json.dumps(merged, ensure_ascii=False)
     if updates:

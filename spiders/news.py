@@ -420,7 +420,8 @@ class NewsSpider(scrapy.Spider):
         late = self.notes.note(target, found_by, hints, {variant: AliasReason.TRACKING} if variant else None)
         if late:
             self.crawler.stats.inc_value("newsarchive/late_page_notes")
-            hints = {**late.hints, "found_by": late.found_by} if late.hints else {}
+            # Every way the page was found is kept, a feed that named it late too (its hints' found_by).
+            hints = {**late.hints, "found_by": late.found_by} if late.hints or late.new_finder else {}
             self.late_notes.append(PageNotesItem(self.source.name, target, hints, late.aliases))
 
     def note_variant(self, url: str) -> None:

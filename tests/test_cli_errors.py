@@ -40,8 +40,13 @@ def newer(folder: Path) -> Path:
     path = folder / "newer.db"
     with Archive(path):
         pass
-    with sqlite3.connect(path) as connection:
+    connection = sqlite3.connect(path)
+    with connection:
         connection.execute("INSERT INTO schema_migrations VALUES (999, 'from the future', '2030-01-01T00:00:00Z')")
+    # Into the file itself, and closed: a WAL left behind would be checkpointed by whoever closes the
+    # file next, and the test would see its bytes change without any write of the command's.
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
     return path
 
 

@@ -43,6 +43,12 @@ def test_notes_merge_what_every_finder_said_and_report_what_comes_late() -> None
     late = notes.note(POST, "sitemap", {"title": "Other", "tags": ["harbour"]})  # after the page was parsed
     assert late and late.hints == {"tags": ["harbour"]} and late.found_by == ["link", "sitemap", "feed"]
     assert not notes.note(POST, "link")  # nothing new
+    other = f"{SITE}/story/other/"
+    notes.note(other, "link")
+    notes.take([other])
+    late = notes.note(other, "feed", {})  # a feed that names a parsed page and says nothing new of it
+    assert late and late.new_finder and late.found_by == ["link", "feed"]
+    assert not notes.note(other, "feed", {})
 
 
 def test_notes_are_bounded() -> None:
@@ -214,17 +220,23 @@ def test_archive_adds_late_hints_without_a_version(tmp_path: Path) -> None:
         text = "The harbour wall is being repaired. " * 20
         saved = archive.save_article(
             run_id,
-            {"url": POST, "title": "Harbour wall", "text": text, "hints": {"title": "Feed title"}},
+            {
+                "url": POST,
+                "title": "Harbour wall",
+                "text": text,
+                "hints": {"title": "Feed title", "found_by": ["link"]},
+            },
             {"url": POST, "status": 200},
         )
         archive.add_hints(
             run_id,
             saved.article_id,
-            {"title": "News title", "tags": ["harbour"]},
+            {"title": "News title", "tags": ["harbour"], "found_by": ["link", "sitemap"]},
             {"published_at": NEWS_HINTS["published_at"], "title": "News title"},
         )
         row = archive.find_article(POST)
-    assert json.loads(row["hints"]) == {"title": "Feed title", "tags": ["harbour"]}  # stored keys win
+    # Stored keys win, but the finders add up.
+    assert json.loads(row["hints"]) == {"title": "Feed title", "tags": ["harbour"], "found_by": ["link", "sitemap"]}
     assert row["published_at"] == NEWS_HINTS["published_at"] and row["published_at_utc"] == "2024-05-17T06:00:00Z"
     assert row["title"] == "Harbour wall" and row["version"] == 1  # a known value is kept; no version
 

@@ -47,9 +47,10 @@ class Late:
     hints: dict[str, Any]
     aliases: dict[str, str]
     found_by: list[str]
+    new_finder: bool = False  # a way of finding the page (feed, sitemap …) not seen for it before
 
     def __bool__(self) -> bool:
-        return bool(self.hints or self.aliases)
+        return bool(self.hints or self.aliases or self.new_finder)
 
 
 def merge_hints(first: Mapping[str, Any], later: Mapping[str, Any]) -> dict[str, Any]:
@@ -114,11 +115,12 @@ class DiscoveryNotes:
         }
         note.hints.update(new_hints)
         note.aliases.update(new_aliases)
-        if found_by not in note.found_by:
+        new_finder = found_by not in note.found_by
+        if new_finder:
             note.found_by.append(found_by)
         if not note.parsed:
             return Late({}, {}, [])
-        return Late(new_hints, new_aliases, list(note.found_by))
+        return Late(new_hints, new_aliases, list(note.found_by), new_finder)
 
     def take(self, urls: Iterable[str]) -> UrlNote:
         """The notes of a page being parsed, reached under ``urls`` (its request URL, redirect hops,
