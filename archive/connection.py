@@ -130,8 +130,9 @@ def set_busy_timeout(db: Database, seconds: float) -> None:
     db.conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
 
 
-def describe_database_error(path: Path, error: sqlite3.Error) -> ArchiveError:
-    """An ArchiveError naming the file, what SQLite said, and the fix, from the error's result code."""
+def describe_database_error(path: Path, error: sqlite3.Error, waited: float = BUSY_TIMEOUT_S) -> ArchiveError:
+    """An ArchiveError naming the file, what SQLite said, and the fix, from the error's result code
+    (``waited``: the connection's busy timeout, for a locked file)."""
     message = str(error)
     code = primary_code(error)
     if code in _CORRUPT_CODES:
@@ -157,7 +158,7 @@ def describe_database_error(path: Path, error: sqlite3.Error) -> ArchiveError:
         )
     if code in _BUSY_CODES:
         return ArchiveError(
-            f"Archive {path} is locked by another process ({message}; waited up to {BUSY_TIMEOUT_S:.0f} s).",
+            f"Archive {path} is locked by another process ({message}; waited up to {waited:g} s).",
             "look for a stuck process holding the file open (e.g. `fuser` on it) or a "
             "long-running write in another tool, and stop it.",
             path=path,

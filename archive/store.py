@@ -31,7 +31,7 @@ from sqlite_utils import Database
 from . import articles as article_rows
 from . import boilerplate as boilerplate_rows
 from . import crawl_state, dedup
-from .connection import describe_database_error, open_database
+from .connection import BUSY_TIMEOUT_S, describe_database_error, open_database
 from .dates import utc_now_iso
 from .filters import fts_match
 from .migrations import apply_migrations
@@ -81,7 +81,7 @@ class Archive:
             apply_migrations(self.db)
         except sqlite3.DatabaseError as error:
             self.db.close()
-            raise describe_database_error(self.path, error) from error
+            raise describe_database_error(self.path, error, self.busy_timeout()) from error
         except ArchiveError:
             self.db.close()
             raise
@@ -109,8 +109,15 @@ class Archive:
                 self.db.execute("COMMIT")
             except sqlite3.DatabaseError as error:
                 self._rollback()
-                raise describe_database_error(self.path, error) from error
+                raise describe_database_error(self.path, error, self.busy_timeout()) from error
         self._pending_writes = 0
+
+    def busy_timeout(self) -> float:
+        """Seconds a write waits for another process's lock on this connection (``PRAGMA busy_timeout``)."""
+        try:
+            return int(self.db.execute("PRAGMA busy_timeout").fetchone()[0]) / 1000
+        except sqlite3.Error:
+            return BUSY_TIMEOUT_S
 
     def close(self) -> None:
         """Commit and close the file (safe to call twice)."""
@@ -631,7 +638,7 @@ class Archive:
                 self._batch_started = time.monotonic()
             self.db.execute(f"SAVEPOINT {_SAVEPOINT}")
         except sqlite3.DatabaseError as error:
-            raise describe_database_error(self.path, error) from error
+            raise describe_database_error(self.path, error, self.busy_timeout()) from error
         try:
             yield
         except BaseException:

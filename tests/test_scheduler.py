@@ -287,7 +287,9 @@ def test_sources_side_by_side_then_sigterm_and_a_restart_that_catches_up(
 
     # fixture: recurring runs, skips recorded, no overlap, each run's own log
     rows = [row for row in first_session if row["source"] == "fixture"]
-    assert all(row["status"] in ("succeeded", "skipped", "interrupted") for row in rows), [dict(r) for r in rows]
+    assert all(row["status"] in ("succeeded", "skipped", "interrupted") for row in rows), [
+        (r["id"], r["status"], r["reason"]) for r in rows
+    ]
     assert all(row["trigger"] == "schedule" for row in rows)
     assert_no_overlap(rows, "every 1s", capsys)
     finished = [row for row in rows if row["status"] == "succeeded"]
@@ -405,7 +407,11 @@ def test_three_parallel_crawls_into_one_archive(tmp_path: Path) -> None:
             timeout=300,
         )
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "database is locked" not in completed.stdout + completed.stderr
+    output = completed.stdout + completed.stderr
+    # On a loaded machine a crawl can meet the archive locked past ARCHIVE_BUSY_TIMEOUT: it pauses and
+    # resumes, and loses nothing (the counts below); a write that failed would say "lost".
+    assert output.count("crawl paused until it can write again") == output.count("crawl resumed"), output
+    assert " lost" not in output, output
     rows = runs(tmp_path / "archive.db")
     assert sorted(row["source"] for row in rows) == ["one", "three", "two"]
     assert all(row["status"] == "succeeded" for row in rows)
