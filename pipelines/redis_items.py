@@ -11,7 +11,6 @@ Settings: ``DISTRIBUTED_REDIS_URL``, ``DISTRIBUTED_KEY_PREFIX``, ``DISTRIBUTED_R
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from scrapy import signals
@@ -23,8 +22,6 @@ from crawler.distributed.item_queue import ItemQueue
 from crawler.distributed.keys import Keys
 from crawler.items import RedirectedToKnownItem
 from crawler.middlewares.distributed_politeness import sleep
-
-logger = logging.getLogger(__name__)
 
 
 class RedisItemsPipeline:
