@@ -10,6 +10,11 @@ Before a request is sent, the worker reserves a slot on its host in Redis with o
 
 The script answers how long to wait before sending (the slot is then held), or -1 when every slot
 is taken (ask again shortly). The slot is released when the response or the error arrives.
+
+A reservation plans a send time; a busy worker may wake from its wait late and send closer to the
+next worker's send than the delay. So, right before the send, :meth:`HostSlots.confirm` stamps the
+real send time on the Redis clock, or answers how much longer to wait when the host's last real
+send is nearer than ``download_delay``: real sends, not planned ones, are spaced.
 """
 
 from __future__ import annotations
@@ -41,6 +46,23 @@ redis.call('PEXPIRE', slots, hold_ms + (send_at - now) + 60000)
 return send_at - now
 """
 
+CONFIRM = """
+local last_key, next_key = KEYS[1], KEYS[2]
+local delay_ms = tonumber(ARGV[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local last = tonumber(redis.call('GET', last_key) or '')
+if last and now < last + delay_ms then
+  return last + delay_ms - now
+end
+redis.call('SET', last_key, now, 'PX', delay_ms + 60000)
+local planned = tonumber(redis.call('GET', next_key) or '0')
+if planned < now + delay_ms then
+  redis.call('SET', next_key, now + delay_ms, 'PX', delay_ms + 60000)
+end
+return 0
+"""
+
 
 class HostSlots:
     def __init__(self, server: redis.Redis, keys: Keys, hold_seconds: float) -> None:
@@ -48,6 +70,7 @@ class HostSlots:
         self.keys = keys
         self.hold_ms = int(hold_seconds * 1000)
         self.script = server.register_script(RESERVE)
+        self.confirm_script = server.register_script(CONFIRM)
 
     def reserve(self, host: str, holder: str, concurrency: int, delay: float) -> float | None:
         """Seconds to wait before sending (the slot is held), or None when the host is at its concurrency.
@@ -60,6 +83,12 @@ class HostSlots:
             args=[holder, max(1, concurrency), int(delay * 1000), self.hold_ms, heartbeat_prefix],
         )
         return None if int(wait_ms) < 0 else int(wait_ms) / 1000
+
+    def confirm(self, host: str, delay: float) -> float:
+        """Right before a send: 0 when it may go now (its time is stamped), else seconds to wait first."""
+        base = self.keys.host(host)
+        wait_ms = self.confirm_script(keys=[f"{base}:sent", f"{base}:next"], args=[int(delay * 1000)])
+        return int(wait_ms) / 1000
 
     def release(self, host: str, holder: str) -> None:
         self.server.zrem(f"{self.keys.host(host)}:slots", holder)

@@ -3,8 +3,9 @@
 A source's ``concurrency`` and ``download_delay`` hold for the whole crawl, not per worker: before a
 request is sent, this middleware reserves a slot on its host in Redis (at most ``concurrency``
 requests to the host in flight across all workers, sends spaced ``download_delay`` apart on the
-Redis server's clock) and waits as long as the reservation says; the slot is released when the
-response or the error comes back. The worker's own Scrapy delay is then 0 and AutoThrottle off
+Redis server's clock) and waits as long as the reservation says, then confirms the send (a worker
+that woke late waits on until the host's last real send is ``download_delay`` behind); the slot is
+released when the response or the error comes back. The worker's own Scrapy delay is then 0 and AutoThrottle off
 (spiders.distributed_news): the shared reservation is the one that paces the host. Placed last
 before the download (950+), so that nothing waits between the reservation and the send.
 
@@ -82,7 +83,19 @@ class DistributedPolitenessMiddleware:
             await sleep(FULL_RETRY_S)
         if wait > 0:
             await sleep(wait)
-        self.crawler.stats.inc_value("newsarchive/distributed/host_wait_seconds", round(waited + wait, 3))
+        waited += wait
+        while spider.host_delay > 0:  # the real send time, not the planned one, is what the host sees
+            try:
+                late = self.slots.confirm(name, spider.host_delay)
+            except REDIS_DOWN as error:
+                await sleep(self.outage.failed(error))
+                continue
+            self.outage.succeeded()
+            if late <= 0:
+                break
+            waited += late
+            await sleep(late)
+        self.crawler.stats.inc_value("newsarchive/distributed/host_wait_seconds", round(waited, 3))
         request.meta["host_slot"] = (name, holder)
 
     def _release(self, request: Request) -> None:
