@@ -81,6 +81,9 @@ class BoilerplatePipeline:
         if cleaned.removed:
             item.fields["text"] = cleaned.text
             item.fields["word_count"] = len(cleaned.text.split())
+            # A signature computed before the cleaning (a distributed worker's) is not this text's:
+            # the archive computes it again from the cleaned text.
+            item.signature = None
             self.stats.inc_value("newsarchive/boilerplate/lines_removed", len(cleaned.removed))
             self.stats.inc_value("newsarchive/boilerplate/articles_cleaned")
         return item

@@ -22,7 +22,7 @@ from crawler.extraction.extract import extract_page
 from pipelines.archive import ArchivePipeline
 from pipelines.boilerplate import BoilerplatePipeline
 from tests.newssite import prose
-from tests.test_pipelines_inprocess import Crawl
+from tests.test_pipelines_inprocess import Crawl, rows
 
 FOOTER = "Independent local journalism needs your support: subscribe from $1 a week."
 TIP_LINE = "Got a story tip? Email the newsroom at tips@example.org or call 555-0142."
@@ -451,3 +451,43 @@ def test_the_counts_are_saved_during_the_run_so_that_a_kill_keeps_them(tmp_path:
     with sqlite3.connect(db) as connection:
         after = connection.execute("SELECT pages, run_id FROM boilerplate_sources").fetchall()
     assert after == [(12, crawl.crawler.stats.get_value("newsarchive/run_id"))]
+
+
+def test_a_text_the_pipeline_cleans_drops_a_signature_computed_before_the_cleaning(tmp_path: Path) -> None:
+    """A distributed worker sends the MinHash of the text as extracted; where the writer's pipeline
+    removes template lines, that signature is not the stored text's, so the archive computes it anew."""
+    from scrapy.settings import Settings
+
+    from archive.dedup import text_signature
+    from crawler.items import Fetch, PageItem
+    from crawler.run.distributed_process import WRITER, role_settings
+
+    db = tmp_path / "archive.db"
+    with Crawl(db) as first:
+        for seed in range(14):
+            first.page(f"{SITE}/news/2024/05/01/story-{seed}", template_page(seed))
+        first.close()
+
+    def item(seed: int, text: str, source: str) -> PageItem:
+        url = f"{SITE}/news/2024/05/03/story-{seed}"
+        fields = {"title": f"Story {seed}", "text": text, "language": "en"}
+        fetch = Fetch(url=url, status=200, bytes=len(text))
+        return PageItem(
+            source,
+            fetch,
+            b"<html></html>",
+            fields=fields,
+            is_article=True,
+            reason="article",
+            signature=text_signature(text),
+        )
+
+    writer_pipelines = role_settings(WRITER, Settings())["ITEM_PIPELINES"]  # no signature pipeline after it
+    with Crawl(db, ITEM_PIPELINES=writer_pipelines) as second:
+        cleaned = second.process(item(90, article_text(90) + "\n\n" + FOOTER, second.spider.source.name))
+        untouched = second.process(item(91, article_text(91), second.spider.source.name))
+        second.close()
+    assert FOOTER not in cleaned.fields["text"] and cleaned.signature is None
+    assert untouched.signature == text_signature(article_text(91))
+    stored = rows(db, "SELECT a.text, m.signature FROM articles a JOIN article_minhashes m ON m.article_id = a.id")
+    assert all(row["signature"] == text_signature(row["text"]) for row in stored) and len(stored) == 16

@@ -508,3 +508,41 @@ def test_a_send_that_woke_late_pushes_the_next_one_back_by_the_delay(redis_url: 
     assert slots.confirm("news.example", delay) == 0
     third = slots.reserve("news.example", "w1|c", 3, delay)  # planned from the last real send
     assert third is not None and 0.25 <= third <= delay, third
+
+
+def test_a_workers_article_reaches_the_item_queue_with_its_minhash(redis_url: str, tmp_path: Path) -> None:
+    """The worker computes the near-duplicate signature in its extraction pool (the one writer would
+    otherwise compute every article's): the item in Redis carries the signature of its text."""
+    import redis as redis_client
+    from scrapy.settings import Settings
+
+    from archive.dedup import text_signature
+    from crawler.distributed import codec
+    from crawler.distributed.item_queue import ItemQueue
+    from crawler.distributed.keys import Keys
+    from crawler.run.distributed_process import WORKER, role_settings
+    from pipelines.redis_items import RedisItemsPipeline
+    from pipelines.signature import SignaturePipeline
+    from tests.test_pipelines_inprocess import ARTICLE_URL, Crawl, golden
+
+    pipelines = role_settings(WORKER, Settings())["ITEM_PIPELINES"]
+    body, expected = golden("news_portal")
+    crawl = Crawl(
+        tmp_path / "unused.db",
+        ITEM_PIPELINES=pipelines,
+        DISTRIBUTED_REDIS_URL=redis_url,
+        DISTRIBUTED_KEY_PREFIX="minhash",
+    )
+    assert [type(p).__name__ for p in crawl.items.middlewares][1:] == [
+        SignaturePipeline.__name__,
+        RedisItemsPipeline.__name__,
+    ]
+    with crawl:
+        crawl.page(ARTICLE_URL, body)
+        crawl.close()
+    queue = ItemQueue(redis_client.Redis.from_url(redis_url), Keys("minhash", crawl.spider.source.name))
+    (entry,) = queue.take(10)
+    kind, item = codec.decode_message(entry)
+    assert kind == "item" and item.fields["text"].startswith(expected["first_sentence"])
+    assert item.signature is not None and item.signature == text_signature(item.fields["text"])
+    assert not (tmp_path / "unused.db").exists()  # a worker never opens the archive
