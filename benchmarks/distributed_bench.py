@@ -8,7 +8,8 @@ process, so that the cores, not the pool, decide), articles/s and the ratio 2 wo
 Redis memory per 100k queued URLs (encoded requests in the scrapy-redis queue); and the writer's
 items/s (pre-filled item queue, one writer process, the archive's normal write path): in steady
 state (first commit to last, read from the archive beside it) and overall (start-up and the idle
-check included).
+check included), with items carrying the MinHash a worker computed (as workers send them) and
+without (the writer computes it, as when the boilerplate pipeline changed the text).
 """
 
 from __future__ import annotations
@@ -105,7 +106,9 @@ def redis_memory_per_100k(server, queued: int) -> float:
     return used / queued * 100_000
 
 
-def writer_items_per_second(folder: Path, server, redis_url: str, items: int) -> tuple[float, float]:
+def writer_items_per_second(
+    folder: Path, server, redis_url: str, items: int, signed: bool = True
+) -> tuple[float, float]:
     from archive import Archive
 
     config = write_config(folder, "http://127.0.0.1:9", redis_url)
@@ -135,7 +138,7 @@ def writer_items_per_second(folder: Path, server, redis_url: str, items: int) ->
                 "language": article.language,
                 "authors": [author.name for author in article.authors],
             },
-            signature=text_signature(text),
+            signature=text_signature(text) if signed else None,
         )
         entries.append(codec.encode_message("item", item))
     items = len(entries)
@@ -206,11 +209,12 @@ def main() -> None:
             print(f"{label:<12} {count:>8} {elapsed:>8.1f} {rate:>10.1f}")
         print(f"2 workers / 1 worker: {rows[2][3] / rows[1][3]:.2f}x")
         print(f"Redis memory per 100k queued URLs: {redis_memory_per_100k(server, args.queued) / 2**20:.1f} MiB")
-        whole, steady = writer_items_per_second(folder / "writer", server, redis_url, args.items)
-        print(
-            f"writer: {steady:.0f} items/s from its first commit to its last, {whole:.0f} items/s with start-up and"
-            f" the idle check ({args.items} article items, one writer, the archive pipeline)"
-        )
+        for label, signed in (("MinHash from the workers", True), ("MinHash in the writer", False)):
+            whole, steady = writer_items_per_second(folder / f"writer-{signed}", server, redis_url, args.items, signed)
+            print(
+                f"writer, {label}: {steady:.0f} items/s from its first commit to its last, {whole:.0f} items/s"
+                f" with start-up and the idle check ({args.items} article items, the archive pipeline)"
+            )
     finally:
         redis.terminate()
         redis.wait()
