@@ -546,3 +546,35 @@ def test_a_workers_article_reaches_the_item_queue_with_its_minhash(redis_url: st
     assert kind == "item" and item.fields["text"].startswith(expected["first_sentence"])
     assert item.signature is not None and item.signature == text_signature(item.fields["text"])
     assert not (tmp_path / "unused.db").exists()  # a worker never opens the archive
+
+
+def test_a_link_met_again_is_dropped_without_asking_redis(redis_url: str) -> None:
+    """Most links a page yields (navigation, related articles) were queued already: once Redis has
+    called a fingerprint seen, the worker drops it again by itself, as scrapy-redis's filter would."""
+    import redis as redis_client
+    from scrapy import Request
+
+    from crawler.extensions.redis_scheduler import LeasingScheduler
+    from tests.inprocess import NO_ENGINE_SETTINGS, news_crawler
+
+    settings = {"DISTRIBUTED_REDIS_URL": redis_url, "DISTRIBUTED_KEY_PREFIX": "seen-locally", **NO_ENGINE_SETTINGS}
+    crawler = news_crawler(settings, url="http://127.0.0.1:9/")
+    scheduler = LeasingScheduler(crawler)
+    scheduler.open(crawler.spider)
+    server = redis_client.Redis.from_url(redis_url)
+
+    def scripts_run() -> int:
+        return server.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
+
+    try:
+        assert scheduler.enqueue_request(Request("http://127.0.0.1:9/news/a"))
+        before = scripts_run()
+        for _ in range(20):
+            assert not scheduler.enqueue_request(Request("http://127.0.0.1:9/news/a"))
+        assert scripts_run() == before  # no push went to Redis
+        assert scheduler.enqueue_request(Request("http://127.0.0.1:9/news/b"))  # a new link still goes
+        assert scheduler.enqueue_request(Request("http://127.0.0.1:9/news/a", dont_filter=True))  # never filtered
+        assert len(scheduler) == 3
+        assert crawler.stats.get_value("scheduler/enqueued/redis") == 3
+    finally:
+        scheduler.checker.stop()

@@ -16,6 +16,8 @@ crawler.distributed.keys) with what a crawl spread over machines needs on top:
 - **Frontier.** A URL queued for the first time (new to the archive) is sent to the writer as a
   frontier entry, as the archive pipeline records it in a local crawl, so a killed run's next run
   continues it.
+- **Seen locally.** A fingerprint Redis has once called seen (or this worker queued) stays seen for
+  the crawl: the worker drops a link it meets again without asking Redis (``SEEN_CACHE_MAX``).
 - **Nudging.** An idle Scrapy engine looks at its queue only every 5 s; another worker's requests
   are taken within a quarter second instead.
 
@@ -48,6 +50,10 @@ logger = logging.getLogger(__name__)
 LEASE_CHECK_S = 0.25
 # How often a worker looks for leases Redis records for it that it never heard of (see Leases.requeue_orphans).
 ORPHAN_CHECK_S = 5.0
+# Fingerprints this worker knows the shared seen set holds: a link met again (a site's navigation,
+# related articles) is dropped without encoding it or asking Redis. Cleared when it grows past this
+# (a few dozen MB); Redis still answers for whatever the cache forgot.
+SEEN_CACHE_MAX = 200_000
 
 # Take the best request and record it as held, atomically.
 TAKE = """
@@ -84,6 +90,7 @@ class LeasingScheduler(Scheduler):
         self.held: dict[str, Request] = {}  # lease id -> the request Scrapy is working on
         self.released: list[str] = []  # done, not yet released in Redis (it was away)
         self.orphans_checked = time.monotonic()
+        self.known_seen: set[str] = set()  # fingerprints the shared seen set holds (SEEN_CACHE_MAX)
         self.take_script: Any = None
         self.push_script: Any = None
         self.checker: LoopingCall | None = None
@@ -125,15 +132,22 @@ class LeasingScheduler(Scheduler):
     def _push(self, request: Request) -> bool:
         """Queue ``request`` unless the seen set has it: one script, so a push retried after Redis
         went away before answering finds the request either queued or not seen, never only seen."""
+        fingerprint = "" if request.dont_filter else self.df.request_fingerprint(request)
+        if fingerprint in self.known_seen:  # the seen set only grows during a crawl: still seen
+            self.df.log(request, self.spider)
+            return False
         entry = self._frontier_entry(request)
         frontier = (
             codec.encode_message("frontier", {"source": self.spider.source.name, "entries": [entry]}) if entry else ""
         )
-        fingerprint = "" if request.dont_filter else self.df.request_fingerprint(request)
         queued = self.push_script(
             keys=[self.keys.dupefilter, self.keys.requests, self.keys.items],
             args=[fingerprint, -request.priority, self._encode(request), frontier],
         )
+        if fingerprint:
+            if len(self.known_seen) >= SEEN_CACHE_MAX:
+                self.known_seen.clear()
+            self.known_seen.add(fingerprint)
         if not queued:
             self.df.log(request, self.spider)
             return False
