@@ -64,6 +64,9 @@ class PageItem:
     # Other URLs of the page: its <link rel=shortlink>, the tracking-parameter variants it was linked under.
     aliases: dict[str, str] = field(default_factory=dict)  # url -> archive.models.AliasReason
     signature: bytes | None = None  # the text's MinHash (archive.dedup.text_signature), set by SignaturePipeline
+    # archive.dedup.content_hash of the text `signature` was computed from, where that may not be the
+    # text stored (a distributed worker signs the text as it expects the writer to clean it).
+    signed_text_hash: str | None = None
 
 
 @dataclass

@@ -5,10 +5,11 @@ found URLs (crawl_state rows: crawler.discovery.recrawl.Visit.frontier_entry) ar
 the archive pipeline writes them to the source's frontier, and the spider reads them back as its
 queue drains.
 
-``boilerplate_counted(source, pages, lines)``: the boilerplate pipeline's counts so far (``pages``
-articles seen, ``lines`` as ``SiteBoilerplate.persisted()``), sent every ``BOILERPLATE_SAVE_EVERY``
-articles; the archive pipeline saves them in its current batch (one writer, no lock contention), so a
-killed run's counts survive up to its last save.
+``boilerplate_counted(source, pages, lines, learned)``: the boilerplate pipeline's counts so far
+(``pages`` articles seen, ``lines`` as ``SiteBoilerplate.persisted()``, ``learned`` the fingerprints of
+the lines it removes now), sent every ``BOILERPLATE_SAVE_EVERY`` articles; the archive pipeline saves
+them in its current batch (one writer, no lock contention), so a killed run's counts survive up to its
+last save; a distributed writer publishes ``learned`` to its workers (spiders.archive_writer).
 
 ``archive_opened(archive)``: the archive pipeline opened the archive (``archive.store.Archive``) it
 writes this crawl to; the WARC middleware adds its ``sync`` to ``archive.before_commit``, so the

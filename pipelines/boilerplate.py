@@ -81,11 +81,12 @@ class BoilerplatePipeline:
         if cleaned.removed:
             item.fields["text"] = cleaned.text
             item.fields["word_count"] = len(cleaned.text.split())
-            # A signature computed before the cleaning (a distributed worker's) is not this text's:
-            # the archive computes it again from the cleaned text.
-            item.signature = None
             self.stats.inc_value("newsarchive/boilerplate/lines_removed", len(cleaned.removed))
             self.stats.inc_value("newsarchive/boilerplate/articles_cleaned")
+        if item.signature is not None and not signed_this_text(item, bool(cleaned.removed)):
+            # A distributed worker's signature of another text: the archive computes this one's.
+            item.signature = None
+            self.stats.inc_value("newsarchive/boilerplate/signatures_dropped")
         return item
 
     def close_spider(self) -> None:
@@ -137,6 +138,7 @@ class BoilerplatePipeline:
             source=self.crawler.spider.source.name,
             pages=self.model.pages,
             lines=self.model.persisted(),
+            learned=self.model.learned_fingerprints(),
         )
 
     def _clean_again(self, run_id: int) -> int:
@@ -245,3 +247,11 @@ class BoilerplatePipeline:
                 len(recovered),
                 extra={"event": "boilerplate_recovered"},
             )
+
+
+def signed_this_text(item: PageItem, cleaned: bool) -> bool:
+    """Whether ``item.signature`` is the MinHash of the item's text now: a signature of the text as
+    extracted holds while nothing was removed; one a worker computed names the text it signed."""
+    if item.signed_text_hash is None:
+        return not cleaned
+    return item.signed_text_hash == content_hash(item.fields.get("text") or "")

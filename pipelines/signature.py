@@ -6,9 +6,7 @@ the one that cannot spread over cores. So it is computed from the article's fina
 boilerplate pipeline) in the spider's extraction pool and handed to the archive pipeline on the
 item (``PageItem.signature``); the archive computes it itself when it is missing (a text too short
 to compare, a worker that died on it). Runs between the boilerplate and the archive pipelines.
-In a distributed worker it runs before the item goes to the writer (there is no boilerplate
-pipeline there): the one writer is spared the work, and its boilerplate pipeline drops the
-signature of a text it changes.
+A distributed worker runs ``pipelines.worker_signature`` instead (the text as the writer will clean it).
 No settings; remove it from ``ITEM_PIPELINES`` and the archive computes every signature.
 """
 

@@ -13,12 +13,15 @@ It also decides the crawl's end (crawler.distributed.crawls.is_quiet held for
 ``DISTRIBUTED_IDLE_CONFIRM`` seconds: seeded, nothing queued, no request held by a worker), marks it
 done (the workers stop), writes what is left, waits for the workers' last stats, adds them to its own
 (so the run row has the requests, responses and errors of every worker) and removes the crawl's keys;
-the archive pipeline then closes the run as in a local crawl. It also requeues the leases of dead workers.
+the archive pipeline then closes the run as in a local crawl. It also requeues the leases of dead workers,
+and after each batch publishes the source's learned boilerplate lines (signal ``boilerplate_counted``)
+for the workers, which sign each article's text as it will be cleaned (pipelines.worker_signature).
 Settings: ``DISTRIBUTED_*`` (Redis, batch, idle confirmation, lease timeout, retries).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -35,6 +38,7 @@ from crawler.distributed.item_queue import ItemQueue
 from crawler.distributed.keys import Keys
 from crawler.distributed.leases import Heartbeats, Leases
 from crawler.middlewares.distributed_politeness import sleep
+from crawler.signals import boilerplate_counted
 from crawler.sources.config import SourceConfig
 from spiders.news import resolve_source
 
@@ -52,6 +56,7 @@ class ArchiveWriterSpider(scrapy.Spider):
         self.source = source
         self.hosts = source.hosts()
         self.in_pipelines: set[int] = set()
+        self.learned: list[str] | None = None  # learned line fingerprints not yet published to the workers
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ArchiveWriterSpider:
@@ -71,7 +76,11 @@ class ArchiveWriterSpider(scrapy.Spider):
         spider.writer_id = crawler.distributed_worker_id
         for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
             crawler.signals.connect(spider.settled, signal=signal)
+        crawler.signals.connect(spider.boilerplate_counted, signal=boilerplate_counted)
         return spider
+
+    def boilerplate_counted(self, learned: list[str]) -> None:
+        self.learned = learned
 
     def settled(self, item: Any, **kwargs: Any) -> None:
         self.in_pipelines.discard(id(item))
@@ -183,6 +192,9 @@ class ArchiveWriterSpider(scrapy.Spider):
             pipeline.commit()
         await self.redis(lambda: queue_ack(self.server, self.keys, entries))
         self.crawler.stats.inc_value("newsarchive/distributed/items_written", len(entries))
+        if self.learned is not None:
+            learned, self.learned = json.dumps(self.learned), None
+            await self.redis(lambda: self.server.set(self.keys.boilerplate, learned))
 
     async def finish(self, heartbeats: Heartbeats) -> None:
         """The crawl is done: the workers' last stats into the run's, then the crawl's keys go."""

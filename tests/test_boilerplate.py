@@ -453,12 +453,14 @@ def test_the_counts_are_saved_during_the_run_so_that_a_kill_keeps_them(tmp_path:
     assert after == [(12, crawl.crawler.stats.get_value("newsarchive/run_id"))]
 
 
-def test_a_text_the_pipeline_cleans_drops_a_signature_computed_before_the_cleaning(tmp_path: Path) -> None:
-    """A distributed worker sends the MinHash of the text as extracted; where the writer's pipeline
-    removes template lines, that signature is not the stored text's, so the archive computes it anew."""
+def test_the_writer_keeps_a_workers_signature_only_when_it_is_of_the_text_stored(tmp_path: Path) -> None:
+    """A distributed worker signs the text as it expects the writer to clean it (the writer's learned
+    lines, published through Redis): where the writer's cleaning gives that very text the signature
+    is kept, otherwise (the worker knew fewer lines) the archive computes the stored text's."""
     from scrapy.settings import Settings
 
-    from archive.dedup import text_signature
+    from archive.dedup import content_hash, text_signature
+    from crawler.extraction.boilerplate import signature_once_cleaned
     from crawler.items import Fetch, PageItem
     from crawler.run.distributed_process import WRITER, role_settings
 
@@ -467,27 +469,37 @@ def test_a_text_the_pipeline_cleans_drops_a_signature_computed_before_the_cleani
         for seed in range(14):
             first.page(f"{SITE}/news/2024/05/01/story-{seed}", template_page(seed))
         first.close()
+    learned = [line_fingerprint(FOOTER)]
 
-    def item(seed: int, text: str, source: str) -> PageItem:
-        url = f"{SITE}/news/2024/05/03/story-{seed}"
+    def item(seed: int, text: str, source: str, known: list[str]) -> PageItem:
+        fetch = Fetch(url=f"{SITE}/news/2024/05/03/story-{seed}", status=200, bytes=len(text))
         fields = {"title": f"Story {seed}", "text": text, "language": "en"}
-        fetch = Fetch(url=url, status=200, bytes=len(text))
-        return PageItem(
-            source,
-            fetch,
-            b"<html></html>",
-            fields=fields,
-            is_article=True,
-            reason="article",
-            signature=text_signature(text),
-        )
+        page = PageItem(source, fetch, b"<html></html>", fields=fields, is_article=True, reason="article")
+        page.signature, page.signed_text_hash = signature_once_cleaned(text, known)
+        return page
 
-    writer_pipelines = role_settings(WRITER, Settings())["ITEM_PIPELINES"]  # no signature pipeline after it
+    writer_pipelines = role_settings(WRITER, Settings())["ITEM_PIPELINES"]  # boilerplate and archive, as a writer
     with Crawl(db, ITEM_PIPELINES=writer_pipelines) as second:
-        cleaned = second.process(item(90, article_text(90) + "\n\n" + FOOTER, second.spider.source.name))
-        untouched = second.process(item(91, article_text(91), second.spider.source.name))
+        source = second.spider.source.name
+        knew = second.process(item(90, article_text(90) + "\n\n" + FOOTER, source, learned))
+        stale = second.process(item(91, article_text(91) + "\n\n" + FOOTER, source, []))
+        untouched = second.process(item(92, article_text(92), source, learned))
         second.close()
-    assert FOOTER not in cleaned.fields["text"] and cleaned.signature is None
-    assert untouched.signature == text_signature(article_text(91))
+    assert FOOTER not in knew.fields["text"] and knew.signature == text_signature(article_text(90))
+    assert knew.signed_text_hash == content_hash(knew.fields["text"])
+    assert FOOTER not in stale.fields["text"] and stale.signature is None  # signed with the footer in it
+    assert untouched.signature == text_signature(article_text(92))
+    assert second.crawler.stats.get_value("newsarchive/boilerplate/signatures_dropped") == 1
     stored = rows(db, "SELECT a.text, m.signature FROM articles a JOIN article_minhashes m ON m.article_id = a.id")
-    assert all(row["signature"] == text_signature(row["text"]) for row in stored) and len(stored) == 16
+    assert all(row["signature"] == text_signature(row["text"]) for row in stored) and len(stored) == 17
+
+
+def test_the_learned_fingerprints_are_the_lines_the_model_removes() -> None:
+    model = SiteBoilerplate(min_pages=5, min_share=0.5)
+    texts = [article_text(seed) + "\n\n" + FOOTER for seed in range(4)]
+    for text in texts:
+        model.observe(text)
+    assert model.learned_fingerprints() == []  # fewer than min_pages articles: nothing is removed yet
+    model.observe(article_text(4) + "\n\n" + FOOTER)
+    assert model.learned_fingerprints() == [line_fingerprint(FOOTER)]
+    assert model.clean(texts[0]).text == article_text(0)

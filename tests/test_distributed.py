@@ -150,6 +150,12 @@ def finished_output(seeder: subprocess.Popen, url: str, timeout: float = 90) -> 
     return output
 
 
+def signatures(db: Path) -> dict[str, bytes]:
+    with sqlite3.connect(db) as connection:
+        query = "SELECT a.url, m.signature FROM articles a JOIN article_minhashes m ON m.article_id = a.id"
+        return dict(connection.execute(query).fetchall())
+
+
 def assert_same_archive(db: Path, reference: Reference) -> None:
     rows = articles(db)
     urls = [url for url, _ in rows]
@@ -180,6 +186,8 @@ def test_three_workers_and_a_writer_archive_what_one_process_does(site: Referenc
     # redirect to a page another worker already fetched reaches the writer as a RedirectedToKnownItem).
     assert aliases(db) == site.aliases
     assert metadata(db) == metadata(site.folder / "local" / "archive.db")  # feed hints reached the writer too
+    # The near-duplicate signatures, computed by the workers or the writer, are the stored texts'.
+    assert signatures(db) == signatures(site.folder / "local" / "archive.db")
     run = run_row(db)
     local = run_row(site.folder / "local" / "archive.db")
     assert run["status"] == "succeeded"
@@ -510,41 +518,50 @@ def test_a_send_that_woke_late_pushes_the_next_one_back_by_the_delay(redis_url: 
     assert third is not None and 0.25 <= third <= delay, third
 
 
-def test_a_workers_article_reaches_the_item_queue_with_its_minhash(redis_url: str, tmp_path: Path) -> None:
+def test_a_workers_article_reaches_the_item_queue_with_the_minhash_of_the_text_the_writer_will_store(
+    redis_url: str, tmp_path: Path
+) -> None:
     """The worker computes the near-duplicate signature in its extraction pool (the one writer would
-    otherwise compute every article's): the item in Redis carries the signature of its text."""
+    otherwise compute every article's), of the text cleaned of the lines the writer published."""
     import redis as redis_client
     from scrapy.settings import Settings
 
-    from archive.dedup import text_signature
+    from archive.dedup import content_hash, text_signature
     from crawler.distributed import codec
     from crawler.distributed.item_queue import ItemQueue
     from crawler.distributed.keys import Keys
+    from crawler.extraction.boilerplate import line_fingerprint
     from crawler.run.distributed_process import WORKER, role_settings
     from pipelines.redis_items import RedisItemsPipeline
-    from pipelines.signature import SignaturePipeline
+    from pipelines.worker_signature import WorkerSignaturePipeline
     from tests.test_pipelines_inprocess import ARTICLE_URL, Crawl, golden
 
-    pipelines = role_settings(WORKER, Settings())["ITEM_PIPELINES"]
+    server = redis_client.Redis.from_url(redis_url)
     body, expected = golden("news_portal")
     crawl = Crawl(
         tmp_path / "unused.db",
-        ITEM_PIPELINES=pipelines,
+        ITEM_PIPELINES=role_settings(WORKER, Settings())["ITEM_PIPELINES"],
         DISTRIBUTED_REDIS_URL=redis_url,
         DISTRIBUTED_KEY_PREFIX="minhash",
+        DISTRIBUTED_ROLE="worker",
     )
-    assert [type(p).__name__ for p in crawl.items.middlewares][1:] == [
-        SignaturePipeline.__name__,
-        RedisItemsPipeline.__name__,
-    ]
+    assert [type(p) for p in crawl.items.middlewares][1:] == [WorkerSignaturePipeline, RedisItemsPipeline]
+    keys = Keys("minhash", crawl.spider.source.name)
     with crawl:
-        crawl.page(ARTICLE_URL, body)
+        crawl.page(ARTICLE_URL, body)  # nothing learned yet: the text as extracted
+        first_line = crawl.page(f"{ARTICLE_URL}-again", body).fields["text"].split("\n")[0]
+        server.set(keys.boilerplate, json.dumps([line_fingerprint(first_line)]))  # as the writer publishes
+        crawl.pipeline(WorkerSignaturePipeline).read_at = float("-inf")  # read again now, not in a second
+        crawl.page(f"{ARTICLE_URL}-once-more", body)
         crawl.close()
-    queue = ItemQueue(redis_client.Redis.from_url(redis_url), Keys("minhash", crawl.spider.source.name))
-    (entry,) = queue.take(10)
-    kind, item = codec.decode_message(entry)
-    assert kind == "item" and item.fields["text"].startswith(expected["first_sentence"])
-    assert item.signature is not None and item.signature == text_signature(item.fields["text"])
+    entries = ItemQueue(server, keys).take(10)
+    (plain, _, cleaned) = [codec.decode_message(entry)[1] for entry in entries]
+    text = plain.fields["text"]
+    assert text.startswith(expected["first_sentence"]) and cleaned.fields["text"] == text  # the text goes whole
+    assert plain.signature == text_signature(text) and plain.signed_text_hash == content_hash(text)
+    without_first = text.split("\n", 1)[1].lstrip("\n")
+    assert cleaned.signature == text_signature(without_first) != plain.signature
+    assert cleaned.signed_text_hash == content_hash(without_first)
     assert not (tmp_path / "unused.db").exists()  # a worker never opens the archive
 
 

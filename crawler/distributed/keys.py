@@ -50,6 +50,10 @@ class Keys:
         return self._key("state")
 
     @property
+    def boilerplate(self) -> str:  # string: JSON list of the source's learned line fingerprints (the writer's)
+        return self._key("boilerplate")
+
+    @property
     def seed_claim(self) -> str:  # string: the worker that runs the start requests (expires with it)
         return self._key("seed")
 
@@ -73,7 +77,17 @@ class Keys:
 
     def all_keys(self) -> list[str]:
         """Every per-crawl key (removed when the crawl is closed)."""
-        names = ("requests", "dupefilter", "leases", "items", "items:processing", "stats", "crawl", "state")
+        names = (
+            "requests",
+            "dupefilter",
+            "leases",
+            "items",
+            "items:processing",
+            "stats",
+            "crawl",
+            "state",
+            "boilerplate",
+        )
         return [self._key(name) for name in names] + [self.seed_claim, self.writer_lock, self.pages, self.workers]
 
 

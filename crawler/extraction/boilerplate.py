@@ -149,6 +149,14 @@ class SiteBoilerplate:
         entries = sorted(self._entries.values(), key=lambda entry: -entry.pages)
         return [entry.example for entry in entries if entry.pages >= self._threshold()]
 
+    def learned_fingerprints(self) -> list[str]:
+        """The :func:`line_fingerprint` of every line currently judged boilerplate (what
+        :func:`signature_once_cleaned` needs to clean a text as this model would)."""
+        if self.pages < self.min_pages:
+            return []
+        threshold = self._threshold()
+        return sorted(fingerprint for fingerprint, entry in self._entries.items() if entry.pages >= threshold)
+
     def _threshold(self) -> float:
         """On how many counted articles a line must stand to be boilerplate."""
         return max(MIN_LINE_PAGES, self.min_share * self.pages)
@@ -194,3 +202,19 @@ def remove_lines(text: str, is_boilerplate: Callable[[str], bool]) -> Cleaned:
         if any(line.strip() for line in kept):
             kept_blocks.append("\n".join(kept))
     return Cleaned("\n\n".join(kept_blocks), tuple(blocks[b][i].strip() for b, i in sorted(removed)))
+
+
+def signature_once_cleaned(text: str, learned: Iterable[str]) -> tuple[bytes | None, str]:
+    """The MinHash (archive.dedup.text_signature) of ``text`` cleaned of the lines whose fingerprints
+    are ``learned``, and the content hash of that cleaned text.
+
+    A distributed worker signs the text as the writer's model will clean it (the writer publishes
+    :meth:`SiteBoilerplate.learned_fingerprints`); the writer keeps the signature only when its own
+    cleaning gives the text of that hash (its model may have learned more meanwhile).
+    """
+    from archive.dedup import content_hash, text_signature
+
+    learned = frozenset(learned)
+    if learned:
+        text = remove_lines(text, lambda line: line_fingerprint(line) in learned).text
+    return text_signature(text), content_hash(text)

@@ -45,10 +45,9 @@ def role_settings(role: str, settings: Any) -> dict[str, Any]:
             "SCHEDULER": "crawler.extensions.redis_scheduler.LeasingScheduler",
             "ITEM_PIPELINES": {
                 "pipelines.extract.ExtractPipeline": 300,
-                # The MinHash in the worker's extraction pool, not in the one writer (issue 14's
-                # figures: the writer's ceiling is the fleet's); the writer's boilerplate pipeline
-                # drops it where it changes the text.
-                "pipelines.signature.SignaturePipeline": 700,
+                # The MinHash in the worker's extraction pool, not in the one writer (whose ceiling
+                # is the fleet's), of the text as the writer will clean it.
+                "pipelines.worker_signature.WorkerSignaturePipeline": 700,
                 "pipelines.redis_items.RedisItemsPipeline": 800,
             },
             "DOWNLOADER_MIDDLEWARES": {
