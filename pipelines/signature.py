@@ -37,8 +37,8 @@ class SignaturePipeline:
             return item
         text = item.fields.get("text")
         if is_comparable(text):
-            url = item.fetch.final_url or item.fetch.url
-            item.signature = await self.crawler.spider.pool.call(
-                text_signature, text, label=url, fallback=_computed_here
-            )
+            await self.sign(item, text, item.fetch.final_url or item.fetch.url)
         return item
+
+    async def sign(self, item: PageItem, text: str, url: str) -> None:
+        item.signature = await self.crawler.spider.pool.call(text_signature, text, label=url, fallback=_computed_here)

@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from archive.dedup import is_comparable
 from crawler.distributed.connection import REDIS_DOWN, client
 from crawler.distributed.keys import Keys
 from crawler.extraction.boilerplate import signature_once_cleaned
 from crawler.items import PageItem
+from pipelines.signature import SignaturePipeline
 
 LEARNED_REFRESH_S = 1.0  # how often the writer's learned lines are read again
 
@@ -37,14 +36,13 @@ def _computed_by_the_writer(message: str) -> tuple[None, None]:
     return None, None  # the writer's archive computes the signature itself
 
 
-class WorkerSignaturePipeline:
+class WorkerSignaturePipeline(SignaturePipeline):
     def __init__(self, crawler: Crawler) -> None:
-        settings = crawler.settings
-        if settings.get("DISTRIBUTED_ROLE") != "worker":
+        if crawler.settings.get("DISTRIBUTED_ROLE") != "worker":
             raise NotConfigured("not a distributed worker")
-        self.crawler = crawler
-        self.server = client(settings.get("DISTRIBUTED_REDIS_URL"))
-        self.prefix = settings.get("DISTRIBUTED_KEY_PREFIX")
+        super().__init__(crawler)
+        self.server = client(crawler.settings.get("DISTRIBUTED_REDIS_URL"))
+        self.prefix = crawler.settings.get("DISTRIBUTED_KEY_PREFIX")
         self.key = ""
         self.learned: tuple[str, ...] = ()
         self.read_at = float("-inf")
@@ -67,13 +65,7 @@ class WorkerSignaturePipeline:
             self.learned = tuple(json.loads(published)) if published else ()
         return self.learned
 
-    async def process_item(self, item: Any) -> Any:
-        if not isinstance(item, PageItem) or not item.is_article or not item.fields:
-            return item
-        text = item.fields.get("text")
-        if is_comparable(text):
-            url = item.fetch.final_url or item.fetch.url
-            item.signature, item.signed_text_hash = await self.crawler.spider.pool.call(
-                signature_once_cleaned, text, self.learned_lines(), label=url, fallback=_computed_by_the_writer
-            )
-        return item
+    async def sign(self, item: PageItem, text: str, url: str) -> None:
+        item.signature, item.signed_text_hash = await self.crawler.spider.pool.call(
+            signature_once_cleaned, text, self.learned_lines(), label=url, fallback=_computed_by_the_writer
+        )
