@@ -19,7 +19,7 @@ from sqlite_utils import Database
 from . import dedup
 from .changes import TRACKED_FIELDS, classify_change
 from .dates import utc_now_iso
-from .models import ArchiveError
+from .models import AliasReason, ArchiveError
 
 
 @dataclass(frozen=True)
@@ -477,6 +477,36 @@ def _add_warc_pointers(db: Database) -> None:
         db.execute(f"ALTER TABLE fetches ADD COLUMN {column} {kind}")
 
 
+def _repair_folded_originals_signatures(db: Database) -> None:
+    """article_minhashes: the signature of every article an exact copy was folded into is its text's.
+
+    Up to this version, an article cleaned of learned boilerplate at its run's end that turned out to
+    be exactly a copy stored later kept the signature of its text before the cleaning, so the
+    near-duplicate search compared later articles with a text the archive no longer holds. Only such
+    originals are looked at (an alias ``duplicate`` written in the run that first stored the article);
+    those whose signature is not their text's are recomputed.
+    """
+    rows = db.execute(
+        "SELECT DISTINCT a.id, a.text, m.signature FROM url_aliases u"
+        " JOIN articles a ON a.id = u.article_id AND u.run_id = a.first_run_id"
+        " LEFT JOIN article_minhashes m ON m.article_id = a.id"
+        " WHERE u.reason = ?",
+        [AliasReason.DUPLICATE],
+    ).fetchall()
+    for article_id, text, stored in rows:
+        values = dedup.text_minhash(text)
+        blob = dedup.signature_to_blob(values) if values is not None else None
+        if blob == stored:
+            continue
+        db.execute("DELETE FROM article_minhashes WHERE article_id = ?", [article_id])
+        if blob is not None:
+            db.execute(
+                "INSERT INTO article_minhashes (article_id, num_perm, seed, scheme, signature) VALUES (?, ?, ?, ?, ?)",
+                [article_id, dedup.NUM_PERM, dedup.SEED, dedup.SCHEME, blob],
+            )
+        dedup.index_signature(db, article_id, blob)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core tables: crawl_runs, articles, versions, aliases, minhashes, fetches", _create_core_tables),
     Migration(2, "articles_fts: FTS5 over title and text, porter stemming, sync triggers", _enable_full_text_search),
@@ -541,6 +571,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         16,
         "fetches.warc_file, warc_offset, warc_length: the WARC record of each answer (crawler/warc/)",
         _add_warc_pointers,
+    ),
+    Migration(
+        17,
+        "article_minhashes: originals a copy was folded into at a run's end get their cleaned text's signature",
+        _repair_folded_originals_signatures,
     ),
 )
 

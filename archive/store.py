@@ -383,6 +383,8 @@ class Archive:
                 else:  # first archived is the original
                     copy, original = max(article_id, other), min(article_id, other)
                 if article_rows.merge_new_copy(self.db, copy, original, run_id, now, also_runs=also_runs):
+                    if original == article_id:  # it stays, with its new text: the signature follows
+                        article_rows.store_minhash(self.db, article_id, self._signature(text))
                     # article_id: the row folded (gone now), duplicate_of: the one it folded into.
                     return SaveResult(FetchOutcome.DUPLICATE, copy, duplicate_of=original)
             article_rows.store_minhash(self.db, article_id, self._signature(text))

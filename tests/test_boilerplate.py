@@ -313,6 +313,72 @@ def test_a_copy_that_differed_only_by_boilerplate_is_folded_into_its_original(tm
     assert counts == (13, 1)
 
 
+def test_an_original_cleaned_into_a_later_copy_keeps_the_signature_of_its_new_text(tmp_path: Path) -> None:
+    """The original is stored before the footer is learned, its wire copy after (clean already): at
+    the run's end the original, cleaned, is exactly the copy, which folds into it; the original's
+    near-duplicate signature must then be its new text's, not the one it had with the footer."""
+    from archive.dedup import text_signature
+
+    db = tmp_path / "archive.db"
+    with Crawl(db) as crawl:
+        crawl.page(f"{SITE}/news/2024/05/01/original", template_page(500))
+        for seed in range(12):
+            crawl.page(f"{SITE}/news/2024/05/01/story-{seed}", template_page(seed))
+        copy = crawl.page(f"{SITE}/wire/original-copy", template_page(500))
+        crawl.close()
+    assert FOOTER not in copy.fields["text"]  # learned by then
+    stored = rows(
+        db, "SELECT a.url, a.text, m.signature FROM articles a JOIN article_minhashes m ON m.article_id = a.id"
+    )
+    assert f"{SITE}/wire/original-copy" not in [row["url"] for row in stored] and len(stored) == 13
+    assert all(row["signature"] == text_signature(row["text"]) for row in stored)
+
+
+def test_migration_17_gives_an_old_archives_folded_originals_their_texts_signature(tmp_path: Path) -> None:
+    """An archive written before the fix: the original kept the signature of its text with the footer."""
+    from archive import dedup
+    from archive.dedup import text_signature
+
+    db = tmp_path / "archive.db"
+    with Crawl(db) as crawl:
+        crawl.page(f"{SITE}/news/2024/05/01/original", template_page(500))
+        for seed in range(12):
+            crawl.page(f"{SITE}/news/2024/05/01/story-{seed}", template_page(seed))
+        crawl.page(f"{SITE}/wire/original-copy", template_page(500))
+        crawl.close()
+    with sqlite3.connect(db) as connection:  # as the earlier version left it
+        (article_id, text) = connection.execute(
+            "SELECT id, text FROM articles WHERE url = ?", [f"{SITE}/news/2024/05/01/original"]
+        ).fetchone()
+        stale = text_signature(text + "\n\n" + FOOTER)
+        connection.execute("UPDATE article_minhashes SET signature = ? WHERE article_id = ?", [stale, article_id])
+        connection.execute("DELETE FROM article_lsh WHERE article_id = ?", [article_id])
+        connection.executemany(
+            "INSERT INTO article_lsh (bucket, article_id) VALUES (?, ?)",
+            [(bucket, article_id) for bucket in dedup.lsh_buckets(stale)],
+        )
+        connection.execute("DELETE FROM schema_migrations WHERE id = 17")
+        others = connection.execute(
+            "SELECT article_id, signature FROM article_minhashes WHERE article_id != ?", [article_id]
+        ).fetchall()
+    with Archive(db):
+        pass  # opening the archive applies the migration
+    with sqlite3.connect(db) as connection:
+        (signature,) = connection.execute(
+            "SELECT signature FROM article_minhashes WHERE article_id = ?", [article_id]
+        ).fetchone()
+        buckets = {
+            b for (b,) in connection.execute("SELECT bucket FROM article_lsh WHERE article_id = ?", [article_id])
+        }
+        assert (
+            connection.execute(
+                "SELECT article_id, signature FROM article_minhashes WHERE article_id != ?", [article_id]
+            ).fetchall()
+            == others
+        )
+    assert signature == text_signature(text) and buckets == set(dedup.lsh_buckets(signature))
+
+
 def killed_run(db: Path, pages: list[tuple[str, bytes]]) -> int:
     """What a run killed before its end leaves: its articles stored as extracted (not cleaned: the pass
     at its end never ran; too few to have taught anything), the run ``abandoned`` with no stats."""
