@@ -3,8 +3,9 @@ text as the writer will store it.
 
 The writer removes the source's learned boilerplate lines before it stores a text
 (pipelines.boilerplate), so a signature of the text as extracted would be of another text on most
-pages of a templated site. The writer publishes the fingerprints of the lines it removes after each
-batch (spiders.archive_writer, key ``PREFIX:SOURCE:boilerplate``); this pipeline reads them (at most
+pages of a templated site. The fingerprints of the lines it removes are in Redis (key
+``PREFIX:SOURCE:boilerplate``: the archive's, put there by the seeder, then the writer's after each
+batch, spiders.archive_writer); this pipeline reads them (at most
 every ``LEARNED_REFRESH_S``), signs the text cleaned of those lines
 (crawler.extraction.boilerplate.signature_once_cleaned) and sends the cleaned text's hash with the
 signature. The writer keeps the signature when its own cleaning gives that text, and computes it

@@ -601,3 +601,32 @@ def test_a_link_met_again_is_dropped_without_asking_redis(redis_url: str) -> Non
         assert crawler.stats.get_value("scheduler/enqueued/redis") == 3
     finally:
         scheduler.checker.stop()
+
+
+def test_the_seeder_gives_the_workers_the_boilerplate_lines_the_archive_knows(site: Reference, redis_url: str) -> None:
+    """A source crawled before: its workers sign texts cleaned of the lines the archive learned from
+    their first page, not only once the writer has published its first batch's."""
+    import redis as redis_client
+
+    from archive import Archive
+    from crawler.cli.distributed import learned_boilerplate
+    from crawler.distributed.crawls import open_crawl
+    from crawler.distributed.keys import Keys
+    from crawler.extraction.boilerplate import line_fingerprint
+    from crawler.run.crawl_process import build_settings
+
+    db = site.folder / "local" / "archive.db"  # the reference crawl learned the fixture's template lines
+    with Archive(db) as archive:
+        learned = learned_boilerplate(archive, "fixture", build_settings({}))
+        nothing = learned_boilerplate(archive, "fixture", build_settings({"BOILERPLATE_ENABLED": False}))
+    with sqlite3.connect(db) as connection:
+        known = dict(connection.execute("SELECT fingerprint, line FROM boilerplate_lines").fetchall())
+        texts = [text for (text,) in connection.execute("SELECT text FROM articles")]
+    assert learned and nothing == []
+    for fingerprint in learned:  # lines the archive's texts were cleaned of
+        assert line_fingerprint(known[fingerprint]) == fingerprint
+        assert not any(known[fingerprint] in text.split("\n") for text in texts), known[fingerprint]
+    server = redis_client.Redis.from_url(redis_url)
+    keys = Keys("seeded-lines", "fixture")
+    open_crawl(server, keys, 1, str(db), [], learned)
+    assert json.loads(server.get(keys.boilerplate)) == learned

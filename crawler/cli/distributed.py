@@ -124,6 +124,23 @@ def stop_children(children: Sequence[Child], grace: float = 30.0) -> None:
             child.process.wait()
 
 
+def learned_boilerplate(archive: Any, source: str, settings: Any) -> list[str]:
+    """The fingerprints of the lines the archive's counts call the source's boilerplate (none when
+    ``BOILERPLATE_ENABLED`` is off): the workers sign texts cleaned of them from the first page."""
+    from crawler.extraction.boilerplate import SiteBoilerplate
+
+    if not settings.getbool("BOILERPLATE_ENABLED"):
+        return []
+    pages, lines = archive.source_boilerplate(source)
+    model = SiteBoilerplate.restore(
+        pages,
+        lines,
+        min_pages=settings.getint("BOILERPLATE_MIN_PAGES"),
+        min_share=settings.getfloat("BOILERPLATE_MIN_SHARE"),
+    )
+    return model.learned_fingerprints()
+
+
 def run_distributed_crawl(
     config: Any,
     names: Sequence[str],
@@ -149,20 +166,24 @@ def run_distributed_crawl(
     url = redis_url_of(config, redis_url)
     server = connect_or_fail(url)
     sources = config.select(names)
-    recrawl = build_settings(settings).getbool("RECRAWL_ENABLED")
+    crawl_settings = build_settings(settings)
+    recrawl = crawl_settings.getbool("RECRAWL_ENABLED")
     crawls: list[SourceCrawl] = []
+    learned: dict[str, list[str]] = {}
     with Archive(db) as archive:
         abandon_stale_runs(archive)
         for source in sources:
             run_id = archive.start_run(source.name, trigger=trigger)
             archive.set_run_process(run_id, os.getpid(), None)
             crawls.append(SourceCrawl(source.name, run_id))
+            learned[source.name] = learned_boilerplate(archive, source.name, crawl_settings)
     for crawl in crawls:
         rows: list[dict[str, Any]] = []
         if recrawl:
             with ArchiveReader(db, check=False) as reader:
                 rows = reader.crawl_state(crawl.source)
-        open_crawl(server, Keys(config.distributed.key_prefix, crawl.source), crawl.run_id, str(db), rows)
+        keys = Keys(config.distributed.key_prefix, crawl.source)
+        open_crawl(server, keys, crawl.run_id, str(db), rows, learned[crawl.source])
 
     def emitter(name: str, role: str) -> Callable[[str], None]:
         return lambda line: console.print(f"[{name} {role}] {line}", markup=False, highlight=False)

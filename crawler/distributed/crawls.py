@@ -13,9 +13,10 @@ marks it done, drains the item queue and closes the run.
 
 from __future__ import annotations
 
+import json
 import time
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import redis
@@ -27,12 +28,24 @@ from crawler.distributed.leases import Heartbeats
 PAGES_WINDOW_S = 10.0  # pages/s in `newsarchive status` is over this window
 
 
-def open_crawl(server: redis.Redis, keys: Keys, run_id: int, db: str, state_rows: Iterable[Mapping[str, Any]]) -> None:
-    """A fresh crawl of ``keys.source`` for ``run_id``: whatever an earlier crawl of it left is removed first."""
+def open_crawl(
+    server: redis.Redis,
+    keys: Keys,
+    run_id: int,
+    db: str,
+    state_rows: Iterable[Mapping[str, Any]],
+    learned: Sequence[str] = (),
+) -> None:
+    """A fresh crawl of ``keys.source`` for ``run_id``: whatever an earlier crawl of it left is removed first.
+
+    ``learned``: the fingerprints of the source's boilerplate lines the archive knows, for the workers
+    from their first page (the writer publishes what it learns after each batch)."""
     server.delete(*keys.all_keys())
     state = zlib.compress(codec.dumps(list(state_rows)).encode("utf-8"), 6)
     pipe = server.pipeline(transaction=True)
     pipe.set(keys.state, state)
+    if learned:
+        pipe.set(keys.boilerplate, json.dumps(list(learned)))
     pipe.hset(keys.crawl, mapping={"run_id": run_id, "db": db, "state": "running", "started_at": time.time()})
     pipe.sadd(active_key(keys.prefix), keys.source)
     pipe.execute()
