@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from . import dedup
+from .articles import store_minhash
 from .changes import TRACKED_FIELDS, classify_change
 from .dates import utc_now_iso
 from .models import AliasReason, ArchiveError
@@ -495,16 +496,8 @@ def _repair_folded_originals_signatures(db: Database) -> None:
     ).fetchall()
     for article_id, text, stored in rows:
         values = dedup.text_minhash(text)
-        blob = dedup.signature_to_blob(values) if values is not None else None
-        if blob == stored:
-            continue
-        db.execute("DELETE FROM article_minhashes WHERE article_id = ?", [article_id])
-        if blob is not None:
-            db.execute(
-                "INSERT INTO article_minhashes (article_id, num_perm, seed, scheme, signature) VALUES (?, ?, ?, ?, ?)",
-                [article_id, dedup.NUM_PERM, dedup.SEED, dedup.SCHEME, blob],
-            )
-        dedup.index_signature(db, article_id, blob)
+        if (dedup.signature_to_blob(values) if values is not None else None) != stored:
+            store_minhash(db, article_id, values)
 
 
 MIGRATIONS: tuple[Migration, ...] = (

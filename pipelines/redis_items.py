@@ -1,11 +1,11 @@
-"""In a distributed worker: every extracted item goes to the writer through Redis, never to the archive.
-
-Replaces the boilerplate and archive pipelines in a worker (crawler.run.distributed_process): the
-item, classified by ``pipelines.extract`` and given its MinHash by ``pipelines.worker_signature``, is encoded (crawler.distributed.codec: JSON, the body in
-base64, no pickle) and pushed to the source's item queue; the writer (spiders.archive_writer) runs the
-boilerplate and archive pipelines on it. While Redis is unreachable the push is retried with backoff;
-the item waits (Scrapy's item limit then holds the crawl back), and the request that produced it
-keeps its lease until it is pushed, so a worker killed meanwhile loses nothing.
+"""In a distributed worker: every extracted item goes to the writer through Redis, never to the
+archive. Replaces the boilerplate and archive pipelines in a worker
+(crawler.run.distributed_process): the item, classified by ``pipelines.extract`` and given its
+MinHash by ``pipelines.worker_signature``, is encoded (crawler.distributed.codec: JSON, the body in
+base64, no pickle) and pushed to the source's item queue; the writer (spiders.archive_writer) runs
+the boilerplate and archive pipelines on it. While Redis is unreachable the push is retried with
+backoff; the item waits (Scrapy's item limit then holds the crawl back), and the request that
+produced it keeps its lease until it is pushed, so a worker killed meanwhile loses nothing.
 Settings: ``DISTRIBUTED_REDIS_URL``, ``DISTRIBUTED_KEY_PREFIX``, ``DISTRIBUTED_RETRY_*``.
 """
 

@@ -5,15 +5,16 @@ The writer removes the source's learned boilerplate lines before it stores a tex
 (pipelines.boilerplate), so a signature of the text as extracted would be of another text on most
 pages of a templated site. The fingerprints of the lines it removes are in Redis (key
 ``PREFIX:SOURCE:boilerplate``: the archive's, put there by the seeder, then the writer's after each
-batch, spiders.archive_writer); this pipeline reads them (at most
-every ``LEARNED_REFRESH_S``), signs the text cleaned of those lines
-(crawler.extraction.boilerplate.signature_once_cleaned) and sends the cleaned text's hash with the
-signature. The writer keeps the signature when its own cleaning gives that text, and computes it
-otherwise: the one writer, which every worker's items go through, is spared the MinHash of nearly
-every article (benchmarks/distributed_bench.py). Redis unreachable here: the last lines known are used.
+batch, spiders.archive_writer); this pipeline reads them (at most every ``LEARNED_REFRESH_S``),
+signs the text cleaned of those lines (crawler.extraction.boilerplate.signature_once_cleaned) and
+sends the cleaned text's hash with the signature. The writer keeps the signature when its own
+cleaning gives that text, and computes it otherwise: the one writer, which every worker's items go
+through, is spared the MinHash of nearly every article (benchmarks/distributed_bench.py). Redis
+unreachable here: the last lines known are used.
 
 On only in a worker (``DISTRIBUTED_ROLE = "worker"``, crawler.run.distributed_process), in place of
-``pipelines.signature.SignaturePipeline``. Settings: ``DISTRIBUTED_REDIS_URL``, ``DISTRIBUTED_KEY_PREFIX``.
+``pipelines.signature.SignaturePipeline``. Settings: ``DISTRIBUTED_REDIS_URL``,
+``DISTRIBUTED_KEY_PREFIX``.
 """
 
 from __future__ import annotations

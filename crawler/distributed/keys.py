@@ -50,7 +50,9 @@ class Keys:
         return self._key("state")
 
     @property
-    def boilerplate(self) -> str:  # string: JSON list of the source's learned line fingerprints (the writer's)
+    def boilerplate(
+        self,
+    ) -> str:  # string: JSON list of the source's boilerplate line fingerprints (seeder, then writer)
         return self._key("boilerplate")
 
     @property

@@ -5,12 +5,13 @@ request is sent, this middleware reserves a slot on its host in Redis (at most `
 requests to the host in flight across all workers, sends spaced ``download_delay`` apart on the
 Redis server's clock) and waits as long as the reservation says, then confirms the send (a worker
 that woke late waits on until the host's last real send is ``download_delay`` behind); the slot is
-released when the response or the error comes back. The worker's own Scrapy delay is then 0 and AutoThrottle off
-(spiders.distributed_news): the shared reservation is the one that paces the host. Placed last
-before the download (950+), so that nothing waits between the reservation and the send.
+released when the response or the error comes back. The worker's own Scrapy delay is then 0 and
+AutoThrottle off (spiders.distributed_news): the shared reservation is the one that paces the host.
+Placed last before the download (950+), so that nothing waits between the reservation and the send.
 
 Settings: ``DISTRIBUTED_REDIS_URL``, ``DISTRIBUTED_KEY_PREFIX``, ``DISTRIBUTED_HOST_SLOT_TIMEOUT``,
-``DISTRIBUTED_RETRY_BASE``, ``DISTRIBUTED_RETRY_MAX``; the source's concurrency and delay from the spider.
+``DISTRIBUTED_RETRY_BASE``, ``DISTRIBUTED_RETRY_MAX``; the source's concurrency and delay from the
+spider.
 """
 
 from __future__ import annotations
