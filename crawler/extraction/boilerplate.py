@@ -144,18 +144,20 @@ class SiteBoilerplate:
 
     def learned(self) -> list[str]:
         """Example text of every line currently judged boilerplate, most frequent first."""
-        if self.pages < self.min_pages:
-            return []
-        entries = sorted(self._entries.values(), key=lambda entry: -entry.pages)
-        return [entry.example for entry in entries if entry.pages >= self._threshold()]
+        entries = sorted(self._learned().values(), key=lambda entry: -entry.pages)
+        return [entry.example for entry in entries]
 
     def learned_fingerprints(self) -> list[str]:
         """The :func:`line_fingerprint` of every line currently judged boilerplate (what
         :func:`signature_once_cleaned` needs to clean a text as this model would)."""
+        return sorted(self._learned())
+
+    def _learned(self) -> dict[str, _Entry]:
+        """The entries currently judged boilerplate, by fingerprint (none before ``min_pages`` articles)."""
         if self.pages < self.min_pages:
-            return []
+            return {}
         threshold = self._threshold()
-        return sorted(fingerprint for fingerprint, entry in self._entries.items() if entry.pages >= threshold)
+        return {fingerprint: entry for fingerprint, entry in self._entries.items() if entry.pages >= threshold}
 
     def _threshold(self) -> float:
         """On how many counted articles a line must stand to be boilerplate."""
