@@ -7,6 +7,7 @@ it runs.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
@@ -173,10 +174,18 @@ def test_a_crawl_pauses_while_another_process_holds_the_archive_lock_and_loses_n
     """A real crawl; mid-crawl another connection holds the archive's write lock for 2.5 s (past
     ARCHIVE_BUSY_TIMEOUT): the crawl waits, resumes, and archives every article."""
     count = 30
-    app = stories_site(count, delay=0.1)  # a crawl long enough to be caught in the middle
-
+    stories = stories_site(count, delay=0.1)
     db = tmp_path / "archive.db"
     held = threading.Event()
+
+    answered = itertools.count()
+
+    def app(request: Request) -> Reply:
+        # Caught in the middle whatever the machine's load: after the first 10 stories, the others
+        # answer once the lock is held.
+        if request.path.startswith("/2025/") and next(answered) >= 10:
+            held.wait(30)
+        return stories(request)
 
     def hold_lock_mid_crawl() -> None:
         deadline = time.monotonic() + 30
